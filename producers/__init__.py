@@ -1,0 +1,1 @@
+"""Agency-side publishing: the SDK and the synthetic LEAD scenario."""

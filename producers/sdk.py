@@ -1,0 +1,96 @@
+"""The agency-side publishing SDK: build a typed event, encode it, sign it, publish it.
+
+An agency system needs only this (or, without Python, docs/protocol.md): the body is
+encoded once, those bytes are signed, and the record goes to the agency's own ingest
+topic keyed by participant, with CloudEvents headers for routers that do not read Avro.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+
+from kafka import KafkaProducer
+
+from hub.crypto.signing import SigningKey
+from hub.events.codec import Codec
+from hub.events.envelope import Envelope, cloudevents_headers, encode_envelope, seal
+from hub.events.models import EventBody
+from hub.topics import ingest_topic
+
+
+class Publisher:
+    """Publishes one agency's events. Synchronous: ``publish`` returns once the broker
+    has acknowledged the record (acks=all), so a returned envelope is durable."""
+
+    def __init__(
+        self,
+        *,
+        key: SigningKey,
+        codec: Codec,
+        bootstrap_servers: Sequence[str],
+        client_kwargs: dict[str, object] | None = None,
+        ack_timeout_s: float = 30.0,
+    ) -> None:
+        self.key = key
+        self.codec = codec
+        self.topic = ingest_topic(key.agency)
+        self._ack_timeout_s = ack_timeout_s
+        self._producer = KafkaProducer(
+            bootstrap_servers=list(bootstrap_servers),
+            acks="all",
+            # Idempotence needs InitProducerId, which the embedded broker lacks; the hub
+            # deduplicates by event id instead (docs/protocol.md, "Delivery").
+            enable_idempotence=False,
+            linger_ms=2,
+            **(client_kwargs or {}),
+        )
+
+    def publish(
+        self,
+        body: EventBody,
+        *,
+        participant_id: str,
+        occurred_at: datetime,
+        event_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
+        correlation_id: uuid.UUID | None = None,
+    ) -> Envelope:
+        envelope = seal(
+            body,
+            codec=self.codec,
+            key=self.key,
+            participant_id=participant_id,
+            occurred_at=occurred_at,
+            event_id=event_id,
+            causation_id=causation_id,
+            correlation_id=correlation_id,
+        )
+        self.send(envelope)
+        return envelope
+
+    def send(self, envelope: Envelope) -> None:
+        """Publish an already sealed envelope (e.g. a retry after a timeout: same event id)."""
+        future = self._producer.send(
+            self.topic,
+            key=envelope.participant_id.encode(),
+            value=encode_envelope(envelope, self.codec),
+            headers=cloudevents_headers(envelope),
+        )
+        future.get(timeout=self._ack_timeout_s)
+
+    def close(self) -> None:
+        self._producer.close()
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
