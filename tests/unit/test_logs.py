@@ -1,0 +1,32 @@
+"""Logs are JSON and cannot carry names, birth dates or payloads, whoever writes the call."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import structlog
+
+from hub import logs
+
+
+def test_personal_keys_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure("info")
+    structlog.get_logger("t").info(
+        "event_seen", given_name="Tavo", date_of_birth="1990-04-01", payload=b"\x01", count=3
+    )
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["event"] == "event_seen" and line["count"] == 3
+    for key in ("given_name", "date_of_birth", "payload"):
+        assert line[key] == logs.REDACTED
+    assert "Tavo" not in json.dumps(line)
+
+
+def test_library_logs_are_json_and_quiet(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure("info")
+    logging.getLogger("kafka.conn").info("chatter")
+    logging.getLogger("kafka.conn").warning("connection lost")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert json.loads(err[0])["event"] == "connection lost"
