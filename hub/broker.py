@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import functools
 import os
 import signal
 import socket
@@ -21,6 +22,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 import structlog
 
@@ -134,12 +136,28 @@ class EmbeddedBroker:
         return self._proc.pid if self._proc else None
 
     def start(self) -> EmbeddedBroker:
+        if self._proc is not None:
+            return self
         binary = tansu_binary(self._binary)
         url = f"tcp://{self.host}:{self.port}"
         env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV}
-        out = self._open_log()
+        log_handle = self._open_log()
         parent = os.getpid()
-        self._proc = subprocess.Popen(
+        try:
+            self._proc = self._spawn(binary, url, env, log_handle, parent)
+        finally:
+            if log_handle is not None:
+                log_handle.close()  # the child has its own descriptor now
+        atexit.register(self.stop)
+        self._wait_ready()
+        log.info("broker_started", pid=self._proc.pid, bootstrap=self.bootstrap_servers[0])
+        return self
+
+    @staticmethod
+    def _spawn(
+        binary: Path, url: str, env: dict[str, str], out: IO[bytes] | None, parent: int
+    ) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [
                 str(binary),
                 "broker",
@@ -153,22 +171,18 @@ class EmbeddedBroker:
                 "leadhub",
             ],
             stdin=subprocess.DEVNULL,
-            stdout=out,
+            stdout=out if out is not None else subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,  # Ctrl-C reaches the hub, which stops the broker in order
-            preexec_fn=lambda: _die_with_parent(parent),  # noqa: PLW0108
+            # Called from the main thread before any worker threads start; prctl must run in
+            # the child, so there is no thread-safe alternative to preexec_fn here.
+            preexec_fn=functools.partial(_die_with_parent, parent),  # noqa: PLW1509
         )
-        if out is not subprocess.DEVNULL:
-            out.close()  # type: ignore[union-attr]
-        atexit.register(self.stop)
-        self._wait_ready()
-        log.info("broker_started", pid=self._proc.pid, bootstrap=self.bootstrap_servers[0])
-        return self
 
-    def _open_log(self) -> object:
+    def _open_log(self) -> IO[bytes] | None:
         if self._log_file is None:
-            return subprocess.DEVNULL
+            return None
         self._log_file.parent.mkdir(parents=True, exist_ok=True)
         return self._log_file.open("ab")
 

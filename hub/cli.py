@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from hub import logs
@@ -207,12 +206,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     run: Callable[..., Any] = app
     try:
         result = run(args=list(argv) if argv is not None else None, standalone_mode=False)
-    except click.UsageError as exc:
-        sys.exit(_fail(f"error: {exc.format_message()}", 2))
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        sys.exit(_fail("interrupted", 130))
     except HubError as exc:
         sys.exit(_fail(str(exc), 1))
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(_fail("interrupted", 130))
+    except Exception as exc:
+        # Click's usage errors (typer vendors its own click, so match by behaviour).
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            sys.exit(_fail(f"error: {exc.format_message()}", int(exc.exit_code)))
+        raise
     sys.exit(result if isinstance(result, int) else 0)

@@ -46,11 +46,11 @@ def public_keys(agency_keys: dict[str, SigningKey]) -> PublicKeys:
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory, agencies: AgencyRegistry) -> Iterator[EmbeddedBroker]:
+def broker(
+    tmp_path_factory: pytest.TempPathFactory, agencies: AgencyRegistry
+) -> Iterator[EmbeddedBroker]:
     """The one embedded broker of this test session, with every hub topic created."""
     log_file = tmp_path_factory.mktemp("broker") / "broker.log"
     with EmbeddedBroker(log_file=log_file) as b:
-        ensure_topics(
-            b.bootstrap_servers, load_topic_specs(DEPLOY / "topics.yaml", agencies), {}
-        )
+        ensure_topics(b.bootstrap_servers, load_topic_specs(DEPLOY / "topics.yaml", agencies), {})
         yield b

@@ -24,7 +24,8 @@ def avro_values(schema: Any, named: dict[str, Any] | None = None) -> st.SearchSt
     t = schema["type"]
     if logical == "timestamp-micros":
         return st.datetimes(
-            min_value=MIN_TS.replace(tzinfo=None), max_value=MAX_TS.replace(tzinfo=None),
+            min_value=MIN_TS.replace(tzinfo=None),
+            max_value=MAX_TS.replace(tzinfo=None),
             timezones=st.just(UTC),
         )
     if logical == "date":
@@ -48,7 +49,9 @@ def avro_values(schema: Any, named: dict[str, Any] | None = None) -> st.SearchSt
     if t == "array":
         return st.lists(avro_values(schema["items"], named), max_size=4)
     if t == "map":
-        return st.dictionaries(st.text(max_size=8), avro_values(schema["values"], named), max_size=4)
+        return st.dictionaries(
+            st.text(max_size=8), avro_values(schema["values"], named), max_size=4
+        )
     return avro_values(t, named)
 
 

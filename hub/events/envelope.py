@@ -34,6 +34,8 @@ CE_SPECVERSION = "1.0"
 CE_TYPE_PREFIX = "org.leadhub."
 CE_SOURCE_PREFIX = "/leadhub/agencies/"
 CONTENT_TYPE = "application/avro"
+# Events about no one participant (policy_published) carry this reserved participant id.
+SYSTEM_PARTICIPANT = "SYSTEM"
 
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")]
 

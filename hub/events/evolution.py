@@ -47,7 +47,8 @@ def _avro(schema: Any) -> avro.schema.Schema:
 
 def reads(reader: Any, writer: Any) -> tuple[bool, str]:
     """Whether data written with ``writer`` can be read with ``reader``, and why not."""
-    result = ReaderWriterCompatibilityChecker().get_compatibility(_avro(reader), _avro(writer))
+    checker = ReaderWriterCompatibilityChecker()  # type: ignore[no-untyped-call]
+    result = checker.get_compatibility(_avro(reader), _avro(writer))
     if result.compatibility is SchemaCompatibilityType.compatible:
         return True, ""
     messages = "; ".join(sorted(result.messages)) or "incompatible"

@@ -131,7 +131,7 @@ def zero_size_repetitions(schema: Any, path: str = "$") -> list[str]:
             return int(s.get("size", 0)) == 0
         if isinstance(t, dict | list):
             return can_be_empty(t, seen)
-        return t == "null"
+        return bool(t == "null")
 
     def walk(s: Any, where: str) -> None:
         if isinstance(s, list):

@@ -28,7 +28,9 @@ def test_seal_and_open(tmp_path: Path, codec: Codec) -> None:
     assert b"Quenlin" not in sealed.ciphertext
     assert open_field(sealed, participant_id="P-AAAA000001", key=key, codec=codec) == PERSON
     note = Narrative(text="met at the clinic")
-    sealed_note = seal_field(note, participant_id="P-AAAA000001", key_id=key_id, key=key, codec=codec)
+    sealed_note = seal_field(
+        note, participant_id="P-AAAA000001", key_id=key_id, key=key, codec=codec
+    )
     assert open_field(sealed_note, participant_id="P-AAAA000001", key=key, codec=codec) == note
 
 

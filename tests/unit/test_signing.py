@@ -93,7 +93,9 @@ def test_changing_any_signed_fact_breaks_the_signature(
     assert err.value.reason is Reason.BAD_SIGNATURE
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_any_flipped_payload_bit_breaks_the_signature(
     envelope: Envelope, public_keys: PublicKeys, data: st.DataObject
@@ -153,7 +155,9 @@ def test_headers_agree_with_the_envelope(envelope: Envelope) -> None:
     check_headers(headers, envelope.participant_id.encode(), envelope)
 
 
-@pytest.mark.parametrize("header", ["ce_id", "ce_source", "ce_type", "ce_specversion", "content-type"])
+@pytest.mark.parametrize(
+    "header", ["ce_id", "ce_source", "ce_type", "ce_specversion", "content-type"]
+)
 def test_a_lying_or_missing_header_is_refused(envelope: Envelope, header: str) -> None:
     lying = [(h, b"x" if h == header else v) for h, v in cloudevents_headers(envelope)]
     missing = [(h, v) for h, v in cloudevents_headers(envelope) if h != header]

@@ -1,0 +1,144 @@
+"""The embedded broker: answers the Kafka protocol, has the hub's topics, leaves no orphan."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from kafka.admin import KafkaAdminClient
+
+from hub.agencies import AgencyRegistry
+from hub.broker import EmbeddedBroker, kafka_api_versions, open_broker
+from hub.config import load_settings
+from hub.errors import BrokerError
+from hub.topics import load_topic_specs
+from tests.conftest import DEPLOY, ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def _alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_session_broker_has_every_declared_topic(
+    broker: EmbeddedBroker, agencies: AgencyRegistry
+) -> None:
+    assert kafka_api_versions(broker.host, broker.port)
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    try:
+        topics = set(admin.list_topics())
+        described = {t["name"]: len(t["partitions"]) for t in admin.describe_topics()}
+    finally:
+        admin.close()
+    specs = load_topic_specs(DEPLOY / "topics.yaml", agencies)
+    assert {s.name for s in specs} <= topics
+    assert {"lead.events", "lead.audit", "lead.ingest.sao", "lead.notify.opd"} <= topics
+    for spec in specs:
+        assert described[spec.name] == spec.partitions
+
+
+def test_stop_ends_the_process_and_frees_the_port(tmp_path: Path) -> None:
+    b = EmbeddedBroker(log_file=tmp_path / "b.log").start()
+    pid = b.pid
+    assert pid is not None and _alive(pid)
+    b.stop()
+    assert _wait_gone(pid)
+    assert not kafka_api_versions(b.host, b.port, timeout=0.2)
+    b.stop()  # idempotent
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+def test_no_orphan_when_the_parent_dies(tmp_path: Path, how: signal.Signals) -> None:
+    """Whatever kills the hub (a crash, SIGTERM, Ctrl-C), its broker goes too."""
+    script = textwrap.dedent(
+        """
+        import sys, time
+        from hub import logs
+        from hub.broker import EmbeddedBroker
+        logs.configure("warning")
+        with EmbeddedBroker() as b:
+            print(b.pid, flush=True)
+            time.sleep(60)
+        """
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    broker_pid = int(parent.stdout.readline())
+    assert _alive(broker_pid)
+    parent.send_signal(how)
+    parent.wait(10)
+    parent.stdout.close()
+    assert _wait_gone(broker_pid), f"broker {broker_pid} outlived its parent ({how.name})"
+
+
+def test_a_broker_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:
+    fake = tmp_path / "tansu"
+    fake.write_text("#!/bin/sh\nexit 3\n")
+    fake.chmod(0o755)
+    with pytest.raises(BrokerError, match="exited with code 3"):
+        EmbeddedBroker(binary=fake, start_timeout_s=5).start()
+
+
+def test_external_cluster_mode_starts_nothing_and_ensures_topics(
+    broker: EmbeddedBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topics = tmp_path / "topics.yaml"
+    topics.write_text(
+        "version: 1\nreplication_factor: 1\ntopics:\n"
+        "  - {name: lead.extra.test, partitions: 2, key: participant_id, doc: test}\n"
+    )
+    started: list[EmbeddedBroker] = []
+
+    def record_start(self: EmbeddedBroker) -> EmbeddedBroker:
+        started.append(self)
+        return self
+
+    monkeypatch.setattr(EmbeddedBroker, "start", record_start)
+    settings = load_settings(
+        topics_file=topics,
+        data_dir=tmp_path,
+        broker={"bootstrap_servers": broker.bootstrap_servers},
+    )
+    with open_broker(settings, ["bpd"]) as servers:
+        assert servers == broker.bootstrap_servers
+    assert started == []
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    try:
+        assert "lead.extra.test" in admin.list_topics()
+    finally:
+        admin.close()
+
+
+def test_embedded_mode_via_settings(tmp_path: Path) -> None:
+    settings = load_settings(
+        data_dir=tmp_path,
+        agencies_file=DEPLOY / "agencies.yaml",
+        topics_file=DEPLOY / "topics.yaml",
+    )
+    with open_broker(settings, ["bpd", "sao"]) as servers:
+        host, port = servers[0].rsplit(":", 1)
+        assert kafka_api_versions(host, int(port))
+    assert not kafka_api_versions(host, int(port), timeout=0.2)
+    assert (tmp_path / "broker.log").exists()

@@ -1,0 +1,88 @@
+"""An agency publishes a signed event through the real broker; it comes back intact."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from consumers.tail import describe, read_topics
+from hub.config import load_settings
+from hub.crypto.fields import DataKeyStore, open_field, seal_field
+from hub.crypto.signing import PublicKeys, SigningKey
+from hub.events.codec import Codec
+from hub.events.envelope import check_headers, decode_body, decode_envelope, verify
+from hub.events.models import Identity, Narrative, ReferralMade
+from producers.demo import run_demo
+from producers.samples import sample_event
+from producers.sdk import Publisher
+from tests.conftest import DEPLOY, SCHEMAS
+
+pytestmark = pytest.mark.integration
+
+
+def test_signed_event_round_trip(
+    broker: object,
+    codec: Codec,
+    agency_keys: dict[str, SigningKey],
+    public_keys: PublicKeys,
+    tmp_path: Path,
+) -> None:
+    servers = broker.bootstrap_servers  # type: ignore[attr-defined]
+    participant = f"P-{uuid.uuid4().hex[:10].upper()}"
+    key_id, key = DataKeyStore(tmp_path).get_or_create(participant)
+
+    def seal(plain: Identity | Narrative) -> object:
+        return seal_field(plain, participant_id=participant, key_id=key_id, key=key, codec=codec)
+
+    body = sample_event("referral_made", random.Random(11), seal)  # type: ignore[arg-type]
+    assert isinstance(body, ReferralMade)
+    occurred = datetime(2026, 11, 3, 9, 15, 0, 250_001, tzinfo=UTC)
+    with Publisher(key=agency_keys["bpd"], codec=codec, bootstrap_servers=servers) as pub:
+        sent = pub.publish(body, participant_id=participant, occurred_at=occurred)
+
+    records = [
+        r for r in read_topics(servers, ["lead.ingest.bpd"]) if r.key == participant.encode()
+    ]
+    assert len(records) == 1
+    record = records[0]
+    headers = dict(record.headers)
+    assert headers["ce_id"] == str(sent.event_id).encode()
+    assert headers["ce_type"] == b"org.leadhub.referral_made"
+    assert headers["ce_source"] == b"/leadhub/agencies/bpd"
+    assert headers["ce_specversion"] == b"1.0"
+    assert headers["content-type"] == b"application/avro"
+
+    envelope = decode_envelope(record.value, codec)
+    check_headers(record.headers, record.key, envelope)
+    verify(envelope, public_keys)
+    assert envelope == sent
+    assert envelope.occurred_at == occurred
+    received = decode_body(envelope, codec)
+    assert received == body
+    assert isinstance(received, ReferralMade)
+    assert open_field(received.identity, participant_id=participant, key=key, codec=codec)
+
+    shown = describe(record, codec, public_keys)
+    assert shown.ok and shown.body["identity"] == "<encrypted>"
+
+
+def test_the_demo_publishes_and_verifies_every_event_type(broker: object, tmp_path: Path) -> None:
+    """The README's `make demo`, pointed at the session broker as if it were a cluster."""
+    settings = load_settings(
+        data_dir=tmp_path,
+        keys_dir=tmp_path / "keys",
+        schemas_dir=SCHEMAS,
+        agencies_file=DEPLOY / "agencies.yaml",
+        topics_file=DEPLOY / "topics.yaml",
+        broker={"bootstrap_servers": broker.bootstrap_servers},  # type: ignore[attr-defined]
+    )
+    lines: list[str] = []
+    failures = run_demo(settings, participants=4, seed=99, out=lines.append)
+    assert failures == 0
+    assert lines[-1] == "read back 25 of 25; 25 decoded and verified"
+    assert sum(" verified " in line for line in lines) == 25
+    assert all(p.name.startswith("demo-") for p in (tmp_path / "keys").glob("*/*.key"))

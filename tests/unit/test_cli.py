@@ -1,0 +1,65 @@
+"""The command line: usage mistakes and hub errors are one line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def leadhub(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hub", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["frobnicate"], "No such command"),
+        (["schemas", "check", "--bogus"], "No such option"),
+        (["demo", "--participants", "0"], "participants"),
+        (["keys", "generate"], "--agency"),
+        (
+            ["keys", "generate", "--agency", "nobody", "--keys-dir", "/tmp/x"],
+            "unknown agency 'nobody'",
+        ),
+        (["tail", "lead.events", "--config", "does-not-exist.yaml"], "file not found"),
+        (["schemas", "list", "--schemas-dir", "/nonexistent"], "cannot read schema"),
+    ],
+)
+def test_bad_arguments_give_one_line(args: list[str], expected: str) -> None:
+    result = leadhub(*args)
+    assert result.returncode in (1, 2)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("leadhub: ")
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_schemas_list_shows_every_event_type() -> None:
+    result = leadhub("schemas", "list")
+    assert result.returncode == 0, result.stderr
+    assert "referral_made" in result.stdout and "treatment_admitted" in result.stdout
+    assert "sud_treatment" in result.stdout
+
+
+def test_schemas_check_passes_on_the_repository() -> None:
+    result = leadhub("schemas", "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "all BACKWARD compatible" in result.stdout
+
+
+def test_help_works() -> None:
+    result = leadhub("--help")
+    assert result.returncode == 0
+    assert "demo" in result.stdout and "tail" in result.stdout
