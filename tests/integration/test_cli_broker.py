@@ -1,0 +1,104 @@
+"""`leadhub up` and `leadhub tail` as an operator runs them, against real brokers."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from hub.broker import EmbeddedBroker, kafka_api_versions
+from hub.crypto.signing import SigningKey, write_key
+from hub.events.codec import Codec
+from producers.samples import sample_event
+from producers.sdk import Publisher
+from tests.conftest import ROOT
+from tests.integration.test_broker import _wait_gone
+from tests.unit.test_codec import _fake_seal
+
+pytestmark = pytest.mark.integration
+
+
+def _tansu_children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmd = (entry / "cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if int(stat[1]) == pid and b"tansu" in cmd:
+            found.append(int(entry.name))
+    return found
+
+
+def test_up_runs_until_ctrl_c_and_leaves_nothing(tmp_path: Path) -> None:
+    env = {**os.environ, "LEADHUB_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub", "up"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith("broker ready at 127.0.0.1:"), line
+    host, port = line.split()[3].rstrip(";").rsplit(":", 1)
+    assert kafka_api_versions(host, int(port))
+    assert (tmp_path / "broker.json").exists()
+    children = _tansu_children(proc.pid)
+    assert len(children) == 1
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(15) == 0
+    proc.stdout.close()
+    assert _wait_gone(children[0])
+    assert not (tmp_path / "broker.json").exists()
+
+
+def test_tail_decodes_and_verifies(
+    broker: EmbeddedBroker, codec: Codec, agency_keys: dict[str, SigningKey], tmp_path: Path
+) -> None:
+    key = agency_keys["hsg"]
+    write_key(key, tmp_path / "keys")
+    participant = f"P-{uuid.uuid4().hex[:10].upper()}"
+    body = sample_event("housed", random.Random(3), _fake_seal)
+    with Publisher(key=key, codec=codec, bootstrap_servers=broker.bootstrap_servers) as pub:
+        sent = pub.publish(body, participant_id=participant, occurred_at=datetime.now(UTC))
+    env = {**os.environ, "LEADHUB_KEYS_DIR": str(tmp_path / "keys")}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hub",
+            "tail",
+            "lead.ingest.hsg",
+            "--json",
+            "--bootstrap-servers",
+            broker.bootstrap_servers[0],
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    mine = [r for r in rows if r["event_id"] == str(sent.event_id)]
+    assert len(mine) == 1
+    row = mine[0]
+    assert row["ok"] and row["event_type"] == "housed" and row["source"] == "hsg"
+    assert row["headers"]["ce_type"] == "org.leadhub.housed"
+    assert row["body"]["housing_type"] == body.housing_type.value
