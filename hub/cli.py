@@ -7,13 +7,17 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hub import logs
 from hub.config import Settings, load_settings
 from hub.errors import HubError
+
+if TYPE_CHECKING:
+    from hub.agencies import AgencyRegistry
+    from hub.policy import Policy
 
 app = typer.Typer(
     add_completion=False,
@@ -24,8 +28,10 @@ app = typer.Typer(
 )
 schemas_app = typer.Typer(no_args_is_help=True, help="The Avro event contract in schemas/.")
 keys_app = typer.Typer(no_args_is_help=True, help="Agency signing keys.")
+policy_app = typer.Typer(no_args_is_help=True, help="The data-sharing policy in deploy/.")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(keys_app, name="keys")
+app.add_typer(policy_app, name="policy")
 
 ConfigOption = Annotated[
     Path | None,
@@ -142,6 +148,47 @@ def keys_generate(
     for a in targets:
         pub, _ = write_key(generate_key(a, demo=demo), keys_dir or settings.keys_dir)
         typer.echo(f"{a}: {pub}")
+
+
+def _policy(config: Path | None, policy_file: Path | None) -> tuple[Policy, AgencyRegistry]:
+    from hub.agencies import AgencyRegistry
+    from hub.policy import load_policy
+
+    settings = _settings(config)
+    agencies = AgencyRegistry.load(settings.agencies_file)
+    return load_policy(policy_file or settings.policy_file, agencies), agencies
+
+
+PolicyFileOption = Annotated[
+    Path | None, typer.Option("--file", help="policy file (default: policy_file from config)")
+]
+
+
+@policy_app.command("check")
+def policy_check(config: ConfigOption = None, policy_file: PolicyFileOption = None) -> None:
+    """Validate the policy: agencies, event types, fields, notices, prohibitions."""
+    policy, _ = _policy(config, policy_file)
+    typer.echo(
+        f"policy {policy.version}: {len(policy.rules)} rules, "
+        f"{len(policy.prohibitions)} prohibitions, sha256 {policy.sha256}: OK"
+    )
+
+
+@policy_app.command("explain")
+def policy_explain(
+    config: ConfigOption = None,
+    policy_file: PolicyFileOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, markdown or html")] = "text",
+) -> None:
+    """Print who sees what: the matrix of event types by recipient, and the fields."""
+    from hub.policy.explain import RENDERERS
+
+    if fmt not in RENDERERS:
+        raise typer.BadParameter(f"must be one of {', '.join(RENDERERS)}", param_hint="--format")
+    policy, agencies = _policy(config, policy_file)
+    recipients = [a for a in agencies if a != "hub"]
+    emits = {a: agencies[a].emits for a in agencies}
+    typer.echo(RENDERERS[fmt](policy, recipients, emits), nl=False)
 
 
 @app.command()

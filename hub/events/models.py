@@ -364,33 +364,55 @@ class SignerRole(StrEnum):
     PERSONAL_REPRESENTATIVE = "PERSONAL_REPRESENTATIVE"
 
 
+# The nine elements 42 CFR 2.31(a) requires of a written consent, with the field that
+# carries each. A form missing any of them is no consent, and the hub says which.
+PART2_ELEMENTS: dict[str, str] = {
+    "patient_acknowledged": "patient",
+    "disclosing_program": "who may disclose",
+    "information_description": "description of the information",
+    "recipients_named": "recipients",
+    "purpose": "purpose",
+    "revocation_right_stated": "right to revoke",
+    "expiry_description": "expiry",
+    "signed": "signature",
+    "signed_on": "date",
+}
+
+
+def _present(value: object) -> bool:
+    """A 2.31 element is present when stated: true, non-blank, or a non-empty list."""
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, list):
+        return any(isinstance(v, str) and v.strip() for v in value)
+    return bool(value)
+
+
 class Part2Consent(AvroRecord):
     """The 42 CFR 2.31(a) elements of a written consent, one field each, so that a form
     missing any element is refused at the door rather than relied on."""
 
     patient_acknowledged: bool
-    disclosing_program: Id
-    information_description: Id
-    recipients_named: list[Id]
-    purpose: Id
+    disclosing_program: str
+    information_description: str
+    recipients_named: list[str]
+    purpose: str
     revocation_right_stated: bool
-    expiry_description: Id
+    expiry_description: str
     signed: bool
     signed_on: dt.date
     signer_role: SignerRole
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
-        """2.31 makes every element mandatory: an incomplete form is no consent."""
+        """2.31 makes every element mandatory: name every one that is missing."""
         missing = [
-            name
-            for name in ("patient_acknowledged", "revocation_right_stated", "signed")
-            if not getattr(self, name)
+            f"{element} ({name})"
+            for name, element in PART2_ELEMENTS.items()
+            if not _present(getattr(self, name))
         ]
         if missing:
-            raise ValueError(f"Part 2 consent lacks required element(s): {', '.join(missing)}")
-        if not self.recipients_named:
-            raise ValueError("a Part 2 consent must name at least one recipient")
+            raise ValueError(f"Part 2 consent lacks 42 CFR 2.31 element(s): {', '.join(missing)}")
         _require_unique(self.recipients_named, "recipients_named")
         return self
 
@@ -441,8 +463,13 @@ class ConsentGranted(EventBody):
         if self.expires_at <= self.effective_at:
             raise ValueError("expires_at must be after effective_at")
         has_sud = DataCategory.SUD_TREATMENT in self.categories
-        if has_sud != (self.part2 is not None):
-            raise ValueError("part2 is required if and only if categories has SUD_TREATMENT")
+        if has_sud and self.part2 is None:
+            raise ValueError(
+                "covers Part 2 (SUD_TREATMENT) data but lacks every 42 CFR 2.31 element: "
+                + ", ".join(f"{e} ({n})" for n, e in PART2_ELEMENTS.items())
+            )
+        if self.part2 is not None and not has_sud:
+            raise ValueError("part2 elements given but categories lacks SUD_TREATMENT")
         if self.part2 is not None:
             unknown = set(self.part2.recipients_named) - set(self.recipients)
             if unknown:
