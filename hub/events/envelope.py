@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from hub.crypto.signing import PublicKeys, SigningKey
+from hub.crypto.signing import KEY_ID, PublicKeys, SigningKey
 from hub.events.codec import Codec
 from hub.events.errors import (
     HeaderMismatch,
@@ -49,7 +49,7 @@ class Envelope(BaseModel):
     event_type: Identifier
     schema_fingerprint: Annotated[bytes, Field(min_length=8, max_length=8)]
     source: Identifier
-    key_id: Identifier
+    key_id: Annotated[str, Field(pattern=KEY_ID.pattern)]
     participant_id: Identifier
     occurred_at: AwareDatetime
     recorded_at: AwareDatetime | None = None
@@ -169,7 +169,9 @@ def decode_body(envelope: Envelope, codec: Codec) -> EventBody:
         raise UnexpectedSchema(
             f"envelope says {envelope.event_type}, payload is {decoded.reader.subject}"
         )
-    model = EVENT_MODELS[envelope.event_type]
+    model = EVENT_MODELS.get(envelope.event_type)
+    if model is None:  # a shared type or the envelope itself is not an event
+        raise UnexpectedSchema(f"{envelope.event_type!r} is not an event type")
     try:
         return model.model_validate(decoded.datum)
     except ValidationError as exc:

@@ -29,10 +29,11 @@ from hub.events.envelope import (
     decode_envelope,
     encode_envelope,
     seal,
+    signing_input,
     verify,
 )
-from hub.events.errors import HeaderMismatch, Reason, SignatureError
-from hub.events.models import ChargesHeld, OffenceCategory
+from hub.events.errors import EventError, HeaderMismatch, Reason, SignatureError
+from hub.events.models import ChargesHeld, Narrative, OffenceCategory
 
 NOW = datetime(2026, 11, 3, 14, 30, 15, 123456, tzinfo=UTC)
 
@@ -187,3 +188,27 @@ def test_key_files_round_trip_and_demo_keys_say_so(tmp_path: Path) -> None:
 def test_a_missing_private_key_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(DeploymentError, match="no private key for agency 'tx'"):
         load_signing_key(tmp_path, "tx")
+
+
+@pytest.mark.parametrize("not_an_event", ["types.Narrative", "types.Identity", "envelope"])
+def test_a_non_event_subject_is_refused_not_crashed(
+    codec: Codec, agency_keys: dict[str, SigningKey], not_an_event: str
+) -> None:
+    """The envelope claims a shared type as its event type and carries that type's bytes."""
+    payload = codec.encode("types.Narrative", Narrative(text="x").model_dump())
+    key = agency_keys["cm"]
+    facts: dict[str, Any] = {
+        "event_id": uuid.uuid4(),
+        "event_type": not_an_event,
+        "source": "cm",
+        "key_id": key.key_id,
+        "participant_id": "P-TEST000001",
+        "occurred_at": NOW,
+        "causation_id": None,
+        "correlation_id": None,
+        "schema_fingerprint": payload[2:10],
+        "payload": payload,
+    }
+    envelope = Envelope(**facts, signature=key.sign(signing_input(**facts)))
+    with pytest.raises(EventError):
+        decode_body(envelope, codec)
