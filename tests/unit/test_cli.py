@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +64,35 @@ def test_help_works() -> None:
     result = leadhub("--help")
     assert result.returncode == 0
     assert "demo" in result.stdout and "tail" in result.stdout
+
+
+def test_policy_check_and_explain() -> None:
+    checked = leadhub("policy", "check")
+    assert checked.returncode == 0, checked.stderr
+    assert "rules" in checked.stdout and "OK" in checked.stdout
+    for fmt, marker in [("text", "legend:"), ("markdown", "| event |"), ("html", "<table>")]:
+        result = leadhub("policy", "explain", "--format", fmt)
+        assert result.returncode == 0, result.stderr
+        assert marker in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["policy", "explain", "--format", "pdf"], "--format"),
+        (["policy", "check", "--file", "/nonexistent/policy.yaml"], "cannot read policy file"),
+    ],
+)
+def test_policy_command_errors_are_one_line(args: list[str], expected: str) -> None:
+    result = leadhub(*args)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1 and expected in lines[0], result.stderr
+
+
+def test_policy_check_names_the_bad_field(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.yaml"
+    text = (ROOT / "deploy" / "policy.yaml").read_text()
+    bad.write_text(text.replace("[intake_at]", "[intake_at, favourite_colour]", 1))
+    result = leadhub("policy", "check", "--file", str(bad))
+    assert result.returncode == 1
+    assert "has no field 'favourite_colour'" in result.stderr

@@ -182,9 +182,17 @@ class Generator:
             event_type, body = "participant_erased", {"basis": "EXPUNGEMENT"}
         else:
             event_type = rng.choice(DATA_TYPES)
-            body = sample_event(event_type, rng, _fake_seal).model_dump()
-            if "case_ref" in body:
-                body["case_ref"] = rng.choice(CASE_REFS)
+            body = self.data_body(event_type)
+        return self.make(event_type, body)
+
+    def data_body(self, event_type: str) -> dict[str, Any]:
+        body = sample_event(event_type, self.rng, _fake_seal).model_dump()
+        if "case_ref" in body:
+            body["case_ref"] = self.rng.choice(CASE_REFS)
+        return body
+
+    def make(self, event_type: str, body: dict[str, Any]) -> PolicyEvent:
+        rng = self.rng
         return PolicyEvent(
             event_id=uuid.UUID(int=rng.getrandbits(128), version=4),
             event_type=event_type,
