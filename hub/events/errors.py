@@ -18,6 +18,8 @@ class Reason(StrEnum):
     TYPE_NOT_ALLOWED = "TYPE_NOT_ALLOWED"  # the source agency may not emit this event type
     HEADER_MISMATCH = "HEADER_MISMATCH"  # CloudEvents headers or key disagree with the envelope
     DUPLICATE = "DUPLICATE"  # an event id the hub has already accepted
+    WRONG_TOPIC = "WRONG_TOPIC"  # source agency is not the owner of the ingest topic
+    UNRELEASED_SCHEMA = "UNRELEASED_SCHEMA"  # written with a schema not yet released
 
 
 class EventError(Exception):

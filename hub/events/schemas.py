@@ -211,8 +211,10 @@ class SchemaRegistry:
 
     def __init__(self, heads: dict[str, SchemaVersion], writers: list[SchemaVersion]) -> None:
         self._heads = heads
-        self._by_fp: dict[bytes, SchemaVersion] = {v.fingerprint: v for v in writers}
-        self._by_fp.update({v.fingerprint: v for v in heads.values()})
+        # A released version wins over an identical head, so decoding reports its version.
+        self._by_fp: dict[bytes, SchemaVersion] = {v.fingerprint: v for v in heads.values()}
+        self._by_fp.update({v.fingerprint: v for v in writers})
+        self._released = frozenset(v.fingerprint for v in writers)
 
     @classmethod
     def load(cls, schemas_dir: Path) -> SchemaRegistry:
@@ -236,6 +238,11 @@ class SchemaRegistry:
 
     def writer(self, fp: bytes) -> SchemaVersion | None:
         return self._by_fp.get(fp)
+
+    def is_released(self, fp: bytes) -> bool:
+        """Agencies may publish only with released schemas: an unreleased head can still
+        change, and what was written with it would become unreadable."""
+        return fp in self._released
 
     @property
     def event_types(self) -> list[str]:

@@ -1,0 +1,91 @@
+"""The gatekeeper's decision: is this ingest record a lawful, well-formed event?
+
+Pure: bytes, headers, the registries and the set of ids already accepted in; an
+``Accepted`` (the envelope, stamped with the hub's time, and its typed body) or a
+``Rejected`` (a reason code and a one-line detail) out. It never raises on input, so the
+stream agent that feeds it cannot be stopped by any record. The order of the checks is
+part of the protocol (docs/protocol.md): cheap and unauthenticated first, the signature
+before the body is trusted, duplicates last so a retry of a bad event is not "duplicate".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from hub.agencies import AgencyRegistry
+from hub.crypto.signing import PublicKeys
+from hub.events.codec import Codec
+from hub.events.envelope import Envelope, check_headers, decode_body, decode_envelope, verify
+from hub.events.errors import EventError, InvalidEvent, Reason
+from hub.events.models import EventBody
+
+
+@dataclass(frozen=True)
+class Accepted:
+    envelope: Envelope  # recorded_at stamped: this is what goes to lead.events
+    body: EventBody
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: Reason
+    detail: str
+
+
+class Gatekeeper:
+    def __init__(self, codec: Codec, agencies: AgencyRegistry, keys: PublicKeys) -> None:
+        self.codec = codec
+        self.agencies = agencies
+        self.keys = keys
+
+    def admit(
+        self,
+        *,
+        topic_agency: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Iterable[tuple[str, bytes]],
+        recorded_at: datetime,
+        seen: Container[UUID],
+    ) -> Accepted | Rejected:
+        try:
+            return self._admit(topic_agency, value, key, list(headers), recorded_at, seen)
+        except EventError as exc:
+            return Rejected(exc.reason, str(exc.args[0]))
+
+    def _admit(
+        self,
+        topic_agency: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: list[tuple[str, bytes]],
+        recorded_at: datetime,
+        seen: Container[UUID],
+    ) -> Accepted | Rejected:
+        if not value:
+            return Rejected(Reason.MALFORMED, "record has no value")
+        envelope = decode_envelope(value, self.codec)
+        for fp, what in ((value[2:10], "envelope"), (envelope.schema_fingerprint, "payload")):
+            if not self.codec.registry.is_released(bytes(fp)):
+                return Rejected(Reason.UNRELEASED_SCHEMA, f"{what} schema {bytes(fp).hex()}")
+        check_headers(headers, key, envelope)
+        if envelope.source not in self.agencies:
+            return Rejected(Reason.UNKNOWN_AGENCY, f"no agency {envelope.source!r}")
+        if envelope.source != topic_agency:
+            return Rejected(
+                Reason.WRONG_TOPIC, f"{envelope.source} published on {topic_agency}'s topic"
+            )
+        if not self.agencies.may_emit(envelope.source, envelope.event_type):
+            return Rejected(
+                Reason.TYPE_NOT_ALLOWED, f"{envelope.source} may not emit {envelope.event_type}"
+            )
+        if envelope.recorded_at is not None:
+            raise InvalidEvent("recorded_at is set by the hub and must be null on ingest")
+        verify(envelope, self.keys)
+        body = decode_body(envelope, self.codec)
+        if envelope.event_id in seen:
+            return Rejected(Reason.DUPLICATE, f"event {envelope.event_id} was already accepted")
+        return Accepted(envelope.model_copy(update={"recorded_at": recorded_at}), body)
