@@ -73,7 +73,7 @@ class Envelope(BaseModel):
         )
 
 
-def _micros(t: datetime) -> int:
+def epoch_micros(t: datetime) -> int:
     delta = t.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
@@ -97,7 +97,7 @@ def signing_input(
         source.encode(),
         key_id.encode(),
         participant_id.encode(),
-        struct.pack(">q", _micros(occurred_at)),
+        struct.pack(">q", epoch_micros(occurred_at)),
         str(causation_id).encode() if causation_id else b"",
         str(correlation_id).encode() if correlation_id else b"",
         schema_fingerprint,

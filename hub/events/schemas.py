@@ -175,8 +175,11 @@ def load_current(schemas_dir: Path) -> dict[str, dict[str, Any]]:
         raw = _read_json(path)
         ns = raw.get("namespace")
         types[f"{ns}.{raw['name']}" if ns else raw["name"]] = raw
+    if not (schemas_dir / f"{ENVELOPE}.avsc").is_file():
+        raise DeploymentError(f"{schemas_dir}: no {ENVELOPE}.avsc (is this the schemas folder?)")
+    # Top-level records are the hub's own: the envelope, notices, audit decisions.
     subjects: dict[str, dict[str, Any]] = {
-        ENVELOPE: expand(_read_json(schemas_dir / "envelope.avsc"), types)
+        path.stem: expand(_read_json(path), types) for path in sorted(schemas_dir.glob("*.avsc"))
     }
     for full_name, raw in types.items():
         if raw.get("type") == "record":
@@ -246,7 +249,7 @@ class SchemaRegistry:
 
     @property
     def event_types(self) -> list[str]:
-        return [s for s in self._heads if s != ENVELOPE and not s.startswith(TYPE_PREFIX)]
+        return [s for s, v in self._heads.items() if v.event_type is not None]
 
     def __iter__(self) -> Iterator[SchemaVersion]:
         return iter(self._heads.values())

@@ -34,7 +34,7 @@ def leadhub(*args: str) -> subprocess.CompletedProcess[str]:
             "unknown agency 'nobody'",
         ),
         (["tail", "lead.events", "--config", "does-not-exist.yaml"], "file not found"),
-        (["schemas", "list", "--schemas-dir", "/nonexistent"], "cannot read schema"),
+        (["schemas", "list", "--schemas-dir", "/nonexistent"], "no envelope.avsc"),
     ],
 )
 def test_bad_arguments_give_one_line(args: list[str], expected: str) -> None:

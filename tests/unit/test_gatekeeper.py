@@ -179,6 +179,13 @@ def test_an_invalid_body_is_refused(
     assert "intake_deadline" in result.detail  # type: ignore[union-attr]
 
 
+_ANY_GATE = Gatekeeper(
+    Codec(SchemaRegistry.load(SCHEMAS)),
+    AgencyRegistry.load(DEPLOY / "agencies.yaml"),
+    PublicKeys({}),
+)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     value=st.binary(max_size=400),
