@@ -10,9 +10,9 @@ before the body is trusted, duplicates last so a retry of a bad event is not "du
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 from hub.agencies import AgencyRegistry
@@ -21,6 +21,25 @@ from hub.events.codec import Codec
 from hub.events.envelope import Envelope, check_headers, decode_body, decode_envelope, verify
 from hub.events.errors import EventError, InvalidEvent, Reason
 from hub.events.models import EventBody
+
+Clock = Callable[[Envelope], datetime]
+
+
+def wall_clock(envelope: Envelope) -> datetime:
+    """Production: recorded_at is when the hub accepted the event."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class LogClock:
+    """Simulation and tests: the hub's time is the latest occurred_at it has accepted, so
+    a scenario on a simulated calendar is stamped, decided and lapsed on that calendar."""
+
+    now: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def __call__(self, envelope: Envelope) -> datetime:
+        self.now = max(self.now, envelope.occurred_at)
+        return self.now
 
 
 @dataclass(frozen=True)
@@ -48,11 +67,11 @@ class Gatekeeper:
         value: bytes | None,
         key: bytes | None,
         headers: Iterable[tuple[str, bytes]],
-        recorded_at: datetime,
+        clock: Clock,
         seen: Container[UUID],
     ) -> Accepted | Rejected:
         try:
-            return self._admit(topic_agency, value, key, list(headers), recorded_at, seen)
+            return self._admit(topic_agency, value, key, list(headers), clock, seen)
         except EventError as exc:
             return Rejected(exc.reason, str(exc.args[0]))
 
@@ -62,7 +81,7 @@ class Gatekeeper:
         value: bytes | None,
         key: bytes | None,
         headers: list[tuple[str, bytes]],
-        recorded_at: datetime,
+        clock: Clock,
         seen: Container[UUID],
     ) -> Accepted | Rejected:
         if not value:
@@ -88,4 +107,4 @@ class Gatekeeper:
         body = decode_body(envelope, self.codec)
         if envelope.event_id in seen:
             return Rejected(Reason.DUPLICATE, f"event {envelope.event_id} was already accepted")
-        return Accepted(envelope.model_copy(update={"recorded_at": recorded_at}), body)
+        return Accepted(envelope.model_copy(update={"recorded_at": clock(envelope)}), body)

@@ -23,7 +23,7 @@ from hub.events.envelope import (
 )
 from hub.events.errors import Reason
 from hub.events.schemas import SchemaRegistry
-from hub.gatekeeper import Accepted, Gatekeeper, Rejected
+from hub.gatekeeper import Accepted, Gatekeeper, LogClock, Rejected
 from producers.samples import sample_event
 from tests.conftest import DEPLOY, SCHEMAS
 from tests.unit.test_codec import _fake_seal
@@ -54,7 +54,7 @@ def admit(
     gate: Gatekeeper, agency: str, rec: dict[str, Any], seen: set[uuid.UUID] | None = None
 ) -> Accepted | Rejected:
     return gate.admit(
-        topic_agency=agency, recorded_at=NOW + timedelta(seconds=1), seen=seen or set(), **rec
+        topic_agency=agency, clock=lambda env: NOW + timedelta(seconds=1), seen=seen or set(), **rec
     )
 
 
@@ -198,6 +198,6 @@ def test_never_raises_on_anything(
     codec = Codec(SchemaRegistry.load(SCHEMAS))
     gate = Gatekeeper(codec, AgencyRegistry.load(DEPLOY / "agencies.yaml"), PublicKeys({}))
     result = gate.admit(
-        topic_agency="bpd", value=value, key=key, headers=headers, recorded_at=NOW, seen=set()
+        topic_agency="bpd", value=value, key=key, headers=headers, clock=LogClock(), seen=set()
     )
     assert isinstance(result, Rejected)

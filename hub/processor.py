@@ -1,0 +1,55 @@
+"""What the hub does with each event of the canonical log, for one partition, as pure state.
+
+Per event, in log order: drop a redelivery (same event id); let the log's clock lapse any
+intake windows it passes (the lapses become hub events to publish); fold the event into
+the policy in force, the participant's consent state, timeline and open holds; then
+decide, for every candidate recipient, permit or deny. The stream agent only moves bytes
+in and out of this; replay feeds it the same log and gets the same decisions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from hub.deadlines import Deadlines, Hold
+from hub.events.envelope import Envelope
+from hub.events.models import EventBody
+from hub.policy import ConsentState, Decision, PolicyBook, PolicyEvent, decide
+from hub.timeline import Timeline
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decisions: tuple[Decision, ...] = ()
+    lapsed: tuple[Hold, ...] = ()
+    duplicate: bool = False
+
+
+@dataclass
+class PartitionProcessor:
+    book: PolicyBook
+    recipients: Sequence[str]
+    consent: dict[str, ConsentState] = field(default_factory=dict)
+    timelines: dict[str, Timeline] = field(default_factory=dict)
+    deadlines: Deadlines = field(default_factory=Deadlines)
+    seen: set[UUID] = field(default_factory=set)
+
+    def process(self, envelope: Envelope, body: EventBody) -> Outcome:
+        if envelope.event_id in self.seen:
+            return Outcome(duplicate=True)
+        self.seen.add(envelope.event_id)
+        data = body.model_dump()
+        pid, event_type = envelope.participant_id, envelope.event_type
+        self.deadlines, lapsed = self.deadlines.advance(envelope.occurred_at)
+        self.book = self.book.apply(event_type, data)
+        state = self.consent.get(pid, ConsentState()).apply(event_type, data)
+        self.consent[pid] = state
+        at = envelope.recorded_at or envelope.occurred_at
+        self.timelines[pid] = self.timelines.get(pid, Timeline()).apply(
+            envelope.event_id, event_type, envelope.source, envelope.occurred_at, at
+        )
+        self.deadlines = self.deadlines.apply(envelope.event_id, event_type, pid, data)
+        event = PolicyEvent(envelope.event_id, event_type, envelope.source, pid, at, data)
+        return Outcome(decide(event, state, self.book.in_force, self.recipients), tuple(lapsed))

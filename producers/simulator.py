@@ -1,0 +1,433 @@
+"""A synthetic LEAD program, reproducible from a seed: who is referred through which door,
+what each agency publishes and when, and a small share of bad input.
+
+Everything is fictional (names from made-up syllables, random ids) and lives on a
+simulated clock. The plan is pure data: publishing it is the runner's job, and tests can
+check it (or feed it through the gatekeeper) without a broker. The scenario's ``truth``
+is what the hub must find: which holds end declined, filed, or lapsed.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hub.crypto.signing import SigningKey, generate_key
+from hub.deadlines import Hold
+from hub.events import models as m
+from hub.events.codec import MAGIC, Codec
+from hub.events.envelope import Envelope, cloudevents_headers, encode_envelope, seal
+from hub.events.errors import Reason
+from hub.topics import ingest_topic
+from producers.samples import Seal, sample_event
+
+SCENARIO_START = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)
+CARE_AGENCIES = ["bpd", "sao", "opd", "cm", "bchd", "tx", "hsg"]
+MINUTE = timedelta(minutes=1)
+DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One event an agency will publish, in simulated time."""
+
+    agency: str
+    participant_id: str
+    occurred_at: datetime
+    body: m.EventBody
+    event_id: uuid.UUID
+    correlation_id: uuid.UUID
+    causation_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A record no hub may accept, and the reason it must give."""
+
+    topic: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    expected: Reason
+
+
+@dataclass
+class Scenario:
+    seed: int
+    intake_window_days: int
+    publications: list[Planned] = field(default_factory=list)
+    bad: list[BadRecord] = field(default_factory=list)
+    truth: Counter[str] = field(default_factory=Counter)
+
+
+def _with(body: m.EventBody, **updates: Any) -> m.EventBody:
+    """A sample body with the story's facts put in, validated again."""
+    return type(body).model_validate({**body.model_dump(), **updates})
+
+
+def participant_id(rng: random.Random) -> str:
+    return "P-" + "".join(rng.choice("ABCDEFGHJKMNPQRSTVWXYZ23456789") for _ in range(10))
+
+
+class _Story:
+    """One participant's path through LEAD."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        scenario: Scenario,
+        seal_for: Callable[[str], Seal],
+        start: datetime,
+    ) -> None:
+        self.rng = rng
+        self.scenario = scenario
+        self.pid = participant_id(rng)
+        self.seal = seal_for(self.pid)
+        self.correlation = self._id()
+        self.consent_id = self.correlation
+        self.t = start
+
+    def _id(self) -> uuid.UUID:
+        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+
+    def emit(
+        self, agency: str, body: m.EventBody, after: timedelta, cause: uuid.UUID | None = None
+    ) -> uuid.UUID:
+        self.t += after
+        event_id = self._id()
+        self.scenario.publications.append(
+            Planned(agency, self.pid, self.t, body, event_id, self.correlation, cause)
+        )
+        self.scenario.truth[f"events.{body.event_type}"] += 1
+        return event_id
+
+    def sample(self, event_type: str, **updates: Any) -> m.EventBody:
+        return _with(sample_event(event_type, self.rng, self.seal), **updates)
+
+    def run(self) -> None:
+        rng = self.rng
+        door = rng.choices(list(m.ReferralDoor), weights=[6, 3, 1])[0]
+        police = door is not m.ReferralDoor.COMMUNITY
+        arrest = door is m.ReferralDoor.ARREST_DIVERSION
+        referral = self.sample(
+            "referral_made",
+            door=door,
+            offence_category=rng.choice(
+                [
+                    m.OffenceCategory.DRUG_POSSESSION,
+                    m.OffenceCategory.PROSTITUTION,
+                    m.OffenceCategory.DRUG_DELIVERY_LOW_LEVEL,
+                ]
+            )
+            if arrest
+            else m.OffenceCategory.NONE,
+            officer_id=f"ofc-{rng.randint(1000, 9999)}" if police else None,
+            referring_partner=None if police else "cp-outreach-1",
+            arrest_ref=f"arr-{rng.getrandbits(40):010x}" if arrest else None,
+        )
+        self.scenario.truth[f"door.{door.value}"] += 1
+        referrer = "cm" if door is m.ReferralDoor.COMMUNITY else "bpd"
+        ref_id = self.emit(referrer, referral, after=timedelta(0))
+        dispatched = self.emit(
+            "cm",
+            self.sample("case_manager_dispatched", referral_event_id=ref_id),
+            after=rng.randint(2, 15) * MINUTE,
+            cause=ref_id,
+        )
+        met = rng.random() < 0.88
+        self.emit(
+            "cm",
+            self.sample(
+                "case_manager_arrived",
+                referral_event_id=ref_id,
+                dispatch_event_id=dispatched,
+                outcome=m.ArrivalOutcome.MET_PARTICIPANT
+                if met
+                else m.ArrivalOutcome.PARTICIPANT_GONE,
+            ),
+            after=rng.randint(8, 70) * MINUTE,
+            cause=dispatched,
+        )
+        consent_id = self._consent(door)
+        held = self._hold(door, ref_id)
+        intake_on_time = met and rng.random() < 0.75
+        if held is not None:
+            hold_id, case_ref, deadline = held
+            if intake_on_time:
+                intake_at = self.t + rng.randint(1, self.scenario.intake_window_days - 1) * DAY
+                intake = self._intake(intake_at, consent_id)
+                self.emit(
+                    "sao",
+                    self.sample(
+                        "charges_declined",
+                        case_ref=case_ref,
+                        decided_at=self.t + 2 * DAY,
+                        reason=m.DeclineReason.INTAKE_COMPLETED,
+                        intake_event_id=intake,
+                    ),
+                    after=rng.randint(1, 4) * DAY,
+                    cause=intake,
+                )
+                self.scenario.truth["holds.declined"] += 1
+            else:
+                expiry = Hold(hold_id, self.pid, case_ref, deadline).expiry_event_id
+                self.t = max(self.t, deadline)
+                self.emit(
+                    "sao",
+                    self.sample(
+                        "charges_filed",
+                        case_ref=case_ref,
+                        decided_at=deadline + DAY,
+                        reason=m.FilingReason.INTAKE_WINDOW_LAPSED,
+                        window_expired_event_id=expiry,
+                    ),
+                    after=DAY + rng.randint(1, 120) * MINUTE,
+                    cause=expiry,
+                )
+                self.scenario.truth["holds.lapsed"] += 1
+                self.scenario.truth["holds.filed"] += 1
+                return
+        elif intake_on_time:
+            self._intake(self.t + rng.randint(1, 10) * DAY, consent_id)
+        else:
+            return
+        self._engagement()
+
+    def _consent(self, door: m.ReferralDoor) -> uuid.UUID:
+        rng = self.rng
+        part2 = rng.random() < 0.5
+        body = self.sample("consent_granted")
+        updates: dict[str, Any] = {
+            "effective_at": self.t,
+            "expires_at": self.t + 365 * DAY,
+            "recipients": CARE_AGENCIES,
+            "purposes": [
+                m.Purpose.CARE_COORDINATION,
+                m.Purpose.CASE_MANAGEMENT,
+                m.Purpose.CRIMINAL_JUSTICE_DIVERSION,
+                m.Purpose.LEGAL_DEFENSE,
+                m.Purpose.TREATMENT,
+            ],
+            "criminal_justice_lock": None,
+        }
+        categories = [
+            m.DataCategory.PROGRAM,
+            m.DataCategory.JUSTICE,
+            m.DataCategory.CASE_MANAGEMENT,
+            m.DataCategory.HEALTH,
+            m.DataCategory.HOUSING,
+        ]
+        updates["part2"] = None
+        if part2:  # a written 42 CFR 2.31 consent naming the case manager
+            categories.append(m.DataCategory.SUD_TREATMENT)
+            updates["part2"] = m.Part2Consent(
+                patient_acknowledged=True,
+                disclosing_program="tx",
+                information_description="ADMISSION_DISCHARGE_ATTENDANCE",
+                recipients_named=["cm"],
+                purpose="CARE_COORDINATION",
+                revocation_right_stated=True,
+                expiry_description="ONE_YEAR_OR_PROGRAM_EXIT",
+                signed=True,
+                signed_on=self.t.date(),
+                signer_role=m.SignerRole.PATIENT,
+            ).model_dump()
+        updates["categories"] = categories
+        consent_id = self.consent_id = self._id()
+        updates["consent_id"] = consent_id
+        self.emit("cm", _with(body, **updates), after=rng.randint(5, 40) * MINUTE)
+        self.scenario.truth["consents.granted"] += 1
+        self.scenario.truth["consents.part2"] += int(part2)
+        return consent_id
+
+    def _hold(
+        self, door: m.ReferralDoor, ref_id: uuid.UUID
+    ) -> tuple[uuid.UUID, str, datetime] | None:
+        if door is not m.ReferralDoor.ARREST_DIVERSION:
+            return None
+        rng = self.rng
+        eligible = rng.random() < 0.92
+        self.emit(
+            "sao",
+            self.sample(
+                "eligibility_decided",
+                referral_event_id=ref_id,
+                eligible=eligible,
+                criteria_failed=[]
+                if eligible
+                else [m.EligibilityCriterion.OVER_QUANTITY_THRESHOLD],
+            ),
+            after=rng.randint(30, 180) * MINUTE,
+            cause=ref_id,
+        )
+        if not eligible:
+            return None
+        window = self.scenario.intake_window_days
+        held_at = self.t + rng.randint(10, 90) * MINUTE
+        case_ref = f"hold-{rng.getrandbits(40):010x}"
+        hold_id = self.emit(
+            "sao",
+            self.sample(
+                "charges_held",
+                case_ref=case_ref,
+                referral_event_id=ref_id,
+                held_at=held_at,
+                intake_deadline=held_at + window * DAY,
+                window_days=window,
+                charge_category=m.OffenceCategory.DRUG_POSSESSION,
+            ),
+            after=held_at - self.t,
+            cause=ref_id,
+        )
+        self.scenario.truth["holds.started"] += 1
+        return hold_id, case_ref, held_at + window * DAY
+
+    def _intake(self, at: datetime, consent_id: uuid.UUID) -> uuid.UUID:
+        intake = self.emit(
+            "cm",
+            self.sample("intake_completed", intake_at=at, consent_id=consent_id),
+            after=max(at - self.t, MINUTE),
+        )
+        self.emit(
+            "cm",
+            self.sample(
+                "status_changed",
+                status=m.ParticipantStatus.ACTIVE,
+                reason=m.StatusReason.INTAKE_COMPLETED,
+            ),
+            after=MINUTE,
+        )
+        self.scenario.truth["intakes"] += 1
+        return intake
+
+    def _engagement(self) -> None:
+        rng = self.rng
+        for _ in range(rng.randint(1, 6)):
+            self.emit("cm", self.sample("case_contact_logged"), after=rng.randint(2, 10) * DAY)
+        if rng.random() < 0.4:
+            self.emit("cm", self.sample("benefits_obtained"), after=rng.randint(1, 20) * DAY)
+        if rng.random() < 0.3:
+            self.emit(
+                "bchd", self.sample("health_service_recorded"), after=rng.randint(1, 20) * DAY
+            )
+        if rng.random() < 0.35:
+            admitted = self.emit(
+                "tx",
+                self.sample("treatment_admitted", admitted_at=self.t + DAY),
+                after=rng.randint(1, 30) * DAY,
+            )
+            if rng.random() < 0.5:
+                self.emit(
+                    "tx",
+                    self.sample(
+                        "treatment_discharged",
+                        admission_event_id=admitted,
+                        discharged_at=self.t + 20 * DAY,
+                    ),
+                    after=rng.randint(20, 60) * DAY,
+                )
+        if rng.random() < 0.4:
+            self.emit("hsg", self.sample("shelter_entered"), after=rng.randint(1, 30) * DAY)
+            if rng.random() < 0.5:
+                self.emit(
+                    "hsg",
+                    self.sample("housed", move_in_date=(self.t + 40 * DAY).date()),
+                    after=rng.randint(20, 90) * DAY,
+                )
+        if rng.random() < 0.15:
+            self.emit("bpd", self.sample("new_arrest_reported"), after=rng.randint(10, 180) * DAY)
+        if rng.random() < 0.05:
+            self.scenario.truth["consents.revoked"] += 1
+            self.emit(
+                "cm",
+                self.sample(
+                    "consent_revoked",
+                    consent_id=self.consent_id,
+                    revoked_at=self.t,
+                    scope=m.RevocationScope.ALL,
+                    recipients=[],
+                ),
+                after=rng.randint(1, 30) * DAY,
+            )
+
+
+def plan(
+    seed: int,
+    participants: int,
+    seal_for: Callable[[str], Seal],
+    intake_window_days: int = 14,
+    span_days: int = 60,
+) -> Scenario:
+    """Participants referred over ``span_days``; events sorted by simulated time."""
+    rng = random.Random(seed)
+    scenario = Scenario(seed, intake_window_days)
+    for _ in range(participants):
+        start = SCENARIO_START + timedelta(seconds=rng.randint(0, span_days * 86_400))
+        _Story(rng, scenario, seal_for, start).run()
+    scenario.publications.sort(key=lambda p: (p.occurred_at, str(p.event_id)))
+    return scenario
+
+
+def add_bad_input(
+    scenario: Scenario,
+    rng: random.Random,
+    codec: Codec,
+    keys: dict[str, SigningKey],
+    share: float = 0.02,
+) -> None:
+    """Every kind of bad input, about ``share`` of the publications, each with the reason
+    the hub must give. Meant to be published after the good events."""
+    forger = generate_key("sao", demo=True)
+    for i in range(max(6, int(len(scenario.publications) * share))):
+        p = rng.choice(scenario.publications)
+        topic, key = ingest_topic(p.agency), p.participant_id.encode()
+        envelope = _seal(p, keys[p.agency], codec)
+        headers = cloudevents_headers(envelope)
+        kind = i % 6
+        if kind == 0:  # signed by a stranger under the agency's key id
+            forged = _seal(p, SigningKey(p.agency, keys[p.agency].key_id, forger.private), codec)
+            value, expected = encode_envelope(forged, codec), Reason.BAD_SIGNATURE
+        elif kind == 1:  # police announcing a held charge: only the prosecutor may
+            body = sample_event("charges_held", rng, _no_seal)
+            wrong = seal(
+                body,
+                codec=codec,
+                key=keys["bpd"],
+                participant_id=p.participant_id,
+                occurred_at=p.occurred_at,
+            )
+            topic, headers = ingest_topic("bpd"), cloudevents_headers(wrong)
+            value, expected = encode_envelope(wrong, codec), Reason.TYPE_NOT_ALLOWED
+        elif kind == 2:  # bytes that are not Avro at all
+            value, headers, expected = b"\x00garbage" + rng.randbytes(20), [], Reason.MALFORMED
+        elif kind == 3:  # a payload naming a schema nobody has
+            value, headers = MAGIC + rng.randbytes(8) + b"\x00", []
+            expected = Reason.UNKNOWN_SCHEMA
+        elif kind == 4:  # a truncated envelope
+            value, expected = encode_envelope(envelope, codec)[:60], Reason.MALFORMED
+        else:  # a good event published a second time (same event id)
+            value, expected = encode_envelope(envelope, codec), Reason.DUPLICATE
+        scenario.bad.append(BadRecord(topic, key, value, headers, expected))
+        scenario.truth[f"rejected.{expected.value}"] += 1
+
+
+def _no_seal(plain: m.Identity | m.Narrative) -> m.EncryptedField:
+    raise AssertionError("this bad event has no sealed field")
+
+
+def _seal(p: Planned, key: SigningKey, codec: Codec) -> Envelope:
+    return seal(
+        p.body,
+        codec=codec,
+        key=key,
+        participant_id=p.participant_id,
+        occurred_at=p.occurred_at,
+        event_id=p.event_id,
+        causation_id=p.causation_id,
+        correlation_id=p.correlation_id,
+    )
