@@ -21,6 +21,28 @@ from hub.events.models import EventBody
 from hub.topics import ingest_topic
 
 
+def _envelope(
+    key: SigningKey,
+    codec: Codec,
+    body: EventBody,
+    participant_id: str,
+    occurred_at: datetime,
+    event_id: uuid.UUID | None,
+    causation_id: uuid.UUID | None,
+    correlation_id: uuid.UUID | None,
+) -> Envelope:
+    return seal(
+        body,
+        codec=codec,
+        key=key,
+        participant_id=participant_id,
+        occurred_at=occurred_at,
+        event_id=event_id,
+        causation_id=causation_id,
+        correlation_id=correlation_id,
+    )
+
+
 class Publisher:
     """Publishes one agency's events. Synchronous: ``publish`` returns once the broker
     has acknowledged the record (acks=all), so a returned envelope is durable."""
@@ -58,15 +80,15 @@ class Publisher:
         causation_id: uuid.UUID | None = None,
         correlation_id: uuid.UUID | None = None,
     ) -> Envelope:
-        envelope = seal(
+        envelope = _envelope(
+            self.key,
+            self.codec,
             body,
-            codec=self.codec,
-            key=self.key,
-            participant_id=participant_id,
-            occurred_at=occurred_at,
-            event_id=event_id,
-            causation_id=causation_id,
-            correlation_id=correlation_id,
+            participant_id,
+            occurred_at,
+            event_id,
+            causation_id,
+            correlation_id,
         )
         self.send(envelope)
         return envelope
@@ -94,3 +116,73 @@ class Publisher:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class AsyncPublisher:
+    """The asyncio twin of Publisher, on aiokafka, for agency services that are async."""
+
+    def __init__(
+        self,
+        *,
+        key: SigningKey,
+        codec: Codec,
+        bootstrap_servers: Sequence[str],
+        client_kwargs: dict[str, object] | None = None,
+    ) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        self.key = key
+        self.codec = codec
+        self.topic = ingest_topic(key.agency)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=list(bootstrap_servers),
+            acks="all",
+            enable_idempotence=False,  # see Publisher
+            **(client_kwargs or {}),
+        )
+
+    async def start(self) -> AsyncPublisher:
+        await self._producer.start()
+        return self
+
+    async def publish(
+        self,
+        body: EventBody,
+        *,
+        participant_id: str,
+        occurred_at: datetime,
+        event_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
+        correlation_id: uuid.UUID | None = None,
+    ) -> Envelope:
+        envelope = _envelope(
+            self.key,
+            self.codec,
+            body,
+            participant_id,
+            occurred_at,
+            event_id,
+            causation_id,
+            correlation_id,
+        )
+        await self._producer.send_and_wait(
+            self.topic,
+            key=envelope.participant_id.encode(),
+            value=encode_envelope(envelope, self.codec),
+            headers=cloudevents_headers(envelope),
+        )
+        return envelope
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def __aenter__(self) -> AsyncPublisher:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

@@ -86,3 +86,34 @@ def test_the_demo_publishes_and_verifies_every_event_type(broker: object, tmp_pa
     assert lines[-1] == "read back 25 of 25; 25 decoded and verified"
     assert sum(" verified " in line for line in lines) == 25
     assert all(p.name.startswith("demo-") for p in (tmp_path / "keys").glob("*/*.key"))
+
+
+def test_async_publisher(
+    broker: object, codec: Codec, agency_keys: dict[str, SigningKey], public_keys: PublicKeys
+) -> None:
+    import asyncio
+
+    from producers.sdk import AsyncPublisher
+
+    servers = broker.bootstrap_servers  # type: ignore[attr-defined]
+    participant = f"P-{uuid.uuid4().hex[:10].upper()}"
+    body = sample_event("shelter_entered", random.Random(4), _no_seal)
+
+    async def go() -> object:
+        async with AsyncPublisher(
+            key=agency_keys["hsg"], codec=codec, bootstrap_servers=servers
+        ) as pub:
+            return await pub.publish(
+                body, participant_id=participant, occurred_at=datetime.now(UTC)
+            )
+
+    sent = asyncio.run(go())
+    found = [r for r in read_topics(servers, ["lead.ingest.hsg"]) if r.key == participant.encode()]
+    assert len(found) == 1
+    envelope = decode_envelope(found[0].value, codec)
+    verify(envelope, public_keys)
+    assert envelope == sent and decode_body(envelope, codec) == body
+
+
+def _no_seal(plain: object) -> object:
+    raise AssertionError("shelter_entered has no sealed field")

@@ -1,0 +1,64 @@
+"""Dead letters: a refused ingest record, kept whole, with why and where it came from.
+
+The record on lead.rejected is the original key, value and headers, untouched, plus
+``leadhub-*`` headers naming the reason code, a one-line detail, the source topic,
+partition and offset, and when it was refused. Nothing is lost: once the cause is fixed
+(a key registered, an agency's permission granted) the original bytes can be re-driven.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from hub.events.errors import Reason
+
+PREFIX = "leadhub-"
+REJECTION_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0003")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: Reason
+    detail: str
+    topic: str
+    partition: int
+    offset: int
+    rejected_at: datetime
+
+    @property
+    def rejection_id(self) -> uuid.UUID:
+        """The same refused record always has the same id, however often it is refused."""
+        return uuid.uuid5(REJECTION_NAMESPACE, f"{self.topic}/{self.partition}/{self.offset}")
+
+    def headers(self, original: Iterable[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        ours = {
+            "reason": self.reason.value,
+            "detail": self.detail,
+            "topic": self.topic,
+            "partition": str(self.partition),
+            "offset": str(self.offset),
+            "rejected-at": self.rejected_at.isoformat(),
+            "id": str(self.rejection_id),
+        }
+        kept = [(k, v) for k, v in original if not k.startswith(PREFIX)]
+        return kept + [(PREFIX + k, v.encode()) for k, v in ours.items()]
+
+
+def parse(headers: Iterable[tuple[str, bytes]]) -> tuple[Rejection, list[tuple[str, bytes]]]:
+    """The rejection and the original headers of a lead.rejected record."""
+    pairs = list(headers)
+    ours: Mapping[str, str] = {
+        k.removeprefix(PREFIX): v.decode(errors="replace") for k, v in pairs if k.startswith(PREFIX)
+    }
+    rejection = Rejection(
+        reason=Reason(ours["reason"]),
+        detail=ours.get("detail", ""),
+        topic=ours["topic"],
+        partition=int(ours["partition"]),
+        offset=int(ours["offset"]),
+        rejected_at=datetime.fromisoformat(ours["rejected-at"]),
+    )
+    return rejection, [(k, v) for k, v in pairs if not k.startswith(PREFIX)]
