@@ -29,9 +29,11 @@ app = typer.Typer(
 schemas_app = typer.Typer(no_args_is_help=True, help="The Avro event contract in schemas/.")
 keys_app = typer.Typer(no_args_is_help=True, help="Agency signing keys.")
 policy_app = typer.Typer(no_args_is_help=True, help="The data-sharing policy in deploy/.")
+rejected_app = typer.Typer(no_args_is_help=True, help="Dead letters on lead.rejected.")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(keys_app, name="keys")
 app.add_typer(policy_app, name="policy")
+app.add_typer(rejected_app, name="rejected")
 
 ConfigOption = Annotated[
     Path | None,
@@ -195,9 +197,7 @@ def policy_explain(
 def tail(
     topic: str,
     config: ConfigOption = None,
-    bootstrap_servers: Annotated[
-        str | None, typer.Option(help="host:port[,..]; default: the running `leadhub up`")
-    ] = None,
+    bootstrap_servers: BootstrapOption = None,
     limit: Annotated[int | None, typer.Option(min=1)] = None,
     follow: bool = False,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
@@ -220,6 +220,86 @@ def tail(
             typer.echo(json.dumps(d.as_dict(), sort_keys=True))
         else:
             typer.echo(format_row(d.as_dict()))
+
+
+BootstrapOption = Annotated[
+    str | None, typer.Option(help="host:port[,..]; default: the running `leadhub up`")
+]
+ReasonOption = Annotated[str | None, typer.Option(help="only this reason code")]
+
+
+def _reason(value: str | None) -> Any:
+    from hub.events.errors import Reason
+
+    if value is None:
+        return None
+    try:
+        return Reason(value.upper())
+    except ValueError:
+        known = ", ".join(r.value for r in Reason)
+        raise typer.BadParameter(
+            f"unknown reason (known: {known})", param_hint="--reason"
+        ) from None
+
+
+@rejected_app.command("list")
+def rejected_list(
+    config: ConfigOption = None,
+    bootstrap_servers: BootstrapOption = None,
+    reason: ReasonOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Every refused record: reason, detail, where it came from, when."""
+    from consumers.rejected import dead_letters
+
+    wanted = _reason(reason)
+    settings = _settings(config)
+    servers = _bootstrap(settings, bootstrap_servers)
+    for d in dead_letters(servers, settings.broker.client_kwargs()):
+        r = d.rejection
+        if wanted is not None and r.reason is not wanted:
+            continue
+        row = {
+            "id": str(r.rejection_id),
+            "reason": r.reason.value,
+            "detail": r.detail,
+            "topic": r.topic,
+            "partition": r.partition,
+            "offset": r.offset,
+            "rejected_at": r.rejected_at.isoformat(),
+            "bytes": len(d.value or b""),
+        }
+        if as_json:
+            typer.echo(json.dumps(row, sort_keys=True))
+        else:
+            typer.echo(
+                f"{row['rejected_at']}  {r.topic}:{r.partition}@{r.offset}  "
+                f"{r.reason.value:18} {r.detail}"
+            )
+
+
+@rejected_app.command("redrive")
+def rejected_redrive(
+    config: ConfigOption = None,
+    bootstrap_servers: BootstrapOption = None,
+    reason: ReasonOption = None,
+    dry_run: Annotated[bool, typer.Option(help="say what would be re-driven")] = False,
+) -> None:
+    """Send dead letters back through the gatekeeper, each at most once."""
+    from consumers.rejected import redrive
+
+    wanted = _reason(reason)
+    settings = _settings(config)
+    servers = _bootstrap(settings, bootstrap_servers)
+    done = redrive(
+        servers,
+        settings.data_dir / "redriven.ledger",
+        reason=wanted,
+        dry_run=dry_run,
+        client_kwargs=settings.broker.client_kwargs(),
+    )
+    verb = "would re-drive" if dry_run else "re-drove"
+    typer.echo(f"{verb} {len(done)} record(s)")
 
 
 def format_row(d: dict[str, Any]) -> str:
