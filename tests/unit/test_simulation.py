@@ -1,27 +1,37 @@
-"""The whole LEAD story through the hub's pure core, no broker: a seeded scenario's
-events pass the gatekeeper, the processor lapses exactly the holds the story let lapse,
-the prosecutor hears of exactly those lapses, bad input is refused with its reason, and
-Part 2 never reaches enforcement."""
+"""The whole LEAD story through the hub's stream handlers on an in-memory bus, no broker:
+a seeded scenario's events pass the gatekeeper, exactly the holds the story let lapse do
+lapse, the prosecutor is told of exactly those, bad input becomes dead letters with its
+reason, every notice opens only for its recipient, and Part 2 never reaches enforcement."""
 
 from __future__ import annotations
 
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
-from uuid import UUID
+from typing import Any
 
 import pytest
 
 from hub.agencies import AgencyRegistry
+from hub.crypto.sealing import SealingKey, generate_sealing_key
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.events.codec import Codec
-from hub.events.envelope import Envelope, cloudevents_headers, encode_envelope, seal
-from hub.events.models import IntakeWindowExpired, PolicyPublished
-from hub.gatekeeper import Accepted, Gatekeeper, LogClock
-from hub.policy import Decision, PolicyBook
+from hub.events.envelope import (
+    Envelope,
+    cloudevents_headers,
+    decode_envelope,
+    encode_envelope,
+    seal,
+)
+from hub.events.models import PolicyPublished
+from hub.gatekeeper import Gatekeeper, LogClock
+from hub.notices import Notice, open_notice
+from hub.policy import PolicyBook
 from hub.processor import PartitionProcessor
-from hub.topics import ingest_topic
+from hub.rejections import parse
+from hub.streams.handlers import CanonicalHandler, IngestHandler, Out
+from hub.topics import AUDIT, EVENTS, REJECTED, ingest_topic
 from producers.simulator import Scenario, add_bad_input, plan
 from tests.unit.policy.history import RECIPIENTS, default_policy
 from tests.unit.test_codec import _fake_seal
@@ -30,58 +40,51 @@ POLICY = default_policy()
 
 
 @dataclass
-class PureHub:
-    gate: Gatekeeper
-    hub_key: SigningKey
-    codec: Codec
-    processor: PartitionProcessor = field(
-        default_factory=lambda: PartitionProcessor(PolicyBook.of([POLICY]), RECIPIENTS)
-    )
-    accepted: set[UUID] = field(default_factory=set)
-    log: list[Envelope] = field(default_factory=list)
-    decisions: list[tuple[Envelope, Decision]] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)
-    clock: LogClock = field(default_factory=LogClock)
+class MemoryBus:
+    """Topics as lists; each record is handled as soon as it is sent, in send order."""
 
-    def publish(self, envelope: Envelope) -> None:
-        self.ingest(
-            ingest_topic(envelope.source).rsplit(".", 1)[1],
-            encode_envelope(envelope, self.codec),
-            envelope.participant_id.encode(),
-            cloudevents_headers(envelope),
-        )
+    ingest: IngestHandler
+    canonical: CanonicalHandler
+    topics: dict[str, list[Out]] = field(default_factory=lambda: defaultdict(list))
 
-    def ingest(
-        self, agency: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]
-    ) -> None:
-        result = self.gate.admit(
-            topic_agency=agency,
-            value=value,
-            key=key,
-            headers=headers,
-            clock=self.clock,
-            seen=self.accepted,
-        )
-        if not isinstance(result, Accepted):
-            self.rejected.append(result.reason.value)
-            return
-        env = result.envelope
-        self.accepted.add(env.event_id)
-        self.log.append(env)
-        outcome = self.processor.process(env, result.body)
-        self.decisions += [(env, d) for d in outcome.decisions]
-        for hold in outcome.lapsed:  # the hub signs and publishes the lapse
-            body = IntakeWindowExpired.model_validate(hold.expiry_body())
-            self.publish(
-                seal(
-                    body,
-                    codec=self.codec,
-                    key=self.hub_key,
-                    participant_id=hold.participant_id,
-                    occurred_at=hold.deadline,
-                    event_id=hold.expiry_event_id,
-                )
+    def send(self, out: Out) -> None:
+        records = self.topics[out.topic]
+        records.append(out)
+        if out.topic.startswith("lead.ingest."):
+            nexts = self.ingest.handle(
+                out.topic, 0, len(records) - 1, out.key, out.value, out.headers
             )
+        elif out.topic == EVENTS:
+            nexts = self.canonical.handle(out.value)
+        else:
+            return
+        for n in nexts:
+            self.send(n)
+
+    def publish(self, envelope: Envelope, codec: Codec) -> None:
+        self.send(
+            Out(
+                ingest_topic(envelope.source),
+                envelope.participant_id.encode(),
+                encode_envelope(envelope, codec),
+                cloudevents_headers(envelope),
+            )
+        )
+
+
+@dataclass
+class Story:
+    scenario: Scenario
+    bus: MemoryBus
+    codec: Codec
+    sealing: dict[str, SealingKey]
+    hub_keys: PublicKeys
+
+    def decoded(self, topic: str, subject: str) -> list[dict[str, Any]]:
+        return [self.codec.decode(o.value, subject).datum for o in self.bus.topics[topic]]
+
+    def events(self) -> list[Envelope]:
+        return [decode_envelope(o.value, self.codec) for o in self.bus.topics[EVENTS]]
 
 
 @pytest.fixture(scope="module")
@@ -90,27 +93,29 @@ def story(
     agencies: AgencyRegistry,
     agency_keys: dict[str, SigningKey],
     public_keys: PublicKeys,
-) -> tuple[Scenario, PureHub]:
+) -> Story:
     scenario = plan(20261125, 150, lambda pid: _fake_seal)
     add_bad_input(scenario, random.Random(3), codec, agency_keys)
-    hub = PureHub(Gatekeeper(codec, agencies, public_keys), agency_keys["hub"], codec)
-    policy_body = {
-        "policy_version": POLICY.version,
-        "policy_sha256": POLICY.sha256,
-        "effective_at": scenario.publications[0].occurred_at - timedelta(days=1),
-        "supersedes_version": None,
-    }
-    hub.publish(
-        seal(
-            PolicyPublished.model_validate(policy_body),
-            codec=codec,
-            key=agency_keys["hub"],
-            participant_id="SYSTEM",
-            occurred_at=policy_body["effective_at"],
-        )
+    sealing = {a: generate_sealing_key(a, demo=True) for a in RECIPIENTS}
+    hub_key = agency_keys["hub"]
+    bus = MemoryBus(
+        IngestHandler(Gatekeeper(codec, agencies, public_keys), LogClock(), events_partitions=1),
+        CanonicalHandler(
+            codec,
+            PartitionProcessor(PolicyBook.of([POLICY]), RECIPIENTS),
+            {a: (k.key_id, k.public) for a, k in sealing.items()},
+            hub_key,
+        ),
+    )
+    start = scenario.publications[0].occurred_at - timedelta(days=1)
+    published = PolicyPublished(
+        policy_version=POLICY.version, policy_sha256=POLICY.sha256, effective_at=start
+    )
+    bus.publish(
+        seal(published, codec=codec, key=hub_key, participant_id="SYSTEM", occurred_at=start), codec
     )
     for p in scenario.publications:
-        hub.publish(
+        bus.publish(
             seal(
                 p.body,
                 codec=codec,
@@ -120,12 +125,15 @@ def story(
                 event_id=p.event_id,
                 causation_id=p.causation_id,
                 correlation_id=p.correlation_id,
-            )
+            ),
+            codec,
         )
-    assert hub.rejected == [], "every good event of the story must be accepted"
+    assert bus.topics[REJECTED] == [], "every good event of the story must be accepted"
     for bad in scenario.bad:
-        hub.ingest(bad.topic.rsplit(".", 1)[1], bad.value, bad.key, bad.headers)
-    return scenario, hub
+        bus.send(Out(bad.topic, bad.key, bad.value, bad.headers))
+    return Story(
+        scenario, bus, codec, sealing, PublicKeys({("hub", hub_key.key_id): hub_key.public})
+    )
 
 
 def test_the_plan_is_reproducible_from_its_seed() -> None:
@@ -137,54 +145,81 @@ def test_the_plan_is_reproducible_from_its_seed() -> None:
     assert plan(6, 40, lambda pid: _fake_seal).publications != a.publications
 
 
-def test_bad_input_is_refused_with_its_reason(story: tuple[Scenario, PureHub]) -> None:
-    scenario, hub = story
-    assert Counter(hub.rejected) == Counter(b.expected.value for b in scenario.bad)
-    assert {"BAD_SIGNATURE", "TYPE_NOT_ALLOWED", "MALFORMED", "UNKNOWN_SCHEMA", "DUPLICATE"} <= set(
-        hub.rejected
+def test_bad_input_becomes_dead_letters_with_its_reason(story: Story) -> None:
+    letters = [parse(o.headers)[0] for o in story.bus.topics[REJECTED]]
+    assert Counter(r.reason.value for r in letters) == Counter(
+        b.expected.value for b in story.scenario.bad
     )
+    assert {"BAD_SIGNATURE", "TYPE_NOT_ALLOWED", "MALFORMED", "UNKNOWN_SCHEMA", "DUPLICATE"} <= {
+        r.reason.value for r in letters
+    }
+    originals = {bytes(b.value) for b in story.scenario.bad}
+    assert {o.value for o in story.bus.topics[REJECTED]} <= originals  # kept byte for byte
 
 
-def test_exactly_the_holds_the_story_let_lapse_do_lapse(story: tuple[Scenario, PureHub]) -> None:
-    scenario, hub = story
-    lapses = {e.event_id for e in hub.log if e.event_type == "intake_window_expired"}
+def test_exactly_the_holds_the_story_let_lapse_do_lapse(story: Story) -> None:
+    lapses = {e.event_id for e in story.events() if e.event_type == "intake_window_expired"}
     filed_after_lapse = {
         p.body.window_expired_event_id  # type: ignore[attr-defined]
-        for p in scenario.publications
+        for p in story.scenario.publications
         if p.body.event_type == "charges_filed"
     }
-    assert len(lapses) == scenario.truth["holds.lapsed"] > 0
+    assert len(lapses) == story.scenario.truth["holds.lapsed"] > 0
     assert lapses == filed_after_lapse
 
 
-def test_the_prosecutor_hears_of_exactly_those_lapses(story: tuple[Scenario, PureHub]) -> None:
-    _, hub = story
-    lapsed_people = {e.participant_id for e in hub.log if e.event_type == "intake_window_expired"}
-    told = {
-        env.participant_id
-        for env, d in hub.decisions
-        if d.recipient == "sao" and d.permit and env.event_type == "intake_window_expired"
+def test_the_prosecutor_is_told_of_exactly_those_lapses(story: Story) -> None:
+    lapsed = {e.participant_id for e in story.events() if e.event_type == "intake_window_expired"}
+    notices = [Notice.model_validate(n) for n in story.decoded("lead.notify.sao", "notice")]
+    told = {n.participant_id for n in notices if n.event_type == "intake_window_expired"}
+    assert told == lapsed
+    opened = open_notice(
+        next(n for n in notices if n.event_type == "intake_window_expired"),
+        story.sealing["sao"],
+        story.hub_keys,
+    )
+    assert set(opened["fields"]) == {"case_ref", "held_event_id", "deadline"}
+
+
+def test_every_notice_opens_for_its_recipient_only(story: Story) -> None:
+    for agency in RECIPIENTS:
+        for raw in story.decoded(f"lead.notify.{agency}", "notice"):
+            notice = Notice.model_validate(raw)
+            assert notice.recipient == agency
+            opened = open_notice(notice, story.sealing[agency], story.hub_keys)
+            assert opened["event_id"] == str(notice.event_id)
+            other = next(a for a in RECIPIENTS if a != agency)
+            with pytest.raises(Exception, match="does not open"):
+                open_notice(notice, story.sealing[other], story.hub_keys)
+
+
+def test_audit_has_a_record_for_every_decision_and_permits_match_notices(story: Story) -> None:
+    audit = story.decoded(AUDIT, "audit_decision")
+    permits = {(r["event_id"], r["recipient"]) for r in audit if r["permit"]}
+    notices = {
+        (n["event_id"], n["recipient"])
+        for a in RECIPIENTS
+        for n in story.decoded(f"lead.notify.{a}", "notice")
     }
-    assert told == lapsed_people
+    assert permits == notices and permits
+    decided_events = {r["event_id"] for r in audit}
+    assert decided_events == {e.event_id for e in story.events()}
 
 
-def test_part2_never_reaches_enforcement_and_does_reach_the_case_manager(
-    story: tuple[Scenario, PureHub],
-) -> None:
-    _, hub = story
-    part2 = [(env, d) for env, d in hub.decisions if env.event_type.startswith("treatment_")]
+def test_part2_never_reaches_enforcement(story: Story) -> None:
+    audit = story.decoded(AUDIT, "audit_decision")
+    part2 = [r for r in audit if r["event_type"].startswith("treatment_")]
     assert part2
-    assert not [d for _, d in part2 if d.permit and d.recipient in {"bpd", "sao"}]
-    assert any(d.permit and d.recipient == "cm" for _, d in part2)
-    # participants who signed no Part 2 consent: the case manager is not told
-    assert any(not d.permit and d.recipient == "cm" for _, d in part2)
-
-
-def test_every_permit_has_a_rule_and_consent_where_needed(story: tuple[Scenario, PureHub]) -> None:
-    _, hub = story
-    permits = [d for _, d in hub.decisions if d.permit]
-    assert permits
-    for d in permits:
-        rule = POLICY.rule_for(d.recipient, next(e.event_type for e, x in hub.decisions if x is d))
-        assert rule is not None and rule.id == d.rule_id
-        assert (d.consent_id is None) == (rule.consent.value == "none")
+    assert not [r for r in part2 if r["permit"] and r["recipient"] in {"bpd", "sao"}]
+    assert {r["reason"] for r in part2 if r["recipient"] in {"bpd", "sao"}} == {"PROHIBITED"}
+    assert any(r["permit"] for r in part2 if r["recipient"] == "cm")
+    for agency in ("bpd", "sao"):
+        kinds = {n["event_type"] for n in story.decoded(f"lead.notify.{agency}", "notice")}
+        assert not kinds & {
+            "treatment_admitted",
+            "treatment_discharged",
+            "case_contact_logged",
+            "health_service_recorded",
+            "shelter_entered",
+            "housed",
+        }

@@ -1,0 +1,170 @@
+"""What each stream job does with one record, as records to send: no Kafka in here.
+
+``IngestHandler`` is the gatekeeper job (lead.ingest.* -> lead.events or lead.rejected);
+``CanonicalHandler`` is the disclosure job for one partition of lead.events (-> sealed
+notices on lead.notify.*, decision records on lead.audit, lapses back to lead.ingest.hub).
+A stream agent calls ``handle`` and sends what it returns; tests and replays call it
+directly. Neither ever raises on input: a record that cannot be handled is counted and
+becomes a dead letter or is skipped with a reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from hub.crypto.signing import SigningKey
+from hub.deadlines import Hold
+from hub.events.codec import Codec
+from hub.events.envelope import (
+    Envelope,
+    cloudevents_headers,
+    decode_body,
+    decode_envelope,
+    encode_envelope,
+    seal,
+)
+from hub.events.errors import EventError
+from hub.events.models import IntakeWindowExpired
+from hub.gatekeeper import Accepted, Clock, Gatekeeper
+from hub.notices import audit_record, build_notice
+from hub.processor import PartitionProcessor
+from hub.rejections import Rejection
+from hub.topics import AUDIT, EVENTS, REJECTED, ingest_topic, notify_topic
+
+INGEST_PREFIX = "lead.ingest."
+
+
+@dataclass(frozen=True)
+class Out:
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    partition: int | None = None
+
+
+@dataclass
+class IngestHandler:
+    gate: Gatekeeper
+    clock: Clock
+    events_partitions: int
+    seen: set[UUID] = field(default_factory=set)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def remember(self, value: bytes) -> None:
+        """Rebuild the accepted-ids set from lead.events at start (nothing else to keep)."""
+        try:
+            self.seen.add(decode_envelope(value, self.gate.codec).event_id)
+        except EventError:
+            self.counts["events.unreadable"] += 1
+
+    def handle(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Iterable[tuple[str, bytes]],
+    ) -> list[Out]:
+        headers = list(headers)
+        result = self.gate.admit(
+            topic_agency=topic.removeprefix(INGEST_PREFIX),
+            value=value,
+            key=key,
+            headers=headers,
+            clock=self.clock,
+            seen=self.seen,
+        )
+        if not isinstance(result, Accepted):
+            self.counts[f"rejected.{result.reason.value}"] += 1
+            rejection = Rejection(
+                result.reason, result.detail, topic, partition, offset, datetime.now(UTC)
+            )
+            return [Out(REJECTED, key, value or b"", rejection.headers(headers))]
+        env = result.envelope
+        self.seen.add(env.event_id)
+        self.counts[f"accepted.{env.event_type}"] += 1
+        out = Out(
+            EVENTS,
+            env.participant_id.encode(),
+            encode_envelope(env, self.gate.codec),
+            cloudevents_headers(env),
+        )
+        if env.event_type == "policy_published":
+            # every partition must see the policy change at a definite position of its own
+            return [
+                Out(out.topic, out.key, out.value, out.headers, p)
+                for p in range(self.events_partitions)
+            ]
+        return [out]
+
+
+@dataclass
+class CanonicalHandler:
+    codec: Codec
+    processor: PartitionProcessor
+    recipient_keys: Mapping[str, tuple[str, Any]]
+    hub_key: SigningKey
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def handle(self, value: bytes, *, emit: bool = True) -> list[Out]:
+        """Fold one canonical event in; with ``emit`` False (rebuilding state from the log
+        on start) nothing is sent, because it was sent before."""
+        try:
+            envelope = decode_envelope(value, self.codec)
+            body = decode_body(envelope, self.codec)
+        except EventError as exc:  # only the gatekeeper writes here; count, never stop
+            self.counts[f"unreadable.{exc.reason.value}"] += 1
+            return []
+        outcome = self.processor.process(envelope, body)
+        if outcome.duplicate or not emit:
+            self.counts["redelivered" if outcome.duplicate else "rebuilt"] += 1
+            return []
+        outs = [self._lapse(hold) for hold in outcome.lapsed]
+        key = envelope.participant_id.encode()
+        for d in outcome.decisions:
+            record = audit_record(envelope, d)
+            outs.append(Out(AUDIT, key, self.codec.encode("audit_decision", record)))
+            if not d.permit:
+                self.counts[f"denied.{d.reason.value if d.reason else '?'}"] += 1
+                continue
+            policy = self.processor.book.in_force
+            assert policy is not None  # a permit implies a policy in force
+            notice = build_notice(
+                envelope, d, policy, self.recipient_keys[d.recipient], self.hub_key
+            )
+            self.counts[f"notices.{d.recipient}"] += 1
+            outs.append(
+                Out(
+                    notify_topic(d.recipient),
+                    key,
+                    self.codec.encode("notice", notice.model_dump()),
+                    [("ce_id", str(notice.notice_id).encode())],
+                )
+            )
+        return outs
+
+    def _lapse(self, hold: Hold) -> Out:
+        """The hub's own signed intake_window_expired, back through its ingest topic."""
+        body = IntakeWindowExpired.model_validate(hold.expiry_body())
+        envelope: Envelope = seal(
+            body,
+            codec=self.codec,
+            key=self.hub_key,
+            participant_id=hold.participant_id,
+            occurred_at=hold.deadline,
+            event_id=hold.expiry_event_id,
+        )
+        self.counts["lapses"] += 1
+        return Out(
+            ingest_topic(self.hub_key.agency),
+            hold.participant_id.encode(),
+            encode_envelope(envelope, self.codec),
+            cloudevents_headers(envelope),
+        )
