@@ -71,20 +71,43 @@ def up(config: ConfigOption = None) -> None:
             marker.unlink(missing_ok=True)
 
 
+@app.command("run")
+def run_hub(config: ConfigOption = None) -> None:
+    """Run the hub: its broker (embedded unless a cluster is configured) and the stream
+    worker (gatekeeper, disclosure), until Ctrl-C or SIGTERM."""
+    from hub.agencies import AgencyRegistry
+    from hub.broker import open_broker
+    from hub.streams.worker import run
+
+    settings = _settings(config)
+    agencies = AgencyRegistry.load(settings.agencies_file)
+    with open_broker(settings, agencies) as bootstrap:
+        marker = settings.data_dir / BROKER_FILE
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps({"bootstrap_servers": bootstrap}), encoding="utf-8")
+        try:
+            run(settings, bootstrap)
+        finally:
+            marker.unlink(missing_ok=True)
+
+
 @app.command()
 def demo(
     config: ConfigOption = Path("deploy/demo.yaml"),
-    participants: Annotated[int, typer.Option(min=1, max=1000)] = 3,
+    participants: Annotated[int, typer.Option(min=1, max=5000)] = 300,
     seed: int = 2026,
 ) -> None:
-    """Start the embedded broker, publish one signed event of every type from the agency
-    allowed to emit it, read every record back, and show it decoded and verified."""
+    """The hub on its embedded broker with a synthetic LEAD program: a seeded scenario of
+    referrals, holds, consents, treatment and housing flows through, and the summary
+    shows who was told what."""
     from producers.demo import run_demo
 
     settings = _settings(config)
-    failures = run_demo(settings, participants=participants, seed=seed, out=typer.echo)
-    if failures:
-        raise HubError(f"demo: {failures} record(s) failed to decode or verify")
+    problems = run_demo(
+        settings, participants=participants, seed=seed, out=typer.echo, config=config
+    )
+    if problems:
+        raise HubError(f"demo: {problems} expectation(s) not met")
 
 
 @schemas_app.command("list")

@@ -98,6 +98,18 @@ class LimitSettings(_Section):
     max_event_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
 
 
+class StreamSettings(_Section):
+    """The faust worker on this broker (shared/BROKER.md: short sessions or joins are slow)."""
+
+    session_timeout_s: float = Field(default=3.0, gt=0)
+    commit_interval_s: float = Field(default=0.5, gt=0)
+    fetch_max_wait_ms: int = Field(default=50, ge=1, le=5000)
+    log_clock: bool = Field(
+        default=False,
+        description="stamp recorded_at from the log's own time (simulations), not the wall clock",
+    )
+
+
 class Settings(BaseSettings):
     """Everything a hub process needs to know about where it runs."""
 
@@ -114,6 +126,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     broker: BrokerSettings = BrokerSettings()
     limits: LimitSettings = LimitSettings()
+    streams: StreamSettings = StreamSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,8 +1,9 @@
 """Charge-hold windows: a hold starts the site's intake window, intake or a charging
 decision closes it, and a hold still open when the log's clock passes its deadline lapses.
 
-The clock is the log's own time (the latest occurred_at seen), never the machine's, so a
-simulated scenario and an auditor's replay see the same lapses at the same log positions.
+The clock is the log's own time (the latest recorded_at seen, stamped by the gatekeeper),
+never the machine's, so a simulated scenario and an auditor's replay see the same lapses
+at the same log positions.
 The lapse becomes a hub event with a deterministic id, so emitting it twice after a crash
 is recognised as a duplicate; when it comes back through lead.events it changes nothing.
 """

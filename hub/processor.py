@@ -1,9 +1,10 @@
 """What the hub does with each event of the canonical log, for one partition, as pure state.
 
-Per event, in log order: drop a redelivery (same event id); let the log's clock lapse any
-intake windows it passes (the lapses become hub events to publish); fold the event into
-the policy in force, the participant's consent state, timeline and open holds; then
-decide, for every candidate recipient, permit or deny. The stream agent only moves bytes
+Per event, in log order: drop a redelivery (same event id); let the hub's clock (the
+event's recorded_at) lapse any intake windows it passes (the lapses become hub events to
+publish); fold the event into the policy in force, the participant's consent state,
+timeline and open holds; then decide, for every candidate recipient, permit or deny. The
+stream agent only moves bytes
 in and out of this; replay feeds it the same log and gets the same decisions.
 """
 
@@ -42,11 +43,13 @@ class PartitionProcessor:
         self.seen.add(envelope.event_id)
         data = body.model_dump()
         pid, event_type = envelope.participant_id, envelope.event_type
-        self.deadlines, lapsed = self.deadlines.advance(envelope.occurred_at)
+        at = envelope.recorded_at or envelope.occurred_at
+        # the hub's clock (recorded_at), not the source's: a backdated or skewed report
+        # can neither lapse a window early nor hold one open
+        self.deadlines, lapsed = self.deadlines.advance(at)
         self.book = self.book.apply(event_type, data)
         state = self.consent.get(pid, ConsentState()).apply(event_type, data)
         self.consent[pid] = state
-        at = envelope.recorded_at or envelope.occurred_at
         self.timelines[pid] = self.timelines.get(pid, Timeline()).apply(
             envelope.event_id, event_type, envelope.source, envelope.occurred_at, at
         )

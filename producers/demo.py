@@ -1,40 +1,56 @@
-"""The foundation demo: every event type, signed by the agency allowed to emit it, through
-the broker and back, decoded and verified. The stream-pipeline work grows this into the
-full LEAD scenario."""
+"""`make demo`: the hub on its embedded broker, with a synthetic LEAD program flowing through.
+
+Starts the broker, generates DEMO keys, starts the hub worker (a separate process, as in
+production), publishes a seeded scenario (hundreds of synthetic participants over two
+months of simulated time, plus a small share of bad input), waits until the hub has
+handled everything, and prints what happened: events by type, notices by agency, denials
+and rejections by reason, how holds ended, and one participant's story as each agency saw
+it.
+"""
 
 from __future__ import annotations
 
+import itertools
+import json
+import os
 import random
-import uuid
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from consumers.tail import describe, read_topics
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from consumers.tail import read_topics
 from hub.agencies import AgencyRegistry
 from hub.broker import open_broker
 from hub.config import Settings
 from hub.crypto.fields import DataKeyStore, seal_field
-from hub.crypto.signing import PublicKeys, SigningKey, generate_key, load_signing_key, write_key
-from hub.errors import DeploymentError
+from hub.crypto.sealing import generate_sealing_key, load_sealing_key, write_sealing_key
+from hub.crypto.signing import SigningKey, generate_key, load_signing_key, write_key
+from hub.errors import DeploymentError, HubError
 from hub.events.codec import Codec
-from hub.events.envelope import SYSTEM_PARTICIPANT, Envelope
-from hub.events.models import EVENT_MODELS, EncryptedField, Identity, Narrative
+from hub.events.envelope import Envelope, decode_envelope
+from hub.events.models import EncryptedField, Identity, Narrative
 from hub.events.schemas import SchemaRegistry
-from hub.topics import ingest_topic
-from producers.samples import sample_event
+from hub.policy import load_policy
+from hub.rejections import parse
+from hub.streams.worker import policy_event_id
+from hub.topics import AUDIT, EVENTS, REJECTED, notify_topic
 from producers.sdk import Publisher
+from producers.simulator import Scenario, add_bad_input, plan
 
-DEMO_START = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
-SUMMARY_FIELDS = 4
-
-
-def synthetic_participant_id(rng: random.Random) -> str:
-    """A hub pseudonym, drawn from the seed so that a demo run is reproducible."""
-    return "P-" + "".join(rng.choice("ABCDEFGHJKMNPQRSTVWXYZ23456789") for _ in range(10))
+Out = Callable[[str], None]
+Records = dict[str, list[Any]]  # topic -> kafka-python ConsumerRecords
 
 
 def demo_keys(settings: Settings, agencies: AgencyRegistry) -> dict[str, SigningKey]:
-    """The agencies' DEMO keys, generated on first use, only ever under the data directory."""
+    """Every agency's DEMO signing and sealing keys, made on first use under data_dir only."""
     if not settings.keys_dir.resolve().is_relative_to(settings.data_dir.resolve()):
         raise DeploymentError("demo keys must live under data_dir (set keys_dir inside it)")
     keys: dict[str, SigningKey] = {}
@@ -44,96 +60,255 @@ def demo_keys(settings: Settings, agencies: AgencyRegistry) -> dict[str, Signing
         except DeploymentError:
             keys[agency] = generate_key(agency, demo=True)
             write_key(keys[agency], settings.keys_dir)
+        try:
+            load_sealing_key(settings.keys_dir, agency)
+        except DeploymentError:
+            write_sealing_key(generate_sealing_key(agency, demo=True), settings.keys_dir)
     return keys
 
 
-def _publish_all(
+def start_worker(
+    settings: Settings, bootstrap: list[str], config: Path | None
+) -> subprocess.Popen[bytes]:
+    """The hub worker as its own process, pointed at our broker as if it were a cluster."""
+    env = {
+        **os.environ,
+        "LEADHUB_BROKER__BOOTSTRAP_SERVERS": json.dumps(bootstrap),
+        "LEADHUB_STREAMS__LOG_CLOCK": "true",  # the scenario runs on a simulated calendar
+        "LEADHUB_DATA_DIR": str(settings.data_dir),
+        "LEADHUB_KEYS_DIR": str(settings.keys_dir),
+    }
+    args = [sys.executable, "-m", "hub", "run"] + (["--config", str(config)] if config else [])
+    log = (settings.data_dir / "worker.log").open("ab")
+    try:
+        return subprocess.Popen(
+            args, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    finally:
+        log.close()
+
+
+class EventsWatcher(threading.Thread):
+    """Collects the ids (ce_id) of everything that reaches lead.events, as it arrives."""
+
+    def __init__(self, bootstrap: list[str], kwargs: dict[str, object]) -> None:
+        super().__init__(daemon=True)
+        self.seen: set[str] = set()
+        self._stop_event = threading.Event()
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, **kwargs
+        )
+        partitions = self._consumer.partitions_for_topic(EVENTS) or set()
+        tps = [TopicPartition(EVENTS, p) for p in sorted(partitions)]
+        self._consumer.assign(tps)
+        self._consumer.seek_to_beginning(*tps)
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            for records in self._consumer.poll(timeout_ms=100).values():
+                for r in records:
+                    self.seen.add(dict(r.headers or []).get("ce_id", b"").decode())
+        self._consumer.close()
+
+    def wait_for(self, ids: set[str], worker: subprocess.Popen[bytes], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not ids <= self.seen:
+            if worker.poll() is not None:
+                raise HubError(f"hub worker exited with code {worker.returncode} (see worker.log)")
+            if time.monotonic() > deadline:
+                raise HubError(f"the hub accepted {len(ids & self.seen)} of {len(ids)} in time")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join(5)
+
+
+def publish(
+    scenario: Scenario,
     settings: Settings,
     bootstrap: list[str],
     codec: Codec,
-    agencies: AgencyRegistry,
-    participants: int,
-    rng: random.Random,
-) -> list[Envelope]:
-    """One event of each type, in catalogue order, spread over synthetic participants."""
-    keys = demo_keys(settings, agencies)
-    datakeys = DataKeyStore(settings.data_dir / "datakeys")
-    people = [synthetic_participant_id(rng) for _ in range(participants)]
-    correlation = {p: uuid.UUID(int=rng.getrandbits(128), version=4) for p in people}
-    publishers: dict[str, Publisher] = {}
-    sent: list[Envelope] = []
-    clock = DEMO_START
+    keys: dict[str, SigningKey],
+    watcher: EventsWatcher,
+    worker: subprocess.Popen[bytes],
+) -> None:
+    """Publish day by day of simulated time, waiting for the hub to accept each day before
+    the next: agencies' topics are read concurrently, and without the barrier a simulated
+    month could pass between two agencies' records within a few real seconds."""
+    kwargs = settings.broker.client_kwargs()
+    publishers = {
+        a: Publisher(key=k, codec=codec, bootstrap_servers=bootstrap, client_kwargs=kwargs)
+        for a, k in keys.items()
+    }
     try:
-        for i, event_type in enumerate(EVENT_MODELS):
-            agency = next(a for a in agencies if agencies.may_emit(a, event_type))
-            if agency not in publishers:
-                publishers[agency] = Publisher(
-                    key=keys[agency],
-                    codec=codec,
-                    bootstrap_servers=bootstrap,
-                    client_kwargs=settings.broker.client_kwargs(),
+        days = itertools.groupby(scenario.publications, key=lambda p: p.occurred_at.date())
+        for _day, planned in days:
+            ids = set()
+            for p in planned:
+                publishers[p.agency].publish(
+                    p.body,
+                    participant_id=p.participant_id,
+                    occurred_at=p.occurred_at,
+                    event_id=p.event_id,
+                    causation_id=p.causation_id,
+                    correlation_id=p.correlation_id,
                 )
-            person = (
-                SYSTEM_PARTICIPANT if event_type == "policy_published" else people[i % participants]
-            )
-
-            def seal(plain: Identity | Narrative, person: str = person) -> EncryptedField:
-                key_id, key = datakeys.get_or_create(person)
-                return seal_field(plain, participant_id=person, key_id=key_id, key=key, codec=codec)
-
-            clock += timedelta(minutes=rng.randint(5, 600))
-            sent.append(
-                publishers[agency].publish(
-                    sample_event(event_type, rng, seal),
-                    participant_id=person,
-                    occurred_at=clock,
-                    event_id=uuid.UUID(int=rng.getrandbits(128), version=4),
-                    correlation_id=correlation.get(person),
-                )
-            )
+                ids.add(str(p.event_id))
+            watcher.wait_for(ids, worker, timeout_s=60)
     finally:
         for publisher in publishers.values():
             publisher.close()
-    return sent
+    raw = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, **kwargs)
+    try:
+        for bad in scenario.bad:
+            raw.send(bad.topic, key=bad.key, value=bad.value, headers=bad.headers).get(30)
+    finally:
+        raw.close()
+
+
+def wait_until_handled(
+    bootstrap: list[str],
+    expected_events: int,
+    worker: subprocess.Popen[bytes],
+    timeout_s: float = 240.0,
+) -> Records:
+    """Read the hub's outputs until lead.events holds every planned event and nothing has
+    moved for a few seconds (the embedded broker's end offsets cannot be trusted)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if worker.poll() is not None:
+            raise HubError(f"hub worker exited with code {worker.returncode} (see worker.log)")
+        events = list(read_topics(bootstrap, [EVENTS], idle_s=1.0))
+        if len(events) >= expected_events:
+            break
+        if time.monotonic() > deadline:
+            raise HubError(f"hub handled {len(events)} of {expected_events} events in time")
+    settled: Records = {}
+    previous = -1
+    while time.monotonic() < deadline:
+        settled = {
+            t: list(read_topics(bootstrap, [t], idle_s=1.0)) for t in [EVENTS, AUDIT, REJECTED]
+        }
+        total = sum(len(v) for v in settled.values())
+        if total == previous:
+            return settled
+        previous = total
+    raise HubError("the hub's outputs did not settle in time")
 
 
 def run_demo(
-    settings: Settings, *, participants: int, seed: int, out: Callable[[str], None]
+    settings: Settings, *, participants: int, seed: int, out: Out, config: Path | None = None
 ) -> int:
-    """Publish, read back, print; return how many of this run's events failed to come back
-    decoded and verified."""
-    rng = random.Random(seed)
+    """Run the scenario; return how many expectations the hub missed (0 is success)."""
+    started = time.monotonic()
     agencies = AgencyRegistry.load(settings.agencies_file)
     codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
+    keys = demo_keys(settings, agencies)
+    datakeys = DataKeyStore(settings.data_dir / "datakeys")
+
+    def seal_for(pid: str) -> Callable[[Identity | Narrative], EncryptedField]:
+        key_id, key = datakeys.get_or_create(pid)
+        return lambda plain: seal_field(
+            plain, participant_id=pid, key_id=key_id, key=key, codec=codec
+        )
+
+    scenario = plan(seed, participants, seal_for)
+    add_bad_input(scenario, random.Random(seed), codec, keys)
     with open_broker(settings, agencies) as bootstrap:
-        out(f"broker at {bootstrap[0]}: {len(agencies)} agencies, {len(EVENT_MODELS)} event types")
-        sent = _publish_all(settings, bootstrap, codec, agencies, participants, rng)
-        out(f"published {len(sent)} signed events; reading them back:")
-        public = PublicKeys.load(settings.keys_dir)
-        mine = {str(e.event_id) for e in sent}
-        topics = sorted({ingest_topic(e.source) for e in sent})
-        shown_by_id = {}
-        for record in read_topics(bootstrap, topics, client_kwargs=settings.broker.client_kwargs()):
-            ce_id = dict(record.headers or []).get("ce_id", b"").decode()
-            if ce_id in mine:  # the broker may be shared: skip what this run did not send
-                shown_by_id[ce_id] = describe(record, codec, public)
-        for envelope in sent:
-            shown = shown_by_id.get(str(envelope.event_id))
-            if shown is None:
-                out(f"  {envelope.source:4} {envelope.event_type:26} MISSING")
-                continue
-            summary = " ".join(
-                f"{k}={v}"
-                for k, v in list(shown.body.items())[:SUMMARY_FIELDS]
-                if v not in (None, [])
+        out(f"embedded broker at {bootstrap[0]}; starting the hub worker")
+        worker = start_worker(settings, bootstrap, config)
+        watcher = EventsWatcher(bootstrap, settings.broker.client_kwargs())
+        watcher.start()
+        try:
+            policy_id = str(policy_event_id(load_policy(settings.policy_file, agencies)))
+            watcher.wait_for({policy_id}, worker, timeout_s=60)
+            publish(scenario, settings, bootstrap, codec, keys, watcher, worker)
+            out(
+                f"published {len(scenario.publications)} events for {participants} synthetic "
+                f"participants and {len(scenario.bad)} bad records; waiting for the hub"
             )
-            status = "verified" if shown.ok else f"REJECTED {shown.reason}"
-            who = f"{shown.source:4} {shown.event_type:26} {shown.participant_id:12}"
-            out(f"  {who} {status:9} {summary}")
-        verified = {i for i, shown in shown_by_id.items() if shown.ok}
+            expected = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
+            topics = wait_until_handled(bootstrap, expected, worker)
+            notices = {
+                a: list(read_topics(bootstrap, [notify_topic(a)], idle_s=0.5))
+                for a in agencies
+                if a != "hub"
+            }
+        finally:
+            watcher.stop()
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(5)
+    return summarise(scenario, topics, notices, codec, out, time.monotonic() - started)
+
+
+def summarise(
+    scenario: Scenario,
+    topics: Records,
+    notices: Records,
+    codec: Codec,
+    out: Out,
+    seconds: float,
+) -> int:
+    unique: dict[object, Envelope] = {}
+    for r in topics[EVENTS]:  # policy_published stands once in every partition
+        e = decode_envelope(r.value, codec)
+        unique.setdefault(e.event_id, e)
+    events = list(unique.values())
+    by_type = Counter(e.event_type for e in events)
+    audit = [codec.decode(r.value, "audit_decision").datum for r in topics[AUDIT]]
+    denials = Counter(a["reason"] for a in audit if not a["permit"])
+    rejections = Counter(parse(r.headers)[0].reason.value for r in topics[REJECTED])
+    truth = scenario.truth
+    out("")
+    out(f"events in the canonical log: {len(events)}")
+    for event_type, n in sorted(by_type.items()):
+        out(f"  {event_type:26} {n:6}")
+    out("notices by agency: " + ", ".join(f"{a} {len(v)}" for a, v in sorted(notices.items())))
+    out("denials by reason: " + ", ".join(f"{r} {n}" for r, n in denials.most_common()))
+    out("rejections by reason: " + ", ".join(f"{r} {n}" for r, n in rejections.most_common()))
+    lapsed = by_type["intake_window_expired"]
     out(
-        f"read back {len(sent)} of {len(sent)}; {len(verified)} decoded and verified"
-        if len(verified) == len(sent)
-        else f"only {len(verified)} of {len(sent)} verified"
+        f"holds: {truth['holds.started']} started; {by_type['charges_declined']} declined "
+        f"after intake; {lapsed} lapsed, {by_type['charges_filed']} filed"
     )
-    return len(sent) - len(verified)
+    expected_rejections = Counter(b.expected.value for b in scenario.bad)
+    problems = 0
+    for what, got, want in [
+        ("lapsed holds", lapsed, truth["holds.lapsed"]),
+        ("rejections", rejections, expected_rejections),
+        ("Part 2 notices to police or prosecutor", _part2_to_enforcement(notices, codec), 0),
+    ]:
+        if got != want:
+            problems += 1
+            out(f"MISMATCH {what}: hub {got}, scenario {want}")
+    sample = next(e.participant_id for e in events if e.event_type == "intake_window_expired")
+    out("")
+    out(f"one participant's story ({sample}), and who was told:")
+    told: dict[str, list[str]] = {}
+    for a, records in notices.items():
+        for r in records:
+            notice = codec.decode(r.value, "notice").datum
+            if notice["participant_id"] == sample:
+                told.setdefault(str(notice["event_id"]), []).append(a)
+    for e in sorted(events, key=lambda e: e.occurred_at):
+        if e.participant_id == sample:
+            recipients = ", ".join(sorted(told.get(str(e.event_id), []))) or "nobody"
+            out(f"  {e.occurred_at:%Y-%m-%d %H:%M}  {e.source:4} {e.event_type:26} -> {recipients}")
+    out("")
+    verdict = "all checks passed" if not problems else f"{problems} MISMATCH(ES)"
+    out(f"demo finished in {seconds:.1f} s; {verdict}")
+    return problems
+
+
+def _part2_to_enforcement(notices: Records, codec: Codec) -> int:
+    return sum(
+        1
+        for agency in ("bpd", "sao")
+        for r in notices.get(agency, [])
+        if codec.decode(r.value, "notice").datum["event_type"].startswith("treatment_")
+    )

@@ -28,7 +28,7 @@ from hub.events.envelope import (
     encode_envelope,
     seal,
 )
-from hub.events.errors import EventError
+from hub.events.errors import EventError, Reason
 from hub.events.models import IntakeWindowExpired
 from hub.gatekeeper import Accepted, Clock, Gatekeeper
 from hub.notices import audit_record, build_notice
@@ -37,6 +37,9 @@ from hub.rejections import Rejection
 from hub.topics import AUDIT, EVENTS, REJECTED, ingest_topic, notify_topic
 
 INGEST_PREFIX = "lead.ingest."
+# Where on lead.ingest.* an accepted event came from, so that the gatekeeper can tell its
+# own redelivery after a crash (same origin: drop silently) from a publisher's duplicate.
+ORIGIN = "leadhub-origin"
 
 
 @dataclass(frozen=True)
@@ -53,15 +56,17 @@ class IngestHandler:
     gate: Gatekeeper
     clock: Clock
     events_partitions: int
-    seen: set[UUID] = field(default_factory=set)
+    seen: dict[UUID, str] = field(default_factory=dict)  # accepted event id -> its origin
     counts: Counter[str] = field(default_factory=Counter)
 
-    def remember(self, value: bytes) -> None:
-        """Rebuild the accepted-ids set from lead.events at start (nothing else to keep)."""
+    def remember(self, value: bytes, headers: Iterable[tuple[str, bytes]]) -> None:
+        """Rebuild the accepted ids from lead.events at start: the only state this job has."""
         try:
-            self.seen.add(decode_envelope(value, self.gate.codec).event_id)
+            event_id = decode_envelope(value, self.gate.codec).event_id
         except EventError:
             self.counts["events.unreadable"] += 1
+            return
+        self.seen[event_id] = dict(headers).get(ORIGIN, b"").decode()
 
     def handle(
         self,
@@ -73,6 +78,7 @@ class IngestHandler:
         headers: Iterable[tuple[str, bytes]],
     ) -> list[Out]:
         headers = list(headers)
+        origin = f"{topic}/{partition}/{offset}"
         result = self.gate.admit(
             topic_agency=topic.removeprefix(INGEST_PREFIX),
             value=value,
@@ -82,19 +88,22 @@ class IngestHandler:
             seen=self.seen,
         )
         if not isinstance(result, Accepted):
+            if result.reason is Reason.DUPLICATE and value and self._redelivered(value, origin):
+                self.counts["redelivered"] += 1  # our own crash replayed it: already forwarded
+                return []
             self.counts[f"rejected.{result.reason.value}"] += 1
             rejection = Rejection(
                 result.reason, result.detail, topic, partition, offset, datetime.now(UTC)
             )
             return [Out(REJECTED, key, value or b"", rejection.headers(headers))]
         env = result.envelope
-        self.seen.add(env.event_id)
+        self.seen[env.event_id] = origin
         self.counts[f"accepted.{env.event_type}"] += 1
         out = Out(
             EVENTS,
             env.participant_id.encode(),
             encode_envelope(env, self.gate.codec),
-            cloudevents_headers(env),
+            [*cloudevents_headers(env), (ORIGIN, origin.encode())],
         )
         if env.event_type == "policy_published":
             # every partition must see the policy change at a definite position of its own
@@ -103,6 +112,13 @@ class IngestHandler:
                 for p in range(self.events_partitions)
             ]
         return [out]
+
+    def _redelivered(self, value: bytes, origin: str) -> bool:
+        try:
+            event_id = decode_envelope(value, self.gate.codec).event_id
+        except EventError:
+            return False
+        return self.seen.get(event_id) == origin
 
 
 @dataclass

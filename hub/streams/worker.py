@@ -1,0 +1,253 @@
+"""The hub worker: a faust-streaming app with two agents, each a thin adapter over
+``hub.streams.handlers``.
+
+- ``gatekeeper`` on every lead.ingest.<agency>: admit or dead-letter.
+- ``disclosure`` on lead.events: per partition, fold and decide; send sealed notices,
+  audit records, and the hub's own lapse events.
+
+State is rebuilt from the log, never from faust's changelog (the embedded broker's high
+watermark can lag the real end of a topic, shared/BROKER.md): at start the gatekeeper
+reads the accepted ids from lead.events, and on every assignment the disclosure agent
+seeks each partition back to where its in-memory state ends, folding silently up to the
+committed offset and emitting from there. Outputs are sent and confirmed before a record
+counts as processed, so a crash can repeat a notice (same id: recipients drop it) but
+never lose one. Runs at least once; transactions are not needed (and not available).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from consumers.tail import read_topics
+from hub.agencies import AgencyRegistry
+from hub.config import Settings
+from hub.crypto.sealing import load_recipient_key
+from hub.crypto.signing import PublicKeys, SigningKey, load_signing_key
+from hub.events.codec import Codec
+from hub.events.envelope import SYSTEM_PARTICIPANT, decode_envelope
+from hub.events.errors import EventError
+from hub.events.models import PolicyPublished
+from hub.events.schemas import SchemaRegistry
+from hub.gatekeeper import Clock, Gatekeeper, LogClock, wall_clock
+from hub.policy import Policy, PolicyBook, load_policy
+from hub.processor import PartitionProcessor
+from hub.streams.handlers import CanonicalHandler, IngestHandler, Out
+from hub.topics import EVENTS, ingest_topic, load_topic_specs
+from producers.sdk import Publisher
+
+log = structlog.get_logger(__name__)
+POLICY_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0004")
+HUB = "hub"
+
+
+@dataclass
+class Runtime:
+    """Everything the agents share: registries, keys, handlers, per-partition positions."""
+
+    settings: Settings
+    bootstrap: list[str]
+    codec: Codec
+    agencies: AgencyRegistry
+    policy: Policy
+    hub_key: SigningKey
+    recipient_keys: dict[str, tuple[str, Any]]
+    ingest: IngestHandler
+    events_partitions: int
+    canonical: dict[int, CanonicalHandler] = field(default_factory=dict)
+    next_offset: dict[int, int] = field(default_factory=dict)
+    silent_until: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def recipients(self) -> list[str]:
+        return [a for a in self.agencies if a != HUB]
+
+    def canonical_for(self, partition: int) -> CanonicalHandler:
+        handler = self.canonical.get(partition)
+        if handler is None:
+            processor = PartitionProcessor(PolicyBook.of([self.policy]), self.recipients)
+            handler = CanonicalHandler(self.codec, processor, self.recipient_keys, self.hub_key)
+            self.canonical[partition] = handler
+        return handler
+
+
+def load_runtime(settings: Settings, bootstrap: list[str]) -> Runtime:
+    agencies = AgencyRegistry.load(settings.agencies_file)
+    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
+    keys = PublicKeys.load(settings.keys_dir)
+    recipients = [a for a in agencies if a != HUB]
+    events_spec = next(
+        s for s in load_topic_specs(settings.topics_file, agencies) if s.name == EVENTS
+    )
+    clock: Clock = LogClock() if settings.streams.log_clock else wall_clock
+    return Runtime(
+        settings=settings,
+        bootstrap=bootstrap,
+        codec=codec,
+        agencies=agencies,
+        policy=load_policy(settings.policy_file, agencies),
+        hub_key=load_signing_key(settings.keys_dir, HUB),
+        recipient_keys={a: load_recipient_key(settings.keys_dir, a) for a in recipients},
+        ingest=IngestHandler(Gatekeeper(codec, agencies, keys), clock, events_spec.partitions),
+        events_partitions=events_spec.partitions,
+    )
+
+
+def policy_event_id(policy: Policy) -> uuid.UUID:
+    """One policy_published per policy content: restarting the hub never republishes it."""
+    return uuid.uuid5(POLICY_NAMESPACE, policy.sha256)
+
+
+def prepare(runtime: Runtime) -> None:
+    """Before the agents start: learn the accepted ids from lead.events, and publish the
+    policy in force if the log does not yet say so."""
+    published: set[str] = set()
+    kwargs = runtime.settings.broker.client_kwargs()
+    for record in read_topics(runtime.bootstrap, [EVENTS], client_kwargs=kwargs):
+        runtime.ingest.remember(record.value, record.headers or [])
+        try:
+            envelope = decode_envelope(record.value, runtime.codec)
+        except EventError:
+            continue
+        if envelope.event_type == "policy_published":
+            published.add(envelope.event_id.hex)
+        if isinstance(runtime.ingest.clock, LogClock):
+            runtime.ingest.clock(envelope)
+    policy_event = policy_event_id(runtime.policy)
+    if policy_event.hex in published:
+        return
+    # On the log's clock (a simulation) the policy holds from the start of the log: stamping
+    # it with today would move the simulated calendar to today and lapse every window.
+    clock = runtime.ingest.clock
+    now = clock.now if isinstance(clock, LogClock) else datetime.now(UTC)
+    body = PolicyPublished(
+        policy_version=runtime.policy.version,
+        policy_sha256=runtime.policy.sha256,
+        effective_at=now,
+    )
+    with Publisher(
+        key=runtime.hub_key,
+        codec=runtime.codec,
+        bootstrap_servers=runtime.bootstrap,
+        client_kwargs=kwargs,
+    ) as publisher:
+        publisher.publish(
+            body, participant_id=SYSTEM_PARTICIPANT, occurred_at=now, event_id=policy_event
+        )
+    log.info("policy_published", version=runtime.policy.version)
+
+
+def build_app(runtime: Runtime) -> Any:
+    import faust
+    from faust.transport.drivers import aiokafka as faust_kafka
+
+    settings = runtime.settings
+    datadir = (settings.data_dir / "faust").resolve()
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        "leadhub",
+        broker=[f"kafka://{server}" for server in runtime.bootstrap],
+        processing_guarantee="at_least_once",  # no InitProducerId on the embedded broker
+        broker_session_timeout=settings.streams.session_timeout_s,
+        broker_heartbeat_interval=1,
+        broker_commit_interval=settings.streams.commit_interval_s,
+        store="memory://",  # derived state is rebuilt from the log, see the module doc
+        web_enabled=False,
+        topic_disable_leader=True,
+        topic_allow_declare=False,  # the hub creates its topics; production ACLs forbid more
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        key_serializer="raw",
+        value_serializer="raw",
+        datadir=str(datadir),
+        autodiscover=False,
+        worker_redirect_stdouts=False,
+    )
+    ingest = app.topic(*[ingest_topic(a) for a in runtime.agencies])
+    events = app.topic(EVENTS)
+    outputs: dict[str, Any] = {}
+
+    async def send_all(outs: Iterable[Out]) -> None:
+        futures = []
+        for out in outs:
+            topic = outputs.get(out.topic) or outputs.setdefault(out.topic, app.topic(out.topic))
+            futures.append(
+                await topic.send(
+                    key=out.key, value=out.value, headers=out.headers, partition=out.partition
+                )
+            )
+        if futures:
+            await asyncio.gather(*futures)  # delivered before the input counts as processed
+
+    class PromptConsumerThread(faust_kafka.AIOKafkaConsumerThread):
+        """faust fixes fetch_max_wait at 1.5 s; the hub wants notices within milliseconds."""
+
+        def _create_worker_consumer(self, transport: Any) -> Any:
+            consumer = super()._create_worker_consumer(transport)
+            consumer._fetch_max_wait_ms = settings.streams.fetch_max_wait_ms
+            return consumer
+
+    class RebuildingConsumer(faust_kafka.Consumer):
+        """Seek each lead.events partition to where our in-memory state ends; fold silently
+        up to what was committed, emit after it."""
+
+        def _new_consumer_thread(self) -> Any:
+            return PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+        async def perform_seek(self) -> None:
+            await super().perform_seek()
+            for tp in self.assignment():
+                if tp.topic != EVENTS:
+                    continue
+                committed = self._committed_offset.get(tp) or 0
+                start = runtime.next_offset.get(tp.partition, 0)
+                runtime.silent_until[tp.partition] = committed
+                await self.seek(tp, start)
+                self._committed_offset[tp] = start  # else faust sees a gap and stops committing
+                log.info(
+                    "partition_resumed",
+                    partition=tp.partition,
+                    fold_from=start,
+                    emit_from=max(start, committed),
+                )
+
+    app.transport.Consumer = RebuildingConsumer  # type: ignore[misc]
+
+    @app.agent(ingest)
+    async def gatekeeper(stream: Any) -> None:
+        async for event in stream.events():
+            m = event.message
+            outs = runtime.ingest.handle(
+                m.topic, m.partition, m.offset, event.key, event.value, m.headers or []
+            )
+            await send_all(outs)
+
+    @app.agent(events)
+    async def disclosure(stream: Any) -> None:
+        async for event in stream.events():
+            m = event.message
+            p = m.partition
+            if m.offset < runtime.next_offset.get(p, 0):
+                continue  # folded already (a redelivery after a rebalance)
+            emit = m.offset >= runtime.silent_until.get(p, 0)
+            await send_all(runtime.canonical_for(p).handle(event.value, emit=emit))
+            runtime.next_offset[p] = m.offset + 1
+
+    return app
+
+
+def run(settings: Settings, bootstrap: list[str]) -> None:
+    """Run the worker in this process until SIGTERM or Ctrl-C."""
+    import faust
+
+    runtime = load_runtime(settings, bootstrap)
+    prepare(runtime)
+    app = build_app(runtime)
+    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
+    worker.execute_from_commandline()
