@@ -110,11 +110,15 @@ class EventsWatcher(threading.Thread):
                     self.seen.add(dict(r.headers or []).get("ce_id", b"").decode())
         self._consumer.close()
 
-    def wait_for(self, ids: set[str], worker: subprocess.Popen[bytes], timeout_s: float) -> None:
+    def wait_for(
+        self, ids: set[str], worker: Callable[[], subprocess.Popen[bytes]], timeout_s: float
+    ) -> None:
+        """Until every id is in lead.events; ``worker`` gives the current worker process."""
         deadline = time.monotonic() + timeout_s
         while not ids <= self.seen:
-            if worker.poll() is not None:
-                raise HubError(f"hub worker exited with code {worker.returncode} (see worker.log)")
+            current = worker()
+            if current.poll() is not None:
+                raise HubError(f"hub worker exited with code {current.returncode} (see worker.log)")
             if time.monotonic() > deadline:
                 raise HubError(f"the hub accepted {len(ids & self.seen)} of {len(ids)} in time")
             time.sleep(0.02)
@@ -131,7 +135,8 @@ def publish(
     codec: Codec,
     keys: dict[str, SigningKey],
     watcher: EventsWatcher,
-    worker: subprocess.Popen[bytes],
+    worker: Callable[[], subprocess.Popen[bytes]],
+    bad_after_days: int = 10,
 ) -> None:
     """Publish day by day of simulated time, waiting for the hub to accept each day before
     the next: agencies' topics are read concurrently, and without the barrier a simulated
@@ -141,9 +146,13 @@ def publish(
         a: Publisher(key=k, codec=codec, bootstrap_servers=bootstrap, client_kwargs=kwargs)
         for a, k in keys.items()
     }
+    raw = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, **kwargs)
     try:
         days = itertools.groupby(scenario.publications, key=lambda p: p.occurred_at.date())
-        for _day, planned in days:
+        for number, (_day, planned) in enumerate(days):
+            if number == bad_after_days:  # bad input mid-stream: the hub must keep going
+                for bad in scenario.bad:
+                    raw.send(bad.topic, key=bad.key, value=bad.value, headers=bad.headers).get(30)
             ids = set()
             for p in planned:
                 publishers[p.agency].publish(
@@ -157,14 +166,9 @@ def publish(
                 ids.add(str(p.event_id))
             watcher.wait_for(ids, worker, timeout_s=60)
     finally:
+        raw.close()
         for publisher in publishers.values():
             publisher.close()
-    raw = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, **kwargs)
-    try:
-        for bad in scenario.bad:
-            raw.send(bad.topic, key=bad.key, value=bad.value, headers=bad.headers).get(30)
-    finally:
-        raw.close()
 
 
 def wait_until_handled(
@@ -222,8 +226,8 @@ def run_demo(
         watcher.start()
         try:
             policy_id = str(policy_event_id(load_policy(settings.policy_file, agencies)))
-            watcher.wait_for({policy_id}, worker, timeout_s=60)
-            publish(scenario, settings, bootstrap, codec, keys, watcher, worker)
+            watcher.wait_for({policy_id}, lambda: worker, timeout_s=60)
+            publish(scenario, settings, bootstrap, codec, keys, watcher, lambda: worker)
             out(
                 f"published {len(scenario.publications)} events for {participants} synthetic "
                 f"participants and {len(scenario.bad)} bad records; waiting for the hub"

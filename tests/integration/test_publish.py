@@ -10,16 +10,13 @@ from pathlib import Path
 import pytest
 
 from consumers.tail import describe, read_topics
-from hub.config import load_settings
 from hub.crypto.fields import DataKeyStore, open_field, seal_field
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.events.codec import Codec
 from hub.events.envelope import check_headers, decode_body, decode_envelope, verify
 from hub.events.models import Identity, Narrative, ReferralMade
-from producers.demo import run_demo
 from producers.samples import sample_event
 from producers.sdk import Publisher
-from tests.conftest import DEPLOY, SCHEMAS
 
 pytestmark = pytest.mark.integration
 
@@ -68,24 +65,6 @@ def test_signed_event_round_trip(
 
     shown = describe(record, codec, public_keys)
     assert shown.ok and shown.body["identity"] == "<encrypted>"
-
-
-def test_the_demo_publishes_and_verifies_every_event_type(broker: object, tmp_path: Path) -> None:
-    """The README's `make demo`, pointed at the session broker as if it were a cluster."""
-    settings = load_settings(
-        data_dir=tmp_path,
-        keys_dir=tmp_path / "keys",
-        schemas_dir=SCHEMAS,
-        agencies_file=DEPLOY / "agencies.yaml",
-        topics_file=DEPLOY / "topics.yaml",
-        broker={"bootstrap_servers": broker.bootstrap_servers},  # type: ignore[attr-defined]
-    )
-    lines: list[str] = []
-    failures = run_demo(settings, participants=4, seed=99, out=lines.append)
-    assert failures == 0
-    assert lines[-1] == "read back 25 of 25; 25 decoded and verified"
-    assert sum(" verified " in line for line in lines) == 25
-    assert all(p.name.startswith("demo-") for p in (tmp_path / "keys").glob("*/*.key"))
 
 
 def test_async_publisher(

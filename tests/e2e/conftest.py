@@ -1,0 +1,123 @@
+"""End-to-end: the hub worker as its own process on a broker of its own (outputs are
+checked whole, so no other test may write to these topics), with a seeded LEAD scenario."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from consumers.tail import read_topics
+from hub.agencies import AgencyRegistry
+from hub.broker import EmbeddedBroker
+from hub.config import Settings, load_settings
+from hub.crypto.signing import SigningKey
+from hub.events.codec import Codec
+from hub.events.envelope import decode_body, decode_envelope
+from hub.policy import Decision, Policy, PolicyBook, load_policy
+from hub.processor import PartitionProcessor
+from hub.streams.worker import policy_event_id
+from hub.topics import ensure_topics, load_topic_specs, notify_topic
+from producers.demo import EventsWatcher, demo_keys, start_worker, wait_until_handled
+from producers.simulator import Scenario, add_bad_input, plan
+from tests.conftest import DEPLOY
+from tests.unit.test_codec import _fake_seal
+
+RECIPIENTS = ["bpd", "sao", "opd", "cm", "bchd", "tx", "hsg"]
+
+
+@dataclass
+class Hub:
+    """A running hub worker (replaceable, for crash tests) on its own broker."""
+
+    settings: Settings
+    bootstrap: list[str]
+    codec: Codec
+    keys: dict[str, SigningKey]
+    policy: Policy
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def worker(self) -> subprocess.Popen[bytes]:
+        return self.workers[-1]
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        self.workers.append(start_worker(self.settings, self.bootstrap, None))
+        return self.worker
+
+    def stop_all(self) -> None:
+        for w in self.workers:
+            if w.poll() is None:
+                w.send_signal(signal.SIGTERM)
+        for w in self.workers:
+            try:
+                w.wait(20)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                w.wait(5)
+
+    def scenario(self, seed: int, participants: int) -> Scenario:
+        scenario = plan(seed, participants, lambda pid: _fake_seal)
+        add_bad_input(scenario, random.Random(seed), self.codec, self.keys)
+        return scenario
+
+    def outputs(self, expected_events: int) -> dict[str, list[Any]]:
+        topics = wait_until_handled(self.bootstrap, expected_events, self.worker)
+        for agency in RECIPIENTS:
+            topics[notify_topic(agency)] = list(
+                read_topics(self.bootstrap, [notify_topic(agency)], idle_s=0.5)
+            )
+        return topics
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Iterator[Hub]:
+    data = tmp_path_factory.mktemp("e2e")
+    settings = load_settings(data_dir=data, keys_dir=data / "keys")
+    agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
+    with EmbeddedBroker(log_file=data / "broker.log") as broker:
+        ensure_topics(
+            broker.bootstrap_servers, load_topic_specs(DEPLOY / "topics.yaml", agencies), {}
+        )
+        h = Hub(
+            settings,
+            broker.bootstrap_servers,
+            codec,
+            demo_keys(settings, agencies),
+            load_policy(DEPLOY / "policy.yaml", agencies),
+        )
+        try:
+            yield h
+        finally:
+            h.stop_all()
+
+
+@pytest.fixture(scope="module")
+def watcher(hub: Hub) -> Iterator[EventsWatcher]:
+    w = EventsWatcher(hub.bootstrap, {})
+    w.start()
+    hub.start_worker()
+    w.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=90)
+    yield w
+    w.stop()
+
+
+def replay(records: list[Any], codec: Codec, policy: Policy) -> dict[tuple[str, str], Decision]:
+    """The auditor's replay: lead.events, per partition in offset order, through the same
+    pure processor, from scratch."""
+    processors: dict[int, PartitionProcessor] = defaultdict(
+        lambda: PartitionProcessor(PolicyBook.of([policy]), RECIPIENTS)
+    )
+    decisions: dict[tuple[str, str], Decision] = {}
+    for r in sorted(records, key=lambda r: (r.partition, r.offset)):
+        envelope = decode_envelope(r.value, codec)
+        outcome = processors[r.partition].process(envelope, decode_body(envelope, codec))
+        for d in outcome.decisions:
+            decisions[(str(d.event_id), d.recipient)] = d
+    return decisions
