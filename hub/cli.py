@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -57,18 +58,25 @@ def up(config: ConfigOption = None) -> None:
 
     settings = _settings(config)
     agencies = AgencyRegistry.load(settings.agencies_file)
-    with open_broker(settings, agencies) as bootstrap:
-        marker = settings.data_dir / BROKER_FILE
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"bootstrap_servers": bootstrap}), encoding="utf-8")
+    with open_broker(settings, agencies) as bootstrap, _announced(settings, bootstrap):
         typer.echo(f"broker ready at {','.join(bootstrap)}; Ctrl-C stops it")
         try:
             while True:
                 time.sleep(3600)
         except KeyboardInterrupt:
             typer.echo("stopping")
-        finally:
-            marker.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _announced(settings: Settings, bootstrap: list[str]) -> Iterator[None]:
+    """Tell other commands (tail, rejected) on this machine where the running broker is."""
+    marker = settings.data_dir / BROKER_FILE
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps({"bootstrap_servers": bootstrap}), encoding="utf-8")
+    try:
+        yield
+    finally:
+        marker.unlink(missing_ok=True)
 
 
 @app.command("run")
@@ -81,14 +89,8 @@ def run_hub(config: ConfigOption = None) -> None:
 
     settings = _settings(config)
     agencies = AgencyRegistry.load(settings.agencies_file)
-    with open_broker(settings, agencies) as bootstrap:
-        marker = settings.data_dir / BROKER_FILE
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"bootstrap_servers": bootstrap}), encoding="utf-8")
-        try:
-            run(settings, bootstrap)
-        finally:
-            marker.unlink(missing_ok=True)
+    with open_broker(settings, agencies) as bootstrap, _announced(settings, bootstrap):
+        run(settings, bootstrap)
 
 
 @app.command()

@@ -123,9 +123,12 @@ def test_a_revocation_stops_notices_from_the_next_event_on(
         position[e.event_id] = (r.partition, r.offset)
         if e.event_type == "consent_revoked":
             revocation_at[e.participant_id] = (r.partition, r.offset)
+    relied_on = 0
     for n in notices(topics, hub.codec):
         if n.consent_id in revoked and n.participant_id in revocation_at:
             assert position[n.event_id] < revocation_at[n.participant_id], n
+            relied_on += 1
+    assert relied_on, "the revoked consents were in use before their revocation"
 
 
 def test_the_worker_survives_sigkill_and_loses_nothing(
