@@ -32,8 +32,14 @@ class DeadLetter:
 def dead_letters(
     bootstrap_servers: Sequence[str], client_kwargs: dict[str, object] | None = None
 ) -> Iterator[DeadLetter]:
+    """Each refused record once: a record refused again after a worker's crash carries the
+    same rejection id (its source position) and is shown once."""
+    shown: set[str] = set()
     for record in read_topics(bootstrap_servers, [REJECTED], client_kwargs=client_kwargs):
         rejection, original = parse(record.headers or [])
+        if str(rejection.rejection_id) in shown:
+            continue
+        shown.add(str(rejection.rejection_id))
         yield DeadLetter(rejection, record.key, record.value, original)
 
 

@@ -266,7 +266,8 @@ def summarise(
     by_type = Counter(e.event_type for e in events)
     audit = [codec.decode(r.value, "audit_decision").datum for r in topics[AUDIT]]
     denials = Counter(a["reason"] for a in audit if not a["permit"])
-    rejections = Counter(parse(r.headers)[0].reason.value for r in topics[REJECTED])
+    letters = {parse(r.headers)[0].rejection_id: parse(r.headers)[0] for r in topics[REJECTED]}
+    rejections = Counter(r.reason.value for r in letters.values())
     truth = scenario.truth
     out("")
     out(f"events in the canonical log: {len(events)}")

@@ -59,14 +59,17 @@ class IngestHandler:
     seen: dict[UUID, str] = field(default_factory=dict)  # accepted event id -> its origin
     counts: Counter[str] = field(default_factory=Counter)
 
-    def remember(self, value: bytes, headers: Iterable[tuple[str, bytes]]) -> None:
-        """Rebuild the accepted ids from lead.events at start: the only state this job has."""
+    def remember(self, headers: Iterable[tuple[str, bytes]]) -> None:
+        """Learn an accepted id from a lead.events record's headers: at start for the whole
+        log, then for every canonical record this worker reads, so that a record it
+        re-reads after another worker's crash is known for what it is."""
+        found = dict(headers)
         try:
-            event_id = decode_envelope(value, self.gate.codec).event_id
-        except EventError:
-            self.counts["events.unreadable"] += 1
+            event_id = UUID(found.get("ce_id", b"").decode())
+        except ValueError:
+            self.counts["events.without_id"] += 1
             return
-        self.seen[event_id] = dict(headers).get(ORIGIN, b"").decode()
+        self.seen[event_id] = found.get(ORIGIN, b"").decode()
 
     def handle(
         self,

@@ -110,7 +110,7 @@ def prepare(runtime: Runtime) -> None:
     published: set[str] = set()
     kwargs = runtime.settings.broker.client_kwargs()
     for record in read_topics(runtime.bootstrap, [EVENTS], client_kwargs=kwargs):
-        runtime.ingest.remember(record.value, record.headers or [])
+        runtime.ingest.remember(record.headers or [])
         try:
             envelope = decode_envelope(record.value, runtime.codec)
         except EventError:
@@ -235,6 +235,7 @@ def build_app(runtime: Runtime) -> Any:
             p = m.partition
             if m.offset < runtime.next_offset.get(p, 0):
                 continue  # folded already (a redelivery after a rebalance)
+            runtime.ingest.remember(m.headers or [])
             emit = m.offset >= runtime.silent_until.get(p, 0)
             await send_all(runtime.canonical_for(p).handle(event.value, emit=emit))
             runtime.next_offset[p] = m.offset + 1

@@ -1,7 +1,9 @@
-"""docs/protocol.md is enough to publish: an event built with kafka-python, fastavro and
-cryptography only is accepted by the hub's own decoder and verifier. The document's
-example is quoted from this file and its test vectors are parsed from the document,
-so neither can drift from what the hub does."""
+"""docs/protocol.md is enough to publish and to read notices: an event built with
+kafka-python, fastavro and cryptography only is accepted by the hub's own decoder and
+verifier, and a notice the hub builds is verified and opened with fastavro, cryptography
+and json only. The publishing example is quoted from this file, the notice-reading example
+is run from the document, and the test vectors are parsed from the document, so none of
+them can drift from what the hub does."""
 
 # --- begin docs/protocol.md example ---
 import io
@@ -126,8 +128,9 @@ def publish(
     bootstrap_servers: list[str],
     agency: str,
     record: tuple[bytes, bytes, list[tuple[str, bytes]]],
-) -> None:
-    """Send one record and wait for acks=all. On failure, send the SAME record again."""
+) -> tuple[int, int]:
+    """Send one record and wait for acks=all; return its (partition, offset), which a
+    rejection report names. On failure, send the SAME record again."""
     key, value, headers = record
     producer = KafkaProducer(
         bootstrap_servers=bootstrap_servers,
@@ -137,17 +140,27 @@ def publish(
     )
     try:
         topic = f"lead.ingest.{agency}"
-        producer.send(topic, key=key, value=value, headers=headers).get(timeout=30)
+        sent = producer.send(topic, key=key, value=value, headers=headers).get(timeout=30)
+        return sent.partition, sent.offset
     finally:
         producer.close()
 
 
 # --- end docs/protocol.md example ---
 
+import ast  # noqa: E402
+import hashlib  # noqa: E402
+import hmac  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
+from datetime import timedelta  # noqa: E402
 
 import pytest  # noqa: E402
+from cryptography.exceptions import InvalidSignature, InvalidTag  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric.x25519 import (  # noqa: E402
+    X25519PrivateKey,
+    X25519PublicKey,
+)
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 from kafka import KafkaConsumer, TopicPartition  # noqa: E402
 from kafka.consumer.fetcher import ConsumerRecord  # noqa: E402
@@ -210,7 +223,7 @@ def test_an_event_built_by_hand_is_accepted_by_the_hub(broker: object, codec: ob
         event_id=event_id,
         correlation_id=workflow,
     )
-    publish(servers, "sao", record)
+    position = publish(servers, "sao", record)
 
     # Verifying: the hub's own decoding and verification code.
     from hub.agencies import AgencyRegistry
@@ -219,6 +232,7 @@ def test_an_event_built_by_hand_is_accepted_by_the_hub(broker: object, codec: ob
     from hub.events.models import ChargesHeld
 
     got = read_back(servers, "lead.ingest.sao", event_id)
+    assert (got.partition, got.offset) == position
     assert got.key == participant.encode()
     assert got.value == record[1]
     envelope = decode_envelope(got.value, codec)  # type: ignore[arg-type]
@@ -338,3 +352,435 @@ def test_the_document_encrypted_field_vector(codec: object) -> None:
     )
     opened = open_field(field, participant_id=v["participant_id"], key=key, codec=codec)  # type: ignore[arg-type]
     assert opened == Narrative(text=v["text"])
+
+
+# --------------------------------------------------------------------------- notices
+
+
+# What the document's notice reader may import: a recipient needs nothing else.
+READER_LIBRARIES = {"io", "json", "struct", "uuid", "datetime", "pathlib", "typing"} | {
+    "fastavro",
+    "cryptography",
+}
+
+
+def doc_example(marker: str) -> dict[str, Any]:
+    """Run a Python block of the document in a fresh namespace, checking its imports."""
+    code = fenced_after(marker, doc_text())
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module.split(".")[0])
+    assert imported <= READER_LIBRARIES, imported - READER_LIBRARIES
+    namespace: dict[str, Any] = {"__name__": f"protocol_md_{marker.replace(':', '_')}"}
+    exec(compile(code, f"docs/protocol.md <!-- {marker} -->", "exec"), namespace)
+    return namespace
+
+
+def hpke_open_rfc9180(sealed: bytes, private_key: X25519PrivateKey, info: bytes) -> bytes:
+    """RFC 9180 base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM, written
+    out from the RFC: an independent check of what section 12.3 says `sealed` is."""
+
+    def extract(salt: bytes, ikm: bytes) -> bytes:
+        return hmac.new(salt or bytes(32), ikm, hashlib.sha256).digest()
+
+    def expand(prk: bytes, info: bytes, length: int) -> bytes:
+        out, block, counter = b"", b"", 1
+        while len(out) < length:
+            block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+            out, counter = out + block, counter + 1
+        return out[:length]
+
+    def labeled_extract(suite: bytes, salt: bytes, label: bytes, ikm: bytes) -> bytes:
+        return extract(salt, b"HPKE-v1" + suite + label + ikm)
+
+    def labeled_expand(suite: bytes, prk: bytes, label: bytes, info: bytes, n: int) -> bytes:
+        return expand(prk, struct.pack(">H", n) + b"HPKE-v1" + suite + label + info, n)
+
+    enc, ciphertext = sealed[:32], sealed[32:]
+    kem = b"KEM" + struct.pack(">H", 0x0020)
+    dh = private_key.exchange(X25519PublicKey.from_public_bytes(enc))
+    kem_context = enc + private_key.public_key().public_bytes_raw()
+    eae_prk = labeled_extract(kem, b"", b"eae_prk", dh)
+    shared_secret = labeled_expand(kem, eae_prk, b"shared_secret", kem_context, 32)
+    suite = b"HPKE" + struct.pack(">HHH", 0x0020, 0x0001, 0x0002)
+    context = (
+        b"\x00"  # mode_base
+        + labeled_extract(suite, b"", b"psk_id_hash", b"")
+        + labeled_extract(suite, b"", b"info_hash", info)
+    )
+    secret = labeled_extract(suite, shared_secret, b"secret", b"")
+    key = labeled_expand(suite, secret, b"key", context, 32)
+    nonce = labeled_expand(suite, secret, b"base_nonce", context, 12)
+    return AESGCM(key).decrypt(nonce, ciphertext, b"")
+
+
+def test_the_document_ids_vector() -> None:
+    from hub.deadlines import EXPIRY_NAMESPACE, Hold
+    from hub.notices import NOTICE_NAMESPACE, notice_id
+    from hub.rejections import REJECTION_NAMESPACE
+    from hub.streams.worker import POLICY_NAMESPACE
+
+    v = vector("test-vector:ids")
+    assert v["notice_namespace"] == str(NOTICE_NAMESPACE)
+    assert v["expiry_namespace"] == str(EXPIRY_NAMESPACE)
+    assert v["rejection_namespace"] == str(REJECTION_NAMESPACE)
+    assert v["policy_namespace"] == str(POLICY_NAMESPACE)
+    event_id = uuid.UUID(v["event_id"])
+    assert str(notice_id(event_id, v["recipient"])) == v["notice_id"]
+    hold = Hold(event_id, "P-7KQ2M9XR4T", "SAO-2026-000123", datetime(2026, 11, 17, tzinfo=UTC))
+    assert str(hold.expiry_event_id) == v["expiry_event_id"]
+    text = doc_text()  # the namespaces the prose gives are these
+    for name in ("notice", "expiry", "rejection", "policy"):
+        assert f"uuid5(`{v[f'{name}_namespace']}`" in text, name
+
+
+def test_the_document_notice_vector(codec: object) -> None:
+    from hub.crypto.sealing import SealingKey, open_sealed
+    from hub.crypto.signing import PublicKeys
+    from hub.events.codec import Codec
+    from hub.events.envelope import Envelope, decode_body
+    from hub.notices import NOTICE_INFO_TAG, Notice, content, notice_id, open_notice
+    from hub.policy import Decision, Policy
+
+    assert isinstance(codec, Codec)
+    v, event = vector("test-vector:notice"), vector("test-vector:signing")
+    hub_private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["hub_seed"]))
+    assert hub_private.public_key().public_bytes_raw().hex() == v["hub_public_key"]
+    opd_private = X25519PrivateKey.from_private_bytes(bytes.fromhex(v["opd_private_key"]))
+    assert opd_private.public_key().public_bytes_raw().hex() == v["opd_public_key"]
+
+    # Ids and the HPKE context.
+    nid = notice_id(uuid.UUID(v["event_id"]), v["recipient"])
+    assert str(nid) == v["notice_id"] == vector("test-vector:ids")["notice_id"]
+    info = NOTICE_INFO_TAG + nid.bytes
+    assert info.hex() == v["info"]
+
+    # The fixed sealed blob opens to exactly the content, with the hub's code and with
+    # RFC 9180 written out by hand.
+    sealed = bytes.fromhex(v["sealed"])
+    assert open_sealed(sealed, opd_private, info) == v["content"].encode()
+    assert hpke_open_rfc9180(sealed, opd_private, info) == v["content"].encode()
+    assert len(sealed) == 32 + len(v["content"].encode()) + 16
+
+    # The content is what the hub seals for this event and this permit.
+    occurred = datetime.fromisoformat(v["occurred_at"])
+    recorded = datetime.fromisoformat(v["recorded_at"])
+    payload = bytes.fromhex(event["payload"])
+    envelope = Envelope(
+        event_id=uuid.UUID(event["event_id"]),
+        event_type=event["event_type"],
+        schema_fingerprint=payload[2:10],
+        source=event["source"],
+        key_id=event["key_id"],
+        participant_id=event["participant_id"],
+        occurred_at=datetime.fromisoformat(event["occurred_at"]),
+        recorded_at=recorded,
+        correlation_id=uuid.UUID(event["correlation_id"]),
+        payload=payload,
+        signature=bytes.fromhex(event["signature"]),
+    )
+    assert (envelope.event_id, envelope.occurred_at) == (uuid.UUID(v["event_id"]), occurred)
+    body = decode_body(envelope, codec).model_dump()
+    decision = Decision(
+        event_id=envelope.event_id,
+        recipient=v["recipient"],
+        permit=True,
+        policy_version=v["policy_version"],
+        rule_id=v["rule_id"],
+        purpose=v["purpose"],
+        fields={name: body[name] for name in v["fields"].split()},
+    )
+    policy = Policy(version=v["policy_version"], rules=())
+    assert content(envelope, decision, policy) == v["content"].encode()
+
+    # The signing input and the hub's (deterministic) signature.
+    unsigned = Notice(
+        notice_id=nid,
+        recipient=v["recipient"],
+        event_id=envelope.event_id,
+        event_type=envelope.event_type,
+        participant_id=envelope.participant_id,
+        occurred_at=occurred,
+        recorded_at=recorded,
+        policy_version=v["policy_version"],
+        rule_id=v["rule_id"],
+        consent_id=None if v["consent_id"] == "null" else uuid.UUID(v["consent_id"]),
+        purpose=v["purpose"],
+        recipient_key_id=v["recipient_key_id"],
+        sealed=sealed,
+        hub_key_id=v["hub_key_id"],
+        signature=b"",
+    )
+    expected = (
+        bytes.fromhex(v["signing_input_head"]) + sealed + bytes.fromhex(v["signing_input_tail"])
+    )
+    assert unsigned.signing_input() == expected
+    assert hub_private.sign(expected).hex() == v["signature"]
+    notice = unsigned.model_copy(update={"signature": bytes.fromhex(v["signature"])})
+    hub_keys = {v["hub_key_id"]: hub_private.public_key()}
+    sealing_keys = {v["recipient_key_id"]: opd_private}
+    hub_public_keys = PublicKeys({("hub", v["hub_key_id"]): hub_private.public_key()})
+    opd_key = SealingKey("opd", v["recipient_key_id"], opd_private)
+    assert open_notice(notice, opd_key, hub_public_keys) == json.loads(v["content"])
+
+    # The document's reader, on the record value the hub would send: fastavro,
+    # cryptography and json only.
+    reader = doc_example("example:notice")
+    value = codec.encode("notice", notice.model_dump())
+    got, opened = reader["open_notice"](value, RELEASED, hub_keys, sealing_keys)
+    assert opened == json.loads(v["content"])
+    assert got == notice.model_dump()
+    names = [name for name in Notice.model_fields if name != "signature"]
+    assert reader["notice_signing_input"](names, got) == expected
+
+    # ... and it refuses what it must refuse.
+    forged = notice.model_copy(update={"rule_id": "opd.something-else"})
+    with pytest.raises(InvalidSignature):
+        reader["open_notice"](
+            codec.encode("notice", forged.model_dump()),
+            RELEASED,
+            hub_keys,
+            sealing_keys,
+        )
+    with pytest.raises(ValueError, match="trailing"):
+        reader["open_notice"](value + b"\x00", RELEASED, hub_keys, sealing_keys)
+    stranger = {v["recipient_key_id"]: X25519PrivateKey.generate()}
+    with pytest.raises(InvalidTag):
+        reader["open_notice"](value, RELEASED, hub_keys, stranger)
+
+
+# --------------------------------------------------------------------------- what the hub writes
+
+
+def read_single_object(value: bytes, subject: str) -> dict[str, Any]:
+    """Decode a hub record by hand with the released v1 schema of its subject."""
+    schema, fingerprint = load_schema(RELEASED, subject, 1)
+    assert value[:10] == b"\xc3\x01" + fingerprint
+    buf = io.BytesIO(value[10:])
+    datum = fastavro.schemaless_reader(buf, schema)
+    assert buf.read() == b"" and isinstance(datum, dict)
+    return datum
+
+
+def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
+    from hub.agencies import AgencyRegistry
+    from hub.crypto.sealing import SealingKey
+    from hub.crypto.signing import PublicKeys, generate_key
+    from hub.deadlines import EXPIRY_NAMESPACE
+    from hub.events.codec import Codec
+    from hub.events.envelope import cloudevents_headers, encode_envelope, seal
+    from hub.events.models import PolicyPublished
+    from hub.gatekeeper import Gatekeeper
+    from hub.notices import NOTICE_NAMESPACE
+    from hub.policy import PolicyBook, load_policy
+    from hub.processor import PartitionProcessor
+    from hub.rejections import REJECTION_NAMESPACE
+    from hub.streams.handlers import CanonicalHandler, IngestHandler
+
+    assert isinstance(codec, Codec)
+    agencies = AgencyRegistry.load(ROOT / "deploy" / "agencies.yaml")
+    policy = load_policy(ROOT / "deploy" / "policy.yaml", agencies)
+    hub = generate_key("hub", demo=True)
+    sao_private = Ed25519PrivateKey.generate()
+    sao_key_id = "20261103-0a1b2c3d"
+    keys = PublicKeys(
+        {("hub", hub.key_id): hub.public, ("sao", sao_key_id): sao_private.public_key()}
+    )
+    recipients = [a for a in agencies if a != "hub"]
+    sealing = {
+        a: SealingKey(a, f"20261101-{i:08x}", X25519PrivateKey.generate())
+        for i, a in enumerate(recipients)
+    }
+    hub_keys = {hub.key_id: hub.public}
+    now = {"t": datetime(2026, 11, 3, 9, 15, 2, 500_000, tzinfo=UTC)}
+    ingest = IngestHandler(Gatekeeper(codec, agencies, keys), lambda env: now["t"], 6)
+    canonical = CanonicalHandler(
+        codec,
+        PartitionProcessor(PolicyBook.of([policy]), recipients),
+        {a: (k.key_id, k.public) for a, k in sealing.items()},
+        hub,
+    )
+
+    # 11.3: policy_published goes to every partition of lead.events.
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    published = seal(
+        PolicyPublished(
+            policy_version=policy.version, policy_sha256=policy.sha256, effective_at=start
+        ),
+        codec=codec,
+        key=hub,
+        participant_id="SYSTEM",
+        occurred_at=start,
+    )
+    outs = ingest.handle(
+        "lead.ingest.hub",
+        0,
+        0,
+        b"SYSTEM",
+        encode_envelope(published, codec),
+        cloudevents_headers(published),
+    )
+    assert [(o.topic, o.partition, o.key) for o in outs] == [
+        ("lead.events", p, b"SYSTEM") for p in range(6)
+    ]
+    assert len({(o.value, tuple(o.headers)) for o in outs}) == 1
+    canonical.handle(outs[0].value)
+
+    # 11.3: an event built by hand, accepted: key, headers, value; the signature still verifies.
+    held_id = uuid.UUID("3f0b8c52-6a7e-4d21-9b43-5c8e1f2a7d90")
+    deadline = datetime(2026, 11, 17, 9, 0, tzinfo=UTC)
+    key, value, headers = ingest_record(
+        sao_private,
+        released=RELEASED,
+        agency="sao",
+        key_id=sao_key_id,
+        event_type="charges_held",
+        version=1,
+        participant_id="P-7KQ2M9XR4T",
+        occurred_at=datetime(2026, 11, 3, 9, 15, 0, 250_001, tzinfo=UTC),
+        body={
+            "case_ref": "SAO-2026-000123",
+            "charge_category": "DRUG_POSSESSION",
+            "referral_event_id": None,
+            "held_at": datetime(2026, 11, 3, 9, 0, tzinfo=UTC),
+            "intake_deadline": deadline,
+            "window_days": 14,
+        },
+        event_id=held_id,
+    )
+    [accepted] = ingest.handle("lead.ingest.sao", 2, 41, key, value, headers)
+    assert (accepted.topic, accepted.key, accepted.partition) == ("lead.events", key, None)
+    assert accepted.headers == [*headers, ("leadhub-origin", b"lead.ingest.sao/2/41")]
+    original, stamped = (
+        read_single_object(value, "envelope"),
+        read_single_object(accepted.value, "envelope"),
+    )
+    assert stamped == {**original, "recorded_at": now["t"]}
+    facts = {
+        k: stamped[k] for k in ("event_id", "event_type", "source", "key_id", "participant_id")
+    }
+    sao_private.public_key().verify(
+        stamped["signature"],
+        signing_input(
+            **facts,
+            occurred_at=stamped["occurred_at"],
+            causation_id=stamped["causation_id"],
+            correlation_id=stamped["correlation_id"],
+            schema_fingerprint=stamped["schema_fingerprint"],
+            payload=stamped["payload"],
+        ),
+    )
+
+    # 11.4: dead letters keep the record whole and add the leadhub-* headers.
+    [dead] = ingest.handle(
+        "lead.ingest.bpd", 0, 3, key, value, [*headers, ("leadhub-reason", b"x")]
+    )
+    assert (dead.topic, dead.key, dead.value) == ("lead.rejected", key, value)
+    assert dead.headers[: len(headers)] == headers
+    ours = dead.headers[len(headers) :]
+    assert [name for name, _ in ours] == [
+        f"leadhub-{n}"
+        for n in ("reason", "detail", "topic", "partition", "offset", "rejected-at", "id")
+    ]
+    got = {name: raw.decode() for name, raw in ours}
+    assert got["leadhub-reason"] == "WRONG_TOPIC"
+    assert (got["leadhub-topic"], got["leadhub-partition"], got["leadhub-offset"]) == (
+        "lead.ingest.bpd",
+        "0",
+        "3",
+    )
+    assert datetime.fromisoformat(got["leadhub-rejected-at"]).utcoffset() == timedelta(0)
+    assert got["leadhub-id"] == str(uuid.uuid5(REJECTION_NAMESPACE, "lead.ingest.bpd/0/3"))
+    [again] = ingest.handle("lead.ingest.sao", 1, 9, key, value, headers)
+    assert dict(again.headers)["leadhub-reason"] == b"DUPLICATE"
+    assert (
+        ingest.handle("lead.ingest.sao", 2, 41, key, value, headers) == []
+    )  # the hub's own re-read
+
+    # 12.1 and 13.2: one audit record per candidate recipient; a notice per permit.
+    outs = canonical.handle(accepted.value)
+    audits = [
+        read_single_object(o.value, "audit_decision") for o in outs if o.topic == "lead.audit"
+    ]
+    assert all(o.key == key and o.headers == [] for o in outs if o.topic == "lead.audit")
+    assert sorted(a["recipient"] for a in audits) == sorted(r for r in recipients if r != "sao")
+    notices = [o for o in outs if o.topic.startswith("lead.notify.")]
+    permits = {a["recipient"]: a for a in audits if a["permit"]}
+    assert "opd" in permits and sorted(
+        o.topic.removeprefix("lead.notify.") for o in notices
+    ) == sorted(permits)
+    reader = doc_example("example:notice")
+    for out in notices:
+        recipient = out.topic.removeprefix("lead.notify.")
+        sealing_keys = {sealing[recipient].key_id: sealing[recipient].private}
+        notice, opened = reader["open_notice"](out.value, RELEASED, hub_keys, sealing_keys)
+        nid = uuid.uuid5(NOTICE_NAMESPACE, f"{held_id}/{recipient}")
+        assert notice["notice_id"] == nid == permits[recipient]["decision_id"]
+        assert (out.key, out.headers) == (key, [("ce_id", str(nid).encode())])
+        assert (notice["recorded_at"], notice["recipient_key_id"]) == (
+            now["t"],
+            sealing[recipient].key_id,
+        )
+        assert sorted(opened["fields"]) == sorted(permits[recipient]["fields_disclosed"])
+        assert opened["occurred_at"] == "2026-11-03T09:15:00.250001+00:00"
+        assert permits[recipient]["decided_at"] == now["t"]
+        assert b"SAO-2026-000123" not in out.value and b"SAO-2026-000123" not in b"".join(
+            o.value for o in outs if o.topic == "lead.audit"
+        )
+
+    # 13.1: a later event on the partition, accepted after the deadline, lapses the hold.
+    now["t"] = deadline + timedelta(hours=1)
+    later = seal(
+        PolicyPublished(policy_version="2026.12-1", policy_sha256="0" * 64, effective_at=now["t"]),
+        codec=codec,
+        key=hub,
+        participant_id="SYSTEM",
+        occurred_at=now["t"],
+    )
+    [*_, moved] = ingest.handle(
+        "lead.ingest.hub",
+        0,
+        1,
+        b"SYSTEM",
+        encode_envelope(later, codec),
+        cloudevents_headers(later),
+    )
+    lapse = canonical.handle(moved.value)[0]
+    assert (lapse.topic, lapse.key) == ("lead.ingest.hub", key)
+    expired = read_single_object(lapse.value, "envelope")
+    assert expired["event_id"] == uuid.uuid5(EXPIRY_NAMESPACE, str(held_id))
+    assert (expired["event_type"], expired["source"], expired["key_id"]) == (
+        "intake_window_expired",
+        "hub",
+        hub.key_id,
+    )
+    assert (expired["participant_id"], expired["occurred_at"]) == ("P-7KQ2M9XR4T", deadline)
+    assert expired["causation_id"] is None and expired["correlation_id"] is None
+    assert expired["recorded_at"] is None
+    assert read_single_object(expired["payload"], "intake_window_expired") == {
+        "case_ref": "SAO-2026-000123",
+        "held_event_id": held_id,
+        "deadline": deadline,
+    }
+    hub.public.verify(
+        expired["signature"],
+        signing_input(
+            **{
+                k: expired[k]
+                for k in ("event_id", "event_type", "source", "key_id", "participant_id")
+            },
+            occurred_at=expired["occurred_at"],
+            causation_id=None,
+            correlation_id=None,
+            schema_fingerprint=expired["schema_fingerprint"],
+            payload=expired["payload"],
+        ),
+    )
+    assert [name for name, _ in lapse.headers] == [name for name, _ in headers]
+    [lapse_accepted] = ingest.handle("lead.ingest.hub", 1, 0, lapse.key, lapse.value, lapse.headers)
+    assert lapse_accepted.topic == "lead.events"
+    [lapse_again] = ingest.handle("lead.ingest.hub", 1, 1, lapse.key, lapse.value, lapse.headers)
+    assert dict(lapse_again.headers)["leadhub-reason"] == b"DUPLICATE"
