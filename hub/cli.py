@@ -162,8 +162,10 @@ def keys_generate(
     demo: Annotated[bool, typer.Option(help="mark as a DEMO key (local demo only)")] = False,
     keys_dir: Annotated[Path | None, typer.Option(help="default: keys_dir from config")] = None,
 ) -> None:
-    """Generate an Ed25519 key pair; the private half is written 0600 beside the public."""
+    """Generate an agency's key pairs: Ed25519 to sign what it publishes, X25519 to open the
+    notices sealed to it. Private halves are written 0600 beside the public ones."""
     from hub.agencies import AgencyRegistry
+    from hub.crypto.sealing import generate_sealing_key, write_sealing_key
     from hub.crypto.signing import generate_key, write_key
 
     settings = _settings(config)
@@ -174,7 +176,10 @@ def keys_generate(
         raise HubError(f"unknown agency {unknown[0]!r} (known: {', '.join(registry)})")
     for a in targets:
         pub, _ = write_key(generate_key(a, demo=demo), keys_dir or settings.keys_dir)
-        typer.echo(f"{a}: {pub}")
+        seal_pub, _ = write_sealing_key(
+            generate_sealing_key(a, demo=demo), keys_dir or settings.keys_dir
+        )
+        typer.echo(f"{a}: {pub} {seal_pub}")
 
 
 def _policy(config: Path | None, policy_file: Path | None) -> tuple[Policy, AgencyRegistry]:

@@ -88,7 +88,8 @@ class Gatekeeper:
             return Rejected(Reason.MALFORMED, "record has no value")
         envelope = decode_envelope(value, self.codec)
         for fp, what in ((value[2:10], "envelope"), (envelope.schema_fingerprint, "payload")):
-            if not self.codec.registry.is_released(bytes(fp)):
+            registry = self.codec.registry
+            if registry.writer(bytes(fp)) is not None and not registry.is_released(bytes(fp)):
                 return Rejected(Reason.UNRELEASED_SCHEMA, f"{what} schema {bytes(fp).hex()}")
         check_headers(headers, key, envelope)
         if envelope.source not in self.agencies:

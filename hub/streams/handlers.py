@@ -40,6 +40,8 @@ INGEST_PREFIX = "lead.ingest."
 # Where on lead.ingest.* an accepted event came from, so that the gatekeeper can tell its
 # own redelivery after a crash (same origin: drop silently) from a publisher's duplicate.
 ORIGIN = "leadhub-origin"
+# Written to every partition of lead.events, so that each sees it at a definite position.
+BROADCAST = frozenset({"policy_published"})
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ class IngestHandler:
             encode_envelope(env, self.gate.codec),
             [*cloudevents_headers(env), (ORIGIN, origin.encode())],
         )
-        if env.event_type == "policy_published":
+        if env.event_type in BROADCAST:
             # every partition must see the policy change at a definite position of its own
             return [
                 Out(out.topic, out.key, out.value, out.headers, p)
@@ -130,6 +132,7 @@ class CanonicalHandler:
     processor: PartitionProcessor
     recipient_keys: Mapping[str, tuple[str, Any]]
     hub_key: SigningKey
+    partition: int = 0
     counts: Counter[str] = field(default_factory=Counter)
 
     def handle(self, value: bytes, *, emit: bool = True) -> list[Out]:
@@ -142,6 +145,8 @@ class CanonicalHandler:
             self.counts[f"unreadable.{exc.reason.value}"] += 1
             return []
         outcome = self.processor.process(envelope, body)
+        if envelope.event_type in BROADCAST and self.partition != 0:
+            emit = False  # every partition folds it; one decides it, so it is audited once
         if outcome.duplicate or not emit:
             self.counts["redelivered" if outcome.duplicate else "rebuilt"] += 1
             return []
@@ -179,6 +184,7 @@ class CanonicalHandler:
             participant_id=hold.participant_id,
             occurred_at=hold.deadline,
             event_id=hold.expiry_event_id,
+            causation_id=hold.held_event_id,
         )
         self.counts["lapses"] += 1
         return Out(

@@ -72,7 +72,9 @@ class Runtime:
         handler = self.canonical.get(partition)
         if handler is None:
             processor = PartitionProcessor(PolicyBook.of([self.policy]), self.recipients)
-            handler = CanonicalHandler(self.codec, processor, self.recipient_keys, self.hub_key)
+            handler = CanonicalHandler(
+                self.codec, processor, self.recipient_keys, self.hub_key, partition
+            )
             self.canonical[partition] = handler
         return handler
 

@@ -694,6 +694,8 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
     )
     assert datetime.fromisoformat(got["leadhub-rejected-at"]).utcoffset() == timedelta(0)
     assert got["leadhub-id"] == str(uuid.uuid5(REJECTION_NAMESPACE, "lead.ingest.bpd/0/3"))
+    [refused_again] = ingest.handle("lead.ingest.bpd", 0, 3, key, value, headers)
+    assert dict(refused_again.headers)["leadhub-id"] == got["leadhub-id"].encode()
     [again] = ingest.handle("lead.ingest.sao", 1, 9, key, value, headers)
     assert dict(again.headers)["leadhub-reason"] == b"DUPLICATE"
     assert (
