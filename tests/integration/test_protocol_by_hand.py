@@ -760,7 +760,7 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
         hub.key_id,
     )
     assert (expired["participant_id"], expired["occurred_at"]) == ("P-7KQ2M9XR4T", deadline)
-    assert expired["causation_id"] is None and expired["correlation_id"] is None
+    assert expired["causation_id"] == held_id and expired["correlation_id"] is None
     assert expired["recorded_at"] is None
     assert read_single_object(expired["payload"], "intake_window_expired") == {
         "case_ref": "SAO-2026-000123",
@@ -775,7 +775,7 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
                 for k in ("event_id", "event_type", "source", "key_id", "participant_id")
             },
             occurred_at=expired["occurred_at"],
-            causation_id=None,
+            causation_id=held_id,
             correlation_id=None,
             schema_fingerprint=expired["schema_fingerprint"],
             payload=expired["payload"],
