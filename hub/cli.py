@@ -332,6 +332,62 @@ def rejected_redrive(
     typer.echo(f"{verb} {len(done)} record(s)")
 
 
+@app.command()
+def inbox(
+    agency: str,
+    config: ConfigOption = None,
+    bootstrap_servers: BootstrapOption = None,
+    ack: Annotated[bool, typer.Option(help="acknowledge every unacknowledged notice")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """An agency's inbox: fetch its notices, check the hub's signature, open them with the
+    agency's sealing key, keep each once; optionally acknowledge them."""
+    from dataclasses import asdict
+
+    from consumers.inbox import Inbox, acknowledge_with, sync
+    from hub.agencies import AgencyRegistry
+    from hub.crypto.sealing import load_sealing_key
+    from hub.crypto.signing import PublicKeys, load_signing_key
+    from hub.events.codec import Codec
+    from hub.events.schemas import SchemaRegistry
+
+    settings = _settings(config)
+    registry = AgencyRegistry.load(settings.agencies_file)
+    if agency not in registry or agency == "hub":
+        raise HubError(f"unknown agency {agency!r} (known: {', '.join(registry)})")
+    servers = _bootstrap(settings, bootstrap_servers)
+    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
+    kwargs = settings.broker.client_kwargs()
+    box = Inbox.open(settings.data_dir / "inbox" / f"{agency}.jsonl")
+    new = sync(
+        box,
+        servers,
+        agency,
+        load_sealing_key(settings.keys_dir, agency),
+        PublicKeys.load(settings.keys_dir),
+        codec,
+        kwargs,
+    )
+    for item in box.items.values():
+        if as_json:
+            typer.echo(json.dumps(asdict(item), sort_keys=True))
+        else:
+            fields = " ".join(f"{k}={v}" for k, v in item.fields.items())
+            typer.echo(
+                f"{item.occurred_at[:16]}  {item.participant_id}  {item.event_type:24} {fields}"
+            )
+    acked = (
+        acknowledge_with(box, servers, load_signing_key(settings.keys_dir, agency), codec, kwargs)
+        if ack
+        else 0
+    )
+    typer.echo(
+        f"{agency}: {len(box.items)} notices ({new} new, {box.counts['duplicates']} repeats "
+        f"dropped, {box.counts['invalid']} invalid), {acked} acknowledged",
+        err=True,
+    )
+
+
 def format_row(d: dict[str, Any]) -> str:
     status = "verified" if d["ok"] else f"REJECT {d['reason']}"
     body = " ".join(f"{k}={v}" for k, v in d["body"].items() if v not in (None, [], ""))

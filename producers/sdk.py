@@ -21,28 +21,6 @@ from hub.events.models import EventBody
 from hub.topics import ingest_topic
 
 
-def _envelope(
-    key: SigningKey,
-    codec: Codec,
-    body: EventBody,
-    participant_id: str,
-    occurred_at: datetime,
-    event_id: uuid.UUID | None,
-    causation_id: uuid.UUID | None,
-    correlation_id: uuid.UUID | None,
-) -> Envelope:
-    return seal(
-        body,
-        codec=codec,
-        key=key,
-        participant_id=participant_id,
-        occurred_at=occurred_at,
-        event_id=event_id,
-        causation_id=causation_id,
-        correlation_id=correlation_id,
-    )
-
-
 class Publisher:
     """Publishes one agency's events. Synchronous: ``publish`` returns once the broker
     has acknowledged the record (acks=all), so a returned envelope is durable."""
@@ -80,15 +58,15 @@ class Publisher:
         causation_id: uuid.UUID | None = None,
         correlation_id: uuid.UUID | None = None,
     ) -> Envelope:
-        envelope = _envelope(
-            self.key,
-            self.codec,
+        envelope = seal(
             body,
-            participant_id,
-            occurred_at,
-            event_id,
-            causation_id,
-            correlation_id,
+            codec=self.codec,
+            key=self.key,
+            participant_id=participant_id,
+            occurred_at=occurred_at,
+            event_id=event_id,
+            causation_id=causation_id,
+            correlation_id=correlation_id,
         )
         self.send(envelope)
         return envelope
@@ -155,15 +133,15 @@ class AsyncPublisher:
         causation_id: uuid.UUID | None = None,
         correlation_id: uuid.UUID | None = None,
     ) -> Envelope:
-        envelope = _envelope(
-            self.key,
-            self.codec,
+        envelope = seal(
             body,
-            participant_id,
-            occurred_at,
-            event_id,
-            causation_id,
-            correlation_id,
+            codec=self.codec,
+            key=self.key,
+            participant_id=participant_id,
+            occurred_at=occurred_at,
+            event_id=event_id,
+            causation_id=causation_id,
+            correlation_id=correlation_id,
         )
         await self._producer.send_and_wait(
             self.topic,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from consumers.tail import read_topics
 from hub.events.envelope import decode_envelope
 from hub.notices import Notice, notice_id
 from hub.rejections import parse
@@ -191,3 +192,34 @@ def test_the_worker_survives_sigkill_and_loses_nothing(
     topics = hub.outputs(expected)
     both = Scenario(0, 14, first.publications + scenario.publications, first.bad + scenario.bad)
     check_outputs(hub, both, topics, crashed=True)
+
+
+def test_the_prosecutors_inbox_opens_deduplicates_and_acknowledges(
+    hub: Hub, watcher: EventsWatcher, story: tuple[Scenario, dict[str, Any]], tmp_path: Any
+) -> None:
+    from consumers.inbox import Inbox, acknowledge_with, sync
+    from hub.crypto.sealing import load_sealing_key
+    from hub.crypto.signing import PublicKeys
+
+    _, topics = story
+    key = load_sealing_key(hub.settings.keys_dir, "sao")
+    hub_keys = PublicKeys.load(hub.settings.keys_dir)
+    box = Inbox.open(tmp_path / "sao.jsonl")
+    new = sync(box, hub.bootstrap, "sao", key, hub_keys, hub.codec)
+    told = {n.notice_id for n in notices(topics, hub.codec) if n.recipient == "sao"}
+    assert new >= len(told) and set(box.items) >= {str(t) for t in told}
+    assert sync(box, hub.bootstrap, "sao", key, hub_keys, hub.codec) == 0  # all repeats
+    lapse = next(i for i in box.items.values() if i.event_type == "intake_window_expired")
+    assert set(lapse.fields) == {"case_ref", "held_event_id", "deadline"}
+    acked = acknowledge_with(box, hub.bootstrap, hub.keys["sao"], hub.codec)
+    assert acked == len(box.items)
+    assert Inbox.open(tmp_path / "sao.jsonl").items[lapse.notice_id].acknowledged_at
+    assert acknowledge_with(box, hub.bootstrap, hub.keys["sao"], hub.codec) == 0
+    acks = set()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(acks) < acked:
+        for r in read_topics(hub.bootstrap, [EVENTS], idle_s=0.5):
+            e = decode_envelope(r.value, hub.codec)
+            if e.event_type == "notice_acknowledged" and e.source == "sao":
+                acks.add(e.event_id)
+    assert len(acks) == acked, "the hub accepted every acknowledgement"
