@@ -98,6 +98,14 @@ class LimitSettings(_Section):
     max_event_bytes: int = Field(default=256 * 1024, ge=1024, le=16 * 1024 * 1024)
 
 
+class SiteSettings(_Section):
+    """Facts of this LEAD site that its agencies agreed on."""
+
+    intake_window_days: int = Field(
+        default=14, ge=7, le=30, description="charge-hold intake window (7 to 30 days by site)"
+    )
+
+
 class StreamSettings(_Section):
     """The faust worker on this broker (shared/BROKER.md: short sessions or joins are slow)."""
 
@@ -127,6 +135,7 @@ class Settings(BaseSettings):
     broker: BrokerSettings = BrokerSettings()
     limits: LimitSettings = LimitSettings()
     streams: StreamSettings = StreamSettings()
+    site: SiteSettings = SiteSettings()
 
     @classmethod
     def settings_customise_sources(

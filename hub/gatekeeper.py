@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from hub.agencies import AgencyRegistry
@@ -20,7 +20,7 @@ from hub.crypto.signing import PublicKeys
 from hub.events.codec import Codec
 from hub.events.envelope import Envelope, check_headers, decode_body, decode_envelope, verify
 from hub.events.errors import EventError, InvalidEvent, Reason
-from hub.events.models import EventBody
+from hub.events.models import ChargesHeld, EventBody
 
 Clock = Callable[[Envelope], datetime]
 
@@ -55,10 +55,17 @@ class Rejected:
 
 
 class Gatekeeper:
-    def __init__(self, codec: Codec, agencies: AgencyRegistry, keys: PublicKeys) -> None:
+    def __init__(
+        self,
+        codec: Codec,
+        agencies: AgencyRegistry,
+        keys: PublicKeys,
+        intake_window_days: int = 14,
+    ) -> None:
         self.codec = codec
         self.agencies = agencies
         self.keys = keys
+        self.intake_window = timedelta(days=intake_window_days)
 
     def admit(
         self,
@@ -106,6 +113,14 @@ class Gatekeeper:
             raise InvalidEvent("recorded_at is set by the hub and must be null on ingest")
         verify(envelope, self.keys)
         body = decode_body(envelope, self.codec)
+        if isinstance(body, ChargesHeld) and (
+            body.window_days != self.intake_window.days
+            or body.intake_deadline != body.held_at + self.intake_window
+        ):
+            raise InvalidEvent(
+                f"charges_held: the site's intake window is {self.intake_window.days} days "
+                "from held_at"
+            )
         if envelope.event_id in seen:
             return Rejected(Reason.DUPLICATE, f"event {envelope.event_id} was already accepted")
         return Accepted(envelope.model_copy(update={"recorded_at": clock(envelope)}), body)

@@ -217,7 +217,7 @@ def run_demo(
             plain, participant_id=pid, key_id=key_id, key=key, codec=codec
         )
 
-    scenario = plan(seed, participants, seal_for)
+    scenario = plan(seed, participants, seal_for, settings.site.intake_window_days)
     add_bad_input(scenario, random.Random(seed), codec, keys)
     with open_broker(settings, agencies) as bootstrap:
         out(f"embedded broker at {bootstrap[0]}; starting the hub worker")

@@ -96,7 +96,11 @@ def load_runtime(settings: Settings, bootstrap: list[str]) -> Runtime:
         policy=load_policy(settings.policy_file, agencies),
         hub_key=load_signing_key(settings.keys_dir, HUB),
         recipient_keys={a: load_recipient_key(settings.keys_dir, a) for a in recipients},
-        ingest=IngestHandler(Gatekeeper(codec, agencies, keys), clock, events_spec.partitions),
+        ingest=IngestHandler(
+            Gatekeeper(codec, agencies, keys, settings.site.intake_window_days),
+            clock,
+            events_spec.partitions,
+        ),
         events_partitions=events_spec.partitions,
     )
 

@@ -22,6 +22,7 @@ from hub.events.envelope import (
     signing_input,
 )
 from hub.events.errors import Reason
+from hub.events.models import ChargesHeld, OffenceCategory
 from hub.events.schemas import SchemaRegistry
 from hub.gatekeeper import Accepted, Gatekeeper, LogClock, Rejected
 from producers.samples import sample_event
@@ -201,3 +202,32 @@ def test_never_raises_on_anything(
         topic_agency="bpd", value=value, key=key, headers=headers, clock=LogClock(), seen=set()
     )
     assert isinstance(result, Rejected)
+
+
+def test_a_hold_must_use_the_sites_intake_window(
+    codec: Codec,
+    agencies: AgencyRegistry,
+    public_keys: PublicKeys,
+    agency_keys: dict[str, SigningKey],
+) -> None:
+    held = NOW - timedelta(hours=1)
+    body = ChargesHeld(
+        case_ref="HOLD-9",
+        charge_category=OffenceCategory.DRUG_POSSESSION,
+        held_at=held,
+        intake_deadline=held + timedelta(days=30),
+        window_days=30,
+    )
+    env = seal(
+        body, codec=codec, key=agency_keys["sao"], participant_id=PARTICIPANT, occurred_at=NOW
+    )
+    fourteen = Gatekeeper(codec, agencies, public_keys, intake_window_days=14)
+    result = admit(fourteen, "sao", record(env, codec))
+    assert reason(result) is Reason.INVALID_EVENT and "14 days" in result.detail  # type: ignore[union-attr]
+    thirty = Gatekeeper(codec, agencies, public_keys, intake_window_days=30)
+    assert isinstance(admit(thirty, "sao", record(env, codec)), Accepted)
+    early = body.model_copy(update={"intake_deadline": held + timedelta(days=29)})
+    env = seal(
+        early, codec=codec, key=agency_keys["sao"], participant_id=PARTICIPANT, occurred_at=NOW
+    )
+    assert reason(admit(thirty, "sao", record(env, codec))) is Reason.INVALID_EVENT
