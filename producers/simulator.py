@@ -381,10 +381,14 @@ def add_bad_input(
     share: float = 0.02,
 ) -> None:
     """Every kind of bad input, about ``share`` of the publications, each with the reason
-    the hub must give. Meant to be published after the good events."""
+    the hub must give. Repeats are of the earliest 2% of events: send the bad input once
+    at least those have been accepted."""
     forger = generate_key("sao", demo=True)
+    # The bad input may be sent mid-stream; a repeat must repeat something already sent, or
+    # it would arrive first and be accepted (and, on a log clock, jump time ahead).
+    earliest = scenario.publications[: max(1, len(scenario.publications) // 50)]
     for i in range(max(6, int(len(scenario.publications) * share))):
-        p = rng.choice(scenario.publications)
+        p = rng.choice(earliest if i % 6 == 5 else scenario.publications)
         topic, key = ingest_topic(p.agency), p.participant_id.encode()
         envelope = _seal(p, keys[p.agency], codec)
         headers = cloudevents_headers(envelope)

@@ -78,7 +78,7 @@ def story(hub: Hub, watcher: EventsWatcher) -> tuple[Scenario, dict[str, list[An
         hub.keys,
         watcher,
         lambda: hub.worker,
-        bad_after_days=5,
+        bad_after_days=10,
     )
     topics = hub.outputs(len(scenario.publications) + 1 + scenario.truth["holds.lapsed"])
     return scenario, topics
@@ -110,6 +110,8 @@ def test_the_prosecutor_hears_of_exactly_the_right_intakes_and_lapses(
     assert {n.participant_id for n in told if n.event_type == "intake_completed"} == intakes
     assert {n.participant_id for n in told if n.event_type == "intake_window_expired"} == lapsed
     assert lapsed and len(lapsed) == scenario.truth["holds.lapsed"]
+    hub_lapses = {e.event_id for e in events if e.event_type == "intake_window_expired"}
+    assert hub_lapses == lapsed_holds, "the hub lapsed exactly the holds the story let lapse"
     assert not {n.event_type for n in told} & {
         "case_contact_logged",
         "treatment_admitted",
@@ -173,7 +175,7 @@ def test_the_worker_survives_sigkill_and_loses_nothing(
             hub.keys,
             watcher,
             lambda: hub.worker,
-            bad_after_days=3,
+            bad_after_days=10,
         )
     finally:
         stop.set()
