@@ -24,7 +24,7 @@ from hub.policy import Decision, Policy, PolicyBook, load_policy
 from hub.processor import PartitionProcessor
 from hub.streams.worker import policy_event_id
 from hub.topics import ensure_topics, load_topic_specs, notify_topic
-from producers.demo import EventsWatcher, demo_keys, start_worker, wait_until_handled
+from producers.demo import EventsWatcher, demo_keys, publish, start_worker, wait_until_handled
 from producers.simulator import Scenario, add_bad_input, plan
 from tests.conftest import DEPLOY
 from tests.unit.test_codec import _fake_seal
@@ -66,6 +66,19 @@ class Hub:
         scenario = plan(seed, participants, lambda pid: _fake_seal)
         add_bad_input(scenario, random.Random(seed), self.codec, self.keys)
         return scenario
+
+    def publish(self, scenario: Scenario, watcher: EventsWatcher) -> None:
+        """Day by day, bad input after day 10, to whichever worker is current."""
+        publish(
+            scenario,
+            self.settings,
+            self.bootstrap,
+            self.codec,
+            self.keys,
+            watcher,
+            lambda: self.worker,
+            bad_after_days=10,
+        )
 
     def outputs(self, expected_events: int) -> dict[str, list[Any]]:
         topics = wait_until_handled(self.bootstrap, expected_events, self.worker)

@@ -15,7 +15,7 @@ from hub.events.envelope import decode_envelope
 from hub.notices import Notice, notice_id
 from hub.rejections import parse
 from hub.topics import AUDIT, EVENTS, REJECTED
-from producers.demo import EventsWatcher, publish
+from producers.demo import EventsWatcher
 from producers.simulator import Scenario
 from tests.e2e.conftest import RECIPIENTS, Hub, replay
 
@@ -70,16 +70,7 @@ def check_outputs(
 @pytest.fixture(scope="module")
 def story(hub: Hub, watcher: EventsWatcher) -> tuple[Scenario, dict[str, list[Any]]]:
     scenario = hub.scenario(seed=4242, participants=40)
-    publish(
-        scenario,
-        hub.settings,
-        hub.bootstrap,
-        hub.codec,
-        hub.keys,
-        watcher,
-        lambda: hub.worker,
-        bad_after_days=10,
-    )
+    hub.publish(scenario, watcher)
     topics = hub.outputs(len(scenario.publications) + 1 + scenario.truth["holds.lapsed"])
     return scenario, topics
 
@@ -167,16 +158,7 @@ def test_the_worker_survives_sigkill_and_loses_nothing(
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
     try:
-        publish(
-            scenario,
-            hub.settings,
-            hub.bootstrap,
-            hub.codec,
-            hub.keys,
-            watcher,
-            lambda: hub.worker,
-            bad_after_days=10,
-        )
+        hub.publish(scenario, watcher)
     finally:
         stop.set()
         thread.join(30)
