@@ -1,0 +1,1 @@
+"""Audit: the tamper-evident decision log and what auditors verify with it."""

@@ -1,0 +1,123 @@
+"""The Merkle verifier against the public transparency-dev/merkle vectors (every happy path
+and every mutation), and against trees built here."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hub.audit.merkle import (
+    ProofError,
+    leaf_hash,
+    node_hash,
+    root,
+    verify_consistency,
+    verify_inclusion,
+)
+from tests.conftest import ROOT
+
+VECTORS = ROOT.parent / "shared" / "testdata" / "merkle" / "testdata"
+
+
+def _cases(kind: str) -> list[Path]:
+    return sorted((VECTORS / kind).rglob("*.json"))
+
+
+def _b64(value: str | None) -> bytes:
+    return base64.b64decode(value or "")
+
+
+def _proof(case: dict[str, Any]) -> list[bytes]:
+    return [_b64(p) for p in case["proof"] or []]
+
+
+@pytest.mark.parametrize("path", _cases("inclusion"), ids=lambda p: str(p.relative_to(VECTORS)))
+def test_inclusion_vectors(path: Path) -> None:
+    case = json.loads(path.read_text())
+    args = (
+        case["leafIdx"],
+        case["treeSize"],
+        _b64(case["leafHash"]),
+        _proof(case),
+        _b64(case["root"]),
+    )
+    if case["wantErr"]:
+        with pytest.raises(ProofError):
+            verify_inclusion(*args)
+    else:
+        verify_inclusion(*args)
+
+
+@pytest.mark.parametrize("path", _cases("consistency"), ids=lambda p: str(p.relative_to(VECTORS)))
+def test_consistency_vectors(path: Path) -> None:
+    case = json.loads(path.read_text())
+    args = (case["size1"], case["size2"], _proof(case), _b64(case["root1"]), _b64(case["root2"]))
+    if case["wantErr"]:
+        with pytest.raises(ProofError):
+            verify_consistency(*args)
+    else:
+        verify_consistency(*args)
+
+
+def test_there_are_vectors_with_both_outcomes() -> None:
+    outcomes = {
+        json.loads(p.read_text())["wantErr"] for p in _cases("inclusion") + _cases("consistency")
+    }
+    assert outcomes == {True, False}
+    assert len(_cases("inclusion")) > 50 and len(_cases("consistency")) > 30
+
+
+def _inclusion_proof(leaves: list[bytes], index: int) -> list[bytes]:
+    """PATH(m, D[n]) of RFC 9162 2.1.3.1, to test the verifier on trees of our own."""
+    if len(leaves) == 1:
+        return []
+    k = 1 << ((len(leaves) - 1).bit_length() - 1)
+    if index < k:
+        return [*_inclusion_proof(leaves[:k], index), root(leaves[k:])]
+    return [*_inclusion_proof(leaves[k:], index - k), root(leaves[:k])]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 70), st.data())
+def test_every_leaf_of_our_trees_is_provably_included(size: int, data: st.DataObject) -> None:
+    leaves = [leaf_hash(str(i).encode()) for i in range(size)]
+    index = data.draw(st.integers(0, size - 1))
+    verify_inclusion(index, size, leaves[index], _inclusion_proof(leaves, index), root(leaves))
+    with pytest.raises(ProofError):
+        other = leaf_hash(b"not in the tree")
+        verify_inclusion(index, size, other, _inclusion_proof(leaves, index), root(leaves))
+
+
+def test_root_of_two_leaves() -> None:
+    a, b = leaf_hash(b"a"), leaf_hash(b"b")
+    assert root([a, b]) == node_hash(a, b)
+
+
+def _subproof(m: int, leaves: list[bytes], complete: bool) -> list[bytes]:
+    """SUBPROOF(m, D[n], b) of RFC 9162 2.1.4.1."""
+    n = len(leaves)
+    if m == n:
+        return [] if complete else [root(leaves)]
+    k = 1 << ((n - 1).bit_length() - 1)
+    if m <= k:
+        return [*_subproof(m, leaves[:k], complete), root(leaves[k:])]
+    return [*_subproof(m - k, leaves[k:], False), root(leaves[:k])]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 70), st.data())
+def test_our_trees_are_provably_consistent_with_their_prefixes(size2: int, data: Any) -> None:
+    leaves = [leaf_hash(str(i).encode()) for i in range(size2)]
+    size1 = data.draw(st.integers(1, size2))
+    proof = _subproof(size1, leaves, True)
+    verify_consistency(size1, size2, proof, root(leaves[:size1]), root(leaves))
+    if size1 < size2:
+        forged = [leaf_hash(b"x") for _ in range(size1)] + leaves[size1:]
+        with pytest.raises(ProofError):
+            verify_consistency(size1, size2, proof, root(forged[:size1]), root(leaves))
