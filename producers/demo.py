@@ -114,13 +114,22 @@ class EventsWatcher(threading.Thread):
         self, ids: set[str], worker: Callable[[], subprocess.Popen[bytes]], timeout_s: float
     ) -> None:
         """Until every id is in lead.events; ``worker`` gives the current worker process."""
+        self.wait_until(lambda seen: ids <= seen, worker, timeout_s, f"{len(ids)} events")
+
+    def wait_until(
+        self,
+        done: Callable[[set[str]], bool],
+        worker: Callable[[], subprocess.Popen[bytes]],
+        timeout_s: float,
+        what: str,
+    ) -> None:
         deadline = time.monotonic() + timeout_s
-        while not ids <= self.seen:
+        while not done(self.seen):
             current = worker()
             if current.poll() is not None:
                 raise HubError(f"hub worker exited with code {current.returncode} (see worker.log)")
             if time.monotonic() > deadline:
-                raise HubError(f"the hub accepted {len(ids & self.seen)} of {len(ids)} in time")
+                raise HubError(f"the hub did not accept {what} in time")
             time.sleep(0.02)
 
     def stop(self) -> None:
@@ -173,22 +182,18 @@ def publish(
 
 def wait_until_handled(
     bootstrap: list[str],
+    watcher: EventsWatcher,
     expected_events: int,
-    worker: subprocess.Popen[bytes],
+    worker: Callable[[], subprocess.Popen[bytes]],
     timeout_s: float = 240.0,
 ) -> Records:
-    """Read the hub's outputs until lead.events holds every planned event and nothing has
-    moved for a few seconds (the embedded broker's end offsets cannot be trusted)."""
+    """Once lead.events holds ``expected_events`` distinct events, read the hub's outputs
+    until nothing moves between two readings (the embedded broker's end offsets cannot
+    be trusted)."""
+    watcher.wait_until(
+        lambda seen: len(seen) >= expected_events, worker, timeout_s, f"{expected_events} events"
+    )
     deadline = time.monotonic() + timeout_s
-    while True:
-        if worker.poll() is not None:
-            raise HubError(f"hub worker exited with code {worker.returncode} (see worker.log)")
-        events = list(read_topics(bootstrap, [EVENTS], idle_s=1.0))
-        if len(events) >= expected_events:
-            break
-        if time.monotonic() > deadline:
-            raise HubError(f"hub handled {len(events)} of {expected_events} events in time")
-    settled: Records = {}
     previous = -1
     while time.monotonic() < deadline:
         settled = {
@@ -233,7 +238,7 @@ def run_demo(
                 f"participants and {len(scenario.bad)} bad records; waiting for the hub"
             )
             expected = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
-            topics = wait_until_handled(bootstrap, expected, worker)
+            topics = wait_until_handled(bootstrap, watcher, expected, lambda: worker)
             notices = {
                 a: list(read_topics(bootstrap, [notify_topic(a)], idle_s=0.5))
                 for a in agencies
@@ -266,7 +271,7 @@ def summarise(
     by_type = Counter(e.event_type for e in events)
     audit = [codec.decode(r.value, "audit_decision").datum for r in topics[AUDIT]]
     denials = Counter(a["reason"] for a in audit if not a["permit"])
-    letters = {parse(r.headers)[0].rejection_id: parse(r.headers)[0] for r in topics[REJECTED]}
+    letters = {r.rejection_id: r for r in (parse(x.headers)[0] for x in topics[REJECTED])}
     rejections = Counter(r.reason.value for r in letters.values())
     truth = scenario.truth
     out("")

@@ -166,6 +166,22 @@ def _program_exited(rng: Random, seal: Seal) -> m.ProgramExited:
     )
 
 
+def part2_consent(signed_on: dt.date, recipients_named: list[str]) -> m.Part2Consent:
+    """A complete written 42 CFR 2.31 consent from the treatment program."""
+    return m.Part2Consent(
+        patient_acknowledged=True,
+        disclosing_program="tx",
+        information_description="ADMISSION_DISCHARGE_ATTENDANCE",
+        recipients_named=recipients_named,
+        purpose="CARE_COORDINATION",
+        revocation_right_stated=True,
+        expiry_description="ONE_YEAR_OR_PROGRAM_EXIT",
+        signed=True,
+        signed_on=signed_on,
+        signer_role=m.SignerRole.PATIENT,
+    )
+
+
 def _consent_granted(rng: Random, seal: Seal) -> m.ConsentGranted:
     effective = _instant(rng)
     signed_on = effective.date()
@@ -179,22 +195,7 @@ def _consent_granted(rng: Random, seal: Seal) -> m.ConsentGranted:
     ]
     if with_part2:
         categories.insert(4, m.DataCategory.SUD_TREATMENT)
-    part2 = (
-        m.Part2Consent(
-            patient_acknowledged=True,
-            disclosing_program="tx",
-            information_description="ADMISSION_DISCHARGE_ATTENDANCE",
-            recipients_named=["cm", "bchd"],
-            purpose="CARE_COORDINATION",
-            revocation_right_stated=True,
-            expiry_description="ONE_YEAR_OR_PROGRAM_EXIT",
-            signed=True,
-            signed_on=signed_on,
-            signer_role=m.SignerRole.PATIENT,
-        )
-        if with_part2
-        else None
-    )
+    part2 = part2_consent(signed_on, ["cm", "bchd"]) if with_part2 else None
     lock = (
         m.CriminalJusticeLock(
             regulation="42 CFR 2.35",

@@ -24,7 +24,7 @@ from hub.events.codec import MAGIC, Codec
 from hub.events.envelope import Envelope, cloudevents_headers, encode_envelope, seal
 from hub.events.errors import Reason
 from hub.topics import ingest_topic
-from producers.samples import Seal, sample_event
+from producers.samples import Seal, part2_consent, sample_event
 
 SCENARIO_START = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)
 CARE_AGENCIES = ["bpd", "sao", "opd", "cm", "bchd", "tx", "hsg"]
@@ -153,7 +153,7 @@ class _Story:
             after=rng.randint(8, 70) * MINUTE,
             cause=dispatched,
         )
-        consent_id = self._consent(door)
+        consent_id = self._consent()
         held = self._hold(door, ref_id)
         intake_on_time = met and rng.random() < 0.75
         if held is not None:
@@ -198,7 +198,7 @@ class _Story:
             return
         self._engagement()
 
-    def _consent(self, door: m.ReferralDoor) -> uuid.UUID:
+    def _consent(self) -> uuid.UUID:
         rng = self.rng
         part2 = rng.random() < 0.5
         body = self.sample("consent_granted")
@@ -225,18 +225,7 @@ class _Story:
         updates["part2"] = None
         if part2:  # a written 42 CFR 2.31 consent naming the case manager
             categories.append(m.DataCategory.SUD_TREATMENT)
-            updates["part2"] = m.Part2Consent(
-                patient_acknowledged=True,
-                disclosing_program="tx",
-                information_description="ADMISSION_DISCHARGE_ATTENDANCE",
-                recipients_named=["cm"],
-                purpose="CARE_COORDINATION",
-                revocation_right_stated=True,
-                expiry_description="ONE_YEAR_OR_PROGRAM_EXIT",
-                signed=True,
-                signed_on=self.t.date(),
-                signer_role=m.SignerRole.PATIENT,
-            ).model_dump()
+            updates["part2"] = part2_consent(self.t.date(), ["cm"]).model_dump()
         updates["categories"] = categories
         consent_id = self.consent_id = self._id()
         updates["consent_id"] = consent_id

@@ -80,8 +80,8 @@ class Hub:
             bad_after_days=10,
         )
 
-    def outputs(self, expected_events: int) -> dict[str, list[Any]]:
-        topics = wait_until_handled(self.bootstrap, expected_events, self.worker)
+    def outputs(self, expected_events: int, watcher: EventsWatcher) -> dict[str, list[Any]]:
+        topics = wait_until_handled(self.bootstrap, watcher, expected_events, lambda: self.worker)
         for agency in RECIPIENTS:
             topics[notify_topic(agency)] = list(
                 read_topics(self.bootstrap, [notify_topic(agency)], idle_s=0.5)
