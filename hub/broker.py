@@ -26,8 +26,11 @@ from typing import IO
 
 import structlog
 
+from hub.audit.archive import Archive
+from hub.audit.archiver import Archiver, restore
 from hub.config import Settings
-from hub.errors import BrokerError
+from hub.crypto.signing import SigningKey, load_signing_key
+from hub.errors import BrokerError, DeploymentError
 from hub.topics import ensure_topics, load_topic_specs
 
 log = structlog.get_logger(__name__)
@@ -267,4 +270,41 @@ def open_broker(settings: Settings, agencies: Iterable[str]) -> Iterator[list[st
     )
     with _sigterm_as_exit(), broker:
         ensure_topics(broker.bootstrap_servers, specs, kwargs)
-        yield broker.bootstrap_servers
+        if not settings.audit.archive:
+            yield broker.bootstrap_servers
+            return
+        with _archived(settings, broker.bootstrap_servers, [s.name for s in specs]):
+            yield broker.bootstrap_servers
+
+
+def _hub_key(settings: Settings) -> SigningKey | None:
+    try:
+        return load_signing_key(settings.keys_dir, "hub")
+    except DeploymentError:
+        log.warning("archive_unsigned", reason="no hub signing key in keys_dir")
+        return None
+
+
+@contextlib.contextmanager
+def _archived(settings: Settings, bootstrap: list[str], topics: list[str]) -> Iterator[None]:
+    """Restore the memory-only broker from the archive, then archive everything it gets,
+    until the caller is done (its workers stopped) and the broker has gone quiet."""
+    archive = Archive(settings.archive_dir, settings.schemas_dir)
+    kwargs = settings.broker.client_kwargs()
+    if archive.exists:
+        restore(archive, bootstrap, kwargs)
+    archiver = Archiver(
+        archive,
+        bootstrap,
+        topics,
+        origin=settings.audit.origin,
+        key=_hub_key(settings),
+        client_kwargs=kwargs,
+        flush_interval_s=settings.audit.flush_interval_s,
+        max_segment_records=settings.audit.max_segment_records,
+    )
+    archiver.start()
+    try:
+        yield
+    finally:
+        archiver.stop()

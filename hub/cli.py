@@ -431,3 +431,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(_fail(f"error: {exc.format_message()}", int(exc.exit_code)))
         raise
     sys.exit(result if isinstance(result, int) else 0)
+
+
+from hub import cli_audit  # noqa: E402, F401 - registers `leadhub audit` and `leadhub erase`

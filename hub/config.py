@@ -118,6 +118,20 @@ class StreamSettings(_Section):
     )
 
 
+class AuditSettings(_Section):
+    """The decision log's identity and the durable archive (embedded mode restores from it)."""
+
+    origin: str = Field(
+        default="leadhub.example/audit",
+        pattern=r"^[a-z0-9.-]+(/[A-Za-z0-9._-]+)*$",
+        description="the log's origin (C2SP tlog-checkpoint): a schema-less URL unique to it",
+    )
+    checkpoint_interval_s: float = Field(default=1.0, gt=0, le=3600)
+    archive: bool = Field(default=True, description="archive every topic under data_dir")
+    flush_interval_s: float = Field(default=2.0, gt=0, le=3600)
+    max_segment_records: int = Field(default=50_000, ge=1)
+
+
 class Settings(BaseSettings):
     """Everything a hub process needs to know about where it runs."""
 
@@ -136,6 +150,11 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     streams: StreamSettings = StreamSettings()
     site: SiteSettings = SiteSettings()
+    audit: AuditSettings = AuditSettings()
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
 
     @classmethod
     def settings_customise_sources(

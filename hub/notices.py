@@ -69,11 +69,11 @@ class Notice(BaseModel):
         return NOTICE_SIGNING_TAG + b"".join(parts)
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime):
@@ -93,8 +93,8 @@ def content(envelope: Envelope, decision: Decision, policy: Policy) -> bytes:
         "event_id": str(envelope.event_id),
         "event_type": envelope.event_type,
         "participant_id": envelope.participant_id,
-        "occurred_at": _jsonable(envelope.occurred_at),
-        "fields": _jsonable(decision.fields),
+        "occurred_at": jsonable(envelope.occurred_at),
+        "fields": jsonable(decision.fields),
         "notices": {n: policy.notices[n] for n in decision.notices},
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

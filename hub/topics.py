@@ -19,6 +19,7 @@ AGENCY_PLACEHOLDER = "{agency}"
 EVENTS = "lead.events"
 REJECTED = "lead.rejected"
 AUDIT = "lead.audit"
+CHECKPOINTS = "lead.checkpoints"
 
 
 def ingest_topic(agency: str) -> str:

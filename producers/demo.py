@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from consumers.auditor import witness
 from consumers.tail import read_topics
 from hub.agencies import AgencyRegistry
 from hub.broker import open_broker
@@ -41,11 +43,12 @@ from hub.events.schemas import SchemaRegistry
 from hub.policy import load_policy
 from hub.rejections import parse
 from hub.streams.worker import policy_event_id
-from hub.topics import AUDIT, EVENTS, REJECTED, notify_topic
+from hub.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, notify_topic
 from producers.sdk import Publisher
 from producers.simulator import Scenario, add_bad_input, plan
 
 Out = Callable[[str], None]
+WITNESSES = ("opd", "bchd")  # the defender and the health department cosign the log
 Records = dict[str, list[Any]]  # topic -> kafka-python ConsumerRecords
 
 
@@ -206,6 +209,35 @@ def wait_until_handled(
     raise HubError("the hub's outputs did not settle in time")
 
 
+def fresh_log(settings: Settings) -> bool:
+    """The demo publishes a seeded scenario: on top of an earlier demo's log every event
+    would be a duplicate. Only the demo does this; `leadhub up` always restores."""
+    found = False
+    for name in ("archive", "witness"):
+        path = settings.data_dir / name
+        if path.exists():
+            shutil.rmtree(path)
+            found = True
+    return found
+
+
+def wait_for_checkpoint(
+    bootstrap: list[str],
+    audit_records: int,
+    worker: Callable[[], subprocess.Popen[bytes]],
+    timeout_s: float = 60.0,
+) -> None:
+    """Until the hub has signed a checkpoint covering every decision record."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        sizes = [int(r.key) for r in read_topics(bootstrap, [CHECKPOINTS], idle_s=0.3)]
+        if max(sizes, default=0) >= audit_records:
+            return
+        if worker().poll() is not None:
+            raise HubError(f"hub worker exited with code {worker().returncode}")
+    raise HubError("the hub signed no checkpoint covering the whole decision log in time")
+
+
 def run_demo(
     settings: Settings, *, participants: int, seed: int, out: Out, config: Path | None = None
 ) -> int:
@@ -224,6 +256,8 @@ def run_demo(
 
     scenario = plan(seed, participants, seal_for, settings.site.intake_window_days)
     add_bad_input(scenario, random.Random(seed), codec, keys)
+    if fresh_log(settings):
+        out(f"a new demo log: the previous demo's archive in {settings.archive_dir} is replaced")
     with open_broker(settings, agencies) as bootstrap:
         out(f"embedded broker at {bootstrap[0]}; starting the hub worker")
         worker = start_worker(settings, bootstrap, config)
@@ -239,6 +273,9 @@ def run_demo(
             )
             expected = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
             topics = wait_until_handled(bootstrap, watcher, expected, lambda: worker)
+            wait_for_checkpoint(bootstrap, len(topics[AUDIT]), lambda: worker)
+            for agency in WITNESSES:
+                witness(settings, bootstrap, agency)
             notices = {
                 a: list(read_topics(bootstrap, [notify_topic(a)], idle_s=0.5))
                 for a in agencies
@@ -309,6 +346,17 @@ def summarise(
         if e.participant_id == sample:
             recipients = ", ".join(sorted(told.get(str(e.event_id), []))) or "nobody"
             out(f"  {e.occurred_at:%Y-%m-%d %H:%M}  {e.source:4} {e.event_type:26} -> {recipients}")
+    story = [e for e in events if e.participant_id == sample]
+    middle = story[len(story) // 2].recorded_at or story[len(story) // 2].occurred_at
+    out("")
+    out("audit it (from the archive; the broker is gone):")
+    out("  .venv/bin/leadhub audit verify")
+    out("  .venv/bin/leadhub audit replay")
+    out(f"  .venv/bin/leadhub audit disclosures --participant {sample}")
+    out(
+        f"  .venv/bin/leadhub audit timeline --participant {sample} "
+        f"--as-of {middle:%Y-%m-%dT%H:%M} --as-seen-by sao"
+    )
     out("")
     verdict = "all checks passed" if not problems else f"{problems} MISMATCH(ES)"
     out(f"demo finished in {seconds:.1f} s; {verdict}")

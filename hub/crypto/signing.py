@@ -150,6 +150,10 @@ class PublicKeys:
     def get(self, agency: str, key_id: str) -> Ed25519PublicKey | None:
         return self._keys.get((agency, key_id))
 
+    def of(self, agency: str) -> list[Ed25519PublicKey]:
+        """Every key of one agency (current and rotated out), for checking old signatures."""
+        return [k for (a, _), k in sorted(self._keys.items(), key=lambda i: i[0]) if a == agency]
+
     def agencies(self) -> set[str]:
         return {agency for agency, _ in self._keys}
 

@@ -17,17 +17,17 @@ from hub.policy.rules import Policy
 
 @dataclass(frozen=True)
 class PolicyBook:
-    versions: Mapping[str, Policy] = field(default_factory=dict)
+    versions: Mapping[str, Policy] = field(default_factory=dict)  # by sha256 of the file
     in_force: Policy | None = None
 
     @classmethod
     def of(cls, policies: Iterable[Policy]) -> PolicyBook:
-        return cls(versions={p.version: p for p in policies})
+        return cls(versions={p.sha256: p for p in policies})
 
     def apply(self, event_type: str, body: Mapping[str, Any]) -> PolicyBook:
         if event_type != "policy_published":
             return self
-        policy = self.versions.get(str(body["policy_version"]))
-        if policy is None or policy.sha256 != body["policy_sha256"]:
+        policy = self.versions.get(str(body["policy_sha256"]))
+        if policy is None or policy.version != body["policy_version"]:
             policy = None
         return PolicyBook(self.versions, policy)

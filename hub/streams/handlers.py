@@ -2,7 +2,8 @@
 
 ``IngestHandler`` is the gatekeeper job (lead.ingest.* -> lead.events or lead.rejected);
 ``CanonicalHandler`` is the disclosure job for one partition of lead.events (-> sealed
-notices on lead.notify.*, decision records on lead.audit, lapses back to lead.ingest.hub).
+notices on lead.notify.*, decision records on lead.audit, lapses back to lead.ingest.hub);
+``AuditHandler`` is the notary job (lead.audit -> signed checkpoints on lead.checkpoints).
 A stream agent calls ``handle`` and sends what it returns; tests and replays call it
 directly. Neither ever raises on input: a record that cannot be handled is counted and
 becomes a dead letter or is skipped with a reason.
@@ -17,6 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from hub.audit.checkpoints import signed_checkpoint
+from hub.audit.merkle import leaf_hash
+from hub.audit.tree import MerkleTree
+from hub.crypto.fields import DataKeyStore
 from hub.crypto.signing import SigningKey
 from hub.deadlines import Hold
 from hub.events.codec import Codec
@@ -32,9 +37,10 @@ from hub.events.errors import EventError, Reason
 from hub.events.models import IntakeWindowExpired
 from hub.gatekeeper import Accepted, Clock, Gatekeeper
 from hub.notices import audit_record, build_notice
-from hub.processor import PartitionProcessor
+from hub.policy import Decision
+from hub.processor import Outcome, PartitionProcessor
 from hub.rejections import Rejection
-from hub.topics import AUDIT, EVENTS, REJECTED, ingest_topic, notify_topic
+from hub.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
 
 INGEST_PREFIX = "lead.ingest."
 # Where on lead.ingest.* an accepted event came from, so that the gatekeeper can tell its
@@ -42,6 +48,7 @@ INGEST_PREFIX = "lead.ingest."
 ORIGIN = "leadhub-origin"
 # Written to every partition of lead.events, so that each sees it at a definite position.
 BROADCAST = frozenset({"policy_published"})
+ERASED = "participant_erased"
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,7 @@ class Out:
     value: bytes
     headers: list[tuple[str, bytes]] = field(default_factory=list)
     partition: int | None = None
+    id: str | None = None  # what makes it the same output when sent again (see the worker)
 
 
 @dataclass
@@ -126,6 +134,13 @@ class IngestHandler:
         return self.seen.get(event_id) == origin
 
 
+def audited(partition: int, envelope: Envelope, outcome: Outcome) -> tuple[Decision, ...]:
+    """The decisions that go on lead.audit: the hub's and the auditor's replay's rule."""
+    if outcome.duplicate or (envelope.event_type in BROADCAST and partition != 0):
+        return ()  # every partition folds a broadcast; one decides it, so it is audited once
+    return outcome.decisions
+
+
 @dataclass
 class CanonicalHandler:
     codec: Codec
@@ -133,6 +148,7 @@ class CanonicalHandler:
     recipient_keys: Mapping[str, tuple[str, Any]]
     hub_key: SigningKey
     partition: int = 0
+    datakeys: DataKeyStore | None = None
     counts: Counter[str] = field(default_factory=Counter)
 
     def handle(self, value: bytes, *, emit: bool = True) -> list[Out]:
@@ -145,16 +161,28 @@ class CanonicalHandler:
             self.counts[f"unreadable.{exc.reason.value}"] += 1
             return []
         outcome = self.processor.process(envelope, body)
-        if envelope.event_type in BROADCAST and self.partition != 0:
-            emit = False  # every partition folds it; one decides it, so it is audited once
+        # the log says the key is destroyed: make it so, on every fold (idempotent), so that
+        # no restored copy of the key store can bring the identity back
+        erasing = envelope.event_type == ERASED and self.datakeys is not None
+        if erasing and self.datakeys.erase(envelope.participant_id):  # type: ignore[union-attr]
+            self.counts["erased"] += 1
         if outcome.duplicate or not emit:
             self.counts["redelivered" if outcome.duplicate else "rebuilt"] += 1
             return []
         outs = [self._lapse(hold) for hold in outcome.lapsed]
         key = envelope.participant_id.encode()
-        for d in outcome.decisions:
+        for d in audited(self.partition, envelope, outcome):
             record = audit_record(envelope, d)
-            outs.append(Out(AUDIT, key, self.codec.encode("audit_decision", record)))
+            decision_id = str(record["decision_id"]).encode()
+            outs.append(
+                Out(
+                    AUDIT,
+                    key,
+                    self.codec.encode("audit_decision", record),
+                    [("ce_id", decision_id)],
+                    id=f"{AUDIT}/{decision_id.decode()}",
+                )
+            )
             if not d.permit:
                 self.counts[f"denied.{d.reason.value if d.reason else '?'}"] += 1
                 continue
@@ -170,6 +198,7 @@ class CanonicalHandler:
                     key,
                     self.codec.encode("notice", notice.model_dump()),
                     [("ce_id", str(notice.notice_id).encode())],
+                    id=f"{notify_topic(d.recipient)}/{notice.notice_id}",
                 )
             )
         return outs
@@ -192,4 +221,42 @@ class CanonicalHandler:
             hold.participant_id.encode(),
             encode_envelope(envelope, self.codec),
             cloudevents_headers(envelope),
+            id=f"{EVENTS}/{envelope.event_id}",
         )
+
+
+@dataclass
+class AuditHandler:
+    """Grows the Merkle tree over lead.audit in log order and signs checkpoints of it.
+
+    Checkpoints carry no time, and Ed25519 signatures are deterministic, so a checkpoint
+    of a given size is the same bytes whoever signs it again: a restart can only repeat
+    one, never contradict it.
+    """
+
+    origin: str
+    hub_key: SigningKey
+    tree: MerkleTree = field(default_factory=MerkleTree)
+    next_offset: int = 0
+    published: int = 0  # the largest tree size already checkpointed on lead.checkpoints
+
+    def add(self, offset: int, value: bytes) -> None:
+        if offset < self.next_offset:
+            return  # a redelivery: this record is a leaf already
+        self.tree.append(leaf_hash(value))
+        self.next_offset = offset + 1
+
+    def checkpoint(self) -> list[Out]:
+        size = self.tree.size
+        if size <= self.published:
+            return []
+        text = signed_checkpoint(self.origin, self.tree, self.hub_key.private)
+        self.published = size
+        return [
+            Out(
+                CHECKPOINTS,
+                str(size).encode(),
+                text.encode(),
+                [("ce_id", f"checkpoint-{size}".encode())],
+            )
+        ]

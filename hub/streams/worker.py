@@ -27,7 +27,9 @@ import structlog
 
 from consumers.tail import read_topics
 from hub.agencies import AgencyRegistry
+from hub.audit.note import Checkpoint, NoteError, parse_note
 from hub.config import Settings
+from hub.crypto.fields import DataKeyStore
 from hub.crypto.sealing import load_recipient_key
 from hub.crypto.signing import PublicKeys, SigningKey, load_signing_key
 from hub.events.codec import Codec
@@ -37,9 +39,10 @@ from hub.events.models import PolicyPublished
 from hub.events.schemas import SchemaRegistry
 from hub.gatekeeper import Clock, Gatekeeper, LogClock, wall_clock
 from hub.policy import Policy, PolicyBook, load_policy
+from hub.policy.archive import keep
 from hub.processor import PartitionProcessor
-from hub.streams.handlers import CanonicalHandler, IngestHandler, Out
-from hub.topics import EVENTS, ingest_topic, load_topic_specs
+from hub.streams.handlers import AuditHandler, CanonicalHandler, IngestHandler, Out
+from hub.topics import AUDIT, CHECKPOINTS, EVENTS, ingest_topic, load_topic_specs, notify_topic
 from producers.sdk import Publisher
 
 log = structlog.get_logger(__name__)
@@ -59,10 +62,20 @@ class Runtime:
     hub_key: SigningKey
     recipient_keys: dict[str, tuple[str, Any]]
     ingest: IngestHandler
+    notary: AuditHandler
     events_partitions: int
     canonical: dict[int, CanonicalHandler] = field(default_factory=dict)
     next_offset: dict[int, int] = field(default_factory=dict)
     silent_until: dict[int, int] = field(default_factory=dict)
+    # ids of outputs already on the log (Out.id): a worker restarted after a crash, or on a
+    # broker restored from the archive (no committed offsets), re-derives outputs it sent
+    # before; it recognises and drops them instead of repeating them
+    sent: set[str] = field(default_factory=set)
+
+    def learn(self, topic: str, headers: Iterable[tuple[str, bytes]]) -> None:
+        event_id = dict(headers).get("ce_id")
+        if event_id:
+            self.sent.add(f"{topic}/{event_id.decode()}")
 
     @property
     def recipients(self) -> list[str]:
@@ -73,7 +86,12 @@ class Runtime:
         if handler is None:
             processor = PartitionProcessor(PolicyBook.of([self.policy]), self.recipients)
             handler = CanonicalHandler(
-                self.codec, processor, self.recipient_keys, self.hub_key, partition
+                self.codec,
+                processor,
+                self.recipient_keys,
+                self.hub_key,
+                partition,
+                DataKeyStore(self.settings.data_dir / "datakeys"),
             )
             self.canonical[partition] = handler
         return handler
@@ -88,19 +106,21 @@ def load_runtime(settings: Settings, bootstrap: list[str]) -> Runtime:
         s for s in load_topic_specs(settings.topics_file, agencies) if s.name == EVENTS
     )
     clock: Clock = LogClock() if settings.streams.log_clock else wall_clock
+    hub_key = load_signing_key(settings.keys_dir, HUB)
     return Runtime(
         settings=settings,
         bootstrap=bootstrap,
         codec=codec,
         agencies=agencies,
         policy=load_policy(settings.policy_file, agencies),
-        hub_key=load_signing_key(settings.keys_dir, HUB),
+        hub_key=hub_key,
         recipient_keys={a: load_recipient_key(settings.keys_dir, a) for a in recipients},
         ingest=IngestHandler(
             Gatekeeper(codec, agencies, keys, settings.site.intake_window_days),
             clock,
             events_spec.partitions,
         ),
+        notary=AuditHandler(settings.audit.origin, hub_key),
         events_partitions=events_spec.partitions,
     )
 
@@ -115,8 +135,19 @@ def prepare(runtime: Runtime) -> None:
     policy in force if the log does not yet say so."""
     published: set[str] = set()
     kwargs = runtime.settings.broker.client_kwargs()
+    outputs = [AUDIT, *(notify_topic(a) for a in runtime.recipients)]
+    for record in read_topics(runtime.bootstrap, outputs, client_kwargs=kwargs):
+        runtime.learn(record.topic, record.headers or [])
+    for record in read_topics(runtime.bootstrap, [CHECKPOINTS], client_kwargs=kwargs):
+        try:
+            size = Checkpoint.parse(parse_note(record.value)[0]).size
+        except NoteError:
+            continue
+        runtime.notary.published = max(runtime.notary.published, size)
+    keep(runtime.settings.policy_file, runtime.policy, runtime.settings.archive_dir / "policies")
     for record in read_topics(runtime.bootstrap, [EVENTS], client_kwargs=kwargs):
         runtime.ingest.remember(record.headers or [])
+        runtime.learn(EVENTS, record.headers or [])
         try:
             envelope = decode_envelope(record.value, runtime.codec)
         except EventError:
@@ -182,6 +213,10 @@ def build_app(runtime: Runtime) -> Any:
     async def send_all(outs: Iterable[Out]) -> None:
         futures = []
         for out in outs:
+            if out.id is not None:
+                if out.id in runtime.sent:
+                    continue
+                runtime.sent.add(out.id)
             topic = outputs.get(out.topic) or outputs.setdefault(out.topic, app.topic(out.topic))
             futures.append(
                 await topic.send(
@@ -209,6 +244,11 @@ def build_app(runtime: Runtime) -> Any:
         async def perform_seek(self) -> None:
             await super().perform_seek()
             for tp in self.assignment():
+                if tp.topic == AUDIT:
+                    # the notary's tree is in memory: (re)build it from the first record
+                    await self.seek(tp, runtime.notary.next_offset)
+                    self._committed_offset[tp] = runtime.notary.next_offset
+                    continue
                 if tp.topic != EVENTS:
                     continue
                 committed = self._committed_offset.get(tp) or 0
@@ -242,9 +282,19 @@ def build_app(runtime: Runtime) -> Any:
             if m.offset < runtime.next_offset.get(p, 0):
                 continue  # folded already (a redelivery after a rebalance)
             runtime.ingest.remember(m.headers or [])
+            runtime.learn(EVENTS, m.headers or [])
             emit = m.offset >= runtime.silent_until.get(p, 0)
             await send_all(runtime.canonical_for(p).handle(event.value, emit=emit))
             runtime.next_offset[p] = m.offset + 1
+
+    @app.agent(app.topic(AUDIT))
+    async def notary(stream: Any) -> None:
+        async for event in stream.events():
+            runtime.notary.add(event.message.offset, event.value)
+
+    @app.timer(interval=settings.audit.checkpoint_interval_s)  # type: ignore[untyped-decorator]
+    async def checkpoint() -> None:
+        await send_all(runtime.notary.checkpoint())
 
     return app
 

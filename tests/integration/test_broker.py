@@ -136,6 +136,7 @@ def test_embedded_mode_via_settings(tmp_path: Path) -> None:
         data_dir=tmp_path,
         agencies_file=DEPLOY / "agencies.yaml",
         topics_file=DEPLOY / "topics.yaml",
+        audit={"archive": False},  # the archive (signed by the hub) has its own tests
     )
     with open_broker(settings, ["bpd", "sao"]) as servers:
         host, port = servers[0].rsplit(":", 1)

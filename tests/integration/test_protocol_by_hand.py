@@ -707,7 +707,13 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
     audits = [
         read_single_object(o.value, "audit_decision") for o in outs if o.topic == "lead.audit"
     ]
-    assert all(o.key == key and o.headers == [] for o in outs if o.topic == "lead.audit")
+    assert all(
+        o.key == key
+        and o.headers
+        == [("ce_id", str(read_single_object(o.value, "audit_decision")["decision_id"]).encode())]
+        for o in outs
+        if o.topic == "lead.audit"
+    )
     assert sorted(a["recipient"] for a in audits) == sorted(r for r in recipients if r != "sao")
     notices = [o for o in outs if o.topic.startswith("lead.notify.")]
     permits = {a["recipient"]: a for a in audits if a["permit"]}

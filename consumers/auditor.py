@@ -1,0 +1,426 @@
+"""The auditor's views of the log: integrity, lawfulness, accounting and point in time.
+
+Everything here reads; nothing is sent (except a witness's cosignature). Sources are the
+running broker or the archive, which auditors can hold years after the broker is gone.
+The pure checks live in ``hub.audit``; this module gathers the records and shapes rows
+for a person (table), a program (JSON) or a spreadsheet (CSV).
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from consumers.tail import ENCRYPTED, read_topics
+from consumers.witness import cosign_latest
+from hub.agencies import AgencyRegistry
+from hub.audit.archive import Archive, ArchivedRecord
+from hub.audit.checkpoints import LogCheck, log_keys, tree_of, verify_log, witness_keys
+from hub.audit.note import Checkpoint, parse_note
+from hub.audit.replay import LogRecord, Replay, diff, logged_decisions, replay_events
+from hub.config import Settings
+from hub.crypto.fields import DataKeyStore
+from hub.crypto.signing import PublicKeys, load_signing_key
+from hub.errors import HubError
+from hub.events.codec import Codec
+from hub.events.schemas import SchemaRegistry
+from hub.notices import jsonable, notice_id
+from hub.policy.archive import load_all
+from hub.topics import AUDIT, CHECKPOINTS, EVENTS
+
+Source = Literal["archive", "kafka"]
+Format = Literal["table", "json", "csv"]
+HUB = "hub"
+
+
+@dataclass
+class AuditLog:
+    """The three topics an auditor needs, each in log order per partition."""
+
+    events: list[LogRecord] = field(default_factory=list)
+    audit: list[LogRecord] = field(default_factory=list)
+    checkpoints: list[LogRecord] = field(default_factory=list)
+    archive: Archive | None = None
+
+    def add(self, records: Iterable[LogRecord]) -> AuditLog:
+        by_topic = {EVENTS: self.events, AUDIT: self.audit, CHECKPOINTS: self.checkpoints}
+        for r in records:
+            target = by_topic.get(r.topic)
+            if target is not None:
+                target.append(r)
+        for records_of in by_topic.values():
+            records_of.sort(key=lambda r: (r.partition, r.offset))
+        return self
+
+
+def read_log(settings: Settings, source: Source, bootstrap: Sequence[str] = ()) -> AuditLog:
+    topics = [EVENTS, AUDIT, CHECKPOINTS]
+    if source == "kafka":
+        kwargs = settings.broker.client_kwargs()
+        return AuditLog().add(read_topics(bootstrap, topics, client_kwargs=kwargs))
+    archive = Archive(settings.archive_dir, settings.schemas_dir)
+    if not archive.exists:
+        raise HubError(f"no archive at {settings.archive_dir}: run the hub (or `make demo`) first")
+    records: Iterable[ArchivedRecord] = archive.read(topics)
+    log = AuditLog(archive=archive)
+    return log.add(records)
+
+
+def _shown(fields: Any) -> str:
+    def value(v: Any) -> Any:
+        if isinstance(v, dict) and {"plaintext_type", "ciphertext"} <= v.keys():
+            return ENCRYPTED
+        return jsonable(v)
+
+    return " ".join(f"{k}={json.dumps(value(v), ensure_ascii=False)}" for k, v in fields.items())
+
+
+def render(rows: Sequence[dict[str, Any]], fmt: Format) -> str:
+    plain = [{k: _cell(v) for k, v in r.items()} for r in rows]
+    if fmt == "json":
+        return json.dumps(plain, indent=2, ensure_ascii=False)
+    columns = list(dict.fromkeys(k for r in plain for k in r))
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(plain)
+        return buffer.getvalue().rstrip("\n")
+    if not plain:
+        return "(none)"
+    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in plain)) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns).rstrip()]
+    lines += [
+        "  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns).rstrip() for r in plain
+    ]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, UUID):
+        return str(value)
+    return "" if value is None else value
+
+
+def _status(ok: bool) -> str:
+    return "ok" if ok else "FAIL"
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+class _Checks:
+    """The auditor's integrity checks and proof service (mixed into Auditor)."""
+
+    settings: Settings
+    log: AuditLog
+    keys: PublicKeys
+
+    def log_check(self) -> LogCheck:
+        origin = self.settings.audit.origin
+        notes: list[tuple[str, str]] = []
+        for r in self.log.checkpoints:
+            notes.append((f"{CHECKPOINTS}@{r.offset}", r.value.decode("utf-8", "replace")))
+        return verify_log(
+            [r.value for r in self.log.audit],
+            notes,
+            origin,
+            log_keys(origin, self.keys),
+            witness_keys(origin, self.keys),
+        )
+
+    def verify(self) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        origin = self.settings.audit.origin
+        if self.log.archive is not None:
+            archive = self.log.archive
+            found = archive.verify(origin, log_keys(origin, self.keys))
+            segments = sum(len(archive.segment_files(*s)) for s in archive.streams())
+            rows.append(
+                {
+                    "check": "archive",
+                    "status": _status(not found),
+                    "detail": f"{len(archive.streams())} streams, {segments} segments: record "
+                    "chains, segment links and the signed heads"
+                    + (" verified" if not found else f": {len(found)} failure(s)"),
+                }
+            )
+            rows += [{"check": "archive", "status": "FAIL", "detail": str(f)} for f in found]
+        check = self.log_check()
+        latest = check.latest
+        rows.append(
+            {
+                "check": "checkpoints",
+                "status": _status(latest is not None),
+                "detail": (
+                    f"{len(check.checkpoints)} signed by the hub; latest: size "
+                    f"{latest.checkpoint.size}, root {_b64(latest.checkpoint.root)}"
+                    if latest
+                    else "no signed checkpoint of lead.audit"
+                ),
+            }
+        )
+        if latest is not None:
+            witnessed = [w for w in check.checkpoints.values() if w.cosigners]
+            newest = max(witnessed, key=lambda w: w.checkpoint.size) if witnessed else None
+            names = sorted(n.rsplit("/", 1)[-1] for n in newest.cosigners) if newest else []
+            rows.append(
+                {
+                    "check": "witnesses",
+                    "status": "ok" if newest else "warn",
+                    "detail": (
+                        f"{len(witnessed)} checkpoint(s) cosigned; the newest, size "
+                        f"{newest.checkpoint.size}, by {', '.join(names)}"
+                        if newest
+                        else "no agency has cosigned a checkpoint yet"
+                    ),
+                }
+            )
+            rows.append(
+                {
+                    "check": "inclusion",
+                    "status": "ok",
+                    "detail": f"{check.inclusion_proofs} of {latest.checkpoint.size} records "
+                    f"proved included in checkpoint {latest.checkpoint.size}",
+                }
+            )
+            rows.append(
+                {
+                    "check": "consistency",
+                    "status": "ok",
+                    "detail": f"{check.consistency_proofs} proofs: each checkpoint extends "
+                    "the one before",
+                }
+            )
+            pending = check.records - latest.checkpoint.size
+            if pending > 0:
+                rows.append(
+                    {
+                        "check": "coverage",
+                        "status": "warn",
+                        "detail": f"{pending} records after the latest checkpoint are not "
+                        "yet covered by one",
+                    }
+                )
+        rows += [{"check": "log", "status": "FAIL", "detail": f} for f in check.findings]
+        return rows
+
+    def prove(self, *, decision: str | None, since: int | None) -> dict[str, Any]:
+        check = self.log_check()
+        latest = check.latest
+        if latest is None or check.findings:
+            raise HubError("the log does not verify: run `leadhub audit verify`")
+        cp = latest.checkpoint
+        tree = tree_of(r.value for r in self.log.audit[: cp.size])
+        proof: dict[str, Any] = {"origin": cp.origin, "tree_size": cp.size}
+        if decision is not None:
+            index = next(
+                (
+                    i
+                    for i, r in enumerate(self.log.audit[: cp.size])
+                    if dict(r.headers or []).get("ce_id", b"").decode() == decision
+                ),
+                None,
+            )
+            if index is None:
+                raise HubError(f"decision {decision!r} is not in a checkpointed part of the log")
+            proof |= {
+                "leaf_index": index,
+                "leaf_hash": _b64(tree.leaf(index)),
+                "inclusion_proof": [_b64(h) for h in tree.inclusion_proof(index, cp.size)],
+            }
+        else:
+            assert since is not None
+            if not 0 < since <= cp.size:
+                raise HubError(f"--since must be between 1 and {cp.size}")
+            proof |= {
+                "size1": since,
+                "root1": _b64(tree.root(since)),
+                "consistency_proof": [_b64(h) for h in tree.consistency_proof(since, cp.size)],
+            }
+        proof["checkpoint"] = self._note_of(cp.size)
+        return proof
+
+    def _note_of(self, size: int) -> str:
+        for r in self.log.checkpoints:
+            if r.key == str(size).encode():
+                return r.value.decode()
+        raise HubError(f"no checkpoint note of size {size}")
+
+
+@dataclass
+class Auditor(_Checks):
+    """One auditor session over one log: replay runs once and serves every view."""
+
+    settings: Settings
+    log: AuditLog
+    codec: Codec
+    keys: PublicKeys
+    agencies: AgencyRegistry
+    _replay: Replay | None = None
+
+    @classmethod
+    def open(cls, settings: Settings, log: AuditLog) -> Auditor:
+        codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
+        return cls(
+            settings,
+            log,
+            codec,
+            PublicKeys.load(settings.keys_dir),
+            AgencyRegistry.load(settings.agencies_file),
+        )
+
+    @property
+    def recipients(self) -> list[str]:
+        return [a for a in self.agencies if a != HUB]
+
+    @property
+    def replay(self) -> Replay:
+        if self._replay is None:
+            policies = load_all(
+                self.settings.archive_dir / "policies", self.agencies, self.settings.policy_file
+            )
+            self._replay = replay_events(
+                self.log.events, self.codec, self.keys, policies, self.recipients
+            )
+        return self._replay
+
+    def replay_findings(self) -> tuple[list[str], dict[str, int]]:
+        logged, findings = logged_decisions(self.log.audit, self.codec)
+        findings += diff(self.replay, logged)
+        summary = {
+            "events": self.replay.events,
+            "decisions_derived": len(self.replay.decisions),
+            "decisions_logged": len(logged),
+            "audit_records": len(self.log.audit),
+            "permits": sum(1 for d in self.replay.decisions.values() if d["permit"]),
+        }
+        return findings, summary
+
+    def disclosures(self, participant: str) -> list[dict[str, Any]]:
+        """The accounting of disclosures (42 CFR 2.25, HIPAA 164.528): every permit about
+        the participant on lead.audit, as logged (not as replay says: what happened)."""
+        logged, _ = logged_decisions(self.log.audit, self.codec)
+        rows = [
+            {
+                "disclosed_at": d["decided_at"],
+                "recipient": d["recipient"],
+                "event_type": d["event_type"],
+                "event_id": d["event_id"],
+                "fields": ", ".join(d["fields_disclosed"]),
+                "purpose": d["purpose"],
+                "rule": d["rule_id"],
+                "consent": d["consent_id"],
+                "policy": d["policy_version"],
+                "notices": ", ".join(d["notices"]),
+            }
+            for d in logged.values()
+            if d["participant_id"] == participant and d["permit"]
+        ]
+        self._known(participant)
+        return sorted(rows, key=lambda r: (r["disclosed_at"], r["recipient"]))
+
+    def timeline(
+        self, participant: str, as_of: datetime, as_seen_by: str | None = None
+    ) -> list[dict[str, Any]]:
+        """What the hub had recorded about the participant by ``as_of`` (by the log's
+        time, recorded_at: offsets_for_times is broken on the embedded broker), and, for an
+        agency, what of it that agency had been shown: its own events and its permits."""
+        self._known(participant)
+        if as_seen_by is not None and as_seen_by not in self.agencies:
+            raise HubError(f"unknown agency {as_seen_by!r}")
+        rows: list[dict[str, Any]] = []
+        for e in self.replay.envelopes.values():
+            if e.participant_id != participant or (e.recorded_at or e.occurred_at) > as_of:
+                continue
+            row: dict[str, Any] = {
+                "recorded_at": e.recorded_at,
+                "occurred_at": e.occurred_at,
+                "source": e.source,
+                "event_type": e.event_type,
+                "event_id": e.event_id,
+            }
+            if as_seen_by is not None:
+                decision = self.replay.disclosed.get(notice_id(e.event_id, as_seen_by))
+                if e.source == as_seen_by:
+                    row["seen"], row["shown"] = "own event", "all (its own record)"
+                elif decision is None:
+                    continue
+                else:
+                    row["seen"] = f"notice ({decision.rule_id})"
+                    row["shown"] = _shown(decision.fields)
+            rows.append(row)
+        return rows
+
+    def _known(self, participant: str) -> None:
+        if not any(e.participant_id == participant for e in self.replay.envelopes.values()):
+            raise HubError(f"no events about participant {participant!r} in the log")
+
+
+def witness(settings: Settings, bootstrap: Sequence[str], agency: str) -> int | None:
+    """Cosign the newest checkpoint as ``agency`` and publish the cosigned note."""
+    from kafka import KafkaProducer
+
+    keys = PublicKeys.load(settings.keys_dir)
+    key = load_signing_key(settings.keys_dir, agency)
+    kwargs = settings.broker.client_kwargs()
+    log = AuditLog().add(read_topics(bootstrap, [AUDIT, CHECKPOINTS], client_kwargs=kwargs))
+    origin = settings.audit.origin
+    cosigned = cosign_latest(
+        [r.value.decode("utf-8", "replace") for r in log.checkpoints],
+        tree_of(r.value for r in log.audit),
+        origin=origin,
+        hub_keys=log_keys(origin, keys),
+        witness=key,
+        state_file=settings.data_dir / "witness" / f"{agency}.json",
+    )
+    if cosigned is None:
+        return None
+    size = Checkpoint.parse(parse_note(cosigned)[0]).size
+    producer = KafkaProducer(
+        bootstrap_servers=list(bootstrap), acks="all", enable_idempotence=False, **kwargs
+    )
+    try:
+        producer.send(CHECKPOINTS, key=str(size).encode(), value=cosigned.encode()).get(30)
+    finally:
+        producer.close()
+    return size
+
+
+def publish_erasure(
+    settings: Settings, bootstrap: Sequence[str], participant: str, basis: str, by: str
+) -> UUID:
+    """The hub's signed participant_erased; its worker destroys the key when it folds it."""
+    from hub.events.models import ErasureBasis, ParticipantErased
+    from producers.sdk import Publisher
+
+    try:
+        erasure_basis = ErasureBasis(basis)
+    except ValueError:
+        choices = ", ".join(b.value for b in ErasureBasis)
+        raise HubError(f"--basis must be one of {choices}, not {basis!r}") from None
+    held = DataKeyStore(settings.data_dir / "datakeys").get(participant)
+    if held is None:
+        raise HubError(f"no data key is held for participant {participant!r} (erased already?)")
+    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
+    body = ParticipantErased(basis=erasure_basis, key_id=held[0], authorised_by=by)
+    with Publisher(
+        key=load_signing_key(settings.keys_dir, HUB),
+        codec=codec,
+        bootstrap_servers=list(bootstrap),
+        client_kwargs=settings.broker.client_kwargs(),
+    ) as publisher:
+        envelope = publisher.publish(
+            body, participant_id=participant, occurred_at=datetime.now(UTC)
+        )
+    return envelope.event_id

@@ -1,0 +1,390 @@
+"""The durable archive: every hub topic's records in Avro Object Container File segments.
+
+The embedded broker keeps its log in memory only (shared/BROKER.md), so the archive is
+what survives a restart, and what auditors read years later. Three layers of evidence:
+
+- each record carries a chain value, SHA-256 over the previous one and the record's
+  stream, offset, timestamp, key, value and headers, so an edited, removed or reordered
+  record is found and named by its offset;
+- each segment's header names the SHA-256 of the previous segment file, so a removed,
+  replaced or truncated segment breaks the link to the next;
+- a signed note (``archive/checkpoint``, C2SP signed-note format, the hub's Ed25519 key)
+  names every stream's head, so rewriting a stream's tail with new chain values is
+  evident too.
+
+Pure file handling here; reading Kafka into the archive is ``hub.audit.archiver``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import struct
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import fastavro
+
+from hub.audit import note
+
+RECORD_SCHEMA_PATH = Path("archive") / "record.avsc"
+CHAIN_TAG = b"LEADHUB-ARCHIVE-V1\x00"
+ZERO = bytes(32)
+CHECKPOINT_FILE = "checkpoint"
+SEGMENTS = "segments"
+ARCHIVE_SUFFIX = "/archive"  # the archive checkpoint's first line: the log's origin + this
+_META = "leadhub."
+
+
+@dataclass(frozen=True)
+class ArchivedRecord:
+    """A record as Kafka gave it; shaped like a kafka-python ConsumerRecord, so auditors
+    read the archive and the broker through the same code."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+def chain_value(previous: bytes, r: ArchivedRecord) -> bytes:
+    parts = [
+        r.topic.encode(),
+        struct.pack(">iqq", r.partition, r.offset, r.timestamp),
+        b"\xff" if r.key is None else r.key,
+        r.value,
+        *(p for k, v in r.headers for p in (k.encode(), v)),
+    ]
+    framed = b"".join(struct.pack(">I", len(p)) + p for p in parts)
+    return hashlib.sha256(CHAIN_TAG + previous + framed).digest()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failed check, with the place it failed: auditors act on the place."""
+
+    where: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.problem}"
+
+
+@dataclass
+class StreamHead:
+    """Where a stream's archive ends: what the next segment must link to."""
+
+    next_offset: int = 0
+    segments: int = 0
+    segment_hash: bytes = ZERO
+    chain: bytes = ZERO
+
+
+@dataclass(frozen=True)
+class ArchiveCheckpoint:
+    """The signed note's body: every stream's head at one moment."""
+
+    origin: str
+    heads: dict[tuple[str, int], StreamHead] = field(default_factory=dict)
+
+    def body(self) -> str:
+        lines = [f"{self.origin}{ARCHIVE_SUFFIX}"]
+        for (topic, partition), h in sorted(self.heads.items()):
+            lines.append(
+                f"stream {topic}/{partition} {h.next_offset} {h.segments} "
+                f"{h.segment_hash.hex()} {h.chain.hex()}"
+            )
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def parse(cls, body: str) -> ArchiveCheckpoint:
+        lines = body.rstrip("\n").split("\n")
+        if not lines[0].endswith(ARCHIVE_SUFFIX):
+            raise ValueError("not an archive checkpoint")
+        heads: dict[tuple[str, int], StreamHead] = {}
+        for line in lines[1:]:
+            kind, stream, nxt, segs, seg_hash, chain = line.split(" ")
+            if kind != "stream":
+                raise ValueError(f"unknown line {kind!r}")
+            topic, partition = stream.rsplit("/", 1)
+            heads[(topic, int(partition))] = StreamHead(
+                int(nxt), int(segs), bytes.fromhex(seg_hash), bytes.fromhex(chain)
+            )
+        return cls(lines[0].removesuffix(ARCHIVE_SUFFIX), heads)
+
+
+def _segment_name(first_offset: int) -> str:
+    return f"{first_offset:012d}.avro"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write, fsync, rename: a crash leaves the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+
+
+class Archive:
+    """One archive directory; single writer (the broker's owner), any number of readers."""
+
+    def __init__(self, root: Path, schemas_dir: Path) -> None:
+        self.root = root
+        self.schema = fastavro.parse_schema(
+            json.loads((schemas_dir / RECORD_SCHEMA_PATH).read_text())
+        )
+        self._heads: dict[tuple[str, int], StreamHead] | None = None
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def stream_dir(self, topic: str, partition: int) -> Path:
+        return self.root / SEGMENTS / topic / str(partition)
+
+    def streams(self) -> list[tuple[str, int]]:
+        base = self.root / SEGMENTS
+        if not base.is_dir():
+            return []
+        found = [
+            (t.name, int(p.name))
+            for t in base.iterdir()
+            if t.is_dir()
+            for p in t.iterdir()
+            if p.is_dir() and p.name.isdigit()
+        ]
+        return sorted(found)
+
+    def segment_files(self, topic: str, partition: int) -> list[Path]:
+        return sorted(self.stream_dir(topic, partition).glob("*.avro"))
+
+    @property
+    def exists(self) -> bool:
+        return bool(self.streams())
+
+    # -- writing --------------------------------------------------------------------------
+
+    def heads(self) -> dict[tuple[str, int], StreamHead]:
+        """Each stream's head, from its last segment (read once, then kept up to date)."""
+        if self._heads is None:
+            self._heads = {}
+            for topic, partition in self.streams():
+                files = self.segment_files(topic, partition)
+                head = StreamHead(segments=len(files))
+                if files:
+                    last = files[-1]
+                    head.segment_hash = hashlib.sha256(last.read_bytes()).digest()
+                    for r, chain in self._read_segment(last, topic, partition):
+                        head.next_offset, head.chain = r.offset + 1, chain
+                self._heads[(topic, partition)] = head
+        return self._heads
+
+    def next_offset(self, topic: str, partition: int) -> int:
+        return self.heads().get((topic, partition), StreamHead()).next_offset
+
+    def append(self, records: Sequence[ArchivedRecord]) -> Path:
+        """Write one segment of consecutive records of one stream."""
+        first = records[0]
+        stream = (first.topic, first.partition)
+        head = self.heads().setdefault(stream, StreamHead())
+        if first.offset != head.next_offset:
+            raise ValueError(
+                f"{first.topic}/{first.partition}: segment starts at offset {first.offset}, "
+                f"the archive ends at {head.next_offset}"
+            )
+        chain = start = head.chain
+        rows: list[dict[str, Any]] = []
+        for expected, r in enumerate(records, start=first.offset):
+            if (r.topic, r.partition) != stream or r.offset != expected:
+                raise ValueError(f"{r.topic}/{r.partition}@{r.offset} breaks the segment order")
+            chain = chain_value(chain, r)
+            rows.append(
+                {
+                    "offset": r.offset,
+                    "timestamp": r.timestamp,
+                    "key": r.key,
+                    "value": r.value,
+                    "headers": [{"key": k, "value": v} for k, v in r.headers],
+                    "chain": chain,
+                }
+            )
+        metadata = {
+            f"{_META}topic": first.topic,
+            f"{_META}partition": str(first.partition),
+            f"{_META}first_offset": str(first.offset),
+            f"{_META}count": str(len(rows)),
+            f"{_META}previous_segment": head.segment_hash.hex(),
+            f"{_META}chain_start": start.hex(),
+        }
+        buffer = io.BytesIO()
+        fastavro.writer(buffer, self.schema, rows, codec="deflate", metadata=metadata)
+        data = buffer.getvalue()
+        path = self.stream_dir(*stream) / _segment_name(first.offset)
+        _write_atomically(path, data)
+        head.next_offset = first.offset + len(rows)
+        head.segments += 1
+        head.segment_hash = hashlib.sha256(data).digest()
+        head.chain = chain
+        return path
+
+    def write_checkpoint(self, origin: str, name: str, sign: Any) -> str:
+        """Sign every stream's head (``sign`` is a private Ed25519 key) as the archive's
+        checkpoint; returns the note."""
+        body = ArchiveCheckpoint(origin, dict(self.heads())).body()
+        text = note.format_note(body, [note.sign(body, name, sign)])
+        _write_atomically(self.root / CHECKPOINT_FILE, text.encode())
+        return text
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _read_segment(
+        self, path: Path, topic: str, partition: int
+    ) -> Iterator[tuple[ArchivedRecord, bytes]]:
+        with path.open("rb") as f:
+            for row in fastavro.reader(f, self.schema):
+                assert isinstance(row, dict)
+                yield (
+                    ArchivedRecord(
+                        topic,
+                        partition,
+                        row["offset"],
+                        row["timestamp"],
+                        row["key"],
+                        row["value"],
+                        tuple((h["key"], h["value"]) for h in row["headers"]),
+                    ),
+                    row["chain"],
+                )
+
+    def read(self, topics: Iterable[str] | None = None) -> Iterator[ArchivedRecord]:
+        """Every archived record of these topics (all if None), stream by stream in offset
+        order. Reading does not verify: ``verify`` does, and says where."""
+        wanted = None if topics is None else set(topics)
+        for topic, partition in self.streams():
+            if wanted is not None and topic not in wanted:
+                continue
+            for path in self.segment_files(topic, partition):
+                for r, _chain in self._read_segment(path, topic, partition):
+                    yield r
+
+    # -- verifying ------------------------------------------------------------------------
+
+    def verify(self, origin: str, hub_keys: Sequence[note.NoteKey]) -> list[Finding]:
+        """Every check the archive supports; an empty list means all passed."""
+        findings: list[Finding] = []
+        signed = self._checkpoint(origin, hub_keys, findings)
+        streams = set(self.streams()) | (set(signed.heads) if signed else set())
+        for topic, partition in sorted(streams):
+            head = self._verify_stream(topic, partition, findings)
+            want = signed.heads.get((topic, partition)) if signed else None
+            where = f"archive {topic}/{partition}"
+            if signed is None:
+                continue
+            if want is None:
+                findings.append(Finding(where, "stream is not covered by the signed checkpoint"))
+            elif (want.next_offset, want.segments) != (head.next_offset, head.segments):
+                findings.append(
+                    Finding(
+                        where,
+                        f"the signed checkpoint says {want.segments} segments ending at offset "
+                        f"{want.next_offset}; the archive has {head.segments} ending at "
+                        f"{head.next_offset}",
+                    )
+                )
+            elif (want.segment_hash, want.chain) != (head.segment_hash, head.chain):
+                findings.append(
+                    Finding(where, "the last segment differs from the signed checkpoint")
+                )
+        return findings
+
+    def _checkpoint(
+        self, origin: str, hub_keys: Sequence[note.NoteKey], findings: list[Finding]
+    ) -> ArchiveCheckpoint | None:
+        path = self.root / CHECKPOINT_FILE
+        where = f"archive {CHECKPOINT_FILE}"
+        if not path.exists():
+            if self.exists:
+                findings.append(Finding(where, "missing: nothing vouches for the segments"))
+            return None
+        try:
+            body, _ = note.open_note(path.read_text(), hub_keys)
+            signed = ArchiveCheckpoint.parse(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            findings.append(Finding(where, f"not a valid signed checkpoint: {exc}"))
+            return None
+        if signed.origin != origin:
+            findings.append(Finding(where, f"origin {signed.origin!r}, expected {origin!r}"))
+        return signed
+
+    def _verify_stream(self, topic: str, partition: int, findings: list[Finding]) -> StreamHead:
+        head = StreamHead()
+        for path in self.segment_files(topic, partition):
+            where = f"archive {topic}/{partition} segment {path.name}"
+            data = path.read_bytes()
+            head.segments += 1
+            try:
+                meta = fastavro.reader(io.BytesIO(data)).metadata
+            except Exception as exc:
+                findings.append(Finding(where, f"unreadable header: {exc}"))
+                head.segment_hash = hashlib.sha256(data).digest()
+                continue
+            if meta.get(f"{_META}previous_segment") != head.segment_hash.hex():
+                findings.append(
+                    Finding(
+                        where,
+                        "does not link to the segment before it (removed, replaced "
+                        "or edited segment)",
+                    )
+                )
+            if meta.get(f"{_META}chain_start") != head.chain.hex():
+                findings.append(Finding(where, "its chain does not continue the previous one"))
+            first = int(meta.get(f"{_META}first_offset", -1))
+            if first != head.next_offset:
+                findings.append(
+                    Finding(where, f"starts at offset {first}, expected {head.next_offset}")
+                )
+            count = 0
+            chain, expected = head.chain, head.next_offset
+            try:
+                for r, stored in self._read_segment(path, topic, partition):
+                    count += 1
+                    if r.offset != expected:
+                        what = "missing" if r.offset > expected else "out of order"
+                        findings.append(
+                            Finding(
+                                where,
+                                f"record at offset {expected} {what} (found offset {r.offset})",
+                            )
+                        )
+                    elif chain_value(chain, r) != stored:
+                        findings.append(
+                            Finding(
+                                where,
+                                f"record at offset {r.offset} does not match its chain (edited)",
+                            )
+                        )
+                    chain, expected = stored, max(expected, r.offset) + 1
+            except Exception as exc:
+                findings.append(
+                    Finding(where, f"truncated or corrupt after {count} records: {exc}")
+                )
+            declared = int(meta.get(f"{_META}count", -1))
+            if count != declared:
+                findings.append(
+                    Finding(
+                        where,
+                        f"holds {count} records, its header says {declared} "
+                        "(truncated or records removed)",
+                    )
+                )
+            head.segment_hash = hashlib.sha256(data).digest()
+            head.chain, head.next_offset = chain, expected
+        return head

@@ -1,0 +1,175 @@
+"""Kafka to archive and back: the embedded hub's durable memory.
+
+``Archiver`` copies every hub topic into the archive as records arrive, a segment per
+stream every ``flush_interval_s``, then re-signs the archive checkpoint; stopping it
+drains until the broker is quiet. ``restore`` writes an archive back into a fresh broker,
+stream by stream in offset order, and proves every record landed at its archived offset,
+so ids derived from positions (the gatekeeper's ``leadhub-origin``) keep their meaning.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import structlog
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from hub.audit.archive import Archive, ArchivedRecord
+from hub.crypto.signing import SigningKey
+from hub.errors import BrokerError
+
+log = structlog.get_logger(__name__)
+
+
+class Archiver(threading.Thread):
+    def __init__(
+        self,
+        archive: Archive,
+        bootstrap: Sequence[str],
+        topics: Sequence[str],
+        *,
+        origin: str,
+        key: SigningKey | None,
+        client_kwargs: Mapping[str, object],
+        flush_interval_s: float = 2.0,
+        max_segment_records: int = 50_000,
+        drain_idle_s: float = 1.0,
+    ) -> None:
+        super().__init__(name="archiver", daemon=True)
+        self.archive = archive
+        self.origin = origin
+        self.key = key
+        self.flush_interval_s = flush_interval_s
+        self.max_segment_records = max_segment_records
+        self.drain_idle_s = drain_idle_s
+        self.archived = 0
+        self.error: BaseException | None = None
+        self._stopping = threading.Event()
+        self._buffer: dict[tuple[str, int], list[ArchivedRecord]] = {}
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=list(bootstrap), enable_auto_commit=False, **client_kwargs
+        )
+        tps = [
+            TopicPartition(t, p)
+            for t in topics
+            for p in sorted(self._consumer.partitions_for_topic(t) or ())
+        ]
+        self._consumer.assign(tps)
+        for tp in tps:
+            self._consumer.seek(tp, archive.next_offset(tp.topic, tp.partition))
+
+    def run(self) -> None:
+        try:
+            last_flush = time.monotonic()
+            quiet_since: float | None = None
+            while True:
+                got = self._poll()
+                now = time.monotonic()
+                if now - last_flush >= self.flush_interval_s:
+                    self.flush()
+                    last_flush = now
+                if self._stopping.is_set():
+                    quiet_since = None if got else (quiet_since or now)
+                    if quiet_since is not None and now - quiet_since >= self.drain_idle_s:
+                        break
+            self.flush()
+        except BaseException as exc:
+            self.error = exc
+            log.error("archiver_failed", error=type(exc).__name__, detail=str(exc))
+        finally:
+            self._consumer.close()
+
+    def _poll(self) -> int:
+        got = 0
+        for tp, records in self._consumer.poll(timeout_ms=100).items():
+            buf = self._buffer.setdefault((tp.topic, tp.partition), [])
+            for r in records:
+                buf.append(
+                    ArchivedRecord(
+                        r.topic,
+                        r.partition,
+                        r.offset,
+                        r.timestamp,
+                        r.key,
+                        r.value if r.value is not None else b"",
+                        tuple(r.headers or ()),
+                    )
+                )
+                got += 1
+        return got
+
+    def flush(self) -> None:
+        """Write what arrived as segments, then vouch for the new heads."""
+        wrote = 0
+        for stream in sorted(self._buffer):
+            records = self._buffer[stream]
+            for i in range(0, len(records), self.max_segment_records):
+                self.archive.append(records[i : i + self.max_segment_records])
+            wrote += len(records)
+        self._buffer.clear()
+        if wrote and self.key is not None:  # without the hub's key, verify will say so
+            self.archive.write_checkpoint(self.origin, self.origin, self.key.private)
+        if wrote:
+            self.archived += wrote
+            log.info("archived", records=wrote, total=self.archived)
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """Drain until the broker is quiet, flush, and report any failure."""
+        self._stopping.set()
+        self.join(timeout_s)
+        if self.is_alive():
+            raise BrokerError("the archiver did not finish draining in time")
+        if self.error is not None:
+            raise BrokerError(f"the archiver failed: {self.error}")
+
+
+def restore(archive: Archive, bootstrap: Sequence[str], client_kwargs: Mapping[str, object]) -> int:
+    """Write the archive into an empty broker; every record must land at its own offset."""
+    producer = KafkaProducer(
+        bootstrap_servers=list(bootstrap),
+        acks="all",
+        enable_idempotence=False,
+        max_in_flight_requests_per_connection=1,  # a retry must not reorder a stream
+        linger_ms=5,
+        **client_kwargs,
+    )
+    restored = 0
+    try:
+        pending: list[tuple[ArchivedRecord, Any]] = []
+        for r in archive.read():
+            pending.append(
+                (
+                    r,
+                    producer.send(
+                        r.topic,
+                        value=r.value,
+                        key=r.key,
+                        headers=list(r.headers),
+                        partition=r.partition,
+                        timestamp_ms=r.timestamp,
+                    ),
+                )
+            )
+            if len(pending) >= 10_000:
+                restored += _confirm(pending)
+        restored += _confirm(pending)
+    finally:
+        producer.close()
+    log.info("restored", records=restored, streams=len(archive.streams()))
+    return restored
+
+
+def _confirm(pending: list[tuple[ArchivedRecord, Any]]) -> int:
+    for r, future in pending:
+        landed = future.get(60).offset
+        if landed != r.offset:
+            raise BrokerError(
+                f"restore: {r.topic}/{r.partition} record {r.offset} landed at offset {landed} "
+                "(the broker was not empty)"
+            )
+    n = len(pending)
+    pending.clear()
+    return n

@@ -1,0 +1,299 @@
+"""The audit story: the embedded hub stopped and started mid-scenario ends where an
+uninterrupted run ends; the auditor's replay reproduces lead.audit from Kafka and from the
+archive; a participant erased stays unreadable everywhere while every proof verifies."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consumers.auditor import AuditLog, Auditor, publish_erasure, read_log, witness
+from consumers.tail import read_topics
+from hub.agencies import AgencyRegistry
+from hub.broker import open_broker
+from hub.config import Settings, load_settings
+from hub.crypto.fields import DataKeyStore, FieldDecryptError, open_field, seal_field
+from hub.events.codec import Codec
+from hub.events.envelope import decode_body, decode_envelope
+from hub.events.models import EncryptedField, Identity, Narrative
+from hub.policy import load_policy
+from hub.rejections import parse
+from hub.streams.worker import policy_event_id
+from hub.topics import AUDIT, EVENTS, REJECTED, notify_topic
+from producers.demo import (
+    EventsWatcher,
+    demo_keys,
+    publish,
+    start_worker,
+    wait_for_checkpoint,
+    wait_until_handled,
+)
+from producers.simulator import Scenario, add_bad_input, plan
+from tests.conftest import DEPLOY
+
+pytestmark = pytest.mark.integration
+
+SEED, PARTICIPANTS = 515, 30
+RECIPIENTS = ["bpd", "sao", "opd", "cm", "bchd", "tx", "hsg"]
+
+
+@dataclass
+class Running:
+    settings: Settings
+    bootstrap: list[str]
+    watcher: EventsWatcher
+    worker: Callable[[], subprocess.Popen[bytes]]
+
+
+def _settings(data: Path) -> Settings:
+    return load_settings(data_dir=data, keys_dir=data / "keys", audit={"flush_interval_s": 0.5})
+
+
+@contextlib.contextmanager
+def embedded_hub(settings: Settings) -> Iterator[Running]:
+    """`leadhub up` as a test runs it: broker (restored from the archive), archiver, and
+    a worker process; leaving stops the worker, then drains the archive, then the broker."""
+    agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
+    with open_broker(settings, agencies) as bootstrap:
+        worker = start_worker(settings, bootstrap, None)
+        watcher = EventsWatcher(bootstrap, {})
+        watcher.start()
+        policy = load_policy(DEPLOY / "policy.yaml", agencies)
+        try:
+            watcher.wait_for({str(policy_event_id(policy))}, lambda: worker, timeout_s=90)
+            yield Running(settings, bootstrap, watcher, lambda: worker)
+        finally:
+            watcher.stop()
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait(5)
+
+
+def story(settings: Settings, codec: Codec) -> tuple[Scenario, dict[str, Any]]:
+    agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
+    keys = demo_keys(settings, agencies)
+    datakeys = DataKeyStore(settings.data_dir / "datakeys")
+
+    def seal_for(pid: str) -> Callable[[Identity | Narrative], EncryptedField]:
+        key_id, key = datakeys.get_or_create(pid)
+        return lambda plain: seal_field(
+            plain, participant_id=pid, key_id=key_id, key=key, codec=codec
+        )
+
+    scenario = plan(SEED, PARTICIPANTS, seal_for)
+    add_bad_input(scenario, __import__("random").Random(SEED), codec, keys)
+    return scenario, keys
+
+
+def halves(scenario: Scenario) -> tuple[Scenario, Scenario]:
+    days = sorted({p.occurred_at.date() for p in scenario.publications})
+    middle = days[len(days) // 2]
+    first = [p for p in scenario.publications if p.occurred_at.date() < middle]
+    rest = [p for p in scenario.publications if p.occurred_at.date() >= middle]
+    return (
+        Scenario(scenario.seed, scenario.intake_window_days, first, scenario.bad),
+        Scenario(scenario.seed, scenario.intake_window_days, rest, []),
+    )
+
+
+def run(hub: Running, part: Scenario, codec: Codec, keys: Any, expected: int) -> dict[str, Any]:
+    publish(part, hub.settings, hub.bootstrap, codec, keys, hub.watcher, hub.worker)
+    topics = wait_until_handled(hub.bootstrap, hub.watcher, expected, hub.worker)
+    for agency in RECIPIENTS:
+        topics[notify_topic(agency)] = list(
+            read_topics(hub.bootstrap, [notify_topic(agency)], idle_s=0.5)
+        )
+    wait_for_checkpoint(hub.bootstrap, len(topics[AUDIT]), hub.worker)
+    return topics
+
+
+def final_state(topics: dict[str, Any], codec: Codec) -> dict[str, Any]:
+    """What a run leaves: events, decisions (by id, with content), notices, dead letters."""
+    return {
+        "events": {dict(r.headers)["ce_id"] for r in topics[EVENTS]},
+        "decisions": {
+            str(d["decision_id"]): d
+            for d in (codec.decode(r.value, "audit_decision").datum for r in topics[AUDIT])
+        },
+        "notices": {dict(r.headers)["ce_id"] for a in RECIPIENTS for r in topics[notify_topic(a)]},
+        "rejections": Counter(parse(r.headers)[0].reason.value for r in topics[REJECTED]),
+    }
+
+
+@dataclass
+class Interrupted:
+    settings: Settings
+    scenario: Scenario
+    state: dict[str, Any]
+    kafka_log: AuditLog
+    erased: str
+    fields_before: int
+
+
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Interrupted:
+    settings = _settings(tmp_path_factory.mktemp("interrupted"))
+    scenario, keys = story(settings, codec)
+    first, rest = halves(scenario)
+    with embedded_hub(settings) as hub:
+        run(hub, first, codec, keys, len(first.publications) + 1)
+    # the broker is gone (memory only); the next start restores it from the archive
+    with embedded_hub(settings) as hub:
+        total = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
+        topics = run(hub, rest, codec, keys, total)
+        state = final_state(topics, codec)
+        for agency in ("opd", "bchd"):
+            assert witness(settings, hub.bootstrap, agency) is not None
+        kafka_log = read_log(settings, "kafka", hub.bootstrap)
+        erased = erase_one(hub, settings, codec, topics)
+    return Interrupted(settings, scenario, state, kafka_log, erased[0], erased[1])
+
+
+def _identity_fields(value: Any) -> Iterator[EncryptedField]:
+    if isinstance(value, EncryptedField):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _identity_fields(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _identity_fields(v)
+    elif hasattr(value, "model_fields"):
+        for name in type(value).model_fields:
+            yield from _identity_fields(getattr(value, name))
+
+
+def _fields_of(records: Any, codec: Codec, pid: str) -> list[EncryptedField]:
+    found = []
+    for r in records:
+        if r.topic != EVENTS:
+            continue
+        e = decode_envelope(r.value, codec)
+        if e.participant_id == pid:
+            found.extend(_identity_fields(decode_body(e, codec)))
+    return found
+
+
+def erase_one(hub: Running, settings: Settings, codec: Codec, topics: Any) -> tuple[str, int]:
+    pid = next(
+        decode_envelope(r.value, codec).participant_id
+        for r in topics[EVENTS]
+        if decode_envelope(r.value, codec).event_type == "referral_made"
+    )
+    store = DataKeyStore(settings.data_dir / "datakeys")
+    held = store.get(pid)
+    assert held is not None
+    fields = _fields_of(topics[EVENTS], codec, pid)
+    assert fields, "the referral carries an encrypted identity"
+    for f in fields:  # readable before
+        open_field(f, participant_id=pid, key=held[1], codec=codec)
+    event_id = publish_erasure(settings, hub.bootstrap, pid, "EXPUNGEMENT", "admin-7")
+    hub.watcher.wait_for({str(event_id)}, hub.worker, timeout_s=60)
+    deadline = time.monotonic() + 30
+    while store.get(pid) is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    audit = list(read_topics(hub.bootstrap, [AUDIT], idle_s=1.0))
+    wait_for_checkpoint(hub.bootstrap, len(audit), hub.worker)
+    return pid, len(fields)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> dict[str, Any]:
+    settings = _settings(tmp_path_factory.mktemp("uninterrupted"))
+    scenario, keys = story(settings, codec)
+    with embedded_hub(settings) as hub:
+        total = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
+        return final_state(run(hub, scenario, codec, keys, total), codec)
+
+
+def test_stop_and_start_ends_where_an_uninterrupted_run_ends(
+    interrupted: Interrupted, uninterrupted: dict[str, Any]
+) -> None:
+    got = interrupted.state
+    assert got["events"] == uninterrupted["events"]
+    assert got["decisions"].keys() == uninterrupted["decisions"].keys()
+    assert got["decisions"] == uninterrupted["decisions"], "same decisions, same content"
+    assert got["notices"] == uninterrupted["notices"]
+    assert got["rejections"] == uninterrupted["rejections"]
+    assert sum(got["rejections"].values()) == len(interrupted.scenario.bad)
+
+
+def _auditor(interrupted: Interrupted, source: str) -> Auditor:
+    settings = interrupted.settings
+    log = interrupted.kafka_log if source == "kafka" else read_log(settings, "archive")
+    return Auditor.open(settings, log)
+
+
+@pytest.mark.parametrize("source", ["kafka", "archive"])
+def test_replay_reproduces_the_audit_log_exactly(interrupted: Interrupted, source: str) -> None:
+    findings, summary = _auditor(interrupted, source).replay_findings()
+    assert findings == []
+    assert summary["decisions_derived"] == summary["decisions_logged"] > 1000
+    assert summary["permits"] > 100
+
+
+def test_the_archive_and_every_proof_verify_after_an_erasure(interrupted: Interrupted) -> None:
+    auditor = _auditor(interrupted, "archive")
+    rows = auditor.verify()
+    assert not [r for r in rows if r["status"] == "FAIL"], rows
+    checks = {r["check"]: r for r in rows}
+    assert checks["witnesses"]["status"] == "ok" and "bchd, opd" in checks["witnesses"]["detail"]
+    check = auditor.log_check()
+    assert check.latest is not None and check.latest.checkpoint.size == len(auditor.log.audit)
+    assert check.inclusion_proofs == check.latest.checkpoint.size
+
+
+def test_an_erased_identity_cannot_be_read_from_kafka_or_the_archive(
+    interrupted: Interrupted, codec: Codec
+) -> None:
+    pid = interrupted.erased
+    settings = interrupted.settings
+    assert DataKeyStore(settings.data_dir / "datakeys").get(pid) is None
+    assert not list((settings.data_dir / "datakeys").glob(f"{pid}*"))
+    archived = list(read_log(settings, "archive").events)
+    for source in (interrupted.kafka_log.events, archived):
+        fields = _fields_of(source, codec, pid)
+        assert len(fields) >= interrupted.fields_before
+        for f in fields:  # no key is left; a guessed one does not open it either
+            with pytest.raises(FieldDecryptError):
+                open_field(f, participant_id=pid, key=bytes(32), codec=codec)
+    auditor = _auditor(interrupted, "archive")
+    erasure = [e for e in auditor.replay.envelopes.values() if e.event_type == "participant_erased"]
+    assert [e.participant_id for e in erasure] == [pid]
+    assert auditor.disclosures(pid), "the accounting of disclosures survives the erasure"
+
+
+def test_the_accounting_of_disclosures_and_as_of_views(interrupted: Interrupted) -> None:
+    auditor = _auditor(interrupted, "archive")
+    logged = list(interrupted.state["decisions"].values())
+    pid = next(d["participant_id"] for d in logged if d["permit"] and d["recipient"] == "sao")
+    rows = auditor.disclosures(pid)
+    permits = [d for d in logged if d["participant_id"] == pid and d["permit"]]
+    assert len(rows) == len(permits)
+    assert {(r["recipient"], str(r["event_id"])) for r in rows} == {
+        (d["recipient"], str(d["event_id"])) for d in permits
+    }
+    assert all(r["rule"] and r["purpose"] and r["policy"] for r in rows)
+    everything = auditor.timeline(pid, as_of=max(d["decided_at"] for d in logged))
+    assert len(everything) >= len({d["event_id"] for d in permits})
+    moment = everything[len(everything) // 2]["recorded_at"]
+    earlier = auditor.timeline(pid, as_of=moment)
+    assert earlier and all(r["recorded_at"] <= moment for r in earlier)
+    assert len(earlier) < len(everything)
+    seen = auditor.timeline(pid, as_of=moment, as_seen_by="sao")
+    sao_events = {str(d["event_id"]) for d in permits if d["recipient"] == "sao"}
+    for row in seen:
+        assert row["source"] == "sao" or str(row["event_id"]) in sao_events
+        assert "treatment" not in row["event_type"]
