@@ -17,6 +17,7 @@ from hub.events.errors import Reason
 
 PREFIX = "leadhub-"
 REJECTION_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0003")
+REJECTION_ID = f"{PREFIX}id"  # the header carrying rejection_id
 
 
 @dataclass(frozen=True)

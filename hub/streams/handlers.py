@@ -108,7 +108,15 @@ class IngestHandler:
             rejection = Rejection(
                 result.reason, result.detail, topic, partition, offset, datetime.now(UTC)
             )
-            return [Out(REJECTED, key, value or b"", rejection.headers(headers))]
+            return [
+                Out(
+                    REJECTED,
+                    key,
+                    value or b"",
+                    rejection.headers(headers),
+                    id=f"{REJECTED}/{rejection.rejection_id}",
+                )
+            ]
         env = result.envelope
         self.seen[env.event_id] = origin
         self.counts[f"accepted.{env.event_type}"] += 1

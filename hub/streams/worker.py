@@ -41,8 +41,17 @@ from hub.gatekeeper import Clock, Gatekeeper, LogClock, wall_clock
 from hub.policy import Policy, PolicyBook, load_policy
 from hub.policy.archive import keep
 from hub.processor import PartitionProcessor
+from hub.rejections import REJECTION_ID
 from hub.streams.handlers import AuditHandler, CanonicalHandler, IngestHandler, Out
-from hub.topics import AUDIT, CHECKPOINTS, EVENTS, ingest_topic, load_topic_specs, notify_topic
+from hub.topics import (
+    AUDIT,
+    CHECKPOINTS,
+    EVENTS,
+    REJECTED,
+    ingest_topic,
+    load_topic_specs,
+    notify_topic,
+)
 from producers.sdk import Publisher
 
 log = structlog.get_logger(__name__)
@@ -73,9 +82,10 @@ class Runtime:
     sent: set[str] = field(default_factory=set)
 
     def learn(self, topic: str, headers: Iterable[tuple[str, bytes]]) -> None:
-        event_id = dict(headers).get("ce_id")
-        if event_id:
-            self.sent.add(f"{topic}/{event_id.decode()}")
+        found = dict(headers)
+        output_id = found.get(REJECTION_ID if topic == REJECTED else "ce_id")
+        if output_id:
+            self.sent.add(f"{topic}/{output_id.decode()}")
 
     @property
     def recipients(self) -> list[str]:
@@ -135,7 +145,7 @@ def prepare(runtime: Runtime) -> None:
     policy in force if the log does not yet say so."""
     published: set[str] = set()
     kwargs = runtime.settings.broker.client_kwargs()
-    outputs = [AUDIT, *(notify_topic(a) for a in runtime.recipients)]
+    outputs = [AUDIT, REJECTED, *(notify_topic(a) for a in runtime.recipients)]
     for record in read_topics(runtime.bootstrap, outputs, client_kwargs=kwargs):
         runtime.learn(record.topic, record.headers or [])
     for record in read_topics(runtime.bootstrap, [CHECKPOINTS], client_kwargs=kwargs):
