@@ -289,7 +289,8 @@ def run_demo(
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait(5)
-    return summarise(scenario, topics, notices, codec, out, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return summarise(scenario, topics, notices, codec, out, seconds, config)
 
 
 def summarise(
@@ -299,6 +300,7 @@ def summarise(
     codec: Codec,
     out: Out,
     seconds: float,
+    config: Path | None = None,
 ) -> int:
     unique: dict[object, Envelope] = {}
     for r in topics[EVENTS]:  # policy_published stands once in every partition
@@ -349,12 +351,13 @@ def summarise(
     story = [e for e in events if e.participant_id == sample]
     middle = story[len(story) // 2].recorded_at or story[len(story) // 2].occurred_at
     out("")
+    audit = ".venv/bin/leadhub audit" + (f" -c {config}" if config else "")
     out("audit it (from the archive; the broker is gone):")
-    out("  .venv/bin/leadhub audit verify")
-    out("  .venv/bin/leadhub audit replay")
-    out(f"  .venv/bin/leadhub audit disclosures --participant {sample}")
+    out(f"  {audit} verify")
+    out(f"  {audit} replay")
+    out(f"  {audit} disclosures --participant {sample}")
     out(
-        f"  .venv/bin/leadhub audit timeline --participant {sample} "
+        f"  {audit} timeline --participant {sample} "
         f"--as-of {middle:%Y-%m-%dT%H:%M} --as-seen-by sao"
     )
     out("")

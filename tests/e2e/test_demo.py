@@ -3,18 +3,36 @@ the summary, and its checks against the scenario's ground truth."""
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 from pathlib import Path
+from uuid import UUID
 
+import fastavro
 import pytest
 
+from hub.audit import merkle, note
+from hub.audit.checkpoints import log_keys
+from hub.cli import main
 from hub.config import load_settings
+from hub.crypto.signing import PublicKeys
+from hub.notices import notice_id
 from producers.demo import run_demo
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
 
-def test_the_demo_runs_and_its_checks_pass(tmp_path: Path) -> None:
+def leadhub(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    return int(exit_.value.code or 0), capsys.readouterr().out
+
+
+def test_the_demo_runs_and_its_checks_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     settings = load_settings(
         ROOT / "deploy" / "demo.yaml", data_dir=tmp_path, keys_dir=tmp_path / "keys"
     )
@@ -33,3 +51,60 @@ def test_the_demo_runs_and_its_checks_pass(tmp_path: Path) -> None:
     ):
         assert heading in text
     assert all(p.name.startswith("demo-") for p in (tmp_path / "keys").glob("*/*.key"))
+
+    # then the auditor's commands, as the demo prints them, on the archive it left
+    monkeypatch.setenv("LEADHUB_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("LEADHUB_KEYS_DIR", str(tmp_path / "keys"))
+    commands = [line.strip().split()[1:] for line in lines if "leadhub audit" in line]
+    assert [c[:2] for c in commands] == [
+        ["audit", "verify"],
+        ["audit", "replay"],
+        ["audit", "disclosures"],
+        ["audit", "timeline"],
+    ]
+    outputs = {}
+    for command in commands:
+        code, outputs[command[1]] = leadhub(capsys, *command)
+        assert code == 0, (command, outputs[command[1]])
+    assert "FAIL" not in outputs["verify"] and "cosigned" in outputs["verify"]
+    assert outputs["replay"].rstrip().endswith("MATCH")
+    assert "recipient" in outputs["disclosures"] and "sao" in outputs["timeline"]
+    code, as_json = leadhub(capsys, "audit", "disclosures", "-p", commands[2][-1], "-f", "json")
+    assert code == 0 and all(row["rule"] for row in json.loads(as_json))
+    code, csv_text = leadhub(
+        capsys, "audit", "timeline", "-p", commands[2][-1], "--as-of", "2030-01-01", "-f", "csv"
+    )
+    assert code == 0 and csv_text.startswith("recorded_at,occurred_at,source,event_type")
+
+    # a proof served for one disclosure checks out on its own, against the signed note
+    first = json.loads(as_json)[0]
+    decision = str(notice_id(UUID(first["event_id"]), first["recipient"]))
+    code, served = leadhub(capsys, "audit", "prove", "--decision", decision)
+    proof = json.loads(served)
+    keys = PublicKeys.load(tmp_path / "keys")
+    body, _ = note.open_note(proof["checkpoint"], log_keys(proof["origin"], keys))
+    checkpoint = note.Checkpoint.parse(body)
+    merkle.verify_inclusion(
+        proof["leaf_index"],
+        checkpoint.size,
+        base64.b64decode(proof["leaf_hash"]),
+        [base64.b64decode(h) for h in proof["inclusion_proof"]],
+        checkpoint.root,
+    )
+
+    # one edited decision record in the archive: verify fails and names the place
+    segment = sorted((tmp_path / "archive" / "segments" / "lead.audit" / "0").glob("*.avro"))[0]
+    with segment.open("rb") as f:
+        reader = fastavro.reader(f)
+        schema, metadata, rows = reader.writer_schema, dict(reader.metadata), list(reader)
+    edited = bytearray(rows[2]["value"])
+    edited[-1] ^= 1  # the low bit of decided_at: still a well-formed record
+    rows[2]["value"] = bytes(edited)
+    buffer = io.BytesIO()
+    meta = {k: v for k, v in metadata.items() if k.startswith("leadhub.")}
+    fastavro.writer(buffer, schema, rows, codec="deflate", metadata=meta)
+    segment.write_bytes(buffer.getvalue())
+    code, tampered = leadhub(capsys, "audit", "verify")
+    assert code == 1
+    assert f"segment {segment.name}: record at offset 2 does not match its chain" in tampered
+    assert "lead.audit records 0.." in tampered
