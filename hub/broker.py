@@ -27,10 +27,9 @@ from typing import IO
 import structlog
 
 from hub.audit.archive import Archive
-from hub.audit.archiver import Archiver, restore
+from hub.audit.archiver import ArchiverProcess, restore
 from hub.config import Settings
-from hub.crypto.signing import SigningKey, load_signing_key
-from hub.errors import BrokerError, DeploymentError
+from hub.errors import BrokerError
 from hub.topics import ensure_topics, load_topic_specs
 
 log = structlog.get_logger(__name__)
@@ -102,7 +101,7 @@ def _recv_exactly(sock: socket.socket, n: int) -> bytes:
     return buf
 
 
-def _die_with_parent(parent_pid: int) -> None:
+def die_with_parent(parent_pid: int) -> None:
     """Runs in the child before exec: ask the kernel to SIGTERM us when the hub dies."""
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
@@ -180,7 +179,7 @@ class EmbeddedBroker:
             start_new_session=True,  # Ctrl-C reaches the hub, which stops the broker in order
             # Called from the main thread before any worker threads start; prctl must run in
             # the child, so there is no thread-safe alternative to preexec_fn here.
-            preexec_fn=functools.partial(_die_with_parent, parent),  # noqa: PLW1509
+            preexec_fn=functools.partial(die_with_parent, parent),  # noqa: PLW1509
         )
 
     def _open_log(self) -> IO[bytes] | None:
@@ -277,33 +276,17 @@ def open_broker(settings: Settings, agencies: Iterable[str]) -> Iterator[list[st
             yield broker.bootstrap_servers
 
 
-def _hub_key(settings: Settings) -> SigningKey | None:
-    try:
-        return load_signing_key(settings.keys_dir, "hub")
-    except DeploymentError:
-        log.warning("archive_unsigned", reason="no hub signing key in keys_dir")
-        return None
-
-
 @contextlib.contextmanager
 def _archived(settings: Settings, bootstrap: list[str], topics: list[str]) -> Iterator[None]:
-    """Restore the memory-only broker from the archive, then archive everything it gets,
-    until the caller is done (its workers stopped) and the broker has gone quiet."""
-    archive = Archive(settings.archive_dir, settings.schemas_dir)
-    kwargs = settings.broker.client_kwargs()
-    if archive.exists:
-        restore(archive, bootstrap, kwargs)
-    archiver = Archiver(
-        archive,
-        bootstrap,
-        topics,
-        origin=settings.audit.origin,
-        key=_hub_key(settings),
-        client_kwargs=kwargs,
-        flush_interval_s=settings.audit.flush_interval_s,
-        max_segment_records=settings.audit.max_segment_records,
+    """Restore the memory-only broker from the archive, then archive everything it gets
+    (in a process of its own, so that it never competes with a worker for one
+    interpreter), until the caller is done (its workers stopped) and the broker is quiet."""
+    archive = Archive(
+        settings.archive_dir, settings.schemas_dir, settings.audit.max_segment_records
     )
-    archiver.start()
+    if archive.exists:
+        restore(archive, bootstrap, settings.broker.client_kwargs())
+    archiver = ArchiverProcess(settings, bootstrap, topics)
     try:
         yield
     finally:

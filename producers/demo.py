@@ -351,13 +351,14 @@ def summarise(
     story = [e for e in events if e.participant_id == sample]
     middle = story[len(story) // 2].recorded_at or story[len(story) // 2].occurred_at
     out("")
-    audit = ".venv/bin/leadhub audit" + (f" -c {config}" if config else "")
+    cfg = f" -c {config}" if config else ""
+    auditor = ".venv/bin/leadhub audit"
     out("audit it (from the archive; the broker is gone):")
-    out(f"  {audit} verify")
-    out(f"  {audit} replay")
-    out(f"  {audit} disclosures --participant {sample}")
+    out(f"  {auditor} verify{cfg}")
+    out(f"  {auditor} replay{cfg}")
+    out(f"  {auditor} disclosures{cfg} --participant {sample}")
     out(
-        f"  {audit} timeline --participant {sample} "
+        f"  {auditor} timeline{cfg} --participant {sample} "
         f"--as-of {middle:%Y-%m-%dT%H:%M} --as-seen-by sao"
     )
     out("")

@@ -1,6 +1,6 @@
 """Kafka to archive and back: the embedded hub's durable memory.
 
-``Archiver`` copies every hub topic into the archive as records arrive, a segment per
+``Archiver`` copies every hub topic into the archive as records arrive, a block per
 stream every ``flush_interval_s``, then re-signs the archive checkpoint; stopping it
 drains until the broker is quiet. ``restore`` writes an archive back into a fresh broker,
 stream by stream in offset order, and proves every record landed at its archived offset,
@@ -9,17 +9,25 @@ so ids derived from positions (the gatekeeper's ``leadhub-origin``) keep their m
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from hub.audit.archive import Archive, ArchivedRecord
-from hub.crypto.signing import SigningKey
-from hub.errors import BrokerError
+from hub.crypto.signing import SigningKey, load_signing_key
+from hub.errors import BrokerError, DeploymentError
+
+if TYPE_CHECKING:
+    from hub.config import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -35,7 +43,6 @@ class Archiver(threading.Thread):
         key: SigningKey | None,
         client_kwargs: Mapping[str, object],
         flush_interval_s: float = 2.0,
-        max_segment_records: int = 50_000,
         drain_idle_s: float = 1.0,
     ) -> None:
         super().__init__(name="archiver", daemon=True)
@@ -43,7 +50,6 @@ class Archiver(threading.Thread):
         self.origin = origin
         self.key = key
         self.flush_interval_s = flush_interval_s
-        self.max_segment_records = max_segment_records
         self.drain_idle_s = drain_idle_s
         self.archived = 0
         self.error: BaseException | None = None
@@ -105,10 +111,8 @@ class Archiver(threading.Thread):
         """Write what arrived as segments, then vouch for the new heads."""
         wrote = 0
         for stream in sorted(self._buffer):
-            records = self._buffer[stream]
-            for i in range(0, len(records), self.max_segment_records):
-                self.archive.append(records[i : i + self.max_segment_records])
-            wrote += len(records)
+            self.archive.append(self._buffer[stream])
+            wrote += len(self._buffer[stream])
         self._buffer.clear()
         if wrote and self.key is not None:  # without the hub's key, verify will say so
             self.archive.write_checkpoint(self.origin, self.origin, self.key.private)
@@ -126,8 +130,90 @@ class Archiver(threading.Thread):
             raise BrokerError(f"the archiver failed: {self.error}")
 
 
+@dataclass(frozen=True)
+class ArchiverConfig:
+    """What the archiver process needs (plain values: it crosses a process boundary)."""
+
+    archive_dir: Path
+    schemas_dir: Path
+    keys_dir: Path
+    max_segment_records: int
+    origin: str
+    flush_interval_s: float
+    log_level: str
+    client_kwargs: dict[str, object]
+
+    @classmethod
+    def of(cls, settings: Settings) -> ArchiverConfig:
+        return cls(
+            settings.archive_dir,
+            settings.schemas_dir,
+            settings.keys_dir,
+            settings.audit.max_segment_records,
+            settings.audit.origin,
+            settings.audit.flush_interval_s,
+            settings.log_level,
+            settings.broker.client_kwargs(),
+        )
+
+
+class ArchiverProcess:
+    """The Archiver in a process of its own (spawned, and killed with its parent)."""
+
+    def __init__(self, settings: Settings, bootstrap: Sequence[str], topics: Sequence[str]):
+        context = multiprocessing.get_context("spawn")
+        self._stop = context.Event()
+        self._process = context.Process(
+            target=_archive_until_stopped,
+            args=(ArchiverConfig.of(settings), list(bootstrap), list(topics), self._stop),
+            kwargs={"parent": os.getpid()},
+            name="leadhub-archiver",
+        )
+        self._process.start()
+
+    def stop(self, timeout_s: float = 90.0) -> None:
+        self._stop.set()
+        self._process.join(timeout_s)
+        if self._process.is_alive():
+            self._process.kill()
+            raise BrokerError("the archiver did not finish draining in time")
+        if self._process.exitcode != 0:
+            raise BrokerError(f"the archiver failed (exit code {self._process.exitcode})")
+
+
+def _archive_until_stopped(
+    config: ArchiverConfig, bootstrap: list[str], topics: list[str], stop: Any, *, parent: int
+) -> None:
+    from hub import logs
+    from hub.broker import die_with_parent
+
+    die_with_parent(parent)
+    # Ctrl-C reaches the whole process group: the parent decides when to stop (it stops
+    # its workers first, then sets ``stop``), so that the last records are archived too
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logs.configure(config.log_level)
+    try:
+        key: SigningKey | None = load_signing_key(config.keys_dir, "hub")
+    except DeploymentError:
+        log.warning("archive_unsigned", reason="no hub signing key in keys_dir")
+        key = None
+    archiver = Archiver(
+        Archive(config.archive_dir, config.schemas_dir, config.max_segment_records),
+        bootstrap,
+        topics,
+        origin=config.origin,
+        key=key,
+        client_kwargs=config.client_kwargs,
+        flush_interval_s=config.flush_interval_s,
+    )
+    archiver.start()
+    stop.wait()
+    archiver.stop()
+
+
 def restore(archive: Archive, bootstrap: Sequence[str], client_kwargs: Mapping[str, object]) -> int:
     """Write the archive into an empty broker; every record must land at its own offset."""
+    archive.heads()  # first cut back a write a crash left half done
     producer = KafkaProducer(
         bootstrap_servers=list(bootstrap),
         acks="all",
