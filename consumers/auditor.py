@@ -30,6 +30,7 @@ from hub.crypto.fields import DataKeyStore
 from hub.crypto.signing import PublicKeys, load_signing_key
 from hub.errors import HubError
 from hub.events.codec import Codec
+from hub.events.models import ErasureBasis, ParticipantErased
 from hub.events.schemas import SchemaRegistry
 from hub.notices import jsonable, notice_id
 from hub.policy.archive import load_all
@@ -397,23 +398,26 @@ def witness(settings: Settings, bootstrap: Sequence[str], agency: str) -> int | 
     return size
 
 
+def erasure_basis(basis: str) -> ErasureBasis:
+    try:
+        return ErasureBasis(basis)
+    except ValueError:
+        choices = ", ".join(b.value for b in ErasureBasis)
+        raise HubError(f"--basis must be one of {choices}, not {basis!r}") from None
+
+
 def publish_erasure(
     settings: Settings, bootstrap: Sequence[str], participant: str, basis: str, by: str
 ) -> UUID:
     """The hub's signed participant_erased; its worker destroys the key when it folds it."""
-    from hub.events.models import ErasureBasis, ParticipantErased
     from producers.sdk import Publisher
 
-    try:
-        erasure_basis = ErasureBasis(basis)
-    except ValueError:
-        choices = ", ".join(b.value for b in ErasureBasis)
-        raise HubError(f"--basis must be one of {choices}, not {basis!r}") from None
+    lawful = erasure_basis(basis)
     held = DataKeyStore(settings.data_dir / "datakeys").get(participant)
     if held is None:
         raise HubError(f"no data key is held for participant {participant!r} (erased already?)")
     codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
-    body = ParticipantErased(basis=erasure_basis, key_id=held[0], authorised_by=by)
+    body = ParticipantErased(basis=lawful, key_id=held[0], authorised_by=by)
     with Publisher(
         key=load_signing_key(settings.keys_dir, HUB),
         codec=codec,

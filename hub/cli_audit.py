@@ -6,7 +6,6 @@ the broker is gone and the archive is the log); ``--from kafka`` reads a running
 
 from __future__ import annotations
 
-import base64
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -64,9 +63,9 @@ def audit_verify(
     archive) every segment and record chain. Exit 1 and name the place if any fails."""
     from consumers.auditor import render
 
-    auditor = _auditor(config, source, bootstrap_servers)
-    rows = auditor.verify()
-    typer.echo(render(rows, _format(fmt)))
+    form = _format(fmt)
+    rows = _auditor(config, source, bootstrap_servers).verify()
+    typer.echo(render(rows, form))
     if any(r["status"] == "FAIL" for r in rows):
         raise typer.Exit(1)
 
@@ -82,12 +81,12 @@ def audit_replay(
     diff against lead.audit. Exit 1 if there is any finding."""
     from consumers.auditor import render
 
-    auditor = _auditor(config, source, bootstrap_servers)
-    findings, summary = auditor.replay_findings()
+    form = _format(fmt)
+    findings, summary = _auditor(config, source, bootstrap_servers).replay_findings()
     rows = [{"check": k, "value": v} for k, v in summary.items()]
     rows += [{"check": "FINDING", "value": f} for f in findings]
     rows.append({"check": "result", "value": "MATCH" if not findings else "DIFFERENCES"})
-    typer.echo(render(rows, _format(fmt)))
+    typer.echo(render(rows, form))
     if findings:
         raise typer.Exit(1)
 
@@ -104,8 +103,9 @@ def audit_disclosures(
     received what, when, under which rule and consent."""
     from consumers.auditor import render
 
+    form = _format(fmt)
     auditor = _auditor(config, source, bootstrap_servers)
-    typer.echo(render(auditor.disclosures(participant), _format(fmt)))
+    typer.echo(render(auditor.disclosures(participant), form))
 
 
 @audit_app.command("timeline")
@@ -122,9 +122,9 @@ def audit_timeline(
     what one agency could see of it then."""
     from consumers.auditor import render
 
-    moment = _moment(as_of)
+    moment, form = _moment(as_of), _format(fmt)
     auditor = _auditor(config, source, bootstrap_servers)
-    typer.echo(render(auditor.timeline(participant, moment, as_seen_by), _format(fmt)))
+    typer.echo(render(auditor.timeline(participant, moment, as_seen_by), form))
 
 
 @audit_app.command("prove")
@@ -175,13 +175,10 @@ def erase(
     """Erase a participant (expungement, end of retention): the hub publishes
     participant_erased and its worker destroys the data key, so the identity in every copy
     of the log can no longer be decrypted, while the log still replays and proves."""
-    from consumers.auditor import publish_erasure
+    from consumers.auditor import erasure_basis, publish_erasure
 
+    lawful = erasure_basis(basis)
     settings = _settings(config)
     servers = _bootstrap(settings, bootstrap_servers)
-    event_id = publish_erasure(settings, servers, participant, basis, authorised_by)
+    event_id = publish_erasure(settings, servers, participant, lawful, authorised_by)
     typer.echo(f"participant_erased {event_id} published for {participant}")
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()

@@ -35,6 +35,11 @@ def leadhub(*args: str) -> subprocess.CompletedProcess[str]:
         ),
         (["tail", "lead.events", "--config", "does-not-exist.yaml"], "file not found"),
         (["schemas", "list", "--schemas-dir", "/nonexistent"], "no envelope.avsc"),
+        (["audit", "verify", "--from", "tape"], "--from must be archive or kafka"),
+        (["audit", "verify", "-c", "deploy/demo.yaml", "--format", "xml"], "--format must be"),
+        (["audit", "timeline", "-p", "P-1", "--as-of", "yesterday"], "not an ISO 8601"),
+        (["audit", "prove"], "exactly one of --decision or --since"),
+        (["erase", "-p", "P-1", "--basis", "WHIM", "--authorised-by", "a"], "--basis"),
     ],
 )
 def test_bad_arguments_give_one_line(args: list[str], expected: str) -> None:
