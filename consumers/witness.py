@@ -14,10 +14,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.audit.tree import MerkleTree
-
 from hub.audit import merkle, note
 from hub.audit.checkpoints import witness_name
+from hub.audit.tree import MerkleTree
 from hub.crypto.signing import SigningKey
 from hub.errors import HubError
 

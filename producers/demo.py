@@ -91,6 +91,16 @@ def start_worker(
         log.close()
 
 
+def stop_worker(worker: subprocess.Popen[bytes], timeout_s: float = 20.0) -> None:
+    """SIGTERM, so it commits and leaves its group; SIGKILL if it does not go."""
+    worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(5)
+
+
 class EventsWatcher(threading.Thread):
     """Collects the ids (ce_id) of everything that reaches lead.events, as it arrives."""
 
@@ -283,12 +293,7 @@ def run_demo(
             }
         finally:
             watcher.stop()
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait(5)
+            stop_worker(worker)
     seconds = time.monotonic() - started
     return summarise(scenario, topics, notices, codec, out, seconds, config)
 

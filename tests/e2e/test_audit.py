@@ -5,7 +5,7 @@ archive; a participant erased stays unreadable everywhere while every proof veri
 from __future__ import annotations
 
 import contextlib
-import signal
+import random
 import subprocess
 import time
 from collections import Counter
@@ -34,6 +34,7 @@ from producers.demo import (
     demo_keys,
     publish,
     start_worker,
+    stop_worker,
     wait_for_checkpoint,
     wait_until_handled,
 )
@@ -73,12 +74,7 @@ def embedded_hub(settings: Settings) -> Iterator[Running]:
             yield Running(settings, bootstrap, watcher, lambda: worker)
         finally:
             watcher.stop()
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait(5)
+            stop_worker(worker)
 
 
 def story(settings: Settings, codec: Codec) -> tuple[Scenario, dict[str, Any]]:
@@ -93,7 +89,7 @@ def story(settings: Settings, codec: Codec) -> tuple[Scenario, dict[str, Any]]:
         )
 
     scenario = plan(SEED, PARTICIPANTS, seal_for)
-    add_bad_input(scenario, __import__("random").Random(SEED), codec, keys)
+    add_bad_input(scenario, random.Random(SEED), codec, keys)
     return scenario, keys
 
 
