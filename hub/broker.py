@@ -121,9 +121,13 @@ class EmbeddedBroker:
         binary: Path | None = None,
         log_file: Path | None = None,
         start_timeout_s: float = 15.0,
+        advertised: str | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
+        # host:port clients are told to connect to; another address only when something
+        # (a fault-injecting proxy in tests) stands between clients and the broker
+        self.advertised = advertised or f"{self.host}:{self.port}"
         self._binary = binary
         self._log_file = log_file
         self._start_timeout_s = start_timeout_s
@@ -146,7 +150,9 @@ class EmbeddedBroker:
         log_handle = self._open_log()
         parent = os.getpid()
         try:
-            self._proc = self._spawn(binary, url, env, log_handle, parent)
+            self._proc = self._spawn(
+                binary, url, f"tcp://{self.advertised}", env, log_handle, parent
+            )
         finally:
             if log_handle is not None:
                 log_handle.close()  # the child has its own descriptor now
@@ -157,7 +163,12 @@ class EmbeddedBroker:
 
     @staticmethod
     def _spawn(
-        binary: Path, url: str, env: dict[str, str], out: IO[bytes] | None, parent: int
+        binary: Path,
+        url: str,
+        advertised: str,
+        env: dict[str, str],
+        out: IO[bytes] | None,
+        parent: int,
     ) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [
@@ -166,7 +177,7 @@ class EmbeddedBroker:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                advertised,
                 "--storage-engine",
                 "memory://tansu/",
                 "--cluster-id",
