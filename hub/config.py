@@ -112,6 +112,10 @@ class StreamSettings(_Section):
     session_timeout_s: float = Field(default=3.0, gt=0)
     commit_interval_s: float = Field(default=0.5, gt=0)
     fetch_max_wait_ms: int = Field(default=50, ge=1, le=5000)
+    batch_max: int = Field(default=500, ge=1, le=100_000, description="records per batch")
+    batch_within_ms: float = Field(
+        default=5.0, gt=0, le=10_000, description="how long a batch waits to fill"
+    )
     log_clock: bool = Field(
         default=False,
         description="stamp recorded_at from the log's own time (simulations), not the wall clock",

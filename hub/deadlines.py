@@ -10,9 +10,10 @@ is recognised as a duplicate; when it comes back through lead.events it changes 
 
 from __future__ import annotations
 
+import heapq
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
@@ -41,10 +42,29 @@ class Hold:
         }
 
 
-@dataclass(frozen=True)
 class Deadlines:
-    open: Mapping[uuid.UUID, Hold] = field(default_factory=lambda: MappingProxyType({}))
-    clock: datetime = _EPOCH
+    """Open holds of one partition. Cost per event is logarithmic in the open holds (a
+    heap of deadlines, removed lazily; an index by participant), so a partition holding
+    a city's worth of participants does not scan every hold on every event. Mutable:
+    ``apply`` and ``advance`` change it and return it, for use as a fold."""
+
+    def __init__(self) -> None:
+        self._open: dict[uuid.UUID, Hold] = {}
+        self._by_participant: dict[str, set[uuid.UUID]] = {}
+        self._heap: list[tuple[datetime, str, uuid.UUID]] = []
+        self.clock: datetime = _EPOCH
+
+    @property
+    def open(self) -> Mapping[uuid.UUID, Hold]:
+        return MappingProxyType(self._open)
+
+    def _close(self, hold_id: uuid.UUID) -> None:
+        hold = self._open.pop(hold_id, None)
+        if hold is not None:
+            ids = self._by_participant[hold.participant_id]
+            ids.discard(hold_id)
+            if not ids:
+                del self._by_participant[hold.participant_id]
 
     def apply(
         self,
@@ -53,32 +73,34 @@ class Deadlines:
         participant_id: str,
         body: Mapping[str, Any],
     ) -> Deadlines:
-        holds = dict(self.open)
         if event_type == "charges_held":
-            holds.setdefault(
-                event_id, Hold(event_id, participant_id, body["case_ref"], body["intake_deadline"])
-            )
+            if event_id not in self._open:
+                hold = Hold(event_id, participant_id, body["case_ref"], body["intake_deadline"])
+                self._open[event_id] = hold
+                self._by_participant.setdefault(participant_id, set()).add(event_id)
+                heapq.heappush(self._heap, (hold.deadline, str(event_id), event_id))
         elif event_type == "intake_completed":
             # intake meets every window this participant has open
-            holds = {k: h for k, h in holds.items() if h.participant_id != participant_id}
+            for hold_id in list(self._by_participant.get(participant_id, ())):
+                self._close(hold_id)
         elif event_type in ("charges_declined", "charges_filed"):
-            holds = {
-                k: h
-                for k, h in holds.items()
-                if not (h.participant_id == participant_id and h.case_ref == body["case_ref"])
-            }
+            for hold_id in list(self._by_participant.get(participant_id, ())):
+                if self._open[hold_id].case_ref == body["case_ref"]:
+                    self._close(hold_id)
         elif event_type == "intake_window_expired":
-            holds.pop(body["held_event_id"], None)
-        return replace(self, open=MappingProxyType(holds))
+            self._close(body["held_event_id"])
+        return self
 
     def advance(self, to: datetime) -> tuple[Deadlines, list[Hold]]:
         """Move the clock to ``to`` (never back) and take out the holds that lapse on the
         way, oldest deadline first. Call it with an event's time before applying the
         event, so an intake completed after its deadline finds the hold already lapsed."""
-        clock = max(self.clock, to)
-        lapsed = sorted(
-            (h for h in self.open.values() if h.deadline <= clock),
-            key=lambda h: (h.deadline, str(h.held_event_id)),
-        )
-        still = {k: h for k, h in self.open.items() if h.deadline > clock}
-        return Deadlines(MappingProxyType(still), clock), lapsed
+        self.clock = max(self.clock, to)
+        lapsed: list[Hold] = []
+        while self._heap and self._heap[0][0] <= self.clock:
+            _, _, hold_id = heapq.heappop(self._heap)
+            hold = self._open.get(hold_id)
+            if hold is not None:  # else closed already: a lazily removed entry
+                self._close(hold_id)
+                lapsed.append(hold)
+        return self, lapsed

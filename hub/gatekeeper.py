@@ -115,7 +115,7 @@ class Gatekeeper:
         body = decode_body(envelope, self.codec)
         if isinstance(body, ChargesHeld) and (
             body.window_days != self.intake_window.days
-            or body.intake_deadline != body.held_at + self.intake_window
+            or body.intake_deadline != _plus(body.held_at, self.intake_window)
         ):
             raise InvalidEvent(
                 f"charges_held: the site's intake window is {self.intake_window.days} days "
@@ -124,3 +124,11 @@ class Gatekeeper:
         if envelope.event_id in seen:
             return Rejected(Reason.DUPLICATE, f"event {envelope.event_id} was already accepted")
         return Accepted(envelope.model_copy(update={"recorded_at": clock(envelope)}), body)
+
+
+def _plus(moment: datetime, span: timedelta) -> datetime | None:
+    """``moment + span``, or None past the calendar's end (which no deadline equals)."""
+    try:
+        return moment + span
+    except OverflowError:
+        return None

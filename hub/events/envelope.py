@@ -178,8 +178,14 @@ def decode_body(envelope: Envelope, codec: Codec) -> EventBody:
         raise InvalidEvent(f"{envelope.event_type}: {_first_error(exc)}") from None
 
 
+MAX_REPORTED_ERRORS = 100
+
+
 def _first_error(exc: ValidationError) -> str:
-    first = exc.errors()[0]
+    count = exc.error_count()
+    if count > MAX_REPORTED_ERRORS:  # building every error's report would cost more than
+        return f"{count} validation errors"  # the payload's own bound allows (a list bomb)
+    first = exc.errors(include_url=False, include_input=False)[0]
     where = ".".join(str(p) for p in first["loc"]) or "(record)"
     return f"{where}: {first['msg']}"
 

@@ -231,3 +231,51 @@ def test_a_hold_must_use_the_sites_intake_window(
         early, codec=codec, key=agency_keys["sao"], participant_id=PARTICIPANT, occurred_at=NOW
     )
     assert reason(admit(thirty, "sao", record(env, codec))) is Reason.INVALID_EVENT
+
+
+def test_a_hold_at_the_end_of_the_calendar_is_refused_not_raised(
+    gate: Gatekeeper, codec: Codec, agency_keys: dict[str, SigningKey]
+) -> None:
+    """Found by the decoder fuzzer: held_at + window overflowed the date range."""
+    held = datetime(9999, 12, 25, tzinfo=UTC)
+    body = ChargesHeld(
+        case_ref="HOLD-1",
+        charge_category=OffenceCategory.DRUG_POSSESSION,
+        held_at=held,
+        intake_deadline=held + timedelta(days=1),
+        window_days=14,
+    )
+    env = seal(
+        body, codec=codec, key=agency_keys["sao"], participant_id=PARTICIPANT, occurred_at=NOW
+    )
+    result = admit(gate, "sao", record(env, codec))
+    assert isinstance(result, Rejected) and result.reason is Reason.INVALID_EVENT
+
+
+def test_a_list_of_a_quarter_million_bad_items_is_refused_cheaply(
+    gate: Gatekeeper, codec: Codec, agency_keys: dict[str, SigningKey]
+) -> None:
+    """Found by the decoder fuzzer: reporting every one of 260,000 validation errors took
+    over a second and 300 MB; the report now stops counting details past a hundred."""
+    import tracemalloc
+
+    sample = sample_event("consent_revoked", random.Random(1), _fake_seal)
+    data = {**sample.model_dump(), "scope": "RECIPIENTS", "recipients": [""] * 260_000}
+    payload = codec.encode("consent_revoked", data)
+    env = seal(
+        sample, codec=codec, key=agency_keys["cm"], participant_id=PARTICIPANT, occurred_at=NOW
+    )
+    facts = env.model_dump() | {"payload": payload}
+    unsigned = Envelope.model_validate({**facts, "signature": b""})
+    bomb = unsigned.model_copy(
+        update={"signature": agency_keys["cm"].sign(unsigned.signing_input())}
+    )
+    tracemalloc.start()
+    try:
+        result = admit(gate, "cm", record(bomb, codec))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert isinstance(result, Rejected) and result.reason is Reason.INVALID_EVENT
+    assert "260000 validation errors" in result.detail
+    assert peak < 64 * 2**20

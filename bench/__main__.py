@@ -1,0 +1,181 @@
+"""`make bench`: every figure in one run, printed as a table and written as JSON.
+
+Order: micro costs; then, on one embedded broker, the raw aiokafka passthrough, the plain
+faust agent and the hub's worker on the same records; latency at a fixed load; the
+auditor's replay and verification over what the hub wrote; memory with many
+participants' state. Ratios compare figures from this same run only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import baselines, machine, micro, pipeline
+from bench.workload import scenario_records
+from hub.agencies import AgencyRegistry
+from hub.broker import EmbeddedBroker
+from hub.config import load_settings
+from hub.events.codec import Codec
+from hub.events.schemas import SchemaRegistry
+from hub.topics import TopicSpec, ensure_topics, load_topic_specs
+from producers.demo import demo_keys, start_worker, stop_worker
+
+PARTICIPANTS = 1500  # about 16,000 events
+LATENCY_LOAD = 500.0  # events per second, offered
+LATENCY_SECONDS = 10
+MEMORY_PARTICIPANTS = 100_000
+RAW_IN, RAW_OUT, FAUST_IN = "bench.raw.in", "bench.raw.out", "bench.faust.in"
+
+
+def run(out_dir: Path) -> dict[str, Any]:
+    data = out_dir / "data"
+    shutil.rmtree(data, ignore_errors=True)
+    settings = load_settings(data_dir=data, keys_dir=data / "keys", log_level="warning")
+    agencies = AgencyRegistry.load(settings.agencies_file)
+    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
+    keys = demo_keys(settings, agencies)
+    results: dict[str, Any] = {"machine": machine.describe(), "started": _now()}
+    say("preparing the workload (signed, encrypted scenario events)")
+    records = scenario_records(codec, keys, PARTICIPANTS)
+    paced = scenario_records(codec, keys, int(LATENCY_LOAD * LATENCY_SECONDS / 10.7), seed=7)
+    results["workload"] = {"events": len(records), "participants": PARTICIPANTS}
+    results["codec"] = micro.codec_costs(codec, records)
+    results["ed25519_verify_per_s"] = micro.ed25519_verify_rate()
+    with EmbeddedBroker(log_file=data / "broker.log") as broker:
+        bootstrap = broker.bootstrap_servers
+        specs = load_topic_specs(settings.topics_file, agencies)
+        specs += [
+            TopicSpec(name=t, partitions=6, replication_factor=1, configs={})
+            for t in (RAW_IN, RAW_OUT, FAUST_IN, "bench.faust.out1", "bench.faust.out2")
+        ]
+        ensure_topics(bootstrap, specs, {})
+        say(f"raw aiokafka passthrough of {len(records)} records")
+        asyncio.run(baselines.produce(bootstrap, RAW_IN, records))
+        raw = asyncio.run(baselines.raw_passthrough(bootstrap, RAW_IN, RAW_OUT, len(records), 6))
+        results["raw_passthrough_per_s"] = raw
+        say("plain faust agent: table update and fan-out to two topics")
+        asyncio.run(baselines.produce(bootstrap, FAUST_IN, records))
+        plain, plain_ready = baselines.plain_faust(
+            bootstrap, FAUST_IN, len(records), data / "faust"
+        )
+        results["plain_faust_per_s"], results["plain_faust_ready_s"] = plain, plain_ready
+        say("the hub worker, every guarantee on, same records as a backlog")
+        for topic in {r.topic for r in records}:
+            asyncio.run(
+                baselines.produce(bootstrap, topic, [r for r in records if r.topic == topic])
+            )
+        spawned = time.time()
+        worker = start_worker(settings, bootstrap, None)
+        try:
+            results["hub"] = pipeline.throughput(bootstrap, records, spawned)
+            say(f"latency at {LATENCY_LOAD:.0f} events/s offered, {len(paced)} events")
+            results["latency"] = pipeline.latency(bootstrap, codec, paced, LATENCY_LOAD)
+        finally:
+            stop_worker(worker)
+        say("auditor: read, replay and verify what the hub wrote")
+        results["audit"] = pipeline.audit_rates(settings, bootstrap)
+    say(f"memory: worker state for {MEMORY_PARTICIPANTS} participants")
+    results["memory"] = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "bench.memory", str(MEMORY_PARTICIPANTS)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    hub = results["hub"]["events_per_s"]
+    results["ratios"] = {
+        "hub/raw": hub / raw,
+        "hub/plain_faust": hub / plain,
+        "replay/raw_read": results["audit"]["replay_events_per_s"]
+        / results["audit"]["raw_read_per_s"],
+    }
+    return results
+
+
+def table(r: dict[str, Any]) -> str:
+    m, lat, audit, mem = r["machine"], r["latency"], r["audit"], r["memory"]
+    rows = [
+        (
+            "machine",
+            f"{m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}",
+            "",
+        ),
+        (
+            "workload",
+            f"{r['workload']['events']} events, {r['workload']['participants']} participants",
+            "",
+        ),
+        ("raw aiokafka passthrough", f"{r['raw_passthrough_per_s']:,.0f} ev/s", ""),
+        ("plain faust (table + fan-out x2)", f"{r['plain_faust_per_s']:,.0f} ev/s", ""),
+        ("hub, every guarantee on (1 worker)", f"{r['hub']['events_per_s']:,.0f} ev/s", ">= 5,000"),
+        ("  ratio hub/raw", f"{r['ratios']['hub/raw']:.3f}", ""),
+        ("  ratio hub/plain faust", f"{r['ratios']['hub/plain_faust']:.2f}", ">= 1.8"),
+        ("hub worker ready (spawn to first event)", f"{r['hub']['ready_s']:.1f} s", "<= 10 s"),
+        (
+            f"publish to notice at {lat['offered_per_s']:.0f} ev/s",
+            f"p50 {lat['p50_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms, "
+            f"p99.9 {lat['p999_ms']:.0f} ms ({lat['notices']:.0f} notices)",
+            "p99 <= 50 ms",
+        ),
+        ("auditor raw read (kafka-python)", f"{audit['raw_read_per_s']:,.0f} rec/s", ""),
+        (
+            "auditor replay (verify sig + decide)",
+            f"{audit['replay_events_per_s']:,.0f} ev/s",
+            ">= 20,000",
+        ),
+        ("  ratio replay/raw read", f"{r['ratios']['replay/raw_read']:.2f}", ""),
+        (
+            "auditor Merkle verify (all proofs)",
+            f"{audit['verify_records_per_s']:,.0f} rec/s",
+            ">= 20,000",
+        ),
+        (
+            "codec decode envelope + body",
+            f"{r['codec']['decode_envelope_us'] + r['codec']['decode_body_us']:.1f} us/ev",
+            "",
+        ),
+        ("codec encode envelope", f"{r['codec']['encode_envelope_us']:.1f} us/ev", ""),
+        ("Ed25519 verify (bare)", f"{r['ed25519_verify_per_s']:,.0f} /s", ""),
+        (
+            f"RSS, state of {mem['participants']:,} participants",
+            f"{mem['rss_mb']:,.0f} MB ({mem['events']:,} events)",
+            "< 400 MB",
+        ),
+    ]
+    width = max(len(a) for a, _, _ in rows)
+    value = max(len(b) for _, b, _ in rows)
+    lines = [f"{'measure'.ljust(width)}  {'result'.ljust(value)}  target"]
+    lines += [f"{a.ljust(width)}  {b.ljust(value)}  {c}".rstrip() for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def say(text: str) -> None:
+    print(f"[bench {_now()}] {text}", file=sys.stderr, flush=True)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def main() -> None:
+    out_dir = Path(".leadhub/bench")
+    started = time.monotonic()
+    results = run(out_dir)
+    results["seconds"] = time.monotonic() - started
+    path = out_dir / "results.json"
+    path.write_text(json.dumps(results, indent=2))
+    print(table(results))
+    print(f"\n(written to {path}; {results['seconds']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

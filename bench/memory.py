@@ -1,0 +1,83 @@
+"""Peak memory (RSS) of one worker's state for many participants, as the worker holds it:
+the canonical handlers' policy book, consent, timelines and open holds per partition; the
+gatekeeper's accepted ids; and the ids of outputs already sent. Fed by the scenario
+simulator in chunks (the plan itself is dropped after each chunk), in a process of its own
+(`python -m bench.memory N`) so that nothing else counts."""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import uuid
+from pathlib import Path
+
+from hub.agencies import AgencyRegistry
+from hub.events.envelope import Envelope
+from hub.events.models import EncryptedField, Identity, Narrative, PlaintextType
+from hub.notices import notice_id
+from hub.policy import PolicyBook, load_policy
+from hub.processor import PartitionProcessor
+from hub.streams.handlers import audited
+from hub.topics import AUDIT, notify_topic
+from producers.simulator import plan
+
+PARTITIONS = 6
+CHUNK = 2000
+
+
+def _fake_seal(plain: Identity | Narrative) -> EncryptedField:
+    kind = PlaintextType.IDENTITY if isinstance(plain, Identity) else PlaintextType.NARRATIVE
+    return EncryptedField(plaintext_type=kind, key_id="dk-1", nonce=bytes(12), ciphertext=bytes(48))
+
+
+def main(participants: int) -> dict[str, float]:
+    agencies = AgencyRegistry.load(Path("deploy/agencies.yaml"))
+    policy = load_policy(Path("deploy/policy.yaml"), agencies)
+    recipients = [a for a in agencies if a != "hub"]
+    book = PolicyBook.of([policy]).apply(
+        "policy_published",
+        {"policy_version": policy.version, "policy_sha256": policy.sha256},
+    )
+    processors = [PartitionProcessor(book, recipients) for _ in range(PARTITIONS)]
+    seen: dict[uuid.UUID, str] = {}
+    sent: set[str] = set()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    events = 0
+    for chunk in range(0, participants, CHUNK):
+        scenario = plan(chunk + 1, min(CHUNK, participants - chunk), lambda pid: _fake_seal)
+        for p in scenario.publications:
+            partition = hash(p.participant_id) % PARTITIONS
+            envelope = Envelope(
+                event_id=p.event_id,
+                event_type=p.body.event_type,
+                schema_fingerprint=bytes(8),
+                source=p.agency,
+                key_id="k",
+                participant_id=p.participant_id,
+                occurred_at=p.occurred_at,
+                recorded_at=p.occurred_at,
+                payload=b"",
+                signature=b"",
+            )
+            outcome = processors[partition].process(envelope, p.body)
+            seen[p.event_id] = f"lead.ingest.{p.agency}/0/{events}"
+            for d in audited(partition, envelope, outcome):
+                decision = notice_id(p.event_id, d.recipient)
+                sent.add(f"{AUDIT}/{decision}")
+                if d.permit:
+                    sent.add(f"{notify_topic(d.recipient)}/{decision}")
+            events += 1
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "participants": participants,
+        "events": events,
+        "rss_mb": peak / 1024,
+        "rss_before_state_mb": before / 1024,
+        "accepted_ids": len(seen),
+        "sent_ids": len(sent),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(int(sys.argv[1]))))

@@ -1,0 +1,445 @@
+"""Faults end to end: the real worker on a broker of its own, while a seeded scenario
+flows, through a network that lags, resets and goes silent, and killed with SIGKILL again
+and again. Whatever happens, nothing may be lost and nothing disclosed without consent:
+the outputs are checked as in test_lead_story (notices are exactly the permits of the
+auditor's from-scratch replay, after deduplication by notice id)."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import pickle
+import random
+import socket
+import struct
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from uuid import UUID
+
+import pytest
+from kafka import KafkaProducer
+
+from consumers.tail import read_topics
+from hub.agencies import AgencyRegistry
+from hub.broker import EmbeddedBroker, free_port
+from hub.config import load_settings
+from hub.events.codec import Codec
+from hub.events.envelope import decode_envelope
+from hub.policy import load_policy
+from hub.streams.worker import policy_event_id
+from hub.topics import EVENTS, ensure_topics, load_topic_specs, notify_topic
+from producers.demo import EventsWatcher, demo_keys, wait_until_handled
+from producers.sdk import Publisher
+from producers.simulator import Scenario, add_bad_input, plan
+from tests.conftest import DEPLOY
+from tests.e2e.conftest import RECIPIENTS, Hub, replay
+from tests.e2e.test_lead_story import check_outputs, notices
+from tests.support.fault_proxy import FaultProxy
+from tests.unit.test_codec import _fake_seal
+
+pytestmark = pytest.mark.integration
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class Rig:
+    """A hub on a broker of its own, maybe behind a fault proxy, and a watcher of
+    lead.events (the test's own clients never suffer the proxy's faults)."""
+
+    hub: Hub
+    watcher: EventsWatcher
+    proxy: FaultProxy | None
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def log(self) -> Path:
+        return self.hub.settings.data_dir / "worker.log"
+
+    def expected_events(self, scenario: Scenario) -> int:
+        return len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
+
+    def outputs(self, expected_events: int, timeout_s: float) -> dict[str, list[Any]]:
+        """Hub.outputs with an explicit time limit."""
+        hub = self.hub
+        topics = wait_until_handled(
+            hub.bootstrap, self.watcher, expected_events, lambda: hub.worker, timeout_s
+        )
+        for agency in RECIPIENTS:
+            topic = notify_topic(agency)
+            topics[topic] = list(read_topics(hub.bootstrap, [topic], idle_s=0.5))
+        return topics
+
+
+def _from_this_process(proxy_port: int) -> Callable[[tuple[str, int]], bool]:
+    """Whether a client of the proxy (seen at ``peer``) is a socket of this process: the
+    test's publishers and readers, which must see the log as it is, not the faults."""
+
+    def hexaddr(host: str, port: int) -> str:
+        return f"{struct.unpack('=I', socket.inet_aton(host))[0]:08X}:{port:04X}"
+
+    def check(peer: tuple[str, int]) -> bool:
+        local, remote = hexaddr(*peer), hexaddr(HOST, proxy_port)
+        inodes = {
+            fields[9]
+            for fields in (
+                line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+            )
+            if fields[1] == local and fields[2] == remote and fields[9] != "0"
+        }
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                link = os.readlink(f"/proc/self/fd/{fd}")
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return True
+        return False
+
+    return lambda peer: not check(peer)
+
+
+@contextlib.contextmanager
+def _rig(data: Path, codec: Codec, *, proxied: bool) -> Iterator[Rig]:
+    settings = load_settings(data_dir=data, keys_dir=data / "keys")
+    agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
+    port = free_port(HOST)
+    with contextlib.ExitStack() as stack:
+        proxy = None
+        if proxied:
+            proxy_port = free_port(HOST)
+            proxy = FaultProxy(
+                (HOST, port), host=HOST, port=proxy_port, faulty=_from_this_process(proxy_port)
+            )
+            stack.enter_context(proxy)
+        broker = EmbeddedBroker(
+            host=HOST,
+            port=port,
+            log_file=data / "broker.log",
+            advertised=proxy.address if proxy else None,
+        )
+        stack.enter_context(broker)
+        bootstrap = [proxy.address] if proxy else broker.bootstrap_servers
+        ensure_topics(bootstrap, load_topic_specs(DEPLOY / "topics.yaml", agencies), {})
+        hub = Hub(
+            settings,
+            bootstrap,
+            codec,
+            demo_keys(settings, agencies),
+            load_policy(DEPLOY / "policy.yaml", agencies),
+        )
+        stack.callback(hub.stop_all)
+        watcher = EventsWatcher(bootstrap, {})
+        watcher.start()
+        stack.callback(watcher.stop)
+        hub.start_worker()
+        watcher.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=60)
+        yield Rig(hub, watcher, proxy)
+
+
+@pytest.fixture
+def proxied(tmp_path: Path, codec: Codec) -> Iterator[Rig]:
+    with _rig(tmp_path, codec, proxied=True) as rig:
+        yield rig
+
+
+@pytest.fixture
+def direct(tmp_path: Path, codec: Codec) -> Iterator[Rig]:
+    with _rig(tmp_path, codec, proxied=False) as rig:
+        yield rig
+
+
+def _joined(log: Path, pid: int) -> bool:
+    """The worker ``pid`` has its partitions (the rebuilding consumer logs each)."""
+    tag = f"] [{pid}] ["
+    with log.open(errors="replace") as f:
+        return any(tag in line and "partition_resumed" in line for line in f)
+
+
+def _wait_joined(log: Path, worker: subprocess.Popen[bytes], timeout_s: float) -> float:
+    took = _wait(
+        lambda: _joined(log, worker.pid) or worker.poll() is not None,
+        timeout_s,
+        f"worker {worker.pid} joins its group",
+    )
+    assert worker.poll() is None, f"worker {worker.pid} exited with {worker.returncode}"
+    return took
+
+
+def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> float:
+    """Until ``condition`` holds; how long that took."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout_s:
+            raise AssertionError(f"{what}: not within {timeout_s} s")
+        time.sleep(0.05)
+    return time.monotonic() - start
+
+
+def _diagnose(rig: Rig, topics: dict[str, list[Any]]) -> str:
+    """What to look at when a check fails: the outputs are saved next to the worker's log
+    (outputs.pickle), and the events behind a mismatch are described."""
+    hub, codec = rig.hub, rig.hub.codec
+    saved = hub.settings.data_dir / "outputs.pickle"
+    saved.write_bytes(pickle.dumps(topics))
+    where: dict[Any, list[str]] = {}
+    for r in topics[EVENTS]:
+        e = decode_envelope(r.value, codec)
+        where.setdefault(e.event_id, []).append(
+            f"{e.event_type} from {e.source} at {r.partition}/{r.offset} "
+            f"recorded {e.recorded_at} ts {r.timestamp}"
+        )
+    expected = replay(topics[EVENTS], codec, hub.policy)
+    permits = {k for k, d in expected.items() if d.permit}
+    told = {(str(n.event_id), n.recipient) for n in notices(topics, codec)}
+    lines = [f"outputs saved in {saved}"]
+    lines += [f"twice: {k} {v}" for k, v in where.items() if len(v) > 1 and "policy" not in v[0]]
+    lines += [f"missing notice {k}: {where.get(UUID(k[0]))}" for k in sorted(permits - told)]
+    lines += [f"notice not permitted {k}: {where.get(UUID(k[0]))}" for k in sorted(told - permits)]
+    return "\n".join(lines)
+
+
+def _each_event_once(hub: Hub, topics: dict[str, list[Any]]) -> None:
+    """The canonical log holds every accepted event once (the policy once per partition):
+    a record the hub reads again after a crash or a network fault is not accepted twice."""
+    copies = Counter(
+        (e.event_id, r.partition if e.event_type == "policy_published" else None)
+        for r in topics[EVENTS]
+        for e in [decode_envelope(r.value, hub.codec)]
+    )
+    twice = {k: n for k, n in copies.items() if n > 1}
+    assert not twice, f"{len(twice)} events accepted more than once: {list(twice)[:5]}"
+
+
+def _consented(hub: Hub, topics: dict[str, list[Any]]) -> int:
+    """Independently of the replay: a notice that names a consent names one its
+    participant granted to that recipient earlier in the log, not revoked before the
+    event. How many notices named a consent."""
+    from hub.events.envelope import decode_body
+    from hub.events.models import ConsentGranted, ConsentRevoked, RevocationScope
+
+    position: dict[Any, tuple[int, int]] = {}
+    granted: dict[Any, tuple[str, list[str], tuple[int, int]]] = {}
+    revoked: dict[tuple[Any, str], tuple[int, int]] = {}
+    for r in topics[EVENTS]:
+        envelope = decode_envelope(r.value, hub.codec)
+        at = (r.partition, r.offset)
+        position.setdefault(envelope.event_id, at)
+        if envelope.event_type not in {"consent_granted", "consent_revoked"}:
+            continue
+        body = decode_body(envelope, hub.codec)
+        if isinstance(body, ConsentGranted):
+            granted.setdefault(body.consent_id, (envelope.participant_id, body.recipients, at))
+        elif isinstance(body, ConsentRevoked):
+            names = RECIPIENTS if body.scope is RevocationScope.ALL else body.recipients
+            for name in names:
+                revoked.setdefault((body.consent_id, name), at)
+    named = 0
+    for n in notices(topics, hub.codec):
+        if n.consent_id is None:
+            continue
+        named += 1
+        participant, recipients, granted_at = granted[n.consent_id]
+        at = position[n.event_id]
+        assert participant == n.participant_id and n.recipient in recipients, n
+        assert granted_at[0] == at[0] and granted_at < at, n
+        until = revoked.get((n.consent_id, n.recipient))
+        assert until is None or until[0] != at[0] or at < until, n
+    return named
+
+
+@pytest.mark.timeout(180)
+def test_the_worker_rides_out_latency_resets_and_blackholes(proxied: Rig) -> None:
+    """Latency of 50-200 ms, a reset of every connection, a 4 s blackhole that resumes
+    and a 3 s one that ends in resets (both longer than the group session), while the
+    worker handles a scenario: the same worker recovers by itself and nothing is lost."""
+    rig, hub, proxy = proxied, proxied.hub, proxied.proxy
+    assert proxy is not None
+    scenario = hub.scenario(seed=2718, participants=30)
+    total = rig.expected_events(scenario)
+    rng = random.Random(2718)
+    survived: list[str] = []
+    errors: list[BaseException] = []
+    abort = threading.Event()  # the publisher failed: stop injecting
+
+    def seen() -> int:
+        return len(rig.watcher.seen)
+
+    def flowing_again(what: str) -> float:
+        """Until the worker has accepted more events (or has nothing left to accept)."""
+        base = seen()
+        return _wait(lambda: seen() >= min(base + 5, total) or abort.is_set(), 45, what)
+
+    def inject() -> None:
+        try:
+            _wait(lambda: seen() >= total // 5 or abort.is_set(), 60, "the scenario flows")
+            base, start = seen(), time.monotonic()
+            while time.monotonic() - start < 4.0 and not abort.is_set():
+                proxy.set_latency(rng.uniform(50, 200))
+                abort.wait(0.5)  # a new latency every half second
+            proxy.set_latency(0)
+            survived.append(f"latency 50-200 ms for 4 s from event {base}: {seen() - base} more")
+            reset = proxy.reset_all()
+            assert reset > 0, "the worker had connections to reset"
+            took = flowing_again("flowing after a reset")
+            survived.append(f"reset of {reset} connections: flowing again in {took:.1f} s")
+            blackholes: list[tuple[float, Literal["resume", "reset"]]] = [
+                (4.0, "resume"),
+                (3.0, "reset"),
+            ]
+            for seconds, then in blackholes:
+                base = seen()
+                proxy.blackhole(seconds, then).result(seconds + 5)
+                during = seen() - base
+                took = flowing_again(f"flowing after a {seconds} s blackhole")
+                survived.append(
+                    f"{seconds} s blackhole from event {base} ({during} accepted meanwhile), "
+                    f"then {then}: flowing in {took:.1f} s"
+                )
+            survived.append(f"faults over at event {seen()} of {total}")
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            proxy.clear()
+
+    injector = threading.Thread(target=inject, daemon=True)
+    injector.start()
+    try:
+        hub.publish(scenario, rig.watcher)
+    except BaseException:
+        abort.set()
+        raise
+    finally:
+        injector.join(90)
+        proxy.clear()
+    assert not injector.is_alive()
+    if errors:
+        raise errors[0]
+    topics = rig.outputs(total, timeout_s=60)
+    assert len(hub.workers) == 1 and hub.worker.poll() is None, "the worker never gave up"
+    try:
+        sent = check_outputs(hub, scenario, topics)
+        _each_event_once(hub, topics)
+        named = _consented(hub, topics)
+    except AssertionError:
+        print(_diagnose(rig, topics))
+        raise
+    repeats = len(sent) - len({n.notice_id for n in sent})
+    print(
+        f"faults survived: {survived}; {len(sent)} notices ({repeats} repeats, {named} "
+        f"naming a consent), proxy {proxy.stats}, {time.monotonic() - rig.started:.0f} s"
+    )
+
+
+KILLS = 20
+
+
+def _publish_until(
+    rig: Rig, scenario: Scenario, enough: Callable[[], bool], bad_after_days: int = 10
+) -> Scenario:
+    """demo.publish (day by day, each day accepted before the next, bad input after
+    ``bad_after_days``) that stops after the first day on which ``enough()`` holds:
+    what was published, as a scenario of its own."""
+    hub = rig.hub
+    kwargs = hub.settings.broker.client_kwargs()
+    publishers = {
+        a: Publisher(key=k, codec=hub.codec, bootstrap_servers=hub.bootstrap, client_kwargs=kwargs)
+        for a, k in hub.keys.items()
+    }
+    raw = KafkaProducer(
+        bootstrap_servers=hub.bootstrap, acks="all", enable_idempotence=False, **kwargs
+    )
+    done = Scenario(scenario.seed, scenario.intake_window_days)
+    try:
+        days = itertools.groupby(scenario.publications, key=lambda p: p.occurred_at.date())
+        for number, (_day, planned) in enumerate(days):
+            if number > bad_after_days and enough():
+                break
+            if number == bad_after_days:
+                for bad in scenario.bad:
+                    raw.send(bad.topic, key=bad.key, value=bad.value, headers=bad.headers).get(30)
+                done.bad = scenario.bad
+            ids = set()
+            for p in planned:
+                publishers[p.agency].publish(
+                    p.body,
+                    participant_id=p.participant_id,
+                    occurred_at=p.occurred_at,
+                    event_id=p.event_id,
+                    causation_id=p.causation_id,
+                    correlation_id=p.correlation_id,
+                )
+                ids.add(str(p.event_id))
+                done.publications.append(p)
+            rig.watcher.wait_for(ids, lambda: hub.worker, timeout_s=60)
+    finally:
+        raw.close()
+        for publisher in publishers.values():
+            publisher.close()
+    return done
+
+
+@pytest.mark.timeout(240)
+def test_twenty_sigkills_at_random_points_lose_nothing(direct: Rig) -> None:
+    """SIGKILL the worker again and again, at a random moment 0.5-3 s after it joined
+    its group, while a scenario flows; its replacement is started when it joins, so that
+    the replacement's start (seconds) overlaps the victim's last moments. After
+    deduplication by notice id nothing is missing or extra, decisions equal a
+    from-scratch replay, and every consent a notice relies on was granted to its
+    recipient and not revoked."""
+    rig, hub = direct, direct.hub
+    rng = random.Random(31337)
+    # a long calendar, stopped after the last kill: it must not run out before that
+    scenario = plan(31337, 100, lambda pid: _fake_seal, span_days=240)
+    add_bad_input(scenario, random.Random(31337), hub.codec, hub.keys)
+    kills: list[tuple[int, float, int]] = []  # pid, seconds after it joined, events seen
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def killer() -> None:
+        try:
+            while len(kills) < KILLS and not done.is_set():
+                victim = hub.worker
+                _wait_joined(rig.log, victim, timeout_s=60)
+                hub.start_worker()
+                delay = rng.uniform(0.5, 3.0)
+                if done.wait(delay):
+                    return
+                victim.kill()
+                victim.wait(10)
+                kills.append((victim.pid, round(delay, 2), len(rig.watcher.seen)))
+        except BaseException as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    try:
+        published = _publish_until(rig, scenario, lambda: len(kills) >= KILLS or bool(errors))
+    finally:
+        done.set()
+        thread.join(30)
+    if errors:
+        raise errors[0]
+    took = time.monotonic() - rig.started
+    assert len(kills) >= KILLS, f"{len(kills)} kills"
+    assert sum(1 for w in hub.workers if w.returncode == -9) == len(kills)
+    topics = rig.outputs(len(published.publications) + 1, timeout_s=90)
+    try:
+        sent = check_outputs(hub, published, topics, crashed=True)
+        _each_event_once(hub, topics)
+        named = _consented(hub, topics)
+    except AssertionError:
+        print(_diagnose(rig, topics))
+        raise
+    repeats = len(sent) - len({n.notice_id for n in sent})
+    print(
+        f"{len(kills)} kills (pid, s after join, events seen): {kills}; "
+        f"{len(published.publications)} events published in {took:.0f} s; {len(sent)} "
+        f"notices ({repeats} repeats, {named} naming a consent); "
+        f"{time.monotonic() - rig.started:.0f} s"
+    )
