@@ -90,4 +90,21 @@ class Codec:
             raise MalformedPayload(f"{writer.subject}: {len(data) - body.tell()} trailing bytes")
         if not isinstance(datum, dict):
             raise MalformedPayload(f"{writer.subject}: not a record")
+        self._check_canonical(data, writer, datum if writer is reader else None)
         return Decoded(writer, reader, datum)
+
+    @staticmethod
+    def _check_canonical(data: bytes, writer: Any, datum: dict[str, Any] | None) -> None:
+        """Only the canonical encoding of a datum is accepted: Avro readers also take
+        negative enum and union indexes (counted from the end), overlong varints and
+        multi-block arrays, so one datum has many spellings; the signature and the Merkle
+        leaves are over bytes, and there must be one spelling per meaning."""
+        if datum is None:  # an older writer: read its own shape, without resolution
+            datum = schemaless_reader(io.BytesIO(data[HEADER_BYTES:]), writer.parsed, None)
+        again = io.BytesIO()
+        try:
+            schemaless_writer(again, writer.parsed, datum)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise MalformedPayload(f"{writer.subject}: cannot be encoded again ({exc})") from None
+        if again.getvalue() != data[HEADER_BYTES:]:
+            raise MalformedPayload(f"{writer.subject}: not the canonical encoding of its data")

@@ -205,3 +205,18 @@ def test_items_of_at_least_one_byte_are_allowed() -> None:
 def test_no_shipped_schema_repeats_zero_size_items(registry: SchemaRegistry) -> None:
     for schema in registry:
         assert zero_size_repetitions(schema.expanded) == [], schema.subject
+
+
+def test_only_the_canonical_spelling_of_a_datum_is_accepted(codec: Codec) -> None:
+    """Found by the decoder fuzzer: Avro readers take a negative enum or union index as
+    counted from the end, and overlong varints; each would be a second spelling of a
+    signed meaning."""
+    datum = {"status": "ACTIVE", "reason": "INTAKE_COMPLETED", "days_since_last_contact": None}
+    data = codec.encode("status_changed", datum)
+    assert codec.decode(data, "status_changed").datum["status"] == "ACTIVE"
+    negative_enum = data[:10] + b"\x01" + data[11:]  # zigzag -1: "the last symbol"
+    overlong = data[:10] + b"\x80\x00" + data[11:]  # index 0 in two bytes
+    for spelling in (negative_enum, overlong):
+        with pytest.raises(EventError) as caught:
+            codec.decode(spelling, "status_changed")
+        assert caught.value.reason is Reason.MALFORMED
