@@ -99,11 +99,12 @@ class Codec:
         negative enum and union indexes (counted from the end), overlong varints and
         multi-block arrays, so one datum has many spellings; the signature and the Merkle
         leaves are over bytes, and there must be one spelling per meaning."""
-        if datum is None:  # an older writer: read its own shape, without resolution
-            datum = schemaless_reader(io.BytesIO(data[HEADER_BYTES:]), writer.parsed, None)
+        own: Any = datum
+        if own is None:  # an older writer: read its own shape, without resolution
+            own = schemaless_reader(io.BytesIO(data[HEADER_BYTES:]), writer.parsed, None)
         again = io.BytesIO()
         try:
-            schemaless_writer(again, writer.parsed, datum)
+            schemaless_writer(again, writer.parsed, own)
         except (ValueError, TypeError, OverflowError) as exc:
             raise MalformedPayload(f"{writer.subject}: cannot be encoded again ({exc})") from None
         if again.getvalue() != data[HEADER_BYTES:]:
