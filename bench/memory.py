@@ -1,6 +1,8 @@
 """Peak memory (RSS) of one worker's state for many participants, as the worker holds it:
 the canonical handlers' policy book, consent, timelines and open holds per partition; the
-gatekeeper's accepted ids; and the ids of outputs already sent. Fed by the scenario
+gatekeeper's accepted ids; and the ids of the outputs it remembers (its lapses: audit
+records and notices are remembered only until re-derived after a restart, see
+hub/streams/worker.py). Fed by the scenario
 simulator in chunks (the plan itself is dropped after each chunk), in a process of its own
 (`python -m bench.memory N`) so that nothing else counts."""
 
@@ -9,17 +11,15 @@ from __future__ import annotations
 import json
 import resource
 import sys
-import uuid
 from pathlib import Path
 
+from hub.accepted import AcceptedIds
 from hub.agencies import AgencyRegistry
 from hub.events.envelope import Envelope
 from hub.events.models import EncryptedField, Identity, Narrative, PlaintextType
-from hub.notices import notice_id
 from hub.policy import PolicyBook, load_policy
 from hub.processor import PartitionProcessor
-from hub.streams.handlers import audited
-from hub.topics import AUDIT, notify_topic
+from hub.topics import EVENTS
 from producers.simulator import plan
 
 PARTITIONS = 6
@@ -40,7 +40,7 @@ def main(participants: int) -> dict[str, float]:
         {"policy_version": policy.version, "policy_sha256": policy.sha256},
     )
     processors = [PartitionProcessor(book, recipients) for _ in range(PARTITIONS)]
-    seen: dict[uuid.UUID, str] = {}
+    seen = AcceptedIds()
     sent: set[str] = set()
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     events = 0
@@ -61,12 +61,8 @@ def main(participants: int) -> dict[str, float]:
                 signature=b"",
             )
             outcome = processors[partition].process(envelope, p.body)
-            seen[p.event_id] = f"lead.ingest.{p.agency}/0/{events}"
-            for d in audited(partition, envelope, outcome):
-                decision = notice_id(p.event_id, d.recipient)
-                sent.add(f"{AUDIT}/{decision}")
-                if d.permit:
-                    sent.add(f"{notify_topic(d.recipient)}/{decision}")
+            seen.add(p.event_id, f"lead.ingest.{p.agency}/0/{events}")
+            sent.update(f"{EVENTS}/{hold.expiry_event_id}" for hold in outcome.lapsed)
             events += 1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {

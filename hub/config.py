@@ -116,6 +116,12 @@ class StreamSettings(_Section):
     batch_within_ms: float = Field(
         default=5.0, gt=0, le=10_000, description="how long a batch waits to fill"
     )
+    signature_threads: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="threads checking a batch's signatures while the event loop goes on",
+    )
     log_clock: bool = Field(
         default=False,
         description="stamp recorded_at from the log's own time (simulations), not the wall clock",

@@ -49,6 +49,11 @@ class Accepted:
 
 
 @dataclass(frozen=True)
+class Screened:
+    envelope: Envelope  # passed every check before the signature
+
+
+@dataclass(frozen=True)
 class Rejected:
     reason: Reason
     detail: str
@@ -77,20 +82,60 @@ class Gatekeeper:
         clock: Clock,
         seen: Container[UUID],
     ) -> Accepted | Rejected:
+        screened = self.screen(topic_agency=topic_agency, value=value, key=key, headers=headers)
+        if isinstance(screened, Rejected):
+            return screened
+        return self.conclude(screened, self.check_signature(screened), clock=clock, seen=seen)
+
+    # ``admit`` in three steps, for a stream agent that checks a batch's signatures on
+    # other threads (Ed25519 verification releases the GIL) while its loop does other work:
+    # ``screen`` every record, ``check_signature`` each screened one (thread-safe: it reads
+    # only the key registry), then ``conclude`` them in their log order.
+
+    def screen(
+        self,
+        *,
+        topic_agency: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Iterable[tuple[str, bytes]],
+    ) -> Screened | Rejected:
+        """The checks that come before the signature."""
         try:
-            return self._admit(topic_agency, value, key, list(headers), clock, seen)
+            return self._screen(topic_agency, value, key, list(headers))
         except EventError as exc:
             return Rejected(exc.reason, str(exc.args[0]))
 
-    def _admit(
+    def check_signature(self, screened: Screened) -> Rejected | None:
+        try:
+            verify(screened.envelope, self.keys)
+        except EventError as exc:
+            return Rejected(exc.reason, str(exc.args[0]))
+        return None
+
+    def conclude(
+        self,
+        screened: Screened,
+        signature: Rejected | None,
+        *,
+        clock: Clock,
+        seen: Container[UUID],
+    ) -> Accepted | Rejected:
+        """The checks that come after the signature, given its outcome."""
+        if signature is not None:
+            return signature
+        try:
+            return self._conclude(screened.envelope, clock, seen)
+        except EventError as exc:
+            return Rejected(exc.reason, str(exc.args[0]))
+
+    def _screen(
         self,
         topic_agency: str,
         value: bytes | None,
         key: bytes | None,
         headers: list[tuple[str, bytes]],
-        clock: Clock,
-        seen: Container[UUID],
-    ) -> Accepted | Rejected:
+    ) -> Screened | Rejected:
         if not value:
             return Rejected(Reason.MALFORMED, "record has no value")
         envelope = decode_envelope(value, self.codec)
@@ -111,7 +156,11 @@ class Gatekeeper:
             )
         if envelope.recorded_at is not None:
             raise InvalidEvent("recorded_at is set by the hub and must be null on ingest")
-        verify(envelope, self.keys)
+        return Screened(envelope)
+
+    def _conclude(
+        self, envelope: Envelope, clock: Clock, seen: Container[UUID]
+    ) -> Accepted | Rejected:
         body = decode_body(envelope, self.codec)
         if isinstance(body, ChargesHeld) and (
             body.window_days != self.intake_window.days

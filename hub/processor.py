@@ -1,24 +1,25 @@
 """What the hub does with each event of the canonical log, for one partition, as pure state.
 
-Per event, in log order: drop a redelivery (same event id); let the hub's clock (the
-event's recorded_at) lapse any intake windows it passes (the lapses become hub events to
-publish); fold the event into the policy in force, the participant's consent state,
-timeline and open holds; then decide, for every candidate recipient, permit or deny. The
-stream agent only moves bytes
-in and out of this; replay feeds it the same log and gets the same decisions.
+Per event, in log order: drop a redelivery (an event id already on its participant's
+timeline); let the hub's clock (the event's recorded_at) lapse any intake windows it
+passes (the lapses become hub events to publish); fold the event into the policy in
+force, the participant's consent state, timeline and open holds; then decide, for every
+candidate recipient, permit or deny. The stream agent only moves bytes in and out of
+this; replay feeds it the same log and gets the same decisions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from uuid import UUID
 
 from hub.deadlines import Deadlines, Hold
 from hub.events.envelope import Envelope
 from hub.events.models import EventBody
 from hub.policy import ConsentState, Decision, PolicyBook, PolicyEvent, decide
 from hub.timeline import Timeline
+
+EMPTY = Timeline()
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,13 @@ class PartitionProcessor:
     consent: dict[str, ConsentState] = field(default_factory=dict)
     timelines: dict[str, Timeline] = field(default_factory=dict)
     deadlines: Deadlines = field(default_factory=Deadlines)
-    seen: set[UUID] = field(default_factory=set)
 
     def process(self, envelope: Envelope, body: EventBody) -> Outcome:
-        if envelope.event_id in self.seen:
-            return Outcome(duplicate=True)
-        self.seen.add(envelope.event_id)
-        data = body.model_dump()
         pid, event_type = envelope.participant_id, envelope.event_type
+        timeline = self.timelines.get(pid, EMPTY)
+        if envelope.event_id in timeline:  # a canonical event is keyed by its participant
+            return Outcome(duplicate=True)
+        data = body.model_dump()
         at = envelope.recorded_at or envelope.occurred_at
         # the hub's clock (recorded_at), not the source's: a backdated or skewed report
         # can neither lapse a window early nor hold one open
@@ -50,7 +50,7 @@ class PartitionProcessor:
         self.book = self.book.apply(event_type, data)
         state = self.consent.get(pid, ConsentState()).apply(event_type, data)
         self.consent[pid] = state
-        self.timelines[pid] = self.timelines.get(pid, Timeline()).apply(
+        self.timelines[pid] = timeline.apply(
             envelope.event_id, event_type, envelope.source, envelope.occurred_at, at
         )
         self.deadlines = self.deadlines.apply(envelope.event_id, event_type, pid, data)

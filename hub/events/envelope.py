@@ -152,17 +152,17 @@ def encode_envelope(envelope: Envelope, codec: Codec) -> bytes:
     return codec.encode(ENVELOPE, envelope.model_dump())
 
 
-def decode_envelope(data: bytes, codec: Codec) -> Envelope:
-    decoded = codec.decode(data, ENVELOPE)
+def decode_envelope(data: bytes, codec: Codec, *, canonical: bool = True) -> Envelope:
+    decoded = codec.decode(data, ENVELOPE, canonical=canonical)
     try:
         return Envelope.model_validate(decoded.datum)
     except ValidationError as exc:
         raise InvalidEvent(f"envelope: {_first_error(exc)}") from None
 
 
-def decode_body(envelope: Envelope, codec: Codec) -> EventBody:
+def decode_body(envelope: Envelope, codec: Codec, *, canonical: bool = True) -> EventBody:
     """The typed body, checked against the envelope's event type and semantic rules."""
-    decoded = codec.decode(envelope.payload)
+    decoded = codec.decode(envelope.payload, canonical=canonical)
     if decoded.writer.fingerprint != envelope.schema_fingerprint:
         raise MalformedPayload("payload header disagrees with schema_fingerprint")
     if decoded.reader.subject != envelope.event_type:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from hub.accepted import AcceptedIds
 from hub.audit.checkpoints import signed_checkpoint
 from hub.audit.merkle import leaf_hash
 from hub.audit.tree import MerkleTree
@@ -35,7 +36,7 @@ from hub.events.envelope import (
 )
 from hub.events.errors import EventError, Reason
 from hub.events.models import IntakeWindowExpired
-from hub.gatekeeper import Accepted, Clock, Gatekeeper
+from hub.gatekeeper import Accepted, Clock, Gatekeeper, Rejected, Screened
 from hub.notices import audit_record, build_notice
 from hub.policy import Decision
 from hub.processor import Outcome, PartitionProcessor
@@ -61,12 +62,25 @@ class Out:
     id: str | None = None  # what makes it the same output when sent again (see the worker)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """An ingest record the gatekeeper has screened, before its signature is checked."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    screened: Screened | Rejected
+
+
 @dataclass
 class IngestHandler:
     gate: Gatekeeper
     clock: Clock
     events_partitions: int
-    seen: dict[UUID, str] = field(default_factory=dict)  # accepted event id -> its origin
+    seen: AcceptedIds = field(default_factory=AcceptedIds)  # accepted ids and their origins
     counts: Counter[str] = field(default_factory=Counter)
 
     def remember(self, headers: Iterable[tuple[str, bytes]]) -> None:
@@ -79,7 +93,7 @@ class IngestHandler:
         except ValueError:
             self.counts["events.without_id"] += 1
             return
-        self.seen[event_id] = found.get(ORIGIN, b"").decode()
+        self.seen.add(event_id, found.get(ORIGIN, b"").decode())
 
     def handle(
         self,
@@ -90,15 +104,40 @@ class IngestHandler:
         value: bytes | None,
         headers: Iterable[tuple[str, bytes]],
     ) -> list[Out]:
+        pending = self.screen(topic, partition, offset, key, value, headers)
+        return self.finish(pending, self.check_signature(pending))
+
+    def screen(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Iterable[tuple[str, bytes]],
+    ) -> Pending:
+        """``handle`` in three steps (see ``Gatekeeper.screen``): screen, check the
+        signature (thread-safe), finish in log order."""
         headers = list(headers)
+        screened = self.gate.screen(
+            topic_agency=topic.removeprefix(INGEST_PREFIX), value=value, key=key, headers=headers
+        )
+        return Pending(topic, partition, offset, key, value, headers, screened)
+
+    def check_signature(self, pending: Pending) -> Rejected | None:
+        if isinstance(pending.screened, Screened):
+            return self.gate.check_signature(pending.screened)
+        return None
+
+    def finish(self, pending: Pending, signature: Rejected | None) -> list[Out]:
+        topic, partition, offset = pending.topic, pending.partition, pending.offset
+        key, value, headers = pending.key, pending.value, pending.headers
         origin = f"{topic}/{partition}/{offset}"
-        result = self.gate.admit(
-            topic_agency=topic.removeprefix(INGEST_PREFIX),
-            value=value,
-            key=key,
-            headers=headers,
-            clock=self.clock,
-            seen=self.seen,
+        screened = pending.screened
+        result: Accepted | Rejected = (
+            self.gate.conclude(screened, signature, clock=self.clock, seen=self.seen)
+            if isinstance(screened, Screened)
+            else screened
         )
         if not isinstance(result, Accepted):
             if result.reason is Reason.DUPLICATE and value and self._redelivered(value, origin):
@@ -118,7 +157,7 @@ class IngestHandler:
                 )
             ]
         env = result.envelope
-        self.seen[env.event_id] = origin
+        self.seen.add(env.event_id, origin)
         self.counts[f"accepted.{env.event_type}"] += 1
         out = Out(
             EVENTS,
@@ -139,7 +178,7 @@ class IngestHandler:
             event_id = decode_envelope(value, self.gate.codec).event_id
         except EventError:
             return False
-        return self.seen.get(event_id) == origin
+        return self.seen.came_from(event_id, origin)
 
 
 def audited(partition: int, envelope: Envelope, outcome: Outcome) -> tuple[Decision, ...]:
@@ -163,8 +202,9 @@ class CanonicalHandler:
         """Fold one canonical event in; with ``emit`` False (rebuilding state from the log
         on start) nothing is sent, because it was sent before."""
         try:
-            envelope = decode_envelope(value, self.codec)
-            body = decode_body(envelope, self.codec)
+            # lead.events is the gatekeeper's canonical output: no need to check it again
+            envelope = decode_envelope(value, self.codec, canonical=False)
+            body = decode_body(envelope, self.codec, canonical=False)
         except EventError as exc:  # only the gatekeeper writes here; count, never stop
             self.counts[f"unreadable.{exc.reason.value}"] += 1
             return []
@@ -204,7 +244,7 @@ class CanonicalHandler:
                 Out(
                     notify_topic(d.recipient),
                     key,
-                    self.codec.encode("notice", notice.model_dump()),
+                    self.codec.encode("notice", dict(notice)),
                     [("ce_id", str(notice.notice_id).encode())],
                     id=f"{notify_topic(d.recipient)}/{notice.notice_id}",
                 )

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,16 +34,16 @@ from hub.crypto.fields import DataKeyStore
 from hub.crypto.sealing import load_recipient_key
 from hub.crypto.signing import PublicKeys, SigningKey, load_signing_key
 from hub.events.codec import Codec
-from hub.events.envelope import SYSTEM_PARTICIPANT, decode_envelope
+from hub.events.envelope import CE_TYPE_PREFIX, SYSTEM_PARTICIPANT, decode_envelope
 from hub.events.errors import EventError
 from hub.events.models import PolicyPublished
 from hub.events.schemas import SchemaRegistry
-from hub.gatekeeper import Clock, Gatekeeper, LogClock, wall_clock
+from hub.gatekeeper import Clock, Gatekeeper, LogClock, Rejected, wall_clock
 from hub.policy import Policy, PolicyBook, load_policy
 from hub.policy.archive import keep
 from hub.processor import PartitionProcessor
 from hub.rejections import REJECTION_ID
-from hub.streams.handlers import AuditHandler, CanonicalHandler, IngestHandler, Out
+from hub.streams.handlers import AuditHandler, CanonicalHandler, IngestHandler, Out, Pending
 from hub.topics import (
     AUDIT,
     CHECKPOINTS,
@@ -55,6 +56,7 @@ from hub.topics import (
 from producers.sdk import Publisher
 
 log = structlog.get_logger(__name__)
+LAPSE_TYPE = f"{CE_TYPE_PREFIX}intake_window_expired".encode()
 POLICY_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0004")
 HUB = "hub"
 
@@ -76,13 +78,20 @@ class Runtime:
     canonical: dict[int, CanonicalHandler] = field(default_factory=dict)
     next_offset: dict[int, int] = field(default_factory=dict)
     silent_until: dict[int, int] = field(default_factory=dict)
-    # ids of outputs already on the log (Out.id): a worker restarted after a crash, or on a
-    # broker restored from the archive (no committed offsets), re-derives outputs it sent
-    # before; it recognises and drops them instead of repeating them
+    # ids (Out.id) of outputs on the log that this worker may derive again: a worker
+    # restarted after a crash, or on a broker restored from the archive (no committed
+    # offsets), re-derives outputs sent before; it recognises and drops them instead of
+    # repeating them. Learned at start; an id is forgotten once matched, because this
+    # worker derives each output once (it never folds an offset twice), so the set empties
+    # as the worker catches up instead of growing with the log. Lapses, which any worker
+    # may derive again after a rebalance, and dead letters, whose ingest records may be
+    # redelivered, are learned as they go by (both are few).
     sent: set[str] = field(default_factory=set)
 
     def learn(self, topic: str, headers: Iterable[tuple[str, bytes]]) -> None:
         found = dict(headers)
+        if topic == EVENTS and found.get("ce_type") != LAPSE_TYPE:
+            return  # of lead.events, the hub derives only its lapses
         output_id = found.get(REJECTION_ID if topic == REJECTED else "ce_id")
         if output_id:
             self.sent.add(f"{topic}/{output_id.decode()}")
@@ -159,7 +168,7 @@ def prepare(runtime: Runtime) -> None:
         runtime.ingest.remember(record.headers or [])
         runtime.learn(EVENTS, record.headers or [])
         try:
-            envelope = decode_envelope(record.value, runtime.codec)
+            envelope = decode_envelope(record.value, runtime.codec, canonical=False)
         except EventError:
             continue
         if envelope.event_type == "policy_published":
@@ -218,19 +227,22 @@ def build_app(runtime: Runtime) -> Any:
     )
     ingest = app.topic(*[ingest_topic(a) for a in runtime.agencies])
     events = app.topic(EVENTS)
-    outputs: dict[str, Any] = {}
 
     async def send_all(outs: Iterable[Out]) -> None:
+        # straight to the app's producer: faust's Topic.send wraps every record in futures
+        # and callbacks the hub does not use, and cost more than the hub's own work per event
         futures = []
         for out in outs:
             if out.id is not None:
                 if out.id in runtime.sent:
+                    if out.topic != REJECTED:  # a dead letter's record may come again
+                        runtime.sent.discard(out.id)
                     continue
-                runtime.sent.add(out.id)
-            topic = outputs.get(out.topic) or outputs.setdefault(out.topic, app.topic(out.topic))
+                if out.topic == REJECTED:
+                    runtime.sent.add(out.id)
             futures.append(
-                await topic.send(
-                    key=out.key, value=out.value, headers=out.headers, partition=out.partition
+                await app.producer.send(
+                    out.topic, out.key, out.value, out.partition, None, out.headers
                 )
             )
         if futures:
@@ -280,16 +292,14 @@ def build_app(runtime: Runtime) -> Any:
     # and still nothing counts as processed before what it caused is on the log.
     batch, within = settings.streams.batch_max, settings.streams.batch_within_ms / 1000
 
+    verifiers = ThreadPoolExecutor(
+        settings.streams.signature_threads, thread_name_prefix="leadhub-verify"
+    )
+
     @app.agent(ingest)
     async def gatekeeper(stream: Any) -> None:
         async for taken in stream.take_events(batch, within=within):
-            outs: list[Out] = []
-            for event in taken:
-                m = event.message
-                outs += runtime.ingest.handle(
-                    m.topic, m.partition, m.offset, event.key, event.value, m.headers or []
-                )
-            await send_all(outs)
+            await send_all(await admit_batch(runtime, verifiers, taken))
 
     @app.agent(events)
     async def disclosure(stream: Any) -> None:
@@ -317,6 +327,36 @@ def build_app(runtime: Runtime) -> Any:
         await send_all(runtime.notary.checkpoint())
 
     return app
+
+
+def _check_signatures(ingest: IngestHandler, pending: list[Pending]) -> list[Rejected | None]:
+    return [ingest.check_signature(p) for p in pending]
+
+
+async def admit_batch(
+    runtime: Runtime, verifiers: ThreadPoolExecutor, taken: Sequence[Any]
+) -> list[Out]:
+    """The gatekeeper on a batch of faust events: screen each, check the signatures on
+    the verifier threads (Ed25519 verification releases the GIL, so the event loop goes on
+    with the disclosure agent's work meanwhile), then finish each in log order."""
+    pending = [
+        runtime.ingest.screen(
+            m.topic, m.partition, m.offset, event.key, event.value, m.headers or []
+        )
+        for event in taken
+        for m in (event.message,)
+    ]
+    step = -(-len(pending) // runtime.settings.streams.signature_threads)
+    chunks = [pending[i : i + step] for i in range(0, len(pending), step)]
+    loop = asyncio.get_running_loop()
+    checked = await asyncio.gather(
+        *(loop.run_in_executor(verifiers, _check_signatures, runtime.ingest, c) for c in chunks)
+    )
+    signatures = [s for chunk in checked for s in chunk]
+    outs: list[Out] = []
+    for p, signature in zip(pending, signatures, strict=True):
+        outs += runtime.ingest.finish(p, signature)
+    return outs
 
 
 def run(settings: Settings, bootstrap: list[str]) -> None:

@@ -279,3 +279,51 @@ def test_a_list_of_a_quarter_million_bad_items_is_refused_cheaply(
     assert isinstance(result, Rejected) and result.reason is Reason.INVALID_EVENT
     assert "260000 validation errors" in result.detail
     assert peak < 64 * 2**20
+
+
+def test_a_batch_checked_on_threads_is_admitted_as_one_by_one(
+    codec: Codec,
+    agencies: AgencyRegistry,
+    public_keys: PublicKeys,
+    agency_keys: dict[str, SigningKey],
+) -> None:
+    """The worker screens a batch, checks its signatures on other threads, then finishes it
+    in order: the outcome must be exactly that of handling each record in turn, a repeat
+    inside the batch and a forgery included."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hub.streams.handlers import IngestHandler
+
+    good = [signed(codec, agency_keys["sao"]) for _ in range(20)]
+    forged = good[3].model_copy(
+        update={"event_id": uuid.uuid4(), "signature": agency_keys["bpd"].sign(b"x")}
+    )
+    batch = [*good[:10], forged, good[4], *good[10:], good[0]]
+    records = [("lead.ingest.sao", 0, i, record(env, codec)) for i, env in enumerate(batch)]
+    records.append(
+        ("lead.ingest.sao", 0, len(records), {"value": b"\xc3\x01junk", "key": None, "headers": []})
+    )
+
+    def handler() -> IngestHandler:
+        return IngestHandler(Gatekeeper(codec, agencies, public_keys), LogClock(), 6)
+
+    one_by_one = handler()
+    expected = [
+        one_by_one.handle(t, p, o, r["key"], r["value"], r["headers"]) for t, p, o, r in records
+    ]
+    batched = handler()
+    pending = [
+        batched.screen(t, p, o, r["key"], r["value"], r["headers"]) for t, p, o, r in records
+    ]
+    with ThreadPoolExecutor(4) as pool:
+        checked = list(pool.map(batched.check_signature, pending))
+    got = [batched.finish(p, c) for p, c in zip(pending, checked, strict=True)]
+
+    def shape(outs: list[Any]) -> list[tuple[str, bytes | None, bytes, str | None]]:
+        return [(o.topic, o.key, o.value, o.id) for o in outs]
+
+    assert [shape(o) for o in got] == [shape(o) for o in expected]
+    assert batched.counts == one_by_one.counts
+    assert batched.counts["rejected.DUPLICATE"] == 2
+    assert batched.counts["rejected.BAD_SIGNATURE"] == 1
+    assert batched.counts["accepted.charges_held"] == 20
