@@ -297,12 +297,11 @@ class Auditor(_Checks):
         return self._replay
 
     def replay_findings(self) -> tuple[list[str], dict[str, int]]:
-        logged, findings = logged_decisions(self.log.audit, self.codec)
-        findings += diff(self.replay, logged)
+        findings, logged = diff(self.replay, self.log.audit, self.codec)
         summary = {
             "events": self.replay.events,
             "decisions_derived": len(self.replay.decisions),
-            "decisions_logged": len(logged),
+            "decisions_logged": logged,
             "audit_records": len(self.log.audit),
             "permits": sum(1 for d in self.replay.decisions.values() if d["permit"]),
         }

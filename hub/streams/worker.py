@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -202,6 +202,7 @@ def prepare(runtime: Runtime) -> None:
 def build_app(runtime: Runtime) -> Any:
     import faust
     from faust.transport.drivers import aiokafka as faust_kafka
+    from faust.types import TP
 
     settings = runtime.settings
     datadir = (settings.data_dir / "faust").resolve()
@@ -266,11 +267,6 @@ def build_app(runtime: Runtime) -> Any:
         async def perform_seek(self) -> None:
             await super().perform_seek()
             for tp in self.assignment():
-                if tp.topic == AUDIT:
-                    # the notary's tree is in memory: (re)build it from the first record
-                    await self.seek(tp, runtime.notary.next_offset)
-                    self._committed_offset[tp] = runtime.notary.next_offset
-                    continue
                 if tp.topic != EVENTS:
                     continue
                 committed = self._committed_offset.get(tp) or 0
@@ -317,16 +313,56 @@ def build_app(runtime: Runtime) -> Any:
                 runtime.next_offset[p] = m.offset + 1
             await send_all(outs)
 
-    @app.agent(app.topic(AUDIT))
+    notary_token = TP(CHECKPOINTS, 0)
+
+    @app.agent(app.topic(CHECKPOINTS))
     async def notary(stream: Any) -> None:
-        async for event in stream.events():
-            runtime.notary.add(event.message.offset, event.value)
+        """Whichever worker holds lead.checkpoints (one partition) is the notary. Its records
+        (checkpoints, cosignatures) need nothing from it; see ``audit_leaves``."""
+        async for _ in stream.events():
+            pass
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def audit_leaves() -> None:
+        await read_audit_leaves(runtime, lambda: notary_token in app.consumer.assignment())
 
     @app.timer(interval=settings.audit.checkpoint_interval_s)  # type: ignore[untyped-decorator]
     async def checkpoint() -> None:
         await send_all(runtime.notary.checkpoint())
 
     return app
+
+
+async def read_audit_leaves(runtime: Runtime, is_notary: Callable[[], bool]) -> None:
+    """The notary reads lead.audit, every decision, on a plain consumer of its own:
+    faust's machinery per message costs more than the hub's own work per decision, and
+    would hold back the ingest and canonical records fetched with them. The tree lives in
+    memory, so it is (re)built from the first record."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=runtime.bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=runtime.settings.streams.fetch_max_wait_ms,
+    )
+    audit = TopicPartition(AUDIT, 0)
+    await consumer.start()
+    try:
+        consumer.assign([audit])
+        reading = False
+        while True:
+            if not is_notary():
+                reading = False
+                await asyncio.sleep(0.2)
+                continue
+            if not reading:
+                consumer.seek(audit, runtime.notary.next_offset)
+                reading = True
+            fetched = await consumer.getmany(audit, timeout_ms=200)
+            for record in fetched.get(audit, []):
+                runtime.notary.add(record.offset, record.value)
+    finally:
+        await consumer.stop()
 
 
 def _check_signatures(ingest: IngestHandler, pending: list[Pending]) -> list[Rejected | None]:

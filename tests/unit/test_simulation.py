@@ -6,14 +6,16 @@ reason, every notice opens only for its recipient, and Part 2 never reaches enfo
 from __future__ import annotations
 
 import random
+import uuid
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from hub.agencies import AgencyRegistry
+from hub.audit.replay import diff, replay_events
 from hub.crypto.sealing import SealingKey, generate_sealing_key
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.events.codec import Codec
@@ -79,6 +81,7 @@ class Story:
     codec: Codec
     sealing: dict[str, SealingKey]
     hub_keys: PublicKeys
+    agency_keys: PublicKeys
 
     def decoded(self, topic: str, subject: str) -> list[dict[str, Any]]:
         return [self.codec.decode(o.value, subject).datum for o in self.bus.topics[topic]]
@@ -132,7 +135,12 @@ def story(
     for bad in scenario.bad:
         bus.send(Out(bad.topic, bad.key, bad.value, bad.headers))
     return Story(
-        scenario, bus, codec, sealing, PublicKeys({("hub", hub_key.key_id): hub_key.public})
+        scenario,
+        bus,
+        codec,
+        sealing,
+        PublicKeys({("hub", hub_key.key_id): hub_key.public}),
+        public_keys,
     )
 
 
@@ -223,3 +231,73 @@ def test_part2_never_reaches_enforcement(story: Story) -> None:
             "shelter_entered",
             "housed",
         }
+
+
+@dataclass(frozen=True)
+class Logged:
+    """A record as the auditor reads it (LogRecord)."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+    key: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+def _audit_findings(story: Story, audit: list[Logged]) -> tuple[list[str], int]:
+    events = [
+        Logged(EVENTS, 0, i, o.value, o.key, o.headers)
+        for i, o in enumerate(story.bus.topics[EVENTS])
+    ]
+    derived = replay_events(
+        events, story.codec, story.agency_keys, [POLICY], RECIPIENTS, signature_threads=3
+    )
+    return diff(derived, audit, story.codec)
+
+
+def test_replay_reproduces_the_audit_log_and_finds_every_change(story: Story) -> None:
+    """Replay derives exactly lead.audit; an edited, missing, extra, repeated-but-different
+    or unreadable record is each a finding, and a record that lost only its header is not."""
+    audit = [
+        Logged(AUDIT, 0, i, o.value, o.key, o.headers)
+        for i, o in enumerate(story.bus.topics[AUDIT])
+    ]
+    findings, logged = _audit_findings(story, audit)
+    assert findings == []
+    assert logged == len(audit)
+
+    permit = next(r for r in audit if story.codec.decode(r.value, "audit_decision").datum["permit"])
+    datum = story.codec.decode(permit.value, "audit_decision").datum
+    edited = story.codec.encode("audit_decision", {**datum, "rule_id": "sao.everything"})
+    extra_id = uuid.uuid4()
+    extra = story.codec.encode("audit_decision", {**datum, "decision_id": extra_id})
+    i = audit.index(permit)
+    cases = {
+        "edited": ([*audit[:i], replace(permit, value=edited), *audit[i + 1 :]], "differs"),
+        "missing": (audit[:i] + audit[i + 1 :], "missing from lead.audit"),
+        "extra": ([*audit, replace(permit, value=extra, headers=[])], "no such decision"),
+        "repeated": ([*audit, replace(permit, value=edited)], "differs"),
+        "unreadable": ([*audit, replace(permit, value=b"\xc3\x01garbage")], "unreadable"),
+    }
+    for name, (tampered, expect) in cases.items():
+        findings, _ = _audit_findings(story, tampered)
+        assert len(findings) == 1 and expect in findings[0], (name, findings)
+    headless = [*audit[:i], replace(permit, headers=[]), *audit[i + 1 :]]
+    assert _audit_findings(story, headless) == ([], len(audit))
+
+
+def test_replay_names_an_event_whose_signature_does_not_verify(story: Story) -> None:
+    events = [
+        Logged(EVENTS, 0, i, o.value, o.key, o.headers)
+        for i, o in enumerate(story.bus.topics[EVENTS])
+    ]
+    victim = 7
+    envelope = decode_envelope(events[victim].value, story.codec)
+    forged = envelope.model_copy(update={"signature": bytes(64)})
+    events[victim] = replace(events[victim], value=encode_envelope(forged, story.codec))
+    derived = replay_events(events, story.codec, story.agency_keys, [POLICY], RECIPIENTS)
+    assert derived.findings == [
+        f"{EVENTS}/0@{victim}: BAD_SIGNATURE: signature does not verify with "
+        f"{envelope.source}/{envelope.key_id}"
+    ]
