@@ -50,6 +50,17 @@ def redact(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapp
 QUIET_LIBRARIES = ("kafka", "aiokafka", "faust", "mode")
 
 
+def _not_a_cancelled_refresh(record: logging.LogRecord) -> bool:
+    """kafka-python logs an error when a consumer closed by the hub cancels its own
+    metadata request: that is how reading a topic to its end finishes, not a failure."""
+    args = record.args if isinstance(record.args, tuple) else ()
+    return not (
+        record.msg == "Metadata refresh: failed %s"
+        and len(args) == 1
+        and type(args[0]).__name__ == "Cancelled"
+    )
+
+
 def configure(level: str = "info") -> None:
     """JSON lines on stderr (stdout stays for command output), the libraries' included."""
     shared: list[structlog.types.Processor] = [
@@ -75,6 +86,7 @@ def configure(level: str = "info") -> None:
     root.setLevel(level.upper())
     for name in QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("kafka.cluster").addFilter(_not_a_cancelled_refresh)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -5,8 +5,12 @@ archive; a participant erased stays unreadable everywhere while every proof veri
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import random
+import signal
 import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,7 +23,9 @@ import pytest
 from consumers.auditor import AuditLog, Auditor, publish_erasure, read_log, witness
 from consumers.tail import read_topics
 from hub.agencies import AgencyRegistry
+from hub.audit.archive import Archive
 from hub.broker import open_broker
+from hub.cli import BROKER_FILE
 from hub.config import Settings, load_settings
 from hub.crypto.fields import DataKeyStore, FieldDecryptError, open_field, seal_field
 from hub.events.codec import Codec
@@ -28,7 +34,7 @@ from hub.events.models import EncryptedField, Identity, Narrative
 from hub.policy import load_policy
 from hub.rejections import parse
 from hub.streams.worker import policy_event_id
-from hub.topics import AUDIT, EVENTS, REJECTED, notify_topic
+from hub.topics import AUDIT, EVENTS, REJECTED, load_topic_specs, notify_topic
 from producers.demo import (
     EventsWatcher,
     demo_keys,
@@ -302,3 +308,105 @@ def test_the_accounting_of_disclosures_and_as_of_views(interrupted: Interrupted)
     for row in seen:
         assert row["source"] == "sao" or str(row["event_id"]) in sao_events
         assert "treatment" not in row["event_type"]
+
+
+@contextlib.contextmanager
+def hub_process(settings: Settings) -> Iterator[Running]:
+    """`leadhub run` in embedded mode, in a process group of its own: its broker (restored
+    from the archive), archiver and worker, so that a test can kill all of them at once."""
+    marker = settings.data_dir / BROKER_FILE
+    marker.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "LEADHUB_DATA_DIR": str(settings.data_dir),
+        "LEADHUB_KEYS_DIR": str(settings.keys_dir),
+        "LEADHUB_STREAMS__LOG_CLOCK": "true",
+        "LEADHUB_AUDIT__FLUSH_INTERVAL_S": "0.5",
+    }
+    log = (settings.data_dir / "hub.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hub", "run"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    log.close()
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert process.poll() is None, "the hub exited before its broker was ready"
+            assert time.monotonic() < deadline, "the hub's broker never became ready"
+            time.sleep(0.1)
+        bootstrap = json.loads(marker.read_text())["bootstrap_servers"]
+        watcher = EventsWatcher(bootstrap, {})
+        watcher.start()
+        agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
+        policy = load_policy(DEPLOY / "policy.yaml", agencies)
+        try:
+            watcher.wait_for({str(policy_event_id(policy))}, lambda: process, timeout_s=90)
+            yield Running(settings, bootstrap, watcher, lambda: process)
+        finally:
+            watcher.stop()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
+
+
+def _archive_caught_up(settings: Settings, bootstrap: list[str]) -> bool:
+    agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
+    topics = [s.name for s in load_topic_specs(DEPLOY / "topics.yaml", agencies)]
+    on_kafka: Counter[tuple[str, int]] = Counter()
+    for r in read_topics(bootstrap, topics, idle_s=0.5):
+        on_kafka[(r.topic, r.partition)] = max(on_kafka[(r.topic, r.partition)], r.offset + 1)
+    archive = Archive(settings.archive_dir, settings.schemas_dir)
+    return all(archive.next_offset(t, p) >= n for (t, p), n in on_kafka.items())
+
+
+def test_a_killed_hub_restores_from_its_archive_and_loses_nothing(
+    tmp_path_factory: pytest.TempPathFactory, codec: Codec, uninterrupted: dict[str, Any]
+) -> None:
+    """The whole embedded hub (broker, archiver, worker) killed with SIGKILL once what it
+    had was archived: the broker's memory is gone, and the next start restores it from the
+    archive alone and ends where an uninterrupted run ends, with the same events,
+    decisions, notices and dead letters (the decisions' stamps aside, see
+    ``_differences``). What an agency publishes in the last archive interval before such a
+    crash is acknowledged and then lost with the broker's memory: the embedded broker is
+    for one machine, production runs a cluster."""
+    settings = _settings(tmp_path_factory.mktemp("killed"))
+    scenario, keys = story(settings, codec)
+    first, rest = halves(scenario)
+    with hub_process(settings) as hub:
+        run(hub, first, codec, keys, len(first.publications) + 1)
+        deadline = time.monotonic() + 60
+        while not _archive_caught_up(settings, hub.bootstrap):
+            assert time.monotonic() < deadline, "the archive never caught up"
+            time.sleep(0.5)
+        os.killpg(hub.worker().pid, signal.SIGKILL)
+        hub.worker().wait(10)
+    with hub_process(settings) as hub:
+        total = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
+        state = final_state(run(hub, rest, codec, keys, total), codec)
+    assert _differences(state, uninterrupted, but=("decided_at",)) == []
+
+
+def _differences(got: dict[str, Any], want: dict[str, Any], but: tuple[str, ...] = ()) -> list[str]:
+    """What differs between two final states, decision by decision, but the fields named.
+
+    On the scenario's simulated calendar an event is stamped with the latest time the
+    gatekeeper has seen, so when two agencies' records of one day come in the other order
+    (they are on different topics: the log orders neither before the other) their stamps,
+    and the decided_at of their decisions, differ between two runs of one scenario."""
+    found = [f"{k} differ" for k in want if k != "decisions" and got[k] != want[k]]
+    a, b = got["decisions"], want["decisions"]
+    found += [f"decision {i} only in the uninterrupted run" for i in b.keys() - a.keys()]
+    found += [f"decision {i} only in this run" for i in a.keys() - b.keys()]
+    for i in a.keys() & b.keys():
+        fields = {
+            k: (a[i][k], b[i].get(k)) for k in a[i] if k not in but and a[i][k] != b[i].get(k)
+        }
+        if fields:
+            found.append(f"decision {i} ({a[i]['event_type']}): {fields}")
+    return found

@@ -30,3 +30,17 @@ def test_library_logs_are_json_and_quiet(capsys: pytest.CaptureFixture[str]) -> 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert json.loads(err[0])["event"] == "connection lost"
+
+
+def test_a_cancelled_metadata_refresh_on_close_is_not_an_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from kafka.errors import Cancelled, KafkaConnectionError
+
+    logs.configure("info")
+    cluster = logging.getLogger("kafka.cluster")
+    cluster.error("Metadata refresh: failed %s", Cancelled())
+    cluster.error("Metadata refresh: failed %s", KafkaConnectionError("broker gone"))
+    err = capsys.readouterr().err
+    assert "Cancelled" not in err
+    assert "broker gone" in err
