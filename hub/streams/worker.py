@@ -1,9 +1,11 @@
-"""The hub worker: a faust-streaming app with two agents, each a thin adapter over
+"""The hub worker: a faust-streaming app whose agents are thin adapters over
 ``hub.streams.handlers``.
 
 - ``gatekeeper`` on every lead.ingest.<agency>: admit or dead-letter.
 - ``disclosure`` on lead.events: per partition, fold and decide; send sealed notices,
   audit records, and the hub's own lapse events.
+- ``notary`` on lead.checkpoints: holding its one partition makes a worker the notary,
+  which grows the Merkle tree from lead.audit (on a plain consumer) and signs checkpoints.
 
 State is rebuilt from the log, never from faust's changelog (the embedded broker's high
 watermark can lag the real end of a topic, shared/BROKER.md): at start the gatekeeper
