@@ -81,10 +81,12 @@ class Hub:
             bad_after_days=10,
         )
 
-    def outputs(self, expected_events: int, watcher: EventsWatcher) -> dict[str, list[Any]]:
+    def outputs(
+        self, expected_events: int, watcher: EventsWatcher, timeout_s: float = 240.0
+    ) -> dict[str, list[Any]]:
         def read() -> dict[str, list[Any]]:
             topics = wait_until_handled(
-                self.bootstrap, watcher, expected_events, lambda: self.worker
+                self.bootstrap, watcher, expected_events, lambda: self.worker, timeout_s
             )
             for agency in RECIPIENTS:
                 topics[notify_topic(agency)] = list(
@@ -92,7 +94,7 @@ class Hub:
                 )
             return topics
 
-        return settled_outputs(read, self.codec, self.policy, timeout_s=120)
+        return settled_outputs(read, self.codec, self.policy, timeout_s)
 
 
 @pytest.fixture(scope="module")

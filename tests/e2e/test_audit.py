@@ -72,15 +72,28 @@ def embedded_hub(settings: Settings) -> Iterator[Running]:
     agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
     with open_broker(settings, agencies) as bootstrap:
         worker = start_worker(settings, bootstrap, None)
-        watcher = EventsWatcher(bootstrap, {})
-        watcher.start()
-        policy = load_policy(DEPLOY / "policy.yaml", agencies)
         try:
-            watcher.wait_for({str(policy_event_id(policy))}, lambda: worker, timeout_s=90)
-            yield Running(settings, bootstrap, watcher, lambda: worker)
+            with watched(settings, bootstrap, lambda: worker) as running:
+                yield running
         finally:
-            watcher.stop()
             stop_worker(worker)
+
+
+@contextlib.contextmanager
+def watched(
+    settings: Settings, bootstrap: list[str], worker: Callable[[], subprocess.Popen[bytes]]
+) -> Iterator[Running]:
+    """A running hub, once its worker has published the policy, with a watcher of
+    lead.events."""
+    agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
+    policy = load_policy(DEPLOY / "policy.yaml", agencies)
+    watcher = EventsWatcher(bootstrap, {})
+    watcher.start()
+    try:
+        watcher.wait_for({str(policy_event_id(policy))}, worker, timeout_s=90)
+        yield Running(settings, bootstrap, watcher, worker)
+    finally:
+        watcher.stop()
 
 
 def story(settings: Settings, codec: Codec) -> tuple[Scenario, dict[str, Any]]:
@@ -340,15 +353,8 @@ def hub_process(settings: Settings) -> Iterator[Running]:
             assert time.monotonic() < deadline, "the hub's broker never became ready"
             time.sleep(0.1)
         bootstrap = json.loads(marker.read_text())["bootstrap_servers"]
-        watcher = EventsWatcher(bootstrap, {})
-        watcher.start()
-        agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
-        policy = load_policy(DEPLOY / "policy.yaml", agencies)
-        try:
-            watcher.wait_for({str(policy_event_id(policy))}, lambda: process, timeout_s=90)
-            yield Running(settings, bootstrap, watcher, lambda: process)
-        finally:
-            watcher.stop()
+        with watched(settings, bootstrap, lambda: process) as running:
+            yield running
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)

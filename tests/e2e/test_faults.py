@@ -25,7 +25,6 @@ from uuid import UUID
 import pytest
 from kafka import KafkaProducer
 
-from consumers.tail import read_topics
 from hub.agencies import AgencyRegistry
 from hub.broker import EmbeddedBroker, free_port
 from hub.config import load_settings
@@ -33,12 +32,12 @@ from hub.events.codec import Codec
 from hub.events.envelope import decode_envelope
 from hub.policy import load_policy
 from hub.streams.worker import policy_event_id
-from hub.topics import EVENTS, ensure_topics, load_topic_specs, notify_topic
-from producers.demo import EventsWatcher, demo_keys, wait_until_handled
+from hub.topics import EVENTS, ensure_topics, load_topic_specs
+from producers.demo import EventsWatcher, demo_keys
 from producers.sdk import Publisher
 from producers.simulator import Scenario, add_bad_input, plan
 from tests.conftest import DEPLOY
-from tests.e2e.conftest import RECIPIENTS, Hub, replay, settled_outputs
+from tests.e2e.conftest import RECIPIENTS, Hub, replay
 from tests.e2e.test_lead_story import check_outputs, notices
 from tests.support.fault_proxy import FaultProxy
 from tests.unit.test_codec import _fake_seal
@@ -67,18 +66,7 @@ class Rig:
 
     def outputs(self, expected_events: int, timeout_s: float) -> dict[str, list[Any]]:
         """Hub.outputs with an explicit time limit."""
-        hub = self.hub
-
-        def read() -> dict[str, list[Any]]:
-            topics = wait_until_handled(
-                hub.bootstrap, self.watcher, expected_events, lambda: hub.worker, timeout_s
-            )
-            for agency in RECIPIENTS:
-                topic = notify_topic(agency)
-                topics[topic] = list(read_topics(hub.bootstrap, [topic], idle_s=0.5))
-            return topics
-
-        return settled_outputs(read, hub.codec, hub.policy, timeout_s)
+        return self.hub.outputs(expected_events, self.watcher, timeout_s)
 
 
 def _from_this_process(proxy_port: int) -> Callable[[tuple[str, int]], bool]:
