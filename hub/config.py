@@ -154,6 +154,7 @@ class Settings(BaseSettings):
     agencies_file: Path = Path("deploy/agencies.yaml")
     topics_file: Path = Path("deploy/topics.yaml")
     policy_file: Path = Path("deploy/policy.yaml")
+    acls_file: Path = Field(default=Path("deploy/acls.yaml"), description="principals (plan)")
     keys_dir: Path = Field(default=Path("deploy/keys"), description="agencies' public keys")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     broker: BrokerSettings = BrokerSettings()
