@@ -54,24 +54,29 @@ class AclsUnavailable(BrokerError):
 def admin_client(
     bootstrap_servers: Sequence[str], client_kwargs: Mapping[str, object], timeout_s: float
 ) -> Iterator[Any]:
-    try:
-        admin = KafkaAdminClient(
-            bootstrap_servers=list(bootstrap_servers),
-            request_timeout_ms=int(timeout_s * 1000),
-            **client_kwargs,
-        )
-    except KafkaError as exc:
-        raise BrokerError(f"cannot reach Kafka at {','.join(bootstrap_servers)}: {exc}") from None
-    try:
-        yield admin
-    finally:
-        admin.close()
+    """An admin client whose own logging is muted until it is closed: its errors reach the
+    caller as exceptions and are reported once, in one line (a connection it drops after a
+    refused request is logged from its I/O thread, even while it closes)."""
+    with _quiet_client():
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=list(bootstrap_servers),
+                request_timeout_ms=int(timeout_s * 1000),
+                **client_kwargs,
+            )
+        except KafkaError as exc:
+            servers = ",".join(bootstrap_servers)
+            raise BrokerError(f"cannot reach Kafka at {servers}: {exc}") from None
+        try:
+            yield admin
+        finally:
+            admin.close()
 
 
 @contextmanager
 def _quiet_client() -> Iterator[None]:
     """kafka-python logs a broker's refusal as a traceback and three lines of connection
-    errors; apply reports it itself, in one sentence, so the client keeps quiet meanwhile."""
+    errors; apply reports it itself, in one sentence."""
     client = logging.getLogger("kafka")
     level = client.level
     client.setLevel(logging.CRITICAL)
@@ -149,8 +154,7 @@ def observe(admin: Any, declared: Sequence[str], timeout_s: float) -> Observed:
             configs=configs.get(t["name"]),
         )
     try:
-        with _quiet_client():
-            acls, error = admin.describe_acls(_any_acl())
+        acls, error = admin.describe_acls(_any_acl())
         if error.errno != 0:
             raise error()
         return Observed(topics, {_key_of(a) for a in acls})
@@ -215,8 +219,7 @@ def apply_acls(admin: Any, d: Diff, timeout_s: float) -> list[str]:
     done: list[str] = []
     if d.create_acls:
         try:
-            with _quiet_client():
-                result = admin.create_acls([_acl_of(k) for k in d.create_acls])
+            result = admin.create_acls([_acl_of(k) for k in d.create_acls])
         except KafkaError as exc:
             raise AclsUnavailable(why_acls_failed("CreateAcls", exc, timeout_s)) from None
         if result["failed"]:
@@ -228,8 +231,7 @@ def apply_acls(admin: Any, d: Diff, timeout_s: float) -> list[str]:
         done.append(f"created {len(result['succeeded'])} ACL(s)")
     if d.delete_acls:
         try:
-            with _quiet_client():
-                admin.delete_acls([_acl_of(k) for k in d.delete_acls])
+            admin.delete_acls([_acl_of(k) for k in d.delete_acls])
         except KafkaError as exc:
             raise AclsUnavailable(why_acls_failed("DeleteAcls", exc, timeout_s)) from None
         done.append(f"deleted {len(d.delete_acls)} ACL(s)")
