@@ -62,6 +62,7 @@ def admin_client(
             admin = KafkaAdminClient(
                 bootstrap_servers=list(bootstrap_servers),
                 request_timeout_ms=int(timeout_s * 1000),
+                bootstrap_timeout_ms=int(timeout_s * 1000),
                 **client_kwargs,
             )
         except KafkaError as exc:
