@@ -433,5 +433,5 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(result if isinstance(result, int) else 0)
 
 
-# registers `leadhub audit`, `leadhub erase`, `leadhub plan` and `leadhub apply`
-from hub import cli_audit, cli_cluster  # noqa: E402, F401
+# registers `leadhub audit` (with `audit exposure`), `erase`, `plan` and `apply`
+from hub import cli_audit, cli_breach, cli_cluster  # noqa: E402, F401

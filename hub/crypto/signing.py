@@ -54,8 +54,12 @@ class SigningKey:
 
 
 def new_key_id(*, demo: bool, now: datetime | None = None) -> str:
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d")
-    return f"{DEMO_PREFIX if demo else ''}{stamp}-{secrets.token_hex(4)}"
+    """``YYYYMMDD-`` and 8 hex digits: the second of the day (5 digits), then 3 random ones.
+    The newest key is the one whose id sorts last, so a key rotated the same day (after a
+    suspected compromise, typically) must sort after the one it replaces."""
+    at = now or datetime.now(UTC)
+    second = at.hour * 3600 + at.minute * 60 + at.second
+    return f"{DEMO_PREFIX if demo else ''}{at:%Y%m%d}-{second:05x}{secrets.token_hex(2)[:3]}"
 
 
 def generate_key(agency: str, *, demo: bool) -> SigningKey:
