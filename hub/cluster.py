@@ -1,9 +1,9 @@
 """Reading a cluster's topics and ACLs, and changing them, through the Kafka admin API.
 
 The thin I/O half of `leadhub plan` / `apply`; what to change is decided in hub.plan.
-Brokers differ in what they implement (the embedded Tansu broker lists no ACLs and never
-answers CreateAcls, a Kafka cluster without an authorizer refuses them with
-SECURITY_DISABLED), so every ACL failure becomes one sentence saying which request
+Brokers differ in what they implement (the embedded Tansu broker lists no ACLs and answers
+CreateAcls with nothing kafka-python can decode; a Kafka cluster without an authorizer
+refuses them with SECURITY_DISABLED), so every ACL failure becomes one sentence saying which request
 failed and why, and topics are managed whatever happens to ACLs.
 """
 
@@ -14,7 +14,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import structlog
 from kafka.admin import (
     ACL,
     ACLFilter,
@@ -42,8 +41,6 @@ from kafka.errors import (
 
 from hub.errors import BrokerError
 from hub.plan import MANAGED_PREFIX, AclKey, Diff, Observed, ObservedTopic
-
-log = structlog.get_logger(__name__)
 
 
 class AclsUnavailable(BrokerError):
@@ -96,7 +93,10 @@ def why_acls_failed(request: str, exc: Exception, timeout_s: float) -> str:
     if isinstance(exc, SecurityDisabledError):
         return f"the broker has no authorizer configured ({request}: SECURITY_DISABLED)"
     if isinstance(exc, ClusterAuthorizationFailedError):
-        return f"this principal may not {request} (CLUSTER_AUTHORIZATION_FAILED on ALTER)"
+        return (
+            f"this principal may not {request} (CLUSTER_AUTHORIZATION_FAILED): "
+            "run apply as the cluster's super user"
+        )
     return f"{request} failed: {type(exc).__name__}: {exc}"
 
 
