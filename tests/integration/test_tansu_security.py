@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,10 +34,10 @@ def tansu_with_authentication(tmp_path: Path) -> Iterator[int]:
             stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
-        for _ in range(100):
-            if kafka_api_versions(HOST, port):  # ApiVersions needs no authentication
-                break
-            proc.wait(0.05) if proc.poll() is not None else None
+        deadline = time.monotonic() + 15
+        while not kafka_api_versions(HOST, port):  # ApiVersions needs no authentication
+            assert proc.poll() is None and time.monotonic() < deadline, "tansu did not start"
+            time.sleep(0.05)
         yield port
     finally:
         proc.send_signal(signal.SIGTERM)
