@@ -125,6 +125,8 @@ class WebContext:
         assert self.produce is not None, "the worker binds produce before serving"
         request_id = uuid.uuid4()
         now = datetime.now(UTC)
+        if self.settings.streams.log_clock and self.view.now is not None:
+            now = self.view.now  # a simulation's calendar: today would lapse every window
         sends = []
         for participant, event_ids in shown.items():
             body = RecordsViewed(
