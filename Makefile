@@ -22,7 +22,14 @@ up: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium (playwright downloads no browser here).
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get install -y -qq chromium >/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -39,7 +39,9 @@ def _entry(s: Shown, acknowledged: set[Any] | None = None) -> dict[str, Any]:
         "recorded_at": _when(s.recorded_at),
         "occurred_at": _when(s.occurred_at),
         "seen": s.seen,
-        "fields": redacted(s.fields),
+        "fields": redacted(
+            {k: _when(v) if isinstance(v, datetime) else v for k, v in s.fields.items()}
+        ),
         "acknowledged": acknowledged is not None and s.notice_id in acknowledged,
     }
 

@@ -28,16 +28,12 @@ class Signed(requests.auth.AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         body = r.body if isinstance(r.body, bytes) else (r.body or "").encode()
-        r.headers["Authorization"] = sign_request(
-            self.key, r.method or "GET", r.path_url, body
-        )
+        r.headers["Authorization"] = sign_request(self.key, r.method or "GET", r.path_url, body)
         return r
 
 
 @pytest.mark.parametrize("agency", [None, "sao", "bchd"])
-def test_every_operation_keeps_its_documented_promises(
-    web_hub: WebHub, agency: str | None
-) -> None:
+def test_every_operation_keeps_its_documented_promises(web_hub: WebHub, agency: str | None) -> None:
     schema = schemathesis.openapi.from_url(f"{web_hub.base}/openapi.json")
     session = requests.Session()
     if agency is not None:
@@ -58,8 +54,6 @@ def test_every_operation_keeps_its_documented_promises(
             # no schema can say which bytes are a validly signed event: a submission that
             # fits the document may still be refused (422, documented), never a 5xx
             excluded = [positive_data_acceptance] if case.method == "POST" else []
-            case.call_and_validate(
-                base_url=web_hub.base, session=session, excluded_checks=excluded
-            )
+            case.call_and_validate(base_url=web_hub.base, session=session, excluded_checks=excluded)
 
         conforms()
