@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -102,7 +103,8 @@ def bars(published: Published, t: Table, title: str, xlabel: str, split: int | N
     if split is not None:
         ax.axvline(split - 0.5, color="#D55E00", linestyle="--", linewidth=1)
         ax.text(split - 0.45, ax.get_ylim()[1] * 0.95, "intake window ends", fontsize=8)
-    ax.set_xticks(range(len(values)), [t.row_label(r) for r in range(len(t.rows))], fontsize=8)
+    labels = [textwrap.fill(t.row_label(r), 12) for r in range(len(t.rows))]
+    ax.set_xticks(range(len(values)), labels, fontsize=8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("participants")
     _note_suppressed(fig, any(v is None for v in values))

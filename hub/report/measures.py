@@ -149,9 +149,11 @@ def _scope(log: ReportLog, period: Period) -> tuple[_Scope, list[LoggedEvent]]:
     first = min((e.at for e in known), default=datetime.now(UTC))
     last = max((e.at for e in known), default=first)
     start = datetime.combine(period.start or first.date(), time.min, UTC)
-    horizon = datetime.combine(period.end or last.date(), time.max, UTC)
-    if period.as_of is not None:
-        horizon = min(horizon, period.as_of)
+    if period.end is None and period.as_of is not None:
+        horizon = period.as_of  # the report of the log as it stood then
+    else:
+        horizon = datetime.combine(period.end or last.date(), time.max, UTC)
+        horizon = min(horizon, period.as_of) if period.as_of is not None else horizon
     by_type: dict[str, list[LoggedEvent]] = defaultdict(list)
     for e in sorted(known, key=lambda e: (e.at, str(e.envelope.event_id))):
         if e.at <= horizon:

@@ -13,6 +13,7 @@ from hub.report.suppress import Published
 from hub.report.tables import Measures, Statistic
 
 SUPPRESSED = "suppressed"
+IN_TEXT = "[suppressed]"
 
 
 @dataclass(frozen=True)
@@ -41,12 +42,12 @@ def _index(values: tuple[str, ...], wanted: str) -> int | None:
 
 
 def n(value: int | None) -> str:
-    return SUPPRESSED if value is None else f"{value:,}"
+    return IN_TEXT if value is None else f"{value:,}"
 
 
 def pct(part: int | None, whole: int | None) -> str:
     if part is None or whole is None:
-        return SUPPRESSED
+        return IN_TEXT
     return "none" if whole == 0 else f"{100 * part / whole:.0f}%"
 
 
@@ -65,7 +66,7 @@ def plus(*values: int | None) -> int | None:
 def shown_stat(s: Statistic, digits: int = 1) -> str:
     """A median or share over fewer than 11 is not shown."""
     if s.value is None or s.n < 11:
-        return SUPPRESSED if s.n else "none"
+        return IN_TEXT if s.n else "nobody yet"
     if s.unit == "share":
         return f"{100 * s.value:.0f}%"
     return f"{s.value:.{digits}f} {s.unit}"
@@ -84,7 +85,7 @@ def summary(published: Published, measures: Measures) -> list[str]:
     pm = v.get("contacts", col="active_participants")
     contacts = v.get("contacts", col="case_contacts")
     rate = (
-        SUPPRESSED
+        IN_TEXT
         if pm is None or contacts is None
         else ("none" if pm == 0 else f"{contacts / pm:.1f}")
     )
@@ -93,11 +94,16 @@ def summary(published: Published, measures: Measures) -> list[str]:
         v.get("consent", "active", "part2"), v.get("consent", "partly_revoked", "part2")
     )
     lines = [
+        f"In {last}, the period's last month: {n(v.get('referrals_by_door', last))} referrals, "
+        f"{n(v.get('holds', last))} charge holds started, "
+        f"{n(v.get('contacts', last, 'active_participants'))} participants active, "
+        f"{n(v.get('contacts', last, 'case_contacts'))} case-manager contacts, "
+        f"{n(v.get('services', last, 'shelter_entries'))} shelter entries, "
+        f"{n(v.get('services', last, 'housed'))} moves into housing.",
         f"Referrals: {n(v.get('referrals_by_door'))} in the period "
         f"({n(arrests)} arrest diversions, "
         f"{n(v.get('referrals_by_door', col='SOCIAL_CONTACT'))} social contacts, "
-        f"{n(v.get('referrals_by_door', col='COMMUNITY'))} community referrals); "
-        f"{n(v.get('referrals_by_door', last))} in {last}.",
+        f"{n(v.get('referrals_by_door', col='COMMUNITY'))} community referrals).",
         f"Warm hand-offs: {pct(v.get('handoff', col='within_30'), arrests)} of arrest "
         f"diversions ({n(v.get('handoff', col='within_30'))} of {n(arrests)}) were met by a "
         "case manager within 30 minutes of dispatch.",
