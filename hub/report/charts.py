@@ -7,7 +7,6 @@ Charts draw only what the tables publish: a suppressed entry is drawn as a gap m
 from __future__ import annotations
 
 import io
-import math
 import textwrap
 
 from matplotlib.axes import Axes
@@ -47,21 +46,22 @@ def _busy_rows(published: Published, t: Table) -> list[int]:
 
 def _note_suppressed(fig: Figure, any_hidden: bool) -> None:
     if any_hidden:
-        fig.text(
-            0.99, 0.01, f"{MARK} = suppressed (1 to 10, or hiding one)", ha="right", fontsize=7
-        )
+        fig.text(0.99, 0.99, f"{MARK} = suppressed", ha="right", va="top", fontsize=8)
 
 
-def grouped_bars(published: Published, t: Table, title: str) -> bytes:
+def grouped_bars(
+    published: Published, t: Table, title: str, columns: list[str] | None = None
+) -> bytes:
     """Rows along the axis, one bar per column (referrals by month and door)."""
     fig, ax = _figure(title)
     rows = _busy_rows(published, t)
-    width = 0.8 / max(1, len(t.columns))
+    chosen = [t.columns.index(c) for c in columns] if columns else list(range(len(t.columns)))
+    width = 0.8 / max(1, len(chosen))
     hidden = False
-    for c in range(len(t.columns)):
-        xs = [i + (c - (len(t.columns) - 1) / 2) * width for i in range(len(rows))]
+    for i, c in enumerate(chosen):
+        xs = [x + (i - (len(chosen) - 1) / 2) * width for x in range(len(rows))]
         values = [published.shown(t, (r, c)) for r in rows]
-        ax.bar(xs, [v or 0 for v in values], width, label=t.col_label(c), color=COLOURS[c % 6])
+        ax.bar(xs, [v or 0 for v in values], width, label=t.col_label(c), color=COLOURS[i % 6])
         for x, v in zip(xs, values, strict=True):
             if v is None:
                 hidden = True
@@ -111,28 +111,6 @@ def bars(published: Published, t: Table, title: str, xlabel: str, split: int | N
     return _png(fig)
 
 
-def lines(published: Published, t: Table, columns: list[str], title: str) -> bytes:
-    """A line per column over the rows (months); a suppressed month is a gap."""
-    fig, ax = _figure(title)
-    rows = _busy_rows(published, t)
-    hidden = False
-    for i, name in enumerate(columns):
-        c = t.columns.index(name)
-        values = [published.shown(t, (r, c)) for r in rows]
-        ys = [math.nan if v is None else float(v) for v in values]
-        ax.plot(range(len(rows)), ys, marker="o", label=t.col_label(c), color=COLOURS[i % 6])
-        for x, v in enumerate(values):
-            if v is None:
-                hidden = True
-                ax.text(x, 0, MARK, ha="center", va="bottom", fontsize=8, color=COLOURS[i % 6])
-    ax.set_xticks(range(len(rows)), [t.row_label(r) for r in rows], fontsize=8)
-    ax.set_ylim(bottom=0)
-    ax.set_ylabel("count")
-    ax.legend(frameon=False, fontsize=8)
-    _note_suppressed(fig, hidden)
-    return _png(fig)
-
-
 def charts(published: Published, measures: Measures) -> dict[str, tuple[str, bytes]]:
     """Chart name -> (caption, PNG)."""
     window = int(measures.facts.get("intake_window_days", "14"))
@@ -153,11 +131,11 @@ def charts(published: Published, measures: Measures) -> dict[str, tuple[str, byt
         ),
         "housing": (
             "Housing over time",
-            lines(
+            grouped_bars(
                 published,
                 measures.table("services"),
-                ["shelter_entries", "housed"],
                 "Shelter entries and moves into housing",
+                ["shelter_entries", "housed"],
             ),
         ),
     }

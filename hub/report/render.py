@@ -140,7 +140,7 @@ th, td { padding: .2rem .6rem; border-bottom: 1px solid #e5e5e5; text-align: rig
 th:first-child, td:first-child { text-align: left; }
 tr.total td { font-weight: 600; border-top: 1px solid #999; }
 td.suppressed { color: #888; font-style: italic; }
-caption { text-align: left; font-weight: 600; padding-bottom: .3rem; }
+caption { text-align: left; font-weight: 600; padding-bottom: .3rem; white-space: nowrap; }
 .note { font-size: .8rem; color: #555; margin: 0 0 1rem; }
 img { max-width: 100%; }
 """
