@@ -704,8 +704,12 @@ def _sharing(scope: _Scope, out: Measures, log: ReportLog, period: Period) -> No
     outcome: Counter[tuple[str, str]] = Counter()
     reasons: Counter[tuple[str, str]] = Counter()
     latencies: list[float] = []
+    recorded = {e.envelope.event_id: e.recorded for e in log.events}
+    stamped: list[float] = []
     for d in decisions:
         outcome[(d.recipient, "permit" if d.permit else "deny")] += 1
+        if d.event_id in recorded:
+            stamped.append((d.decided_at - recorded[d.event_id]).total_seconds())
         if not d.permit:
             reasons[(d.reason or "UNSTATED", "")] += 1
         else:
@@ -772,7 +776,18 @@ def _sharing(scope: _Scope, out: Measures, log: ReportLog, period: Period) -> No
             "seconds",
             len(latencies),
             note="Broker timestamps: the event's first record on lead.ingest.<agency> to the "
-            "notice's first record on lead.notify.<recipient>. (The decision's decided_at is "
-            "the event's recorded_at by design, so the log's own clock gives no latency.)",
+            "notice's first record on lead.notify.<recipient>.",
+        )
+    )
+    out.statistics.append(
+        Statistic(
+            "decision_stamp",
+            "median seconds from an event's recorded_at to its decisions' decided_at",
+            _median(stamped),
+            "seconds",
+            len(stamped),
+            note="On the log's own clock a decision is stamped with its event's recorded_at (so "
+            "that replay decides the same), so this is 0 unless decisions were stamped otherwise; "
+            "the broker-timestamp latency above is the time a recipient actually waited.",
         )
     )

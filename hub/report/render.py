@@ -29,7 +29,10 @@ SECTIONS: list[tuple[str, list[str]]] = [
         ["rearrest", "stat:rearrest_6m", "stat:rearrest_12m", "stat:days_to_rearrest"],
     ),
     ("Consent", ["consent"]),
-    ("Data sharing", ["notices", "denials", "rejections", "stat:notice_latency"]),
+    (
+        "Data sharing",
+        ["notices", "denials", "rejections", "stat:notice_latency", "stat:decision_stamp"],
+    ),
 ]
 Charts = Mapping[str, tuple[str, bytes]]
 

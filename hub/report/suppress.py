@@ -8,6 +8,12 @@ the whole publication is then checked as one linear system: every table's sums o
 keys they share. No hidden quantity may be a linear combination of published ones; if
 one is, another entry of a line it is in is hidden, and the check runs again.
 
+What this does not do: it guards against exact recovery through published sums (within a
+table, and across tables through the totals they share), not against bounds an attacker
+could draw from inequalities between different measures (participants active at some
+time in a month are at least those active at its end), nor against differencing two
+reports of overlapping periods.
+
 Everything here is pure: numbers in, the set of hidden keys out.
 """
 

@@ -267,6 +267,8 @@ def test_data_sharing_health(measures: Measures, run: Run, codec: Codec) -> None
     }
     latency = next(s for s in measures.statistics if s.name == "notice_latency")
     assert latency.n == sum(notices.values()) and latency.value is not None and latency.value > 0
+    stamp = next(s for s in measures.statistics if s.name == "decision_stamp")
+    assert stamp.n == len(real) and stamp.value == 0  # decided on the log's own clock
 
 
 def test_a_period_and_an_as_of_cut_the_log(run: Run, truth: Plan) -> None:
@@ -370,3 +372,23 @@ def test_the_report_is_deterministic(run: Run) -> None:
     a = derive(run.log, Period(), WINDOW)
     b = derive(run.log, Period(), WINDOW)
     assert to_json(suppress(a.tables), a) == to_json(suppress(b.tables), b)
+
+
+@pytest.mark.parametrize(("seed", "participants"), [(11, 12), (12, 25), (13, 40)])
+def test_a_small_program_is_safe_too(
+    seed: int,
+    participants: int,
+    codec: Codec,
+    agencies: AgencyRegistry,
+    agency_keys: dict[str, SigningKey],
+    public_keys: PublicKeys,
+) -> None:
+    """Few participants make most cells small: suppression has the most to do here."""
+    small = run_scenario(seed, participants, codec, agencies, agency_keys, public_keys)
+    measures = derive(small.log, Period(), WINDOW)
+    published = suppress(measures.tables)
+    assert len(published.hidden) > len(published.primary)  # complements were needed
+    assert lines_with_one_hidden(published) == []
+    assert peel(published) == {}
+    assert solvable(published) == set()
+    assert any("[suppressed]" in line for line in summary(published, measures))
