@@ -64,9 +64,9 @@ def plus(*values: int | None) -> int | None:
 
 
 def shown_stat(s: Statistic, digits: int = 1) -> str:
-    """A median or share over fewer than 11 is not shown."""
+    """A median or share over fewer than 11 is not shown; over nobody it does not exist."""
     if s.value is None or s.n < 11:
-        return IN_TEXT if s.n else "nobody yet"
+        return IN_TEXT if s.n else "n/a"
     if s.unit == "share":
         return f"{100 * s.value:.0f}%"
     return f"{s.value:.{digits}f} {s.unit}"

@@ -173,7 +173,7 @@ class Measures:
     tables: list[Table] = field(default_factory=list)
     statistics: list[Statistic] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    facts: dict[str, str] = field(default_factory=dict)  # period, sources: no counts
+    facts: dict[str, str] = field(default_factory=dict)  # the period and the log read
 
     def table(self, name: str) -> Table:
         return next(t for t in self.tables if t.name == name)
