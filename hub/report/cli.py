@@ -82,6 +82,8 @@ def report(
     period = Period(_date("--from", start), _date("--to", end), _moment(as_of))
     if period.start and period.end and period.start > period.end:
         raise HubError("--from must not be after --to")
+    if period.start and period.as_of and period.as_of.date() < period.start:
+        raise HubError("--as-of must not be before --from")
     if source not in ("archive", "kafka"):
         raise HubError(f"--source must be archive or kafka, not {source!r}")
     if output is not None and output.is_dir():

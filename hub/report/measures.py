@@ -146,7 +146,7 @@ def _scope(log: ReportLog, period: Period) -> tuple[_Scope, list[LoggedEvent]]:
         for e in log.events
         if e.pid != SYSTEM_PARTICIPANT and (period.as_of is None or e.recorded <= period.as_of)
     ]
-    first = min((e.at for e in known), default=datetime.now(UTC))
+    first = min((e.at for e in known), default=period.as_of or datetime.now(UTC))
     last = max((e.at for e in known), default=first)
     start = datetime.combine(period.start or first.date(), time.min, UTC)
     if period.end is None and period.as_of is not None:

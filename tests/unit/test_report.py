@@ -18,7 +18,7 @@ from hub.crypto.signing import PublicKeys, SigningKey
 from hub.events import models as m
 from hub.events.codec import Codec
 from hub.report.charts import charts
-from hub.report.measures import Period, derive
+from hub.report.measures import Period, ReportLog, derive
 from hub.report.render import markdown, to_html, to_json
 from hub.report.summary import summary
 from hub.report.suppress import HIGH, LOW, Published, suppress
@@ -392,3 +392,20 @@ def test_a_small_program_is_safe_too(
     assert peel(published) == {}
     assert solvable(published) == set()
     assert any("[suppressed]" in line for line in summary(published, measures))
+
+
+@pytest.mark.parametrize(
+    "period",
+    [
+        Period(),
+        Period(date(2030, 1, 1), date(2030, 1, 31)),
+        Period(as_of=datetime(2020, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_an_empty_log_or_period_still_reports(period: Period) -> None:
+    empty = derive(ReportLog(), period, WINDOW)
+    published = suppress(empty.tables)
+    assert published.hidden == frozenset()
+    assert "0 in the period" in markdown(published, empty, {})
+    assert to_html(published, empty, charts(published, empty)).count("data:image/png") == 4
+    assert json.loads(to_json(published, empty))["tables"]

@@ -28,6 +28,7 @@ from tests.unit.test_cli import leadhub
         (["report", "--to", "2026-13-01"], "--to '2026-13-01' is not a date"),
         (["report", "--as-of", "soon"], "not an ISO 8601"),
         (["report", "--from", "2026-10-01", "--to", "2026-09-01"], "--from must not be after"),
+        (["report", "--from", "2026-10-01", "--as-of", "2026-09-01"], "--as-of must not be"),
         (["report", "-c", "does-not-exist.yaml"], "file not found"),
         (["report", "--bogus"], "No such option"),
     ],
