@@ -9,6 +9,7 @@ of the period. Counts only: no participant id, name or free text leaves this mod
 
 from __future__ import annotations
 
+import calendar
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -99,15 +100,11 @@ def months(start: date, end: date) -> list[str]:
 
 
 def add_months(t: datetime, n: int) -> datetime:
-    """The same day ``n`` calendar months later (the month's last day if it is shorter)."""
+    """The same day ``n`` calendar months later (the month's last day if it is shorter):
+    follow-up windows are stated in months, as evaluations state them."""
     y, mo = divmod(t.month - 1 + n, 12)
     year, month = t.year + y, mo + 1
-    for day in range(t.day, 27, -1):
-        try:
-            return t.replace(year=year, month=month, day=day)
-        except ValueError:
-            continue
-    return t.replace(year=year, month=month, day=min(t.day, 28))
+    return t.replace(year=year, month=month, day=min(t.day, calendar.monthrange(year, month)[1]))
 
 
 def _median(values: Sequence[float]) -> float | None:
@@ -163,6 +160,8 @@ def _scope(log: ReportLog, period: Period) -> tuple[_Scope, list[LoggedEvent]]:
 
 
 def derive(log: ReportLog, period: Period, window_days: int) -> Measures:
+    """Every table and statistic of the report, before suppression: suppression needs all
+    of them at once, since tables share totals."""
     scope, known = _scope(log, period)
     out = Measures()
     out.facts = {
