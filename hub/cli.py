@@ -433,5 +433,5 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(result if isinstance(result, int) else 0)
 
 
-from hub import cli_audit  # noqa: E402, F401 - registers `leadhub audit` and `leadhub erase`
+from hub import cli_audit, cli_web  # noqa: E402, F401 - register `audit`, `erase`, `web`
 from hub.report import cli as report_cli  # noqa: E402, F401 - registers `leadhub report`

@@ -12,7 +12,7 @@ becomes a dead letter or is skipped with a reason.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +39,7 @@ from hub.events.models import IntakeWindowExpired
 from hub.gatekeeper import Accepted, Clock, Gatekeeper, Rejected, Screened
 from hub.notices import audit_record, build_notice
 from hub.policy import Decision
+from hub.policy.decide import RECORDS_VIEWED
 from hub.processor import Outcome, PartitionProcessor
 from hub.rejections import Rejection
 from hub.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
@@ -196,6 +197,8 @@ class CanonicalHandler:
     hub_key: SigningKey
     partition: int = 0
     datakeys: DataKeyStore | None = None
+    # told each event folded in, with the decisions that go on lead.audit (the pages' view)
+    observe: Callable[[Envelope, Mapping[str, Any], tuple[Decision, ...]], None] | None = None
     counts: Counter[str] = field(default_factory=Counter)
 
     def handle(self, value: bytes, *, emit: bool = True) -> list[Out]:
@@ -214,12 +217,16 @@ class CanonicalHandler:
         erasing = envelope.event_type == ERASED and self.datakeys is not None
         if erasing and self.datakeys.erase(envelope.participant_id):  # type: ignore[union-attr]
             self.counts["erased"] += 1
+        decisions = audited(self.partition, envelope, outcome)
+        once = envelope.event_type not in BROADCAST or self.partition == 0
+        if self.observe is not None and not outcome.duplicate and once:
+            self.observe(envelope, body.model_dump(), decisions)
         if outcome.duplicate or not emit:
             self.counts["redelivered" if outcome.duplicate else "rebuilt"] += 1
             return []
         outs = [self._lapse(hold) for hold in outcome.lapsed]
         key = envelope.participant_id.encode()
-        for d in audited(self.partition, envelope, outcome):
+        for d in decisions:
             record = audit_record(envelope, d)
             decision_id = str(record["decision_id"]).encode()
             outs.append(
@@ -234,6 +241,8 @@ class CanonicalHandler:
             if not d.permit:
                 self.counts[f"denied.{d.reason.value if d.reason else '?'}"] += 1
                 continue
+            if envelope.event_type == RECORDS_VIEWED:
+                continue  # a read: logged for the accounting, nothing is sent
             policy = self.processor.book.in_force
             assert policy is not None  # a permit implies a policy in force
             notice = build_notice(

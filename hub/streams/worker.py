@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ from hub.topics import (
     load_topic_specs,
     notify_topic,
 )
+from hub.web.context import WebContext
 from producers.sdk import Publisher
 
 log = structlog.get_logger(__name__)
@@ -89,6 +91,7 @@ class Runtime:
     # may derive again after a rebalance, and dead letters, whose ingest records may be
     # redelivered, are learned as they go by (both are few).
     sent: set[str] = field(default_factory=set)
+    web: WebContext | None = None  # the HTTP API and pages, when enabled
 
     def learn(self, topic: str, headers: Iterable[tuple[str, bytes]]) -> None:
         found = dict(headers)
@@ -113,6 +116,7 @@ class Runtime:
                 self.hub_key,
                 partition,
                 DataKeyStore(self.settings.data_dir / "datakeys"),
+                observe=self.web.view.record if self.web is not None else None,
             )
             self.canonical[partition] = handler
         return handler
@@ -128,6 +132,11 @@ def load_runtime(settings: Settings, bootstrap: list[str]) -> Runtime:
     )
     clock: Clock = LogClock() if settings.streams.log_clock else wall_clock
     hub_key = load_signing_key(settings.keys_dir, HUB)
+    web = (
+        WebContext(settings, codec, agencies, keys, hub_key, bootstrap)
+        if settings.web.enabled
+        else None
+    )
     return Runtime(
         settings=settings,
         bootstrap=bootstrap,
@@ -143,6 +152,7 @@ def load_runtime(settings: Settings, bootstrap: list[str]) -> Runtime:
         ),
         notary=AuditHandler(settings.audit.origin, hub_key),
         events_partitions=events_spec.partitions,
+        web=web,
     )
 
 
@@ -217,7 +227,9 @@ def build_app(runtime: Runtime) -> Any:
         broker_heartbeat_interval=1,
         broker_commit_interval=settings.streams.commit_interval_s,
         store="memory://",  # derived state is rebuilt from the log, see the module doc
-        web_enabled=False,
+        web_enabled=settings.web.enabled,
+        web_bind=settings.web.host,
+        web_port=settings.web.port,
         topic_disable_leader=True,
         topic_allow_declare=False,  # the hub creates its topics; production ACLs forbid more
         consumer_auto_offset_reset="earliest",
@@ -294,10 +306,17 @@ def build_app(runtime: Runtime) -> Any:
         settings.streams.signature_threads, thread_name_prefix="leadhub-verify"
     )
 
+    settled: list[tuple[tuple[str, int, int], list[Out]]] = []
+
     @app.agent(ingest)
     async def gatekeeper(stream: Any) -> None:
         async for taken in stream.take_events(batch, within=within):
-            await send_all(await admit_batch(runtime, verifiers, taken))
+            outs = await admit_batch(runtime, verifiers, taken, settled)
+            await send_all(outs)
+            if runtime.web is not None:
+                for position, outs_of in settled:
+                    runtime.web.settle(position, outs_of)
+            settled.clear()
 
     @app.agent(events)
     async def disclosure(stream: Any) -> None:
@@ -332,7 +351,59 @@ def build_app(runtime: Runtime) -> Any:
     async def checkpoint() -> None:
         await send_all(runtime.notary.checkpoint())
 
+    if runtime.web is not None:
+        serve_web(app, runtime)
     return app
+
+
+def counts(runtime: Runtime) -> Counter[str]:
+    """Every handler's counters, summed: what /metrics shows."""
+    total = Counter(runtime.ingest.counts)
+    for handler in runtime.canonical.values():
+        total.update(handler.counts)
+    if runtime.web is not None:
+        total.update(runtime.web.counts)
+    return total
+
+
+def serve_web(app: Any, runtime: Runtime) -> None:
+    """The API and pages on the worker's own loop (faust.contrib.asgi), producing through
+    the worker's producer, so a submission is on the log before it is answered. Traces
+    follow a record from the HTTP request through the agents (faust.contrib.opentelemetry)
+    once an OpenTelemetry SDK is configured; until then the API is a no-op."""
+    from faust.contrib.asgi import serve_asgi
+    from faust.contrib.opentelemetry import setup_opentelemetry
+
+    from hub.web.metrics import hub_registry
+    from hub.web.server import create_asgi
+
+    web = runtime.web
+    assert web is not None
+
+    async def produce(
+        topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> tuple[int, int]:
+        metadata = await (await app.producer.send(topic, key, value, None, None, headers))
+        return metadata.partition, metadata.offset
+
+    web.produce = produce
+    web.lag = lambda: consumer_lag(app)
+    setup_opentelemetry(app)
+    registry = hub_registry(lambda: counts(runtime), web.lag, app)
+    serve_asgi(app, create_asgi(web, registry), access_log=False)
+
+
+def consumer_lag(app: Any) -> dict[tuple[str, int], int]:
+    """Per assigned partition: the broker's high watermark minus the worker's position (the
+    embedded broker's watermark can lag the true end, shared/BROKER.md: lag reads low)."""
+    consumer = app.consumer
+    lag: dict[tuple[str, int], int] = {}
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        position = consumer._read_offset.get(tp)
+        if high is not None and position is not None:
+            lag[(tp.topic, tp.partition)] = max(0, high - position - 1)
+    return lag
 
 
 async def read_audit_leaves(runtime: Runtime, is_notary: Callable[[], bool]) -> None:
@@ -372,7 +443,10 @@ def _check_signatures(ingest: IngestHandler, pending: list[Pending]) -> list[Rej
 
 
 async def admit_batch(
-    runtime: Runtime, verifiers: ThreadPoolExecutor, taken: Sequence[Any]
+    runtime: Runtime,
+    verifiers: ThreadPoolExecutor,
+    taken: Sequence[Any],
+    settled: list[tuple[tuple[str, int, int], list[Out]]] | None = None,
 ) -> list[Out]:
     """The gatekeeper on a batch of faust events: screen each, check the signatures on
     the verifier threads (Ed25519 verification releases the GIL, so the event loop goes on
@@ -393,7 +467,10 @@ async def admit_batch(
     signatures = [s for chunk in checked for s in chunk]
     outs: list[Out] = []
     for p, signature in zip(pending, signatures, strict=True):
-        outs += runtime.ingest.finish(p, signature)
+        outs_of = runtime.ingest.finish(p, signature)
+        if settled is not None:
+            settled.append(((p.topic, p.partition, p.offset), outs_of))
+        outs += outs_of
     return outs
 
 
