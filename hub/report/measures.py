@@ -51,6 +51,12 @@ class LoggedDecision:
     permit: bool
     reason: str | None
     decided_at: datetime
+    event_type: str = ""
+
+
+READ = "records_viewed"
+"""A read through the hub's pages or API: logged on lead.audit as the reader's permit, but
+it discloses nothing new and sends no notice, so it is counted apart from disclosures."""
 
 
 @dataclass(frozen=True)
@@ -702,13 +708,17 @@ def _sharing(scope: _Scope, out: Measures, log: ReportLog, period: Period) -> No
     ]
     outcome: Counter[tuple[str, str]] = Counter()
     reasons: Counter[tuple[str, str]] = Counter()
+    reads: Counter[tuple[str, str]] = Counter()
     latencies: list[float] = []
     recorded = {e.envelope.event_id: e.recorded for e in log.events}
     stamped: list[float] = []
     for d in decisions:
-        outcome[(d.recipient, "permit" if d.permit else "deny")] += 1
         if d.event_id in recorded:
             stamped.append((d.decided_at - recorded[d.event_id]).total_seconds())
+        if d.event_type == READ:
+            reads[(d.recipient, "")] += 1
+            continue
+        outcome[(d.recipient, "permit" if d.permit else "deny")] += 1
         if not d.permit:
             reasons[(d.reason or "UNSTATED", "")] += 1
         else:
@@ -727,7 +737,7 @@ def _sharing(scope: _Scope, out: Measures, log: ReportLog, period: Period) -> No
             counts=outcome,
             col_labels=["notice sent", "denied"],
             note="lead.audit decisions in the period (one per event and agency), permits being "
-            "the sealed notices sent.",
+            "the sealed notices sent; reads (records_viewed) are counted apart, below.",
         )
     )
     out.tables.append(
@@ -742,6 +752,21 @@ def _sharing(scope: _Scope, out: Measures, log: ReportLog, period: Period) -> No
             columns=(),
             counts=reasons,
             note="The deny reason code of each decision on lead.audit.",
+        )
+    )
+    out.tables.append(
+        table(
+            "reads",
+            "Reads through the hub's pages and API by agency",
+            measure="reads",
+            row_dim="reader",
+            rows=sorted({r for r, _ in reads}),
+            col_dim=None,
+            columns=(),
+            counts=reads,
+            note="records_viewed events: an agency looked at what had been disclosed to it "
+            "(a timeline, its inbox, a caseload, a meeting packet). Each is on lead.audit as "
+            "the reader's entry for the accounting of disclosures; none discloses anything new.",
         )
     )
     if log.rejections is not None:

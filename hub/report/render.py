@@ -31,7 +31,14 @@ SECTIONS: list[tuple[str, list[str]]] = [
     ("Consent", ["consent"]),
     (
         "Data sharing",
-        ["notices", "denials", "rejections", "stat:notice_latency", "stat:decision_stamp"],
+        [
+            "notices",
+            "denials",
+            "reads",
+            "rejections",
+            "stat:notice_latency",
+            "stat:decision_stamp",
+        ],
     ),
 ]
 Charts = Mapping[str, tuple[str, bytes]]

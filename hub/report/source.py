@@ -102,6 +102,7 @@ def decode(records: Iterable[LogRecord], codec: Codec, has_rejected: bool) -> Re
                     d["permit"],
                     d["reason"],
                     d["decided_at"],
+                    d["event_type"],
                 ),
             )
         elif r.topic == REJECTED and log.rejections is not None:

@@ -129,7 +129,8 @@ def summary(published: Published, measures: Measures) -> list[str]:
         f"Consent: {n(active)} releases in force ({n(active_p2)} with a Part 2 consent), "
         f"{n(v.get('consent', 'revoked'))} revoked, {n(v.get('consent', 'expired'))} expired.",
         f"Data sharing: {n(v.get('notices', col='permit'))} notices sent, "
-        f"{n(v.get('notices', col='deny'))} denials"
+        f"{n(v.get('notices', col='deny'))} denials, "
+        f"{n(v.get('reads'))} reads through the hub's pages and API"
         + (
             f", {n(v.get('rejections'))} inputs refused"
             if any(t.name == "rejections" for t in measures.tables)

@@ -5,7 +5,9 @@ read back as the report reads a log."""
 from __future__ import annotations
 
 import random
+import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,7 +19,7 @@ from hub.crypto.sealing import generate_sealing_key
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.events.codec import Codec
 from hub.events.envelope import seal
-from hub.events.models import PolicyPublished
+from hub.events.models import PolicyPublished, RecordsViewed, ViewKind
 from hub.gatekeeper import Gatekeeper, LogClock
 from hub.policy import PolicyBook
 from hub.processor import PartitionProcessor
@@ -68,7 +70,9 @@ def run_scenario(
     agencies: AgencyRegistry,
     agency_keys: dict[str, SigningKey],
     public_keys: PublicKeys,
+    reads: Mapping[str, int] | None = None,
 ) -> Run:
+    """``reads``: how many records_viewed the hub logs for each reading agency, at the end."""
     scenario = plan(seed, participants, lambda pid: _fake_seal)
     add_bad_input(scenario, random.Random(seed), codec, agency_keys)
     sealing = {a: generate_sealing_key(a, demo=True) for a in RECIPIENTS}
@@ -101,6 +105,25 @@ def run_scenario(
             correlation_id=p.correlation_id,
         )
         bus.publish(envelope, codec)
+    last = scenario.publications[-1]
+    for viewer, count in (reads or {}).items():
+        for i in range(count):
+            viewed = RecordsViewed(
+                viewer=viewer,
+                view=ViewKind.TIMELINE,
+                event_ids=[last.event_id],
+                request_id=uuid.UUID(int=i + 1),
+            )
+            bus.publish(
+                seal(
+                    viewed,
+                    codec=codec,
+                    key=hub_key,
+                    participant_id=last.participant_id,
+                    occurred_at=last.occurred_at,
+                ),
+                codec,
+            )
     for bad in scenario.bad:
         bus.send(Out(bad.topic, bad.key, bad.value, bad.headers))
     return Run(scenario, bus, decode(bus.records(), codec, has_rejected=True))
