@@ -434,3 +434,4 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 from hub import cli_audit, cli_web  # noqa: E402, F401 - register `audit`, `erase`, `web`
+from hub.report import cli as report_cli  # noqa: E402, F401 - registers `leadhub report`
