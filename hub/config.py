@@ -122,6 +122,10 @@ class StreamSettings(_Section):
         le=64,
         description="threads checking a batch's signatures while the event loop goes on",
     )
+    tracing: Literal["off", "console"] = Field(
+        default="off",
+        description="OpenTelemetry spans: off (or the operator's own SDK), or JSON lines on stdout",
+    )
     log_clock: bool = Field(
         default=False,
         description="stamp recorded_at from the log's own time (simulations), not the wall clock",

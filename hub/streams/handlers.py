@@ -12,7 +12,7 @@ becomes a dead letter or is skipped with a reason.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -164,7 +164,7 @@ class IngestHandler:
             EVENTS,
             env.participant_id.encode(),
             encode_envelope(env, self.gate.codec),
-            [*cloudevents_headers(env), (ORIGIN, origin.encode())],
+            [*cloudevents_headers(env), (ORIGIN, origin.encode()), *carried(headers)],
         )
         if env.event_type in BROADCAST:
             # every partition must see the policy change at a definite position of its own
@@ -180,6 +180,16 @@ class IngestHandler:
         except EventError:
             return False
         return self.seen.came_from(event_id, origin)
+
+
+TRACE_CONTEXT = frozenset({"traceparent", "tracestate"})  # W3C trace context
+
+
+def carried(headers: Iterable[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The trace context of a record, to put on the records it causes: one trace follows
+    an event from its submission through the gatekeeper to its notices and decisions
+    (faust.contrib.opentelemetry opens each agent's span from it)."""
+    return [(k, v) for k, v in headers if k in TRACE_CONTEXT]
 
 
 def audited(partition: int, envelope: Envelope, outcome: Outcome) -> tuple[Decision, ...]:
@@ -201,9 +211,12 @@ class CanonicalHandler:
     observe: Callable[[Envelope, Mapping[str, Any], tuple[Decision, ...]], None] | None = None
     counts: Counter[str] = field(default_factory=Counter)
 
-    def handle(self, value: bytes, *, emit: bool = True) -> list[Out]:
+    def handle(
+        self, value: bytes, *, emit: bool = True, trace: Sequence[tuple[str, bytes]] = ()
+    ) -> list[Out]:
         """Fold one canonical event in; with ``emit`` False (rebuilding state from the log
-        on start) nothing is sent, because it was sent before."""
+        on start) nothing is sent, because it was sent before. ``trace``: the record's
+        trace-context headers, carried onto what it causes."""
         try:
             # lead.events is the gatekeeper's canonical output: no need to check it again
             envelope = decode_envelope(value, self.codec, canonical=False)
@@ -234,7 +247,7 @@ class CanonicalHandler:
                     AUDIT,
                     key,
                     self.codec.encode("audit_decision", record),
-                    [("ce_id", decision_id)],
+                    [("ce_id", decision_id), *trace],
                     id=f"{AUDIT}/{decision_id.decode()}",
                 )
             )
@@ -254,7 +267,7 @@ class CanonicalHandler:
                     notify_topic(d.recipient),
                     key,
                     self.codec.encode("notice", dict(notice)),
-                    [("ce_id", str(notice.notice_id).encode())],
+                    [("ce_id", str(notice.notice_id).encode()), *trace],
                     id=f"{notify_topic(d.recipient)}/{notice.notice_id}",
                 )
             )

@@ -46,7 +46,14 @@ from hub.policy import Policy, PolicyBook, load_policy
 from hub.policy.archive import keep
 from hub.processor import PartitionProcessor
 from hub.rejections import REJECTION_ID
-from hub.streams.handlers import AuditHandler, CanonicalHandler, IngestHandler, Out, Pending
+from hub.streams.handlers import (
+    AuditHandler,
+    CanonicalHandler,
+    IngestHandler,
+    Out,
+    Pending,
+    carried,
+)
 from hub.topics import (
     AUDIT,
     CHECKPOINTS,
@@ -242,6 +249,7 @@ def build_app(runtime: Runtime) -> Any:
     )
     ingest = app.topic(*[ingest_topic(a) for a in runtime.agencies])
     events = app.topic(EVENTS)
+    traced = trace_agents(app, settings.streams.tracing)
 
     async def send_all(outs: Iterable[Out]) -> None:
         # straight to the app's producer: faust's Topic.send wraps every record in futures
@@ -311,8 +319,10 @@ def build_app(runtime: Runtime) -> Any:
     @app.agent(ingest)
     async def gatekeeper(stream: Any) -> None:
         async for taken in stream.take_events(batch, within=within):
+            spans = traced(taken)
             outs = await admit_batch(runtime, verifiers, taken, settled)
             await send_all(outs)
+            finish(spans)
             if runtime.web is not None:
                 for position, outs_of in settled:
                     runtime.web.settle(position, outs_of)
@@ -321,6 +331,7 @@ def build_app(runtime: Runtime) -> Any:
     @app.agent(events)
     async def disclosure(stream: Any) -> None:
         async for taken in stream.take_events(batch, within=within):
+            spans = traced(taken)
             outs: list[Out] = []
             for event in taken:
                 m = event.message
@@ -330,9 +341,11 @@ def build_app(runtime: Runtime) -> Any:
                 runtime.ingest.remember(m.headers or [])
                 runtime.learn(EVENTS, m.headers or [])
                 emit = m.offset >= runtime.silent_until.get(p, 0)
-                outs += runtime.canonical_for(p).handle(event.value, emit=emit)
+                trace = carried(m.headers or [])
+                outs += runtime.canonical_for(p).handle(event.value, emit=emit, trace=trace)
                 runtime.next_offset[p] = m.offset + 1
             await send_all(outs)
+            finish(spans)
 
     notary_token = TP(CHECKPOINTS, 0)
 
@@ -356,6 +369,64 @@ def build_app(runtime: Runtime) -> Any:
     return app
 
 
+def trace_agents(app: Any, exporter: str) -> Callable[[Sequence[Any]], list[Any]]:
+    """A span per record each agent processes, parented by the record's trace context.
+    faust.contrib.opentelemetry opens them for agents that take one event at a time (the
+    notary); for the batched agents the returned function opens one per event of a batch
+    (``finish`` closes them once the batch's outputs are on the log). Spans go wherever the
+    operator's OpenTelemetry SDK sends them (e.g. under ``opentelemetry-instrument``);
+    ``console`` installs one writing JSON lines to stdout. Spans carry topics, offsets and
+    pseudonymous keys, never payloads. Without an SDK nothing is opened at all."""
+    from faust.contrib.opentelemetry import sdk_is_configured, setup_opentelemetry
+
+    if exporter == "console":
+        import sys
+
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+
+        provider = TracerProvider()
+        lines = ConsoleSpanExporter(
+            out=sys.stdout, formatter=lambda span: span.to_json(indent=None) + "\n"
+        )
+        provider.add_span_processor(SimpleSpanProcessor(lines))
+        trace.set_tracer_provider(provider)
+    setup_opentelemetry(app)
+    if not sdk_is_configured():
+        return lambda taken: []
+    from opentelemetry import propagate, trace
+
+    tracer = trace.get_tracer("leadhub")
+
+    def open_spans(taken: Sequence[Any]) -> list[Any]:
+        spans = []
+        for event in taken:
+            m = event.message
+            carrier = {k: v.decode("latin-1") for k, v in carried(m.headers or [])}
+            spans.append(
+                tracer.start_span(
+                    f"{m.topic} process",
+                    context=propagate.extract(carrier),
+                    kind=trace.SpanKind.CONSUMER,
+                    attributes={
+                        "messaging.system": "kafka",
+                        "messaging.destination.name": m.topic,
+                        "messaging.destination.partition.id": str(m.partition),
+                        "messaging.kafka.message.offset": m.offset,
+                    },
+                )
+            )
+        return spans
+
+    return open_spans
+
+
+def finish(spans: Iterable[Any]) -> None:
+    for span in spans:
+        span.end()
+
+
 def counts(runtime: Runtime) -> Counter[str]:
     """Every handler's counters, summed: what /metrics shows."""
     total = Counter(runtime.ingest.counts)
@@ -372,7 +443,6 @@ def serve_web(app: Any, runtime: Runtime) -> None:
     follow a record from the HTTP request through the agents (faust.contrib.opentelemetry)
     once an OpenTelemetry SDK is configured; until then the API is a no-op."""
     from faust.contrib.asgi import serve_asgi
-    from faust.contrib.opentelemetry import setup_opentelemetry
 
     from hub.web.metrics import hub_registry
     from hub.web.server import create_asgi
@@ -388,7 +458,6 @@ def serve_web(app: Any, runtime: Runtime) -> None:
 
     web.produce = produce
     web.lag = lambda: consumer_lag(app)
-    setup_opentelemetry(app)
     registry = hub_registry(lambda: counts(runtime), web.lag, app)
     serve_asgi(app, create_asgi(web, registry), access_log=False)
 

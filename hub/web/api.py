@@ -162,6 +162,15 @@ def envelope_of(submitted: SubmittedEvent, ctx: WebContext, agency: str) -> Enve
     return Envelope(**facts, signature=signature)
 
 
+def trace_context() -> list[tuple[str, bytes]]:
+    """The request's trace context as Kafka headers, so the trace goes on into the agents."""
+    from opentelemetry import propagate
+
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return [(k, v.encode()) for k, v in carrier.items()]
+
+
 def router(ctx: WebContext) -> APIRouter:
     api = APIRouter(prefix="/v1", responses=ERRORS)
 
@@ -225,7 +234,9 @@ def router(ctx: WebContext) -> APIRouter:
                 pass
         else:
             raise ApiProblem(415, "UNSUPPORTED_MEDIA", f"send {AVRO} or application/json")
-        (topic, partition, offset), verdict = await ctx.submit(who, key, value, headers)
+        (topic, partition, offset), verdict = await ctx.submit(
+            who, key, value, [*headers, *trace_context()]
+        )
         ingest = f"{topic}/{partition}/{offset}"
         if verdict is None:
             return JSONResponse(

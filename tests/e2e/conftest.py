@@ -200,6 +200,7 @@ def web_hub(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Iterator[
                 "data_dir": str(data),
                 "keys_dir": str(data / "keys"),
                 "web": {"enabled": True, "port": port, "verdict_timeout_s": 20},
+                "streams": {"tracing": "console"},  # spans as JSON lines in worker.log
             }
         ),
         encoding="utf-8",

@@ -299,3 +299,32 @@ def test_openapi_document_is_served(web_hub: WebHub) -> None:
     assert {"/v1/events", "/v1/notices", "/v1/participants/{participant_id}/timeline"} <= set(
         doc["paths"]
     )
+
+
+def test_one_trace_follows_a_submission_from_http_through_the_agents(web_hub: WebHub) -> None:
+    envelope, body = _dispatch(web_hub)
+    doc = json.dumps(json_submission(envelope, body)).encode()
+    r = call(web_hub, "cm", "POST", "/v1/events", doc, headers={"Content-Type": "application/json"})
+    assert r.status_code == 201
+    log = web_hub.hub.settings.data_dir / "worker.log"
+    deadline = time.monotonic() + 30
+    while True:
+        spans = [
+            json.loads(line)
+            for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+            if line.startswith("{") and '"trace_id"' in line
+        ]
+        http = [
+            s for s in spans if s["name"] == "POST /v1/events" and s["kind"] == "SpanKind.SERVER"
+        ]
+        trace_id = http[-1]["context"]["trace_id"] if http else None
+        names = {s["name"] for s in spans if s["context"]["trace_id"] == trace_id}
+        if {
+            "lead.ingest.cm process",
+            "lead.events process",
+        } <= names or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert {"lead.ingest.cm process", "lead.events process"} <= names, names
+    for s in spans:  # spans name topics and offsets; never a payload
+        assert "cm-web-1" not in json.dumps(s)
