@@ -224,6 +224,9 @@ def build_app(runtime: Runtime) -> Any:
     from faust.types import TP
 
     settings = runtime.settings
+    serving = runtime.web is not None and can_listen(settings.web.host, settings.web.port)
+    if runtime.web is not None and not serving:  # the server would take the worker down
+        log.error("web_not_served", reason="address in use", port=settings.web.port)
     datadir = (settings.data_dir / "faust").resolve()
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -234,7 +237,7 @@ def build_app(runtime: Runtime) -> Any:
         broker_heartbeat_interval=1,
         broker_commit_interval=settings.streams.commit_interval_s,
         store="memory://",  # derived state is rebuilt from the log, see the module doc
-        web_enabled=settings.web.enabled,
+        web_enabled=serving,
         web_bind=settings.web.host,
         web_port=settings.web.port,
         topic_disable_leader=True,
@@ -364,7 +367,7 @@ def build_app(runtime: Runtime) -> Any:
     async def checkpoint() -> None:
         await send_all(runtime.notary.checkpoint())
 
-    if runtime.web is not None:
+    if serving:
         serve_web(app, runtime)
     return app
 
@@ -460,6 +463,18 @@ def serve_web(app: Any, runtime: Runtime) -> None:
     web.lag = lambda: consumer_lag(app)
     registry = hub_registry(lambda: counts(runtime), web.lag, app)
     serve_asgi(app, create_asgi(web, registry), access_log=False)
+
+
+def can_listen(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def consumer_lag(app: Any) -> dict[tuple[str, int], int]:
