@@ -5,7 +5,7 @@ page shows exactly what that agency's notices carried, and every page that shows
 about participants logs the reading first (records_viewed).
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -230,5 +230,20 @@ def router(ctx: WebContext) -> APIRouter:
         except ApiProblem as exc:
             return rows_fragment(request, "disclosures", [], exc.problem.detail or "none")
         return rows_fragment(request, "disclosures", rows, "no disclosures")
+
+    @pages.get("/audit/timeline", response_class=HTMLResponse)
+    async def audit_timeline(
+        request: Request,
+        who: Auditor,
+        participant: Annotated[str, Query(min_length=1)],
+        as_of: datetime,
+        as_seen_by: str | None = None,
+    ) -> Any:
+        moment = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+        try:
+            rows = await audit(ctx, lambda a: a.timeline(participant, moment, as_seen_by or None))
+        except ApiProblem as exc:
+            return rows_fragment(request, "timeline", [], exc.problem.detail or "none")
+        return rows_fragment(request, "timeline", rows, "nothing recorded by then")
 
     return pages

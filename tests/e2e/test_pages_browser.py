@@ -142,12 +142,22 @@ def test_auditor_sees_verification_and_the_accounting(browser: object, web_hub: 
     assert "FAIL" not in verify.inner_text()
     assert verify.locator("td.ok").count() >= 3
     participant = sorted({p.participant_id for p in web_hub.scenario.publications})[0]
-    page.get_by_label("Participant").fill(participant)  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Show disclosures").click()  # type: ignore[attr-defined]
+    accounting = page.get_by_role("form", name="Accounting of disclosures")  # type: ignore[attr-defined]
+    accounting.get_by_label("Participant").fill(participant)
+    accounting.get_by_role("button", name="Show disclosures").click()
     table = page.locator("[data-testid=disclosures]")  # type: ignore[attr-defined]
     table.wait_for(timeout=60_000)
     assert table.locator("tbody tr").count() >= 1
     assert "recipient" in table.inner_text()
+    # the same participant as the prosecutor had been shown them, at the end of the program
+    form = page.get_by_role("form", name="Timeline as of a moment")  # type: ignore[attr-defined]
+    form.get_by_label("Participant").fill(participant)
+    form.get_by_label("As of (UTC)").fill("2030-01-01T00:00")
+    form.get_by_label("As seen by").fill("sao")
+    form.get_by_role("button", name="Show timeline").click()
+    timeline = page.locator("[data-testid=timeline]")  # type: ignore[attr-defined]
+    timeline.wait_for(timeout=60_000)
+    assert "treatment_" not in timeline.inner_text()
     shot(page, "bchd-audit")
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from hub.events.envelope import seal
-from hub.events.models import RecordsViewed, ViewKind
+from hub.events.models import NoticeAcknowledged, RecordsViewed, ViewKind
 from hub.notices import Notice, open_notice
 from hub.policy import PolicyBook
 from hub.processor import PartitionProcessor
@@ -90,3 +90,23 @@ def test_reads_are_not_facts_to_show(
     )
     view.record(envelope, read.model_dump(), ())
     assert view.timeline(participant, "hub") == [] and view.items == {}
+
+
+def test_an_acknowledgement_marks_its_notice(
+    story: Story, viewed: DisclosureView, agency_keys: dict
+) -> None:
+    notice = viewed.inbox("sao")[0]
+    assert notice.notice_id not in viewed.acknowledged
+    ack = NoticeAcknowledged(
+        notice_id=notice.notice_id, recipient="sao", acknowledged_at=notice.recorded_at
+    )
+    envelope = seal(
+        ack,
+        codec=story.codec,
+        key=agency_keys["sao"],
+        participant_id=notice.participant_id,
+        occurred_at=notice.recorded_at,
+    )
+    view = DisclosureView()
+    view.record(envelope, ack.model_dump(), ())
+    assert view.acknowledged == {notice.notice_id}
