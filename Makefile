@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint up bench schemas-check clean
+.PHONY: demo report test lint up bench schemas-check clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LEAD Hub needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
@@ -19,10 +19,20 @@ demo: $(STAMP)
 up: $(STAMP)
 	$(BIN)/leadhub up
 
+report: $(STAMP)
+	$(BIN)/leadhub report -c deploy/demo.yaml --format html --output .leadhub/demo/report.html
+
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-test: $(STAMP)
+# The browser tests drive Debian's Chromium (playwright downloads no browser here).
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get install -y -qq chromium >/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/pytest
 
 lint: $(STAMP)

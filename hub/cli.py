@@ -433,5 +433,6 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(result if isinstance(result, int) else 0)
 
 
-# registers `leadhub audit` (with `audit exposure`), `erase`, `plan` and `apply`
-from hub import cli_audit, cli_breach, cli_cluster  # noqa: E402, F401
+# register `audit` (with `audit exposure`), `erase`, `plan`, `apply` and `web`
+from hub import cli_audit, cli_breach, cli_cluster, cli_web  # noqa: E402, F401
+from hub.report import cli as report_cli  # noqa: E402, F401 - registers `leadhub report`

@@ -122,10 +122,31 @@ class StreamSettings(_Section):
         le=64,
         description="threads checking a batch's signatures while the event loop goes on",
     )
+    tracing: Literal["off", "console"] = Field(
+        default="off",
+        description="OpenTelemetry spans: off (or the operator's own SDK), or JSON lines on stdout",
+    )
     log_clock: bool = Field(
         default=False,
         description="stamp recorded_at from the log's own time (simulations), not the wall clock",
     )
+
+
+class WebSettings(_Section):
+    """The HTTP API and pages, served from inside the worker (off unless enabled)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=8780, ge=0, le=65535)
+    auditors: list[str] = Field(
+        default_factory=lambda: ["bchd"],
+        description="agencies that may use the auditor's endpoints and pages (oversight)",
+    )
+    clock_skew_s: int = Field(default=300, ge=1, le=3600, description="signed request age")
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 7, description="page sign-in life")
+    verdict_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    deadline_warning_days: int = Field(default=3, ge=0, le=30)
+    max_body_bytes: int = Field(default=512 * 1024, ge=1024, le=16 * 1024 * 1024)
 
 
 class AuditSettings(_Section):
@@ -162,6 +183,7 @@ class Settings(BaseSettings):
     streams: StreamSettings = StreamSettings()
     site: SiteSettings = SiteSettings()
     audit: AuditSettings = AuditSettings()
+    web: WebSettings = WebSettings()
 
     @property
     def archive_dir(self) -> Path:

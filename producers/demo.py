@@ -22,6 +22,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from hub.crypto.sealing import generate_sealing_key, load_sealing_key, write_sea
 from hub.crypto.signing import SigningKey, generate_key, load_signing_key, write_key
 from hub.errors import DeploymentError, HubError
 from hub.events.codec import Codec
-from hub.events.envelope import Envelope, decode_envelope
+from hub.events.envelope import SYSTEM_PARTICIPANT, Envelope, decode_envelope
 from hub.events.models import EncryptedField, Identity, Narrative
 from hub.events.schemas import SchemaRegistry
 from hub.policy import load_policy
@@ -295,7 +296,7 @@ def run_demo(
             watcher.stop()
             stop_worker(worker)
     seconds = time.monotonic() - started
-    return summarise(scenario, topics, notices, codec, out, seconds, config)
+    return summarise(scenario, topics, notices, codec, out, seconds, settings, config)
 
 
 def summarise(
@@ -305,6 +306,7 @@ def summarise(
     codec: Codec,
     out: Out,
     seconds: float,
+    settings: Settings,
     config: Path | None = None,
 ) -> int:
     unique: dict[object, Envelope] = {}
@@ -340,7 +342,10 @@ def summarise(
         if got != want:
             problems += 1
             out(f"MISMATCH {what}: hub {got}, scenario {want}")
-    sample = next(e.participant_id for e in events if e.event_type == "intake_window_expired")
+    # a story with a lapse shows the most; a small program may have none
+    people = [e for e in events if e.participant_id != SYSTEM_PARTICIPANT]
+    with_lapse = [e for e in people if e.event_type == "intake_window_expired"]
+    sample = (with_lapse or people)[0].participant_id
     out("")
     out(f"one participant's story ({sample}), and who was told:")
     told: dict[str, list[str]] = {}
@@ -355,6 +360,17 @@ def summarise(
             out(f"  {e.occurred_at:%Y-%m-%d %H:%M}  {e.source:4} {e.event_type:26} -> {recipients}")
     story = [e for e in events if e.participant_id == sample]
     middle = story[len(story) // 2].recorded_at or story[len(story) // 2].occurred_at
+    _next_steps(out, settings, config, sample, middle)
+    out("")
+    verdict = "all checks passed" if not problems else f"{problems} MISMATCH(ES)"
+    out(f"demo finished in {seconds:.1f} s; {verdict}")
+    return problems
+
+
+def _next_steps(
+    out: Out, settings: Settings, config: Path | None, sample: str, middle: datetime
+) -> None:
+    """What to do with the demo's log once the broker is gone."""
     out("")
     cfg = f" -c {config}" if config else ""
     auditor = ".venv/bin/leadhub audit"
@@ -366,10 +382,13 @@ def summarise(
         f"  {auditor} timeline{cfg} --participant {sample} "
         f"--as-of {middle:%Y-%m-%dT%H:%M} --as-seen-by sao"
     )
-    out("")
-    verdict = "all checks passed" if not problems else f"{problems} MISMATCH(ES)"
-    out(f"demo finished in {seconds:.1f} s; {verdict}")
-    return problems
+    out(f"  .venv/bin/leadhub report{cfg} --format html --output {settings.data_dir}/report.html")
+    if settings.web.enabled:
+        web = f"http://{settings.web.host}:{settings.web.port}"
+        out("")
+        out(f"see it as each agency does, in the pages at {web} (the hub restores the archive):")
+        out(f"  .venv/bin/leadhub run{cfg}")
+        out(f"  .venv/bin/leadhub web login cm{cfg}    (or sao, opd, bchd...: open the link)")
 
 
 def _part2_to_enforcement(notices: Records, codec: Codec) -> int:

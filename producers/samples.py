@@ -390,6 +390,15 @@ def _participant_erased(rng: Random, seal: Seal) -> m.ParticipantErased:
     )
 
 
+def _records_viewed(rng: Random, seal: Seal) -> m.RecordsViewed:
+    return m.RecordsViewed(
+        viewer=_choice(rng, AGENCIES),
+        view=_choice(rng, m.ViewKind),
+        event_ids=[_uuid(rng) for _ in range(rng.randint(0, 4))],
+        request_id=_uuid(rng),
+    )
+
+
 def _notice_acknowledged(rng: Random, seal: Seal) -> m.NoticeAcknowledged:
     return m.NoticeAcknowledged(
         notice_id=_uuid(rng),
@@ -424,6 +433,7 @@ _BUILDERS: dict[str, Callable[[Random, Seal], m.EventBody]] = {
     "policy_published": _policy_published,
     "participant_erased": _participant_erased,
     "notice_acknowledged": _notice_acknowledged,
+    "records_viewed": _records_viewed,
 }
 
 

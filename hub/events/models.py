@@ -882,6 +882,25 @@ class NoticeAcknowledged(EventBody):
     acknowledged_at: AwareDatetime
 
 
+class ViewKind(StrEnum):
+    TIMELINE = "TIMELINE"
+    INBOX = "INBOX"
+    CASELOAD = "CASELOAD"
+    MEETING_PACKET = "MEETING_PACKET"
+
+
+class RecordsViewed(EventBody):
+    """An agency read what the hub had disclosed to it about the participant."""
+
+    event_type: ClassVar[str] = "records_viewed"
+    category: ClassVar[str] = "system"
+
+    viewer: Id
+    view: ViewKind
+    event_ids: list[UUID]
+    request_id: UUID
+
+
 # --------------------------------------------------------------------------- registries
 
 EVENT_MODELS: dict[str, type[EventBody]] = {
@@ -912,6 +931,7 @@ EVENT_MODELS: dict[str, type[EventBody]] = {
         PolicyPublished,
         ParticipantErased,
         NoticeAcknowledged,
+        RecordsViewed,
     )
 }
 """Event type -> body model, one per ``schemas/events/<event_type>.avsc``."""

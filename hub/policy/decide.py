@@ -19,6 +19,9 @@ from uuid import UUID
 from hub.policy.consent import ConsentState, Coverage
 from hub.policy.rules import ConsentKind, Policy, category_of
 
+RECORDS_VIEWED = "records_viewed"
+READ_PURPOSE = "records_access"
+
 
 class DenyReason(StrEnum):
     NO_POLICY = "NO_POLICY"  # no known policy version is in force at this log position
@@ -124,9 +127,29 @@ def decide_one(
     )
 
 
+def read_record(event: PolicyEvent, policy: Policy | None) -> Decision:
+    """The audit log's entry for a read through the hub's API or pages: the reader was
+    shown these events, each already disclosed to it by a permit of its own (or its own
+    record). Nothing new is disclosed and no notice goes out; the entry is what lets the
+    accounting of disclosures list the read (42 CFR 2.25, HIPAA 164.528)."""
+    view = str(getattr(event.body["view"], "value", event.body["view"]))
+    return Decision(
+        event_id=event.event_id,
+        recipient=str(event.body["viewer"]),
+        permit=True,
+        policy_version=policy.version if policy else None,
+        rule_id=f"read.{view.lower()}",
+        purpose=READ_PURPOSE,
+        fields=MappingProxyType({"event_ids": tuple(event.body["event_ids"])}),
+    )
+
+
 def decide(
     event: PolicyEvent, consent: ConsentState, policy: Policy | None, recipients: Sequence[str]
 ) -> tuple[Decision, ...]:
     """One decision per candidate recipient other than the event's own source, in the
-    order given. ``consent`` is the participant's state including this event."""
+    order given. ``consent`` is the participant's state including this event. A read
+    (records_viewed, only the hub may emit it) is recorded for its reader alone."""
+    if event.event_type == RECORDS_VIEWED:
+        return (read_record(event, policy),)
     return tuple(decide_one(event, consent, policy, r) for r in recipients if r != event.source)

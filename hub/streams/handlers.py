@@ -12,7 +12,7 @@ becomes a dead letter or is skipped with a reason.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -39,6 +39,7 @@ from hub.events.models import IntakeWindowExpired
 from hub.gatekeeper import Accepted, Clock, Gatekeeper, Rejected, Screened
 from hub.notices import audit_record, build_notice
 from hub.policy import Decision
+from hub.policy.decide import RECORDS_VIEWED
 from hub.processor import Outcome, PartitionProcessor
 from hub.rejections import Rejection
 from hub.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
@@ -163,7 +164,7 @@ class IngestHandler:
             EVENTS,
             env.participant_id.encode(),
             encode_envelope(env, self.gate.codec),
-            [*cloudevents_headers(env), (ORIGIN, origin.encode())],
+            [*cloudevents_headers(env), (ORIGIN, origin.encode()), *carried(headers)],
         )
         if env.event_type in BROADCAST:
             # every partition must see the policy change at a definite position of its own
@@ -181,6 +182,16 @@ class IngestHandler:
         return self.seen.came_from(event_id, origin)
 
 
+TRACE_CONTEXT = frozenset({"traceparent", "tracestate"})  # W3C trace context
+
+
+def carried(headers: Iterable[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """The trace context of a record, to put on the records it causes: one trace follows
+    an event from its submission through the gatekeeper to its notices and decisions
+    (faust.contrib.opentelemetry opens each agent's span from it)."""
+    return [(k, v) for k, v in headers if k in TRACE_CONTEXT]
+
+
 def audited(partition: int, envelope: Envelope, outcome: Outcome) -> tuple[Decision, ...]:
     """The decisions that go on lead.audit: the hub's and the auditor's replay's rule."""
     if outcome.duplicate or (envelope.event_type in BROADCAST and partition != 0):
@@ -196,11 +207,16 @@ class CanonicalHandler:
     hub_key: SigningKey
     partition: int = 0
     datakeys: DataKeyStore | None = None
+    # told each event folded in, with the decisions that go on lead.audit (the pages' view)
+    observe: Callable[[Envelope, Mapping[str, Any], tuple[Decision, ...]], None] | None = None
     counts: Counter[str] = field(default_factory=Counter)
 
-    def handle(self, value: bytes, *, emit: bool = True) -> list[Out]:
+    def handle(
+        self, value: bytes, *, emit: bool = True, trace: Sequence[tuple[str, bytes]] = ()
+    ) -> list[Out]:
         """Fold one canonical event in; with ``emit`` False (rebuilding state from the log
-        on start) nothing is sent, because it was sent before."""
+        on start) nothing is sent, because it was sent before. ``trace``: the record's
+        trace-context headers, carried onto what it causes."""
         try:
             # lead.events is the gatekeeper's canonical output: no need to check it again
             envelope = decode_envelope(value, self.codec, canonical=False)
@@ -214,12 +230,16 @@ class CanonicalHandler:
         erasing = envelope.event_type == ERASED and self.datakeys is not None
         if erasing and self.datakeys.erase(envelope.participant_id):  # type: ignore[union-attr]
             self.counts["erased"] += 1
+        decisions = audited(self.partition, envelope, outcome)
+        once = envelope.event_type not in BROADCAST or self.partition == 0
+        if self.observe is not None and not outcome.duplicate and once:
+            self.observe(envelope, body.model_dump(), decisions)
         if outcome.duplicate or not emit:
             self.counts["redelivered" if outcome.duplicate else "rebuilt"] += 1
             return []
         outs = [self._lapse(hold) for hold in outcome.lapsed]
         key = envelope.participant_id.encode()
-        for d in audited(self.partition, envelope, outcome):
+        for d in decisions:
             record = audit_record(envelope, d)
             decision_id = str(record["decision_id"]).encode()
             outs.append(
@@ -227,13 +247,15 @@ class CanonicalHandler:
                     AUDIT,
                     key,
                     self.codec.encode("audit_decision", record),
-                    [("ce_id", decision_id)],
+                    [("ce_id", decision_id), *trace],
                     id=f"{AUDIT}/{decision_id.decode()}",
                 )
             )
             if not d.permit:
                 self.counts[f"denied.{d.reason.value if d.reason else '?'}"] += 1
                 continue
+            if envelope.event_type == RECORDS_VIEWED:
+                continue  # a read: logged for the accounting, nothing is sent
             policy = self.processor.book.in_force
             assert policy is not None  # a permit implies a policy in force
             notice = build_notice(
@@ -245,7 +267,7 @@ class CanonicalHandler:
                     notify_topic(d.recipient),
                     key,
                     self.codec.encode("notice", dict(notice)),
-                    [("ce_id", str(notice.notice_id).encode())],
+                    [("ce_id", str(notice.notice_id).encode()), *trace],
                     id=f"{notify_topic(d.recipient)}/{notice.notice_id}",
                 )
             )

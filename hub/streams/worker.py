@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,7 +46,14 @@ from hub.policy import Policy, PolicyBook, load_policy
 from hub.policy.archive import keep
 from hub.processor import PartitionProcessor
 from hub.rejections import REJECTION_ID
-from hub.streams.handlers import AuditHandler, CanonicalHandler, IngestHandler, Out, Pending
+from hub.streams.handlers import (
+    AuditHandler,
+    CanonicalHandler,
+    IngestHandler,
+    Out,
+    Pending,
+    carried,
+)
 from hub.topics import (
     AUDIT,
     CHECKPOINTS,
@@ -55,6 +63,7 @@ from hub.topics import (
     load_topic_specs,
     notify_topic,
 )
+from hub.web.context import WebContext
 from producers.sdk import Publisher
 
 log = structlog.get_logger(__name__)
@@ -89,6 +98,7 @@ class Runtime:
     # may derive again after a rebalance, and dead letters, whose ingest records may be
     # redelivered, are learned as they go by (both are few).
     sent: set[str] = field(default_factory=set)
+    web: WebContext | None = None  # the HTTP API and pages, when enabled
 
     def learn(self, topic: str, headers: Iterable[tuple[str, bytes]]) -> None:
         found = dict(headers)
@@ -113,6 +123,7 @@ class Runtime:
                 self.hub_key,
                 partition,
                 DataKeyStore(self.settings.data_dir / "datakeys"),
+                observe=self.web.view.record if self.web is not None else None,
             )
             self.canonical[partition] = handler
         return handler
@@ -128,6 +139,11 @@ def load_runtime(settings: Settings, bootstrap: list[str]) -> Runtime:
     )
     clock: Clock = LogClock() if settings.streams.log_clock else wall_clock
     hub_key = load_signing_key(settings.keys_dir, HUB)
+    web = (
+        WebContext(settings, codec, agencies, keys, hub_key, bootstrap)
+        if settings.web.enabled
+        else None
+    )
     return Runtime(
         settings=settings,
         bootstrap=bootstrap,
@@ -143,6 +159,7 @@ def load_runtime(settings: Settings, bootstrap: list[str]) -> Runtime:
         ),
         notary=AuditHandler(settings.audit.origin, hub_key),
         events_partitions=events_spec.partitions,
+        web=web,
     )
 
 
@@ -207,6 +224,9 @@ def build_app(runtime: Runtime) -> Any:
     from faust.types import TP
 
     settings = runtime.settings
+    serving = runtime.web is not None and can_listen(settings.web.host, settings.web.port)
+    if runtime.web is not None and not serving:  # the server would take the worker down
+        log.error("web_not_served", reason="address in use", port=settings.web.port)
     datadir = (settings.data_dir / "faust").resolve()
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -217,7 +237,9 @@ def build_app(runtime: Runtime) -> Any:
         broker_heartbeat_interval=1,
         broker_commit_interval=settings.streams.commit_interval_s,
         store="memory://",  # derived state is rebuilt from the log, see the module doc
-        web_enabled=False,
+        web_enabled=serving,
+        web_bind=settings.web.host,
+        web_port=settings.web.port,
         topic_disable_leader=True,
         topic_allow_declare=False,  # the hub creates its topics; production ACLs forbid more
         consumer_auto_offset_reset="earliest",
@@ -230,6 +252,7 @@ def build_app(runtime: Runtime) -> Any:
     )
     ingest = app.topic(*[ingest_topic(a) for a in runtime.agencies])
     events = app.topic(EVENTS)
+    traced = trace_agents(app, settings.streams.tracing)
 
     async def send_all(outs: Iterable[Out]) -> None:
         # straight to the app's producer: faust's Topic.send wraps every record in futures
@@ -294,14 +317,24 @@ def build_app(runtime: Runtime) -> Any:
         settings.streams.signature_threads, thread_name_prefix="leadhub-verify"
     )
 
+    settled: list[tuple[tuple[str, int, int], list[Out]]] = []
+
     @app.agent(ingest)
     async def gatekeeper(stream: Any) -> None:
         async for taken in stream.take_events(batch, within=within):
-            await send_all(await admit_batch(runtime, verifiers, taken))
+            spans = traced(taken)
+            outs = await admit_batch(runtime, verifiers, taken, settled)
+            await send_all(outs)
+            finish(spans)
+            if runtime.web is not None:
+                for position, outs_of in settled:
+                    runtime.web.settle(position, outs_of)
+            settled.clear()
 
     @app.agent(events)
     async def disclosure(stream: Any) -> None:
         async for taken in stream.take_events(batch, within=within):
+            spans = traced(taken)
             outs: list[Out] = []
             for event in taken:
                 m = event.message
@@ -311,9 +344,11 @@ def build_app(runtime: Runtime) -> Any:
                 runtime.ingest.remember(m.headers or [])
                 runtime.learn(EVENTS, m.headers or [])
                 emit = m.offset >= runtime.silent_until.get(p, 0)
-                outs += runtime.canonical_for(p).handle(event.value, emit=emit)
+                trace = carried(m.headers or [])
+                outs += runtime.canonical_for(p).handle(event.value, emit=emit, trace=trace)
                 runtime.next_offset[p] = m.offset + 1
             await send_all(outs)
+            finish(spans)
 
     notary_token = TP(CHECKPOINTS, 0)
 
@@ -332,7 +367,127 @@ def build_app(runtime: Runtime) -> Any:
     async def checkpoint() -> None:
         await send_all(runtime.notary.checkpoint())
 
+    if serving:
+        serve_web(app, runtime)
     return app
+
+
+def trace_agents(app: Any, exporter: str) -> Callable[[Sequence[Any]], list[Any]]:
+    """A span per record each agent processes, parented by the record's trace context.
+    faust.contrib.opentelemetry opens them for agents that take one event at a time (the
+    notary); for the batched agents the returned function opens one per event of a batch
+    (``finish`` closes them once the batch's outputs are on the log). Spans go wherever the
+    operator's OpenTelemetry SDK sends them (e.g. under ``opentelemetry-instrument``);
+    ``console`` installs one writing JSON lines to stdout. Spans carry topics, offsets and
+    pseudonymous keys, never payloads. Without an SDK nothing is opened at all."""
+    from faust.contrib.opentelemetry import sdk_is_configured, setup_opentelemetry
+
+    if exporter == "console":
+        import sys
+
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+
+        provider = TracerProvider()
+        lines = ConsoleSpanExporter(
+            out=sys.stdout, formatter=lambda span: span.to_json(indent=None) + "\n"
+        )
+        provider.add_span_processor(SimpleSpanProcessor(lines))
+        trace.set_tracer_provider(provider)
+    setup_opentelemetry(app)
+    if not sdk_is_configured():
+        return lambda taken: []
+    from opentelemetry import propagate, trace
+
+    tracer = trace.get_tracer("leadhub")
+
+    def open_spans(taken: Sequence[Any]) -> list[Any]:
+        spans = []
+        for event in taken:
+            m = event.message
+            carrier = {k: v.decode("latin-1") for k, v in carried(m.headers or [])}
+            spans.append(
+                tracer.start_span(
+                    f"{m.topic} process",
+                    context=propagate.extract(carrier),
+                    kind=trace.SpanKind.CONSUMER,
+                    attributes={
+                        "messaging.system": "kafka",
+                        "messaging.destination.name": m.topic,
+                        "messaging.destination.partition.id": str(m.partition),
+                        "messaging.kafka.message.offset": m.offset,
+                    },
+                )
+            )
+        return spans
+
+    return open_spans
+
+
+def finish(spans: Iterable[Any]) -> None:
+    for span in spans:
+        span.end()
+
+
+def counts(runtime: Runtime) -> Counter[str]:
+    """Every handler's counters, summed: what /metrics shows."""
+    total = Counter(runtime.ingest.counts)
+    for handler in runtime.canonical.values():
+        total.update(handler.counts)
+    if runtime.web is not None:
+        total.update(runtime.web.counts)
+    return total
+
+
+def serve_web(app: Any, runtime: Runtime) -> None:
+    """The API and pages on the worker's own loop (faust.contrib.asgi), producing through
+    the worker's producer, so a submission is on the log before it is answered. Traces
+    follow a record from the HTTP request through the agents (faust.contrib.opentelemetry)
+    once an OpenTelemetry SDK is configured; until then the API is a no-op."""
+    from faust.contrib.asgi import serve_asgi
+
+    from hub.web.metrics import hub_registry
+    from hub.web.server import create_asgi
+
+    web = runtime.web
+    assert web is not None
+
+    async def produce(
+        topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> tuple[int, int]:
+        metadata = await (await app.producer.send(topic, key, value, None, None, headers))
+        return metadata.partition, metadata.offset
+
+    web.produce = produce
+    web.lag = lambda: consumer_lag(app)
+    registry = hub_registry(lambda: counts(runtime), web.lag, app)
+    serve_asgi(app, create_asgi(web, registry), access_log=False)
+
+
+def can_listen(host: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def consumer_lag(app: Any) -> dict[tuple[str, int], int]:
+    """Per assigned partition: the broker's high watermark minus the worker's position (the
+    embedded broker's watermark can lag the true end, shared/BROKER.md: lag reads low)."""
+    consumer = app.consumer
+    lag: dict[tuple[str, int], int] = {}
+    for tp in consumer.assignment():
+        high = consumer.highwater(tp)
+        position = consumer._read_offset.get(tp)
+        if high is not None and position is not None:
+            lag[(tp.topic, tp.partition)] = max(0, high - position - 1)
+    return lag
 
 
 async def read_audit_leaves(runtime: Runtime, is_notary: Callable[[], bool]) -> None:
@@ -372,7 +527,10 @@ def _check_signatures(ingest: IngestHandler, pending: list[Pending]) -> list[Rej
 
 
 async def admit_batch(
-    runtime: Runtime, verifiers: ThreadPoolExecutor, taken: Sequence[Any]
+    runtime: Runtime,
+    verifiers: ThreadPoolExecutor,
+    taken: Sequence[Any],
+    settled: list[tuple[tuple[str, int, int], list[Out]]] | None = None,
 ) -> list[Out]:
     """The gatekeeper on a batch of faust events: screen each, check the signatures on
     the verifier threads (Ed25519 verification releases the GIL, so the event loop goes on
@@ -393,7 +551,10 @@ async def admit_batch(
     signatures = [s for chunk in checked for s in chunk]
     outs: list[Out] = []
     for p, signature in zip(pending, signatures, strict=True):
-        outs += runtime.ingest.finish(p, signature)
+        outs_of = runtime.ingest.finish(p, signature)
+        if settled is not None:
+            settled.append(((p.topic, p.partition, p.offset), outs_of))
+        outs += outs_of
     return outs
 
 

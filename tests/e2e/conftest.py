@@ -10,13 +10,15 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from consumers.tail import read_topics
 from hub.agencies import AgencyRegistry
-from hub.broker import EmbeddedBroker
+from hub.broker import EmbeddedBroker, free_port
 from hub.config import Settings, load_settings
 from hub.crypto.signing import SigningKey
 from hub.events.codec import Codec
@@ -174,3 +176,76 @@ def replay(records: list[Any], codec: Codec, policy: Policy) -> dict[tuple[str, 
         for d in outcome.decisions:
             decisions[(str(d.event_id), d.recipient)] = d
     return decisions
+
+
+@dataclass
+class WebHub:
+    """A hub worker serving its API and pages, after a seeded scenario went through it."""
+
+    hub: Hub
+    base: str
+    config: Path
+    scenario: Scenario
+    outputs: dict[str, list[Any]]
+
+
+@pytest.fixture(scope="package")
+def web_hub(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Iterator[WebHub]:
+    data = tmp_path_factory.mktemp("web")
+    port = free_port("127.0.0.1")
+    config = data / "hub.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "data_dir": str(data),
+                "keys_dir": str(data / "keys"),
+                "web": {"enabled": True, "port": port, "verdict_timeout_s": 20},
+                "streams": {"tracing": "console"},  # spans as JSON lines in worker.log
+            }
+        ),
+        encoding="utf-8",
+    )
+    settings = load_settings(config)
+    agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
+    with EmbeddedBroker(log_file=data / "broker.log") as broker:
+        ensure_topics(
+            broker.bootstrap_servers, load_topic_specs(DEPLOY / "topics.yaml", agencies), {}
+        )
+        h = Hub(
+            settings,
+            broker.bootstrap_servers,
+            codec,
+            demo_keys(settings, agencies),
+            load_policy(DEPLOY / "policy.yaml", agencies),
+        )
+        watcher = EventsWatcher(h.bootstrap, {})
+        watcher.start()
+        try:
+            h.workers.append(start_worker(settings, h.bootstrap, config))
+            watcher.wait_for({str(policy_event_id(h.policy))}, lambda: h.worker, timeout_s=90)
+            scenario = h.scenario(seed=77, participants=12)
+            h.publish(scenario, watcher)
+            expected = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
+            outputs = h.outputs(expected, watcher)
+            base = f"http://127.0.0.1:{port}"
+            _wait_for_http(f"{base}/healthz", h)
+            yield WebHub(h, base, config, scenario, outputs)
+        finally:
+            watcher.stop()
+            h.stop_all()
+
+
+def _wait_for_http(url: str, hub: Hub, timeout_s: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if hub.worker.poll() is not None:
+            raise AssertionError(f"worker exited with {hub.worker.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {timeout_s} s")

@@ -242,7 +242,7 @@ def zero_byte_repetitions(schema: Any, named: dict[str, Any], where: str = "$") 
 
 
 def test_one_model_per_event_schema() -> None:
-    assert len(EVENT_FILES) == 25
+    assert len(EVENT_FILES) == 26
     assert sorted(m.EVENT_MODELS) == [p.stem for p in EVENT_FILES]
     assert list(m.EVENT_MODELS) == SAMPLE_TYPES
 

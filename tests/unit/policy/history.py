@@ -234,6 +234,8 @@ def oracle(
                 ),
                 None,
             )
+    if event.event_type == "records_viewed":  # a read: logged for its reader, whatever else
+        return recipient == event.body["viewer"], None, policy
     if policy is None or event.source == recipient:
         return False, None, policy
     if any(e.event_type == "participant_erased" for e in prefix):

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from hub.events.models import EVENT_MODELS
 from hub.policy import ConsentState, Decision, PolicyBook, PolicyEvent, decide
+from hub.policy.decide import RECORDS_VIEWED
 from tests.unit.policy.history import RECIPIENTS, default_policy, generate, oracle, variant_policy
 
 POLICIES = [default_policy(), variant_policy()]
@@ -38,6 +39,13 @@ def check_history(history: list[PolicyEvent]) -> None:
     decisions = run(history)
     assert run(history) == decisions, "same inputs must give the same decisions"
     for position, (event, made) in enumerate(zip(history, decisions, strict=True)):
+        if event.event_type == RECORDS_VIEWED:
+            # a read is logged for its reader alone, discloses nothing new, notifies no one
+            viewer, ids = event.body["viewer"], tuple(event.body["event_ids"])
+            assert [(d.recipient, d.permit, dict(d.fields), d.notices) for d in made] == [
+                (viewer, True, {"event_ids": ids}, ())
+            ]
+            continue
         assert [d.recipient for d in made] == [r for r in RECIPIENTS if r != event.source]
         for d in made:
             allowed, consent_id, policy = oracle(history, position, d.recipient, POLICIES)

@@ -1,0 +1,121 @@
+"""``leadhub report``: the program's evaluation measures, safe to share.
+
+Reads the archive by default, like the auditor (after `make demo` the broker is gone
+and the archive is the log); ``--source kafka`` reads a running broker.
+"""
+
+from __future__ import annotations
+
+import time as clock
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from hub.cli import BootstrapOption, ConfigOption, _bootstrap, _settings, app
+from hub.errors import HubError
+
+Format = Literal["markdown", "html", "json"]
+FORMATS: tuple[Format, ...] = ("markdown", "html", "json")
+
+
+def _date(option: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HubError(f"{option} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise HubError(f"--as-of {value!r} is not an ISO 8601 date or time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _format(value: str) -> Format:
+    for f in FORMATS:
+        if value == f:
+            return f
+    raise HubError(f"--format must be markdown, html or json, not {value!r}")
+
+
+@app.command("report")
+def report(
+    config: ConfigOption = None,
+    source: Annotated[
+        str,
+        typer.Option("--source", help="archive (default: works after the hub stopped) or kafka"),
+    ] = "archive",
+    bootstrap_servers: BootstrapOption = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="first day of the period (default: the log's)")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="last day of the period (default: the log's)")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="only what was recorded by then (ISO 8601)")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="markdown, html or json")] = "markdown",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="file to write (Markdown: charts beside it)"),
+    ] = None,
+) -> None:
+    """The LEAD evaluation measures for a period, from the log: referrals, hand-offs, holds,
+    intake, engagement, housing, new arrests, consent and data sharing. Aggregates only;
+    counts from 1 to 10 and whatever would reveal them are suppressed."""
+    from hub.report.charts import charts
+    from hub.report.measures import Period, derive
+    from hub.report.render import markdown, to_html, to_json
+    from hub.report.source import read
+    from hub.report.suppress import suppress
+
+    form = _format(fmt)
+    period = Period(_date("--from", start), _date("--to", end), _moment(as_of))
+    if period.start and period.end and period.start > period.end:
+        raise HubError("--from must not be after --to")
+    if period.start and period.as_of and period.as_of.date() < period.start:
+        raise HubError("--as-of must not be before --from")
+    if source not in ("archive", "kafka"):
+        raise HubError(f"--source must be archive or kafka, not {source!r}")
+    if output is not None and output.is_dir():
+        raise HubError(f"--output {output} is a directory")
+    began = clock.monotonic()
+    settings = _settings(config)
+    servers = _bootstrap(settings, bootstrap_servers) if source == "kafka" else []
+    log = read(settings, source, servers)  # type: ignore[arg-type]
+    measures = derive(log, period, settings.site.intake_window_days)
+    published = suppress(measures.tables)
+    written: list[Path] = []
+    if form == "json":
+        text = to_json(published, measures)
+    elif form == "html":
+        text = to_html(published, measures, charts(published, measures))
+    else:
+        files: dict[str, str] = {}
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            for name, (_, png) in charts(published, measures).items():
+                path = output.with_name(f"{output.stem}-{name}.png")
+                path.write_bytes(png)
+                files[name] = path.name
+                written.append(path)
+        text = markdown(published, measures, files)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    extra = f" and {len(written)} charts beside it" if written else ""
+    typer.echo(
+        f"wrote {output}{extra}: {len(measures.tables)} tables, {len(published.hidden)} "
+        f"entries suppressed, in {clock.monotonic() - began:.1f} s"
+    )

@@ -1,0 +1,122 @@
+"""Reading the log for a report, as the auditor reads it: from the archive (which
+outlives the embedded broker) or from Kafka, then decoded and deduplicated.
+
+Only the topics a report needs are read: lead.events, lead.audit, lead.rejected if the
+source has it, and the headers and timestamps (never the sealed contents) of the ingest
+and notify topics, which time a publication to its notices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Literal
+from uuid import UUID
+
+from consumers.tail import read_topics
+from hub.agencies import AgencyRegistry
+from hub.audit.archive import Archive
+from hub.audit.replay import LogRecord
+from hub.config import Settings
+from hub.errors import BrokerError, HubError
+from hub.events.codec import Codec
+from hub.events.envelope import decode_body, decode_envelope
+from hub.events.errors import EventError
+from hub.events.schemas import SchemaRegistry
+from hub.rejections import parse
+from hub.report.measures import LoggedDecision, LoggedEvent, LoggedRejection, ReportLog
+from hub.topics import AUDIT, EVENTS, REJECTED, load_topic_specs
+
+Source = Literal["archive", "kafka"]
+
+
+def read(settings: Settings, source: Source, bootstrap: Sequence[str] = ()) -> ReportLog:
+    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
+    agencies = AgencyRegistry.load(settings.agencies_file)
+    timing = [
+        s.name
+        for s in load_topic_specs(settings.topics_file, agencies)
+        if s.name.startswith(("lead.ingest.", "lead.notify."))
+    ]
+    if source == "kafka":
+        kwargs = settings.broker.client_kwargs()
+        try:
+            records = list(
+                read_topics(bootstrap, [EVENTS, AUDIT, REJECTED, *timing], client_kwargs=kwargs)
+            )
+            has_rejected = True
+        except BrokerError:  # a broker without the hub's optional topics
+            records = list(read_topics(bootstrap, [EVENTS, AUDIT], client_kwargs=kwargs))
+            has_rejected = False
+        return decode(records, codec, has_rejected)
+    archive = Archive(settings.archive_dir, settings.schemas_dir)
+    if not archive.exists:
+        raise HubError(f"no archive at {settings.archive_dir}: run the hub (or `make demo`) first")
+    has_rejected = any(topic == REJECTED for topic, _ in archive.streams())
+    return decode(archive.read([EVENTS, AUDIT, REJECTED, *timing]), codec, has_rejected)
+
+
+def _ce_id(r: LogRecord) -> UUID | None:
+    raw = next((v for k, v in r.headers or () if k == "ce_id"), None)
+    try:
+        return UUID(raw.decode()) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _earliest(found: dict[UUID, int], r: LogRecord) -> None:
+    at, named = getattr(r, "timestamp", None), _ce_id(r)
+    if isinstance(at, int) and at >= 0 and named is not None:
+        found[named] = min(found.get(named, at), at)
+
+
+def decode(records: Iterable[LogRecord], codec: Codec, has_rejected: bool) -> ReportLog:
+    """Records of any topics, in any topic order; each partition's own order is kept."""
+    log = ReportLog(rejections=[] if has_rejected else None)
+    events: dict[UUID, LoggedEvent] = {}
+    decisions: dict[UUID, LoggedDecision] = {}
+    ingested: dict[UUID, int] = {}
+    canonical: dict[UUID, int] = {}
+    ordered = sorted(records, key=lambda r: (r.topic, r.partition, r.offset))
+    for r in ordered:
+        if r.topic == EVENTS:
+            _earliest(canonical, r)
+            try:
+                envelope = decode_envelope(r.value, codec)
+                body = decode_body(envelope, codec)
+            except EventError:
+                log.unreadable += 1
+                continue
+            events.setdefault(envelope.event_id, LoggedEvent(envelope, body))
+        elif r.topic == AUDIT:
+            try:
+                d = codec.decode(r.value, "audit_decision").datum
+            except EventError:
+                log.unreadable += 1
+                continue
+            decisions.setdefault(
+                d["decision_id"],
+                LoggedDecision(
+                    d["decision_id"],
+                    d["event_id"],
+                    d["recipient"],
+                    d["permit"],
+                    d["reason"],
+                    d["decided_at"],
+                    d["event_type"],
+                ),
+            )
+        elif r.topic == REJECTED and log.rejections is not None:
+            try:
+                rejection, _ = parse(r.headers)
+            except (KeyError, ValueError):
+                log.unreadable += 1
+                continue
+            log.rejections.append(LoggedRejection(rejection.reason.value, rejection.rejected_at))
+        elif r.topic.startswith("lead.ingest."):
+            _earliest(ingested, r)
+        elif r.topic.startswith("lead.notify."):
+            _earliest(log.notified_ms, r)
+    log.events = list(events.values())
+    log.decisions = list(decisions.values())
+    log.published_ms = {**canonical, **ingested}
+    return log

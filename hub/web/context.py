@@ -1,0 +1,155 @@
+"""What the HTTP layer needs from the worker it runs in: submit to the gatekeeper and hear
+its verdict, log a read before answering it, and the auditor's views over the live log.
+
+Submissions go onto the agency's ingest topic like any other record, so the same
+gatekeeper decides them; the worker reports each ingest record's verdict here by its
+topic, partition and offset (``settle``), which is how a request learns what happened to
+exactly its record. A worker that does not hold the record's partition never hears, and
+the request is answered "submitted, verdict pending" after ``verdict_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hub.agencies import AgencyRegistry
+from hub.config import Settings
+from hub.crypto.signing import PublicKeys, SigningKey
+from hub.events.codec import Codec
+from hub.events.envelope import cloudevents_headers, encode_envelope, seal
+from hub.events.models import RecordsViewed, ViewKind
+from hub.rejections import PREFIX
+from hub.topics import EVENTS, REJECTED, ingest_topic
+from hub.web.auth import RequestVerifier, SessionVerifier
+from hub.web.view import DisclosureView
+
+RECENT_VERDICTS = 50_000
+Position = tuple[str, int, int]
+# (topic, key, value, headers) -> (partition, offset), once the broker has it
+Produce = Callable[[str, bytes | None, bytes, list[tuple[str, bytes]]], Awaitable[tuple[int, int]]]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    accepted: bool
+    event_id: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+
+
+def verdict_of(outs: Sequence[Any]) -> Verdict:
+    """The gatekeeper's outputs for one ingest record, read as a verdict."""
+    for out in outs:
+        headers = dict(out.headers)
+        if out.topic == EVENTS:
+            return Verdict(True, event_id=headers["ce_id"].decode())
+        if out.topic == REJECTED:
+            return Verdict(
+                False,
+                reason=headers[f"{PREFIX}reason"].decode(),
+                detail=headers.get(f"{PREFIX}detail", b"").decode(errors="replace"),
+            )
+    return Verdict(True, detail="a repeat of a record already forwarded")
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    codec: Codec
+    agencies: AgencyRegistry
+    keys: PublicKeys
+    hub_key: SigningKey
+    bootstrap: list[str]
+    view: DisclosureView = field(default_factory=DisclosureView)
+    produce: Produce | None = None  # bound to the worker's producer once it runs
+    counts: dict[str, int] = field(default_factory=dict)
+    lag: Callable[[], dict[tuple[str, int], int]] = dict  # bound to the worker's consumer
+    _recent: OrderedDict[Position, Verdict] = field(default_factory=OrderedDict)
+    _waiting: dict[Position, asyncio.Future[Verdict]] = field(default_factory=dict)
+
+    @property
+    def requests(self) -> RequestVerifier:
+        return RequestVerifier(self.keys, self.settings.web.clock_skew_s)
+
+    @property
+    def sessions(self) -> SessionVerifier:
+        return SessionVerifier(self.keys, self.hub_key.key_id, frozenset(self.agencies))
+
+    @property
+    def auditors(self) -> frozenset[str]:
+        return frozenset(self.settings.web.auditors)
+
+    def settle(self, position: Position, outs: Sequence[Any]) -> None:
+        """The gatekeeper's verdict on one ingest record (called by the worker, on its loop,
+        after the outputs are on the log)."""
+        verdict = verdict_of(outs)
+        waiter = self._waiting.pop(position, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(verdict)
+            return
+        self._recent[position] = verdict
+        while len(self._recent) > RECENT_VERDICTS:
+            self._recent.popitem(last=False)
+
+    async def submit(
+        self, agency: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> tuple[Position, Verdict | None]:
+        """Onto the agency's ingest topic; the verdict, or None if none came in time."""
+        assert self.produce is not None, "the worker binds produce before serving"
+        topic = ingest_topic(agency)
+        partition, offset = await self.produce(topic, key, value, headers)
+        position = (topic, partition, offset)
+        known = self._recent.pop(position, None)
+        if known is not None:
+            return position, known
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting[position] = waiter
+        try:
+            return position, await asyncio.wait_for(waiter, self.settings.web.verdict_timeout_s)
+        except TimeoutError:
+            return position, None
+        finally:
+            self._waiting.pop(position, None)
+
+    async def record_views(
+        self, viewer: str, view: ViewKind, shown: Mapping[str, Sequence[uuid.UUID]]
+    ) -> uuid.UUID:
+        """Log, before answering, that ``viewer`` was shown these events of each participant:
+        a read is a disclosure, and the accounting of disclosures must list it."""
+        assert self.produce is not None, "the worker binds produce before serving"
+        request_id = uuid.uuid4()
+        now = datetime.now(UTC)
+        if self.settings.streams.log_clock and self.view.now is not None:
+            now = self.view.now  # a simulation's calendar: today would lapse every window
+        sends = []
+        for participant, event_ids in shown.items():
+            body = RecordsViewed(
+                viewer=viewer, view=view, event_ids=list(event_ids), request_id=request_id
+            )
+            envelope = seal(
+                body,
+                codec=self.codec,
+                key=self.hub_key,
+                participant_id=participant,
+                occurred_at=now,
+            )
+            sends.append(
+                self.produce(
+                    ingest_topic(self.hub_key.agency),
+                    participant.encode(),
+                    encode_envelope(envelope, self.codec),
+                    cloudevents_headers(envelope),
+                )
+            )
+        await asyncio.gather(*sends)
+        self.counts[f"views.{viewer}"] = self.counts.get(f"views.{viewer}", 0) + len(sends)
+        return request_id
+
+    def deadline_window(self) -> timedelta:
+        return timedelta(days=self.settings.web.deadline_warning_days)

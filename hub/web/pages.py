@@ -1,0 +1,249 @@
+"""Server-rendered pages for people: the case manager's caseload and a participant's
+timeline, the prosecutor's notice inbox, the Operational Work Group packet, the auditor's
+checks. Every page is built from the same per-agency view as the API (hub.web.view), so a
+page shows exactly what that agency's notices carried, and every page that shows facts
+about participants logs the reading first (records_viewed).
+"""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from hub.events.models import ViewKind
+from hub.web.api import ApiProblem, audit, log_views
+from hub.web.auth import SESSION_COOKIE, Unauthenticated
+from hub.web.context import WebContext
+from hub.web.view import Shown, redacted
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+PACKET_DAYS = 14
+
+
+class SignIn(Exception):
+    """No valid session: send the browser to the sign-in page."""
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def _entry(s: Shown, acknowledged: set[Any] | None = None) -> dict[str, Any]:
+    return {
+        "participant_id": s.participant_id,
+        "event_type": s.event_type,
+        "source": s.source,
+        "recorded_at": _when(s.recorded_at),
+        "occurred_at": _when(s.occurred_at),
+        "seen": s.seen,
+        "fields": redacted(
+            {k: _when(v) if isinstance(v, datetime) else v for k, v in s.fields.items()}
+        ),
+        "acknowledged": acknowledged is not None and s.notice_id in acknowledged,
+    }
+
+
+def router(ctx: WebContext) -> APIRouter:
+    pages = APIRouter(include_in_schema=False)
+
+    def session(request: Request) -> str:
+        try:
+            return ctx.sessions.agency(request.cookies.get(SESSION_COOKIE))
+        except Unauthenticated:
+            raise SignIn from None
+
+    Agency = Annotated[str, Depends(session)]
+
+    def render(request: Request, name: str, who: str | None, **values: Any) -> HTMLResponse:
+        agency_name = ctx.agencies[who].name if who else ""
+        return TEMPLATES.TemplateResponse(
+            request,
+            name,
+            {
+                "agency": who,
+                "agency_name": agency_name,
+                "is_auditor": who in ctx.auditors,
+                "now": _when(ctx.view.now),
+                **values,
+            },
+        )
+
+    @pages.get("/login")
+    async def login(request: Request, token: str | None = None) -> Response:
+        if token is None:
+            return render(request, "login.html", None, title="Sign in", refused=False)
+        try:
+            ctx.sessions.agency(token)
+        except Unauthenticated:
+            return render(request, "login.html", None, title="Sign in", refused=True)
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            token,
+            max_age=int(ctx.settings.web.session_hours * 3600),
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    @pages.get("/logout")
+    async def logout() -> Response:
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @pages.get("/")
+    async def home(who: Agency) -> Response:
+        start = "/audit" if who in ctx.auditors else "/caseload" if who == "cm" else "/inbox"
+        return RedirectResponse(start, status_code=303)
+
+    @pages.get("/caseload", response_class=HTMLResponse)
+    async def caseload(request: Request, who: Agency) -> HTMLResponse:
+        rows, shown = [], []
+        soon = ctx.view.now + ctx.deadline_window() if ctx.view.now else None
+        open_by_participant = {h.participant_id: h for h in ctx.view.open_holds(who)}
+        for participant in ctx.view.participants(who):
+            entries = ctx.view.timeline(participant, who)
+            hold = open_by_participant.get(participant)
+            deadline = hold.fields.get("intake_deadline") if hold else None
+            rows.append(
+                {
+                    "participant_id": participant,
+                    "count": len(entries),
+                    "latest": _entry(entries[-1]),
+                    "deadline": _when(deadline) if deadline else None,
+                    "soon": bool(deadline and soon and deadline <= soon),
+                }
+            )
+            shown += [entries[-1], *([hold] if hold else [])]
+        await log_views(ctx, who, ViewKind.CASELOAD, shown)
+        return render(request, "caseload.html", who, title="Caseload", rows=rows)
+
+    @pages.get("/participants/{participant_id}", response_class=HTMLResponse)
+    async def participant(request: Request, participant_id: str, who: Agency) -> HTMLResponse:
+        shown = ctx.view.timeline(participant_id, who)
+        if not shown:
+            return render(
+                request,
+                "timeline.html",
+                who,
+                title="Participant",
+                participant_id=participant_id,
+                entries=[],
+                view_id="none: nothing disclosed to you about this participant",
+            )
+        view_id = await log_views(ctx, who, ViewKind.TIMELINE, shown)
+        return render(
+            request,
+            "timeline.html",
+            who,
+            title=f"Participant {participant_id}",
+            participant_id=participant_id,
+            entries=[_entry(s) for s in shown],
+            view_id=view_id,
+        )
+
+    @pages.get("/inbox", response_class=HTMLResponse)
+    async def inbox(request: Request, who: Agency) -> HTMLResponse:
+        acked = ctx.view.acknowledged
+        notices = ctx.view.inbox(who)
+        holds = ctx.view.open_holds(who)
+        approaching = ctx.view.approaching(who, ctx.deadline_window())
+        lapses = [s for s in notices if s.event_type == "intake_window_expired"]
+        latest = notices[:100]
+        await log_views(ctx, who, ViewKind.INBOX, [*latest, *holds, *lapses])
+        return render(
+            request,
+            "inbox.html",
+            who,
+            title="Notice inbox",
+            notices=[_entry(s, acked) for s in latest],
+            total=len(notices),
+            acked=sum(1 for s in notices if s.notice_id in acked),
+            holds=[_entry(s) for s in holds],
+            approaching=[_entry(s) for s in approaching],
+            lapses=[_entry(s) for s in lapses],
+            warning_days=ctx.settings.web.deadline_warning_days,
+        )
+
+    @pages.get("/packet", response_class=HTMLResponse)
+    async def packet(
+        request: Request,
+        who: Agency,
+        days: Annotated[int, Query(ge=1, le=90)] = PACKET_DAYS,
+    ) -> HTMLResponse:
+        since = ctx.view.now - timedelta(days=days) if ctx.view.now else None
+        participants, shown = [], []
+        for participant in ctx.view.participants(who):
+            recent = [
+                s
+                for s in ctx.view.timeline(participant, who)
+                if since is None or s.recorded_at >= since
+            ]
+            if recent:
+                participants.append(
+                    {"participant_id": participant, "entries": [_entry(s) for s in recent]}
+                )
+                shown += recent
+        await log_views(ctx, who, ViewKind.MEETING_PACKET, shown)
+        return render(
+            request,
+            "packet.html",
+            who,
+            title="Meeting packet",
+            participants=participants,
+            days=days,
+        )
+
+    def auditor(who: Agency) -> str:
+        if who not in ctx.auditors:
+            raise ApiProblem(403, "NOT_AN_AUDITOR", "the audit pages are for oversight agencies")
+        return who
+
+    Auditor = Annotated[str, Depends(auditor)]
+
+    @pages.get("/audit", response_class=HTMLResponse)
+    async def audit_page(request: Request, who: Auditor) -> HTMLResponse:
+        return render(request, "audit.html", who, title="Audit")
+
+    def rows_fragment(request: Request, name: str, rows: list[dict[str, Any]], empty: str) -> Any:
+        columns = list(dict.fromkeys(k for r in rows for k in r))
+        return TEMPLATES.TemplateResponse(
+            request, "_rows.html", {"name": name, "rows": rows, "columns": columns, "empty": empty}
+        )
+
+    @pages.get("/audit/verify", response_class=HTMLResponse)
+    async def audit_verify(request: Request, who: Auditor) -> Any:
+        rows = await audit(ctx, lambda a: a.verify())
+        return rows_fragment(request, "verify", rows, "nothing to verify yet")
+
+    @pages.get("/audit/disclosures", response_class=HTMLResponse)
+    async def audit_disclosures(
+        request: Request, who: Auditor, participant: Annotated[str, Query(min_length=1)]
+    ) -> Any:
+        try:
+            rows = await audit(ctx, lambda a: a.disclosures(participant))
+        except ApiProblem as exc:
+            return rows_fragment(request, "disclosures", [], exc.problem.detail or "none")
+        return rows_fragment(request, "disclosures", rows, "no disclosures")
+
+    @pages.get("/audit/timeline", response_class=HTMLResponse)
+    async def audit_timeline(
+        request: Request,
+        who: Auditor,
+        participant: Annotated[str, Query(min_length=1)],
+        as_of: datetime,
+        as_seen_by: str | None = None,
+    ) -> Any:
+        moment = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+        try:
+            rows = await audit(ctx, lambda a: a.timeline(participant, moment, as_seen_by or None))
+        except ApiProblem as exc:
+            return rows_fragment(request, "timeline", [], exc.problem.detail or "none")
+        return rows_fragment(request, "timeline", rows, "nothing recorded by then")
+
+    return pages

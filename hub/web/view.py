@@ -1,0 +1,177 @@
+"""What each agency may see of the hub's records, kept as the disclosure agent decides.
+
+The pages and the API answer from here, never from the raw log: an item enters an agency's
+view only as its own event or through a permit the policy gave it (the same decision that
+sent the notice), and carries only that permit's fields. So a page can show no more than
+a notice did. Fed by the worker's canonical handlers (``record``), in each partition's
+log order, and rebuilt with them from the log at start; pure, so tests feed it directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from hub.events.envelope import Envelope
+from hub.notices import jsonable, notice_id
+from hub.policy import Decision
+
+OWN = "own event"
+HOLD_ENDS = frozenset({"charges_declined", "charges_filed", "intake_window_expired"})
+ACKNOWLEDGED = "notice_acknowledged"
+VIEWED = "records_viewed"
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """One event as one agency may see it."""
+
+    event_id: UUID
+    event_type: str
+    source: str
+    participant_id: str
+    occurred_at: datetime
+    recorded_at: datetime
+    seen: str  # OWN, or the rule that permitted it
+    fields: Mapping[str, Any]
+    notice_id: UUID | None  # None for the agency's own events (no notice was sent)
+
+
+@dataclass(slots=True)
+class _Item:
+    envelope: Envelope
+    at: datetime
+    body: Mapping[str, Any]
+    permits: dict[str, Decision]
+
+
+@dataclass
+class DisclosureView:
+    """Per participant, every event with the permits it got; per agency, what it acked."""
+
+    items: dict[str, list[_Item]] = field(default_factory=dict)
+    acknowledged: set[UUID] = field(default_factory=set)
+    now: datetime | None = None  # the log's time: the latest recorded_at seen
+
+    def record(
+        self, envelope: Envelope, body: Mapping[str, Any], decisions: Iterable[Decision]
+    ) -> None:
+        at = envelope.recorded_at or envelope.occurred_at
+        self.now = at if self.now is None else max(self.now, at)
+        if envelope.event_type == ACKNOWLEDGED:
+            self.acknowledged.add(body["notice_id"])
+        if envelope.event_type == VIEWED:
+            return  # the hub's record of a read is for auditors, not a fact to show
+        permits = {d.recipient: d for d in decisions if d.permit}
+        self.items.setdefault(envelope.participant_id, []).append(
+            _Item(envelope, at, body, permits)
+        )
+
+    def knows(self, participant: str, agency: str) -> bool:
+        return bool(self.timeline(participant, agency))
+
+    def timeline(self, participant: str, agency: str, as_of: datetime | None = None) -> list[Shown]:
+        """The participant's events the agency may see, oldest first: its own, in full,
+        and others' as permitted, with the permitted fields only."""
+        shown = []
+        for item in self.items.get(participant, ()):
+            if as_of is not None and item.at > as_of:
+                continue
+            one = _shown(item, agency)
+            if one is not None:
+                shown.append(one)
+        return shown
+
+    def participants(self, agency: str) -> list[str]:
+        """Everyone of whom the agency has seen anything, in pseudonym order."""
+        return sorted(p for p in self.items if self.knows(p, agency))
+
+    def inbox(self, agency: str) -> list[Shown]:
+        """The notices the agency received (not its own events), newest first."""
+        notices = [
+            s for p in self.items for s in self.timeline(p, agency) if s.notice_id is not None
+        ]
+        return sorted(notices, key=lambda s: s.recorded_at, reverse=True)
+
+    def open_holds(self, agency: str) -> list[Shown]:
+        """charges_held the agency saw with no decline, filing or lapse seen after them."""
+        holds = []
+        for p in self.items:
+            ended = set()
+            open_ = []
+            for s in self.timeline(p, agency):
+                if s.event_type == "charges_held":
+                    open_.append(s)
+                elif s.event_type in HOLD_ENDS:
+                    ended.add(s.fields.get("case_ref"))
+            holds += [h for h in open_ if h.fields.get("case_ref") not in ended]
+        return sorted(holds, key=lambda s: _deadline(s) or s.recorded_at)
+
+    def approaching(self, agency: str, within: timedelta) -> list[Shown]:
+        """Open holds whose intake deadline falls within ``within`` of the log's time."""
+        if self.now is None:
+            return []
+        limit = self.now + within
+        return [
+            h
+            for h in self.open_holds(agency)
+            if (d := _deadline(h)) is not None and self.now <= d <= limit
+        ]
+
+
+def _deadline(s: Shown) -> datetime | None:
+    value = s.fields.get("intake_deadline")
+    return value if isinstance(value, datetime) else None
+
+
+def _shown(item: _Item, agency: str) -> Shown | None:
+    e = item.envelope
+    if e.source == agency:
+        seen, fields, nid = OWN, item.body, None
+    else:
+        permit = item.permits.get(agency)
+        if permit is None:
+            return None
+        seen, fields, nid = permit.rule_id or "?", permit.fields, notice_id(e.event_id, agency)
+    return Shown(
+        e.event_id,
+        e.event_type,
+        e.source,
+        e.participant_id,
+        e.occurred_at,
+        item.at,
+        seen,
+        fields,
+        nid,
+    )
+
+
+ENCRYPTED = "<encrypted>"
+
+
+def redacted(value: Any) -> Any:
+    """JSON-ready, with encrypted fields (identity) shown as encrypted, never as bytes."""
+    if isinstance(value, Mapping):
+        if {"plaintext_type", "ciphertext"} <= value.keys():
+            return ENCRYPTED
+        return {str(k): redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redacted(v) for v in value]
+    return jsonable(value)
+
+
+def as_json(s: Shown) -> dict[str, Any]:
+    return {
+        "event_id": str(s.event_id),
+        "event_type": s.event_type,
+        "source": s.source,
+        "participant_id": s.participant_id,
+        "occurred_at": jsonable(s.occurred_at),
+        "recorded_at": jsonable(s.recorded_at),
+        "seen": s.seen,
+        "notice_id": str(s.notice_id) if s.notice_id else None,
+        "fields": redacted(s.fields),
+    }

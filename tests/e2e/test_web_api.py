@@ -1,0 +1,330 @@
+"""The agency API against a real worker on a real broker, with real signatures: what an
+agency reads is what its notices carried, every read lands on the audit log, refused
+callers learn nothing, and submissions get the gatekeeper's own verdict."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from consumers.tail import read_topics
+from hub.events.envelope import decode_body, decode_envelope, encode_envelope, seal
+from hub.events.models import CaseManagerDispatched, StatusChanged
+from hub.rejections import parse
+from hub.topics import AUDIT, EVENTS, REJECTED
+from hub.web.api import AVRO
+from hub.web.auth import sign_request
+from producers.sdk import json_submission
+from tests.e2e.conftest import WebHub
+
+pytestmark = pytest.mark.timeout(600)
+AGENCIES = ["bpd", "sao", "opd", "cm", "bchd", "tx", "hsg"]
+
+
+def call(
+    web: WebHub, agency: str | None, method: str, target: str, body: bytes = b"", **kw: Any
+) -> httpx.Response:
+    headers = dict(kw.pop("headers", {}))
+    if agency is not None:
+        key = web.hub.keys[agency]
+        headers["Authorization"] = sign_request(key, method, target, body)
+    return httpx.request(
+        method, web.base + target, content=body or None, headers=headers, timeout=60, **kw
+    )
+
+
+def expected_view(web: WebHub) -> dict[tuple[str, str], dict[str, tuple[str, ...] | None]]:
+    """Independently of the hub's view, from the log: per (agency, participant), each event
+    id it may see, with the field names its permit on lead.audit named (None: its own)."""
+    codec = web.hub.codec
+    seen: dict[tuple[str, str], dict[str, tuple[str, ...] | None]] = defaultdict(dict)
+    for r in web.outputs[EVENTS]:
+        e = decode_envelope(r.value, codec, canonical=False)
+        if e.event_type != "records_viewed":
+            seen[(e.source, e.participant_id)][str(e.event_id)] = None
+    for r in web.outputs[AUDIT]:
+        d = codec.decode(r.value, "audit_decision").datum
+        if d["permit"] and d["event_type"] != "records_viewed":
+            fields = tuple(d["fields_disclosed"])
+            seen[(d["recipient"], d["participant_id"])][str(d["event_id"])] = fields
+    return seen
+
+
+def participants(web: WebHub) -> list[str]:
+    return sorted({p.participant_id for p in web.scenario.publications})
+
+
+def test_each_agency_reads_exactly_what_was_disclosed_to_it(web_hub: WebHub) -> None:
+    expected = expected_view(web_hub)
+    checked = 0
+    for agency in AGENCIES:
+        for pid in participants(web_hub):
+            r = call(web_hub, agency, "GET", f"/v1/participants/{pid}/timeline")
+            want = expected.get((agency, pid), {})
+            if not want:
+                assert r.status_code == 404, (agency, pid, r.text)
+                continue
+            assert r.status_code == 200, r.text
+            got = {e["event_id"]: e for e in r.json()["entries"]}
+            assert set(got) == set(want), (agency, pid)
+            for event_id, fields in want.items():
+                entry = got[event_id]
+                if fields is None:
+                    assert entry["seen"] == "own event" and entry["source"] == agency
+                else:  # minimum necessary: the permit's fields, no more
+                    assert tuple(entry["fields"]) == fields
+                    assert entry["notice_id"]
+                if agency in {"bpd", "sao"}:  # 42 CFR Part 2 never reaches enforcement
+                    assert not entry["event_type"].startswith("treatment_")
+            checked += 1
+    assert checked >= 20
+
+
+def test_a_read_is_logged_on_lead_audit_before_it_is_answered(web_hub: WebHub) -> None:
+    pid = next(p for p in participants(web_hub) if expected_view(web_hub).get(("sao", p)))
+    r = call(web_hub, "sao", "GET", f"/v1/participants/{pid}/timeline")
+    assert r.status_code == 200
+    view_id, shown = r.json()["view_id"], [e["event_id"] for e in r.json()["entries"]]
+    codec = web_hub.hub.codec
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        reads = {}
+        for rec in read_topics(web_hub.hub.bootstrap, [EVENTS], idle_s=0.5):
+            e = decode_envelope(rec.value, codec, canonical=False)
+            if e.event_type == "records_viewed":
+                body = decode_body(e, codec, canonical=False)
+                if str(body.request_id) == view_id:  # type: ignore[attr-defined]
+                    reads[str(e.event_id)] = (e, body)
+        audited = [
+            codec.decode(rec.value, "audit_decision").datum
+            for rec in read_topics(web_hub.hub.bootstrap, [AUDIT], idle_s=0.5)
+        ]
+        logged = [d for d in audited if str(d["event_id"]) in reads]
+        if reads and logged:
+            break
+        time.sleep(0.5)
+    [(envelope, body)] = reads.values()
+    assert envelope.source == "hub" and envelope.participant_id == pid
+    assert body.viewer == "sao" and [str(i) for i in body.event_ids] == shown  # type: ignore[attr-defined]
+    [decision] = logged  # the reader's entry alone: no one else is told of the read
+    assert decision["recipient"] == "sao" and decision["permit"]
+    assert decision["rule_id"] == "read.timeline" and decision["notices"] == []
+
+
+def test_refusals_say_nothing_about_whether_a_participant_exists(web_hub: WebHub) -> None:
+    known = participants(web_hub)[0]
+    unknown = "P-DOESNOTEXIST"
+    bodies = set()
+    for pid in (known, unknown):
+        target = f"/v1/participants/{pid}/timeline"
+        stale = web_hub.hub.keys["cm"]
+        attempts = [
+            call(web_hub, None, "GET", target),
+            call(web_hub, None, "GET", target, headers={"Authorization": "LEAD-Ed25519 junk"}),
+            # signed for another path: a signature does not travel
+            httpx.get(
+                web_hub.base + target,
+                headers={"Authorization": sign_request(stale, "GET", "/v1/notices")},
+            ),
+            # signed by sao's key but claiming to be cm
+            httpx.get(
+                web_hub.base + target,
+                headers={
+                    "Authorization": sign_request(web_hub.hub.keys["sao"], "GET", target).replace(
+                        "agency=sao", "agency=cm"
+                    )
+                },
+            ),
+        ]
+        for r in attempts:
+            assert r.status_code == 401
+            assert r.headers["content-type"] == "application/problem+json"
+            bodies.add(r.text)
+    assert len(bodies) == 1, bodies
+    # authenticated, but never told of them: the same answer as for no one at all
+    hsg_unseen = next(
+        p for p in participants(web_hub) if not expected_view(web_hub).get(("hsg", p))
+    )
+    a = call(web_hub, "hsg", "GET", f"/v1/participants/{hsg_unseen}/timeline")
+    b = call(web_hub, "hsg", "GET", f"/v1/participants/{unknown}/timeline")
+    assert a.status_code == b.status_code == 404 and a.json() == b.json()
+
+
+def test_a_stale_signature_is_refused(web_hub: WebHub, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = "/v1/notices"
+    past = time.time() - 3600
+    monkeypatch.setattr(time, "time", lambda: past)
+    header = sign_request(web_hub.hub.keys["sao"], "GET", target)
+    monkeypatch.undo()
+    r = httpx.get(web_hub.base + target, headers={"Authorization": header})
+    assert r.status_code == 401
+
+
+def _dispatch(web: WebHub, agency: str = "cm") -> tuple[Any, Any]:
+    referral = next(p for p in web.scenario.publications if p.body.event_type == "referral_made")
+    body = CaseManagerDispatched(
+        case_manager_id="cm-web-1",
+        referral_event_id=referral.event_id,
+        location_area="central",
+        response_target_minutes=30,
+    )
+    envelope = seal(
+        body,
+        codec=web.hub.codec,
+        key=web.hub.keys[agency],
+        participant_id=referral.participant_id,
+        occurred_at=referral.occurred_at + timedelta(minutes=3),
+    )
+    return envelope, body
+
+
+def test_a_json_event_goes_through_the_gatekeeper_and_its_verdict_comes_back(
+    web_hub: WebHub,
+) -> None:
+    envelope, body = _dispatch(web_hub)
+    doc = json.dumps(json_submission(envelope, body)).encode()
+    json_type = {"Content-Type": "application/json"}
+    r = call(web_hub, "cm", "POST", "/v1/events", doc, headers=json_type)
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "accepted" and r.json()["event_id"] == str(envelope.event_id)
+    again = call(web_hub, "cm", "POST", "/v1/events", doc, headers=json_type)
+    assert again.status_code == 422 and again.json()["reason"] == "DUPLICATE"
+    # the same event with one field changed after signing: a forgery
+    forged = json.loads(doc)
+    forged["body"]["response_target_minutes"] = 31
+    bad = json.dumps(forged).encode()
+    r = call(web_hub, "cm", "POST", "/v1/events", bad, headers=json_type)
+    assert r.status_code == 422 and r.json()["reason"] == "BAD_SIGNATURE"
+    assert "31" not in r.text  # problem details never quote payloads
+    # a body that fits no schema is answered, and the record is still kept
+    broken = json.loads(doc)
+    broken["body"]["response_target_minutes"] = "soon"
+    r = call(web_hub, "cm", "POST", "/v1/events", json.dumps(broken).encode(), headers=json_type)
+    assert r.status_code == 422 and r.json()["reason"] == "INVALID_EVENT"
+
+
+def test_avro_submissions_and_their_dead_letters(web_hub: WebHub) -> None:
+    avro = {"Content-Type": AVRO}
+    envelope, _ = _dispatch(web_hub)
+    r = call(
+        web_hub,
+        "cm",
+        "POST",
+        "/v1/events",
+        encode_envelope(envelope, web_hub.hub.codec),
+        headers=avro,
+    )
+    assert r.status_code == 201 and r.json()["event_id"] == str(envelope.event_id)
+    # the prosecutor may not report a case manager's status change
+    status = StatusChanged.model_validate({"status": "INACTIVE", "reason": "NO_RECENT_CONTACT"})
+    wrong = seal(
+        status,
+        codec=web_hub.hub.codec,
+        key=web_hub.hub.keys["sao"],
+        participant_id=envelope.participant_id,
+        occurred_at=envelope.occurred_at,
+    )
+    r = call(
+        web_hub,
+        "sao",
+        "POST",
+        "/v1/events",
+        encode_envelope(wrong, web_hub.hub.codec),
+        headers=avro,
+    )
+    assert r.status_code == 422 and r.json()["reason"] == "TYPE_NOT_ALLOWED"
+    garbage = random.Random(5).randbytes(300)
+    r = call(web_hub, "bpd", "POST", "/v1/events", garbage, headers=avro)
+    assert r.status_code == 422 and r.json()["reason"] in {"MALFORMED", "UNKNOWN_SCHEMA"}
+    ingest = r.json()["detail"]
+    # nothing lost: the refused bytes are on lead.rejected, whole
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        letters = [
+            rec
+            for rec in read_topics(web_hub.hub.bootstrap, [REJECTED], idle_s=0.5)
+            if rec.value == garbage
+        ]
+        if letters:
+            break
+    assert letters, ingest
+    rejection, _ = parse(letters[0].headers or [])
+    assert rejection.topic == "lead.ingest.bpd"
+    r = call(web_hub, "cm", "POST", "/v1/events", b"x", headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415
+
+
+def test_inbox_and_auditor_endpoints(web_hub: WebHub) -> None:
+    expected = expected_view(web_hub)
+    r = call(web_hub, "sao", "GET", "/v1/notices?limit=500")
+    assert r.status_code == 200
+    notices = r.json()["notices"]
+    want = {
+        event_id
+        for (agency, _), seen in expected.items()
+        if agency == "sao"
+        for event_id, fields in seen.items()
+        if fields is not None
+    }
+    assert {n["event_id"] for n in notices} == want
+    assert all(not n["event_type"].startswith("treatment_") for n in notices)
+    verify = call(web_hub, "bchd", "GET", "/v1/audit/verify")
+    assert verify.status_code == 200
+    rows = {row["check"]: row["status"] for row in verify.json()["rows"]}
+    assert rows["checkpoints"] == "ok" and rows["inclusion"] == "ok"
+    assert call(web_hub, "cm", "GET", "/v1/audit/verify").status_code == 403
+    pid = participants(web_hub)[0]
+    acct = call(web_hub, "bchd", "GET", f"/v1/audit/participants/{pid}/disclosures")
+    assert acct.status_code == 200 and acct.json()["rows"]
+
+
+def test_metrics_count_by_agency_and_reason_without_ids(web_hub: WebHub) -> None:
+    text = httpx.get(web_hub.base + "/metrics", timeout=10).text
+    assert 'leadhub_notices_total{agency="sao"}' in text
+    assert "leadhub_rejected_events_total{reason=" in text
+    assert "leadhub_consumer_lag" in text
+    for pid in participants(web_hub):
+        assert pid not in text
+
+
+def test_openapi_document_is_served(web_hub: WebHub) -> None:
+    doc = httpx.get(web_hub.base + "/openapi.json", timeout=10).json()
+    assert {"/v1/events", "/v1/notices", "/v1/participants/{participant_id}/timeline"} <= set(
+        doc["paths"]
+    )
+
+
+def test_one_trace_follows_a_submission_from_http_through_the_agents(web_hub: WebHub) -> None:
+    envelope, body = _dispatch(web_hub)
+    doc = json.dumps(json_submission(envelope, body)).encode()
+    r = call(web_hub, "cm", "POST", "/v1/events", doc, headers={"Content-Type": "application/json"})
+    assert r.status_code == 201
+    log = web_hub.hub.settings.data_dir / "worker.log"
+    deadline = time.monotonic() + 30
+    while True:
+        spans = [
+            json.loads(line)
+            for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+            if line.startswith("{") and '"trace_id"' in line
+        ]
+        http = [
+            s for s in spans if s["name"] == "POST /v1/events" and s["kind"] == "SpanKind.SERVER"
+        ]
+        trace_id = http[-1]["context"]["trace_id"] if http else None
+        names = {s["name"] for s in spans if s["context"]["trace_id"] == trace_id}
+        if {
+            "lead.ingest.cm process",
+            "lead.events process",
+        } <= names or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert {"lead.ingest.cm process", "lead.events process"} <= names, names
+    for s in spans:  # spans name topics and offsets; never a payload
+        assert "cm-web-1" not in json.dumps(s)
