@@ -17,15 +17,12 @@ import pytest
 from producers.simulator import add_bad_input, plan
 from tests.e2e.test_faults import (
     Rig,
-    _accepted_once,
-    _consented,
-    _diagnose,
     _publish_until,
     _wait,
     _wait_joined,
+    checked_after_crashes,
     direct,  # noqa: F401 - the fixture
 )
-from tests.e2e.test_lead_story import check_outputs
 from tests.unit.test_codec import _fake_seal
 
 pytestmark = pytest.mark.integration
@@ -85,13 +82,7 @@ def test_two_workers_share_the_work_and_the_survivor_takes_over(direct: Rig) -> 
         "the survivor takes every partition",
     )
     topics = rig.outputs(len(published.publications) + 1, timeout_s=120)
-    try:
-        sent = check_outputs(hub, published, topics, crashed=True)
-        _accepted_once(hub, topics, resends=False)
-        named = _consented(hub, topics)
-    except AssertionError:
-        print(_diagnose(rig, topics))
-        raise
+    sent, named = checked_after_crashes(rig, published, topics)
     # both did work: each worker's partitions carried events before the kill
     by_partition = {r.partition for r in topics["lead.events"][:250]}
     assert by_partition & split[first.pid] and by_partition & split[second.pid]
