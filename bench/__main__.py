@@ -14,12 +14,13 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench import baselines, machine, micro, pipeline
-from bench.workload import scenario_records
+from bench.workload import Record, scenario_records
 from hub.agencies import AgencyRegistry
 from hub.broker import EmbeddedBroker
 from hub.config import load_settings
@@ -82,6 +83,8 @@ def run(out_dir: Path) -> dict[str, Any]:
             stop_worker(worker)
         say("auditor: read, replay and verify what the hub wrote")
         results["audit"] = pipeline.audit_rates(settings, bootstrap)
+    say("two hub workers sharing the partitions, the same records as a backlog")
+    results["hub_two_workers"] = two_workers(data, records, agencies)
     say(f"memory: worker state for {MEMORY_PARTICIPANTS} participants")
     results["memory"] = json.loads(
         subprocess.run(
@@ -95,10 +98,33 @@ def run(out_dir: Path) -> dict[str, Any]:
     results["ratios"] = {
         "hub/raw": hub / raw,
         "hub/plain_faust": hub / plain,
+        "two_workers/one": results["hub_two_workers"]["events_per_s"] / hub,
         "replay/raw_read": results["audit"]["replay_events_per_s"]
         / results["audit"]["raw_read_per_s"],
     }
     return results
+
+
+def two_workers(
+    data: Path, records: Sequence[Record], agencies: AgencyRegistry
+) -> dict[str, float]:
+    """Scale-out on this machine: two worker processes in one consumer group on a broker
+    of their own (fresh topics), the same backlog, the same keys."""
+    settings = load_settings(data_dir=data / "two", keys_dir=data / "keys", log_level="warning")
+    with EmbeddedBroker(log_file=data / "broker-two.log") as broker:
+        bootstrap = broker.bootstrap_servers
+        ensure_topics(bootstrap, load_topic_specs(settings.topics_file, agencies), {})
+        for topic in {r.topic for r in records}:
+            asyncio.run(
+                baselines.produce(bootstrap, topic, [r for r in records if r.topic == topic])
+            )
+        spawned = time.time()
+        workers = [start_worker(settings, bootstrap, None) for _ in range(2)]
+        try:
+            return pipeline.throughput(bootstrap, records, spawned)
+        finally:
+            for worker in workers:
+                stop_worker(worker)
 
 
 def table(r: dict[str, Any]) -> str:
@@ -117,6 +143,8 @@ def table(r: dict[str, Any]) -> str:
         ("raw aiokafka passthrough", f"{r['raw_passthrough_per_s']:,.0f} ev/s", ""),
         ("plain faust (table + fan-out x2)", f"{r['plain_faust_per_s']:,.0f} ev/s", ""),
         ("hub, every guarantee on (1 worker)", f"{r['hub']['events_per_s']:,.0f} ev/s", ">= 5,000"),
+        ("hub, 2 workers (one group)", f"{r['hub_two_workers']['events_per_s']:,.0f} ev/s", ""),
+        ("  ratio 2 workers / 1 worker", f"{r['ratios']['two_workers/one']:.2f}", ""),
         ("  ratio hub/raw", f"{r['ratios']['hub/raw']:.3f}", ""),
         ("  ratio hub/plain faust", f"{r['ratios']['hub/plain_faust']:.2f}", ">= 1.8"),
         ("hub worker ready (spawn to first event)", f"{r['hub']['ready_s']:.1f} s", "<= 10 s"),

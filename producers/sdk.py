@@ -97,7 +97,9 @@ class Publisher:
 
 
 class AsyncPublisher:
-    """The asyncio twin of Publisher, on aiokafka, for agency services that are async."""
+    """The asyncio twin of Publisher, on aiokafka, for agency services that are async.
+    ``client_kwargs`` in aiokafka's spelling: ``hub.streams.credentials.aiokafka_kwargs``
+    turns the config's broker.security into it (an SSL context, not file names)."""
 
     def __init__(
         self,

@@ -46,6 +46,7 @@ from hub.policy import Policy, PolicyBook, load_policy
 from hub.policy.archive import keep
 from hub.processor import PartitionProcessor
 from hub.rejections import REJECTION_ID
+from hub.streams.credentials import aiokafka_kwargs, faust_credentials
 from hub.streams.handlers import (
     AuditHandler,
     CanonicalHandler,
@@ -233,6 +234,8 @@ def build_app(runtime: Runtime) -> Any:
         "leadhub",
         broker=[f"kafka://{server}" for server in runtime.bootstrap],
         processing_guarantee="at_least_once",  # no InitProducerId on the embedded broker
+        broker_credentials=faust_credentials(settings.broker.security),
+        broker_client_id=settings.broker.client_id,
         broker_session_timeout=settings.streams.session_timeout_s,
         broker_heartbeat_interval=1,
         broker_commit_interval=settings.streams.commit_interval_s,
@@ -497,9 +500,11 @@ async def read_audit_leaves(runtime: Runtime, is_notary: Callable[[], bool]) -> 
     memory, so it is (re)built from the first record."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
+    broker = runtime.settings.broker
     consumer = AIOKafkaConsumer(
         bootstrap_servers=runtime.bootstrap,
         enable_auto_commit=False,
+        **aiokafka_kwargs(broker.security, broker.client_id),
         fetch_max_wait_ms=runtime.settings.streams.fetch_max_wait_ms,
     )
     audit = TopicPartition(AUDIT, 0)

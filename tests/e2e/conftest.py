@@ -3,6 +3,7 @@ checked whole, so no other test may write to these topics), with a seeded LEAD s
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import subprocess
@@ -102,9 +103,15 @@ class Hub:
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Iterator[Hub]:
     data = tmp_path_factory.mktemp("e2e")
-    settings = load_settings(data_dir=data, keys_dir=data / "keys")
+    with hub_on_a_broker(load_settings(data_dir=data, keys_dir=data / "keys"), codec) as h:
+        yield h
+
+
+@contextlib.contextmanager
+def hub_on_a_broker(settings: Settings, codec: Codec) -> Iterator[Hub]:
+    """A broker of its own with the hub's topics; workers are the caller's to start."""
     agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
-    with EmbeddedBroker(log_file=data / "broker.log") as broker:
+    with EmbeddedBroker(log_file=settings.data_dir / "broker.log") as broker:
         ensure_topics(
             broker.bootstrap_servers, load_topic_specs(DEPLOY / "topics.yaml", agencies), {}
         )
@@ -205,23 +212,11 @@ def web_hub(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Iterator[
         ),
         encoding="utf-8",
     )
-    settings = load_settings(config)
-    agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
-    with EmbeddedBroker(log_file=data / "broker.log") as broker:
-        ensure_topics(
-            broker.bootstrap_servers, load_topic_specs(DEPLOY / "topics.yaml", agencies), {}
-        )
-        h = Hub(
-            settings,
-            broker.bootstrap_servers,
-            codec,
-            demo_keys(settings, agencies),
-            load_policy(DEPLOY / "policy.yaml", agencies),
-        )
+    with hub_on_a_broker(load_settings(config), codec) as h:
         watcher = EventsWatcher(h.bootstrap, {})
         watcher.start()
         try:
-            h.workers.append(start_worker(settings, h.bootstrap, config))
+            h.workers.append(start_worker(h.settings, h.bootstrap, config))
             watcher.wait_for({str(policy_event_id(h.policy))}, lambda: h.worker, timeout_s=90)
             scenario = h.scenario(seed=77, participants=12)
             h.publish(scenario, watcher)
@@ -232,7 +227,6 @@ def web_hub(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Iterator[
             yield WebHub(h, base, config, scenario, outputs)
         finally:
             watcher.stop()
-            h.stop_all()
 
 
 def _wait_for_http(url: str, hub: Hub, timeout_s: float = 60.0) -> None:

@@ -388,6 +388,20 @@ def _publish_until(
     return done
 
 
+def checked_after_crashes(
+    rig: Rig, published: Scenario, topics: dict[str, list[Any]]
+) -> tuple[list[Any], int]:
+    """Nothing missing, nothing extra after deduplication, every event accepted once,
+    every consent a notice names in force: the notices sent and how many named a consent."""
+    try:
+        sent = check_outputs(rig.hub, published, topics, crashed=True)
+        _accepted_once(rig.hub, topics, resends=False)
+        return sent, _consented(rig.hub, topics)
+    except AssertionError:
+        print(_diagnose(rig, topics))
+        raise
+
+
 @pytest.mark.timeout(240)
 def test_twenty_sigkills_at_random_points_lose_nothing(direct: Rig) -> None:
     """SIGKILL the worker again and again, at a random moment 0.5-3 s after it joined
@@ -433,13 +447,7 @@ def test_twenty_sigkills_at_random_points_lose_nothing(direct: Rig) -> None:
     assert len(kills) >= KILLS, f"{len(kills)} kills"
     assert sum(1 for w in hub.workers if w.returncode == -9) == len(kills)
     topics = rig.outputs(len(published.publications) + 1, timeout_s=90)
-    try:
-        sent = check_outputs(hub, published, topics, crashed=True)
-        _accepted_once(hub, topics, resends=False)
-        named = _consented(hub, topics)
-    except AssertionError:
-        print(_diagnose(rig, topics))
-        raise
+    sent, named = checked_after_crashes(rig, published, topics)
     repeats = len(sent) - len({n.notice_id for n in sent})
     print(
         f"{len(kills)} kills (pid, s after join, events seen): {kills}; "
