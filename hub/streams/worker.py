@@ -19,6 +19,7 @@ never lose one. Runs at least once; transactions are not needed (and not availab
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -100,6 +101,10 @@ class Runtime:
     # redelivered, are learned as they go by (both are few).
     sent: set[str] = field(default_factory=set)
     web: WebContext | None = None  # the HTTP API and pages, when enabled
+    # the accepted ids of every lead.events partition, whoever wrote them (see follow_events)
+    events_read: dict[int, int] = field(default_factory=dict)  # next offset, per partition
+    assigned_at: float = 0.0  # monotonic time of the latest partition assignment
+    events_idle_at: float = -1.0  # monotonic time the follower last found nothing new
 
     def learn(self, topic: str, headers: Iterable[tuple[str, bytes]]) -> None:
         found = dict(headers)
@@ -186,6 +191,7 @@ def prepare(runtime: Runtime) -> None:
     keep(runtime.settings.policy_file, runtime.policy, runtime.settings.archive_dir / "policies")
     for record in read_topics(runtime.bootstrap, [EVENTS], client_kwargs=kwargs):
         runtime.ingest.remember(record.headers or [])
+        runtime.events_read[record.partition] = record.offset + 1
         runtime.learn(EVENTS, record.headers or [])
         try:
             envelope = decode_envelope(record.value, runtime.codec, canonical=False)
@@ -294,6 +300,7 @@ def build_app(runtime: Runtime) -> Any:
 
         async def perform_seek(self) -> None:
             await super().perform_seek()
+            runtime.assigned_at = time.monotonic()
             for tp in self.assignment():
                 if tp.topic != EVENTS:
                     continue
@@ -326,6 +333,7 @@ def build_app(runtime: Runtime) -> Any:
     async def gatekeeper(stream: Any) -> None:
         async for taken in stream.take_events(batch, within=within):
             spans = traced(taken)
+            await caught_up(runtime)
             outs = await admit_batch(runtime, verifiers, taken, settled)
             await send_all(outs)
             finish(spans)
@@ -344,7 +352,6 @@ def build_app(runtime: Runtime) -> Any:
                 p = m.partition
                 if m.offset < runtime.next_offset.get(p, 0):
                     continue  # folded already (a redelivery after a rebalance)
-                runtime.ingest.remember(m.headers or [])
                 runtime.learn(EVENTS, m.headers or [])
                 emit = m.offset >= runtime.silent_until.get(p, 0)
                 trace = carried(m.headers or [])
@@ -361,6 +368,10 @@ def build_app(runtime: Runtime) -> Any:
         (checkpoints, cosignatures) need nothing from it; see ``audit_leaves``."""
         async for _ in stream.events():
             pass
+
+    @app.task  # type: ignore[untyped-decorator]
+    async def accepted_ids() -> None:
+        await follow_events(runtime)
 
     @app.task  # type: ignore[untyped-decorator]
     async def audit_leaves() -> None:
@@ -491,6 +502,49 @@ def consumer_lag(app: Any) -> dict[tuple[str, int], int]:
         if high is not None and position is not None:
             lag[(tp.topic, tp.partition)] = max(0, high - position - 1)
     return lag
+
+
+async def follow_events(runtime: Runtime) -> None:
+    """Learn every accepted id as it reaches lead.events, whichever worker wrote it. With
+    several workers, an ingest partition a worker takes over may hold records the previous
+    owner admitted but did not commit (it crashed): they must be refused as duplicates,
+    not admitted twice, so the gatekeeper needs every partition's ids, not only those of
+    the canonical partitions it folds. A plain consumer (headers only) from where
+    ``prepare`` stopped reading."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    broker = runtime.settings.broker
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=runtime.bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=runtime.settings.streams.fetch_max_wait_ms,
+        **aiokafka_kwargs(broker.security, broker.client_id),
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(EVENTS, p) for p in range(runtime.events_partitions)]
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, runtime.events_read.get(tp.partition, 0))
+        while True:
+            asked = time.monotonic()
+            fetched = await consumer.getmany(timeout_ms=200)
+            for tp, records in fetched.items():
+                for record in records:
+                    runtime.ingest.remember(record.headers or [])
+                    runtime.events_read[tp.partition] = record.offset + 1
+            if not fetched:
+                runtime.events_idle_at = asked
+    finally:
+        await consumer.stop()
+
+
+async def caught_up(runtime: Runtime, timeout_s: float = 15.0) -> None:
+    """After an assignment, wait until the follower has found lead.events quiet once
+    since: every id accepted before the assignment is known then."""
+    deadline = time.monotonic() + timeout_s
+    while runtime.events_idle_at < runtime.assigned_at and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
 
 
 async def read_audit_leaves(runtime: Runtime, is_notary: Callable[[], bool]) -> None:
