@@ -111,6 +111,7 @@ def two_workers(
     """Scale-out on this machine: two worker processes in one consumer group on a broker
     of their own (fresh topics), the same backlog, the same keys."""
     settings = load_settings(data_dir=data / "two", keys_dir=data / "keys", log_level="warning")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     with EmbeddedBroker(log_file=data / "broker-two.log") as broker:
         bootstrap = broker.bootstrap_servers
         ensure_topics(bootstrap, load_topic_specs(settings.topics_file, agencies), {})
