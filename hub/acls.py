@@ -89,18 +89,20 @@ class HubPrincipal(BaseModel):
     _check = field_validator("principal")(_principal)
 
 
+def _agency_template(value: str) -> str:
+    """A per-agency name: it names {agency} and grants no wildcard."""
+    if AGENCY_PLACEHOLDER not in value or "*" in value:
+        raise ValueError(f"{value!r} must contain {AGENCY_PLACEHOLDER} and no wildcard")
+    return value
+
+
 class AgencyPrincipals(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     principal: str = "User:{agency}"
     group: str = "lead.agency.{agency}"
 
-    @field_validator("principal", "group")
-    @classmethod
-    def _templated(cls, value: str) -> str:
-        if AGENCY_PLACEHOLDER not in value or "*" in value:
-            raise ValueError(f"{value!r} must contain {AGENCY_PLACEHOLDER} and no wildcard")
-        return value
+    _templated = field_validator("principal", "group")(_agency_template)
 
     def principal_of(self, agency: str) -> str:
         return self.principal.replace(AGENCY_PLACEHOLDER, agency)
@@ -126,12 +128,7 @@ class Witnesses(BaseModel):
     principal: str = "User:witness.{agency}"
     agencies: list[str] = Field(default_factory=list)
 
-    @field_validator("principal")
-    @classmethod
-    def _templated(cls, value: str) -> str:
-        if AGENCY_PLACEHOLDER not in value or "*" in value:
-            raise ValueError(f"{value!r} must contain {AGENCY_PLACEHOLDER} and no wildcard")
-        return value
+    _templated = field_validator("principal")(_agency_template)
 
     def principal_of(self, agency: str) -> str:
         return self.principal.replace(AGENCY_PLACEHOLDER, agency)

@@ -474,8 +474,7 @@ def serve_web(app: Any, runtime: Runtime) -> None:
         return metadata.partition, metadata.offset
 
     web.produce = produce
-    web.lag = lambda: consumer_lag(app)
-    registry = hub_registry(lambda: counts(runtime), web.lag, app)
+    registry = hub_registry(lambda: counts(runtime), lambda: consumer_lag(app), app)
     serve_asgi(app, create_asgi(web, registry), access_log=False)
 
 

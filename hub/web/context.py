@@ -69,7 +69,6 @@ class WebContext:
     view: DisclosureView = field(default_factory=DisclosureView)
     produce: Produce | None = None  # bound to the worker's producer once it runs
     counts: dict[str, int] = field(default_factory=dict)
-    lag: Callable[[], dict[tuple[str, int], int]] = dict  # bound to the worker's consumer
     _recent: OrderedDict[Position, Verdict] = field(default_factory=OrderedDict)
     _waiting: dict[Position, asyncio.Future[Verdict]] = field(default_factory=dict)
 

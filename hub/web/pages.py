@@ -174,7 +174,7 @@ def router(ctx: WebContext) -> APIRouter:
     async def packet(
         request: Request,
         who: Agency,
-        days: Annotated[int, Query(ge=1, le=90)] = PACKET_DAYS,
+        days: Annotated[int, Query(ge=1, le=366)] = PACKET_DAYS,
     ) -> HTMLResponse:
         since = ctx.view.now - timedelta(days=days) if ctx.view.now else None
         participants, shown = [], []

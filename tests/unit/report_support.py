@@ -9,29 +9,24 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import numpy as np
 
 from hub.agencies import AgencyRegistry
 from hub.audit.archive import ArchivedRecord
-from hub.crypto.sealing import generate_sealing_key
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.events.codec import Codec
 from hub.events.envelope import seal
-from hub.events.models import PolicyPublished, RecordsViewed, ViewKind
-from hub.gatekeeper import Gatekeeper, LogClock
-from hub.policy import PolicyBook
-from hub.processor import PartitionProcessor
+from hub.events.models import RecordsViewed, ViewKind
 from hub.report.measures import ReportLog
 from hub.report.source import decode
 from hub.report.suppress import Published
 from hub.report.tables import Key
-from hub.streams.handlers import CanonicalHandler, IngestHandler, Out
+from hub.streams.handlers import Out
 from producers.simulator import Scenario, add_bad_input, plan
-from tests.unit.policy.history import RECIPIENTS, default_policy
+from tests.unit.policy.history import default_policy
 from tests.unit.test_codec import _fake_seal
-from tests.unit.test_simulation import MemoryBus
+from tests.unit.test_simulation import MemoryBus, told
 
 POLICY = default_policy()
 
@@ -75,36 +70,8 @@ def run_scenario(
     """``reads``: how many records_viewed the hub logs for each reading agency, at the end."""
     scenario = plan(seed, participants, lambda pid: _fake_seal)
     add_bad_input(scenario, random.Random(seed), codec, agency_keys)
-    sealing = {a: generate_sealing_key(a, demo=True) for a in RECIPIENTS}
+    bus, _ = told(TimedBus, scenario, codec, agencies, agency_keys, public_keys)
     hub_key = agency_keys["hub"]
-    bus = TimedBus(
-        IngestHandler(Gatekeeper(codec, agencies, public_keys), LogClock(), events_partitions=1),
-        CanonicalHandler(
-            codec,
-            PartitionProcessor(PolicyBook.of([POLICY]), RECIPIENTS),
-            {a: (k.key_id, k.public) for a, k in sealing.items()},
-            hub_key,
-        ),
-    )
-    start = scenario.publications[0].occurred_at - timedelta(days=1)
-    published = PolicyPublished(
-        policy_version=POLICY.version, policy_sha256=POLICY.sha256, effective_at=start
-    )
-    bus.publish(
-        seal(published, codec=codec, key=hub_key, participant_id="SYSTEM", occurred_at=start), codec
-    )
-    for p in scenario.publications:
-        envelope = seal(
-            p.body,
-            codec=codec,
-            key=agency_keys[p.agency],
-            participant_id=p.participant_id,
-            occurred_at=p.occurred_at,
-            event_id=p.event_id,
-            causation_id=p.causation_id,
-            correlation_id=p.correlation_id,
-        )
-        bus.publish(envelope, codec)
     last = scenario.publications[-1]
     for viewer, count in (reads or {}).items():
         for i in range(count):

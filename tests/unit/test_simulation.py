@@ -10,7 +10,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -39,6 +39,7 @@ from tests.unit.policy.history import RECIPIENTS, default_policy
 from tests.unit.test_codec import _fake_seal
 
 POLICY = default_policy()
+B = TypeVar("B", bound="MemoryBus")
 
 
 @dataclass
@@ -74,34 +75,19 @@ class MemoryBus:
         )
 
 
-@dataclass
-class Story:
-    scenario: Scenario
-    bus: MemoryBus
-    codec: Codec
-    sealing: dict[str, SealingKey]
-    hub_keys: PublicKeys
-    agency_keys: PublicKeys
-
-    def decoded(self, topic: str, subject: str) -> list[dict[str, Any]]:
-        return [self.codec.decode(o.value, subject).datum for o in self.bus.topics[topic]]
-
-    def events(self) -> list[Envelope]:
-        return [decode_envelope(o.value, self.codec) for o in self.bus.topics[EVENTS]]
-
-
-@pytest.fixture(scope="module")
-def story(
+def told(
+    bus_type: type[B],
+    scenario: Scenario,
     codec: Codec,
     agencies: AgencyRegistry,
     agency_keys: dict[str, SigningKey],
     public_keys: PublicKeys,
-) -> Story:
-    scenario = plan(20261125, 150, lambda pid: _fake_seal)
-    add_bad_input(scenario, random.Random(3), codec, agency_keys)
+) -> tuple[B, dict[str, SealingKey]]:
+    """The hub's handlers on a bus of ``bus_type``, told the policy and then every
+    publication of the scenario in order; the recipients' sealing keys."""
     sealing = {a: generate_sealing_key(a, demo=True) for a in RECIPIENTS}
     hub_key = agency_keys["hub"]
-    bus = MemoryBus(
+    bus = bus_type(
         IngestHandler(Gatekeeper(codec, agencies, public_keys), LogClock(), events_partitions=1),
         CanonicalHandler(
             codec,
@@ -131,6 +117,36 @@ def story(
             ),
             codec,
         )
+    return bus, sealing
+
+
+@dataclass
+class Story:
+    scenario: Scenario
+    bus: MemoryBus
+    codec: Codec
+    sealing: dict[str, SealingKey]
+    hub_keys: PublicKeys
+    agency_keys: PublicKeys
+
+    def decoded(self, topic: str, subject: str) -> list[dict[str, Any]]:
+        return [self.codec.decode(o.value, subject).datum for o in self.bus.topics[topic]]
+
+    def events(self) -> list[Envelope]:
+        return [decode_envelope(o.value, self.codec) for o in self.bus.topics[EVENTS]]
+
+
+@pytest.fixture(scope="module")
+def story(
+    codec: Codec,
+    agencies: AgencyRegistry,
+    agency_keys: dict[str, SigningKey],
+    public_keys: PublicKeys,
+) -> Story:
+    scenario = plan(20261125, 150, lambda pid: _fake_seal)
+    add_bad_input(scenario, random.Random(3), codec, agency_keys)
+    bus, sealing = told(MemoryBus, scenario, codec, agencies, agency_keys, public_keys)
+    hub_key = agency_keys["hub"]
     assert bus.topics[REJECTED] == [], "every good event of the story must be accepted"
     for bad in scenario.bad:
         bus.send(Out(bad.topic, bad.key, bad.value, bad.headers))
