@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo report test lint up bench schemas-check clean
+.PHONY: demo report test lint up bench schemas-check clean kafka
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LEAD Hub needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
@@ -13,26 +13,36 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-demo: $(STAMP)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT  := $(SUDO) apt-get install -y -qq
+
+# The embedded broker is Apache Kafka: Java 17+ runs it, Maven resolves its jars from
+# Maven Central once (deploy/kafka/pom.xml, into ~/.cache/leadhub/kafka).
+kafka: $(STAMP)
+	@command -v java >/dev/null && command -v mvn >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "the embedded broker needs Java 17+ and Maven (mvn): install them"; exit 1; }; \
+	  $(APT) openjdk-17-jre-headless maven >/dev/null || \
+	  { $(SUDO) apt-get update -qq && $(APT) openjdk-17-jre-headless maven >/dev/null; }; }
+	@$(BIN)/python -m hub.kafka_dist
+
+demo: kafka
 	$(BIN)/leadhub demo
 
-up: $(STAMP)
+up: kafka
 	$(BIN)/leadhub up
 
 report: $(STAMP)
 	$(BIN)/leadhub report -c deploy/demo.yaml --format html --output .leadhub/demo/report.html
 
-bench: $(STAMP)
+bench: kafka
 	$(BIN)/python -m bench
 
 # The browser tests drive Debian's Chromium (playwright downloads no browser here).
 CHROMIUM := /usr/bin/chromium
-SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
 $(CHROMIUM):
-	$(SUDO) apt-get install -y -qq chromium >/dev/null || \
-	  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	$(APT) chromium >/dev/null || { $(SUDO) apt-get update -qq && $(APT) chromium >/dev/null; }
 
-test: $(STAMP) $(CHROMIUM)
+test: kafka $(CHROMIUM)
 	$(BIN)/pytest
 
 lint: $(STAMP)

