@@ -76,6 +76,7 @@ logger.state.level = WARN
 """
 _JVM_OPTIONS = ["-Xms128m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true"]
 
+
 def free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
@@ -143,6 +144,9 @@ class EmbeddedBroker:
         advertised: str | None = None,
         heap_mb: int = 512,
         properties: Mapping[str, str] | None = None,
+        node_id: int = NODE_ID,
+        controller_port: int = 0,
+        voters: str | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -155,6 +159,11 @@ class EmbeddedBroker:
         self._start_timeout_s = start_timeout_s
         self._heap_mb = heap_mb
         self._properties = dict(properties or {})
+        self.node_id = node_id
+        # a node of a cluster is told its controller port and the whole (static) voter set;
+        # a lone node picks a free port at each start and is its own only voter
+        self._controller_port = controller_port
+        self._voters = voters
         self._proc: subprocess.Popen[bytes] | None = None
         self.formatted = False  # whether the latest start formatted a new, empty log
         self.ready_s = 0.0  # seconds from spawning the JVM to answering the protocol
@@ -223,12 +232,12 @@ class EmbeddedBroker:
         )
 
     def _write_config(self) -> Path:
-        controller = free_port(self.host)
+        controller = self._controller_port or free_port(self.host)
         properties = {
             **_SINGLE_NODE,
-            "node.id": str(NODE_ID),
+            "node.id": str(self.node_id),
             # a static voter set: the controller's port may differ from one start to the next
-            "controller.quorum.voters": f"{NODE_ID}@{self.host}:{controller}",
+            "controller.quorum.voters": self._voters or f"{self.node_id}@{self.host}:{controller}",
             "listeners": f"PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{controller}",
             "advertised.listeners": f"PLAINTEXT://{self.advertised}",
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -237,9 +246,7 @@ class EmbeddedBroker:
             **self._properties,
         }
         config = self.data_dir / "server.properties"
-        config.write_text(
-            "".join(f"{k}={v}\n" for k, v in properties.items()), encoding="utf-8"
-        )
+        config.write_text("".join(f"{k}={v}\n" for k, v in properties.items()), encoding="utf-8")
         (self.data_dir / "log4j2.properties").write_text(
             _LOG4J2.format(log_file=self.log_file), encoding="utf-8"
         )
@@ -326,6 +333,7 @@ class EmbeddedBroker:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
 
 def _java_complaint(output: str) -> str:
     """The one line of a JVM's output that says what is wrong: its exception's message."""

@@ -106,9 +106,13 @@ class SiteSettings(_Section):
 
 
 class StreamSettings(_Section):
-    """The faust worker on this broker (shared/BROKER.md: short sessions or joins are slow)."""
+    """The faust worker's consumer group and batching."""
 
-    session_timeout_s: float = Field(default=3.0, gt=0)
+    session_timeout_s: float = Field(
+        default=6.0,
+        gt=0,
+        description="how soon a crashed worker's partitions move (Kafka's minimum is 6 s)",
+    )
     commit_interval_s: float = Field(default=0.5, gt=0)
     fetch_max_wait_ms: int = Field(default=50, ge=1, le=5000)
     batch_max: int = Field(default=500, ge=1, le=100_000, description="records per batch")

@@ -136,9 +136,7 @@ def _one_topic() -> TopicSpec:
 
 
 def _produce(broker: EmbeddedBroker, numbers: range) -> list[bytes]:
-    producer = KafkaProducer(
-        bootstrap_servers=broker.bootstrap_servers, acks="all", linger_ms=5
-    )
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap_servers, acks="all", linger_ms=5)
     try:
         futures = [(producer.send("durable.test", f"r{n}".encode()), n) for n in numbers]
         producer.flush()
