@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,6 +65,65 @@ def test_up_runs_until_ctrl_c_and_leaves_nothing(tmp_path: Path) -> None:
     proc.stdout.close()
     assert _wait_gone(children[0])
     assert not (tmp_path / "broker.json").exists()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (the broker JVM, the archiver, multiprocessing's helpers)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        children = [c for c, p in parents.items() if p in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_run_stops_cleanly_on_a_service_managers_signal(
+    tmp_path: Path, how: signal.Signals
+) -> None:
+    """systemd and Kubernetes send SIGTERM, a person Ctrl-C: either way `leadhub run` stops
+    its worker, its archiver and its broker within 10 s, leaves no child, and exits 0."""
+    from hub.agencies import AgencyRegistry
+    from hub.config import load_settings
+    from producers.demo import demo_keys
+
+    settings = load_settings(data_dir=tmp_path, keys_dir=tmp_path / "keys")
+    demo_keys(settings, AgencyRegistry.load(settings.agencies_file))
+    env = {
+        **os.environ,
+        "LEADHUB_DATA_DIR": str(tmp_path),
+        "LEADHUB_KEYS_DIR": str(tmp_path / "keys"),
+    }
+    out = (tmp_path / "run.out").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub", "run"], cwd=ROOT, env=env, stdout=out, stderr=out
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while b"partition_resumed" not in (tmp_path / "run.out").read_bytes():
+            assert proc.poll() is None, (tmp_path / "run.out").read_text()[-2000:]
+            assert time.monotonic() < deadline, "the worker never took its partitions"
+            time.sleep(0.2)
+        children = _descendants(proc.pid)
+        assert _broker_children(proc.pid), "no broker JVM under `leadhub run`"
+        sent = time.monotonic()
+        proc.send_signal(how)
+        assert proc.wait(10) == 0
+        assert time.monotonic() - sent < 10
+        assert all(_wait_gone(c, 5) for c in children), "a child outlived `leadhub run`"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        out.close()
 
 
 def test_tail_decodes_and_verifies(
