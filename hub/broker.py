@@ -102,8 +102,10 @@ def kafka_api_versions(
     client_id = b"leadhub-probe"
     request = struct.pack(">hhih", 18, 0, correlation_id, len(client_id)) + client_id
     try:
-        with socket.create_connection((host, port), timeout=timeout) as raw:
-            sock = tls.wrap_socket(raw, server_hostname=host) if tls else raw
+        with contextlib.ExitStack() as stack:
+            raw = stack.enter_context(socket.create_connection((host, port), timeout=timeout))
+            # the TLS socket takes the descriptor over: it is the one to close
+            sock = stack.enter_context(tls.wrap_socket(raw, server_hostname=host)) if tls else raw
             sock.sendall(struct.pack(">i", len(request)) + request)
             header = _recv_exactly(sock, 4)
             (size,) = struct.unpack(">i", header)
@@ -242,6 +244,20 @@ class EmbeddedBroker:
             "sasl_plain_password": self.password(user or self.security.admin),
             "ssl_cafile": str(self.tls.ca_cert),
         }
+
+    def client_env(self, user: str | None = None) -> dict[str, str]:
+        """``LEADHUB_BROKER__SECURITY__*`` variables that make a hub process (``leadhub
+        apply``, a worker) connect as ``user`` (the admin when None)."""
+        kwargs = self.client_kwargs(user)
+        prefix = "LEADHUB_BROKER__SECURITY__"
+        names = {
+            "security_protocol": "PROTOCOL",
+            "sasl_mechanism": "SASL_MECHANISM",
+            "sasl_plain_username": "SASL_USERNAME",
+            "sasl_plain_password": "SASL_PASSWORD",
+            "ssl_cafile": "SSL_CAFILE",
+        }
+        return {prefix + names[k]: str(v) for k, v in kwargs.items()}
 
     def _prepare_security(self) -> None:
         """The CA, the broker's certificate and every SCRAM user's password: made once,
