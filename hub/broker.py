@@ -199,7 +199,8 @@ class EmbeddedBroker:
         self._voters = voters
         # secured: clients on SASL_SSL (SCRAM-SHA-512), the broker's own listeners on mTLS
         self.security = security
-        self._internal_port = 0
+        self.internal_port = 0  # secured: the inter-broker (mTLS) listener's port
+        self.controller_port = controller_port  # the port in use once started
         self._passwords: dict[str, str] = {}
         self.tls: BrokerTls | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -339,6 +340,7 @@ class EmbeddedBroker:
 
     def _write_config(self) -> Path:
         controller = self._controller_port or free_port(self.host)
+        self.controller_port = controller
         properties = {
             **_SINGLE_NODE,
             "node.id": str(self.node_id),
@@ -379,15 +381,15 @@ class EmbeddedBroker:
         authorizer denies anything no ACL allows (``allow.everyone.if.no.acl.found=false``).
         """
         assert self.security is not None and self.tls is not None
-        self._internal_port = self._internal_port or free_port(self.host)
+        self.internal_port = self.internal_port or free_port(self.host)
         tls = self.tls
         return {
             "listeners": (
-                f"CLIENT://{self.host}:{self.port},INTERNAL://{self.host}:{self._internal_port},"
+                f"CLIENT://{self.host}:{self.port},INTERNAL://{self.host}:{self.internal_port},"
                 f"CONTROLLER://{self.host}:{controller}"
             ),
             "advertised.listeners": (
-                f"CLIENT://{self.advertised},INTERNAL://{self.host}:{self._internal_port}"
+                f"CLIENT://{self.advertised},INTERNAL://{self.host}:{self.internal_port}"
             ),
             "listener.security.protocol.map": "CLIENT:SASL_SSL,INTERNAL:SSL,CONTROLLER:SSL",
             "inter.broker.listener.name": "INTERNAL",
