@@ -7,6 +7,11 @@ every acknowledged record where it was. The broker is still a child of the hub i
 sense: probed over the Kafka protocol until it answers, stopped by its own pid, and
 signalled by the kernel if the hub dies first (PR_SET_PDEATHSIG), so no test failure,
 Ctrl-C or crash leaves an orphan JVM holding a port.
+
+Opt-in (``security=BrokerSecurity(...)``), the broker is secured as production is: clients
+on SASL_SSL with SCRAM-SHA-512 users made at format time, deny-by-default ACLs
+(StandardAuthorizer), and mutual TLS on the listeners only the broker itself uses; see
+``EmbeddedBroker._secured_properties``. The default stays PLAINTEXT for now.
 """
 
 from __future__ import annotations
