@@ -173,6 +173,12 @@ def hub_grants(principal: str, group: str, agencies: Iterable[str]) -> list[Gran
     (``topic_disable_leader``), keeps no tables (so no changelog topics), repartitions
     nothing (no ``group_by`` topics), never declares topics (``topic_allow_declare``)
     and runs at least once (no transactional ids). So there is no prefixed grant at all.
+
+    Nor a cluster grant: an idempotent producer's InitProducerId needs IDEMPOTENT_WRITE on
+    the cluster *or* WRITE on any topic (KIP-679, Kafka 3.0+), and every producing
+    principal has the latter (tests/integration/test_acl_matrix.py proves it on Kafka
+    4.1). The hub's other readers (archiver, notary, tail) assign partitions and commit
+    nowhere, so ``group`` is the only group.
     """
     everyone = sorted(agencies)
     recipients = [a for a in everyone if a != HUB]
@@ -227,3 +233,9 @@ def desired_acls(agencies: Iterable[str], principals: PrincipalsFile) -> list[Gr
     if len(unique) != len(grants):
         raise DeploymentError("acls: two principals in deploy/acls.yaml are the same user")
     return sorted(unique.values(), key=lambda g: g.key)
+
+
+def scram_users(grants: Iterable[Grant]) -> list[str]:
+    """The user names (``User:`` stripped) the matrix names: the SCRAM users a secured
+    broker must hold for deploy/ to work, no more."""
+    return sorted({g.principal.removeprefix("User:") for g in grants})

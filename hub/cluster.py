@@ -1,10 +1,12 @@
 """Reading a cluster's topics and ACLs, and changing them, through the Kafka admin API.
 
 The thin I/O half of `leadhub plan` / `apply`; what to change is decided in hub.plan.
-Brokers differ in what they implement (the embedded Tansu broker lists no ACLs and answers
-CreateAcls with nothing kafka-python can decode; a Kafka cluster without an authorizer
-refuses them with SECURITY_DISABLED), so every ACL failure becomes one sentence saying which request
-failed and why, and topics are managed whatever happens to ACLs.
+Clusters differ in what they let apply do: one without an authorizer refuses ACL requests
+with SECURITY_DISABLED, a broker that does not implement them times out or answers with an
+unsupported version, and a principal that is not the cluster's super user is refused with
+CLUSTER_AUTHORIZATION_FAILED (or TOPIC_AUTHORIZATION_FAILED for topics). Every such
+failure becomes one sentence saying which request failed and why, and topics are managed
+whatever happens to ACLs.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from kafka.admin import (
 )
 from kafka.admin import ResourceType as KafkaResourceType
 from kafka.errors import (
+    AuthorizationError,
     ClusterAuthorizationFailedError,
     IncompatibleBrokerVersion,
     KafkaError,
@@ -179,7 +182,20 @@ def _configs(admin: Any, names: Sequence[str]) -> dict[str, dict[str, str]]:
 
 
 def apply_topics(admin: Any, d: Diff) -> list[str]:
-    """Create, grow and reconfigure topics; return what was done, one line each."""
+    """Create, grow and reconfigure topics; return what was done, one line each.
+
+    A principal the cluster does not let manage topics (an authorizer's answer, not a
+    bug) is told so in one sentence, with what to do about it."""
+    try:
+        return _apply_topics(admin, d)
+    except AuthorizationError as exc:
+        raise BrokerError(
+            f"this principal may not manage topics ({exc.message}): "
+            "run apply as the cluster's super user"
+        ) from None
+
+
+def _apply_topics(admin: Any, d: Diff) -> list[str]:
     done: list[str] = []
     for spec in d.create_topics:
         topic = NewTopic(
