@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -81,6 +82,17 @@ def load_topic_specs(
     return specs
 
 
+def _wait_listed(admin: KafkaAdminClient, names: list[str], timeout_s: float = 30.0) -> None:
+    """Until every broker's metadata lists the topics: a topic Kafka has just created is
+    not in the next metadata answer yet, and a client started then would not find it."""
+    deadline = time.monotonic() + timeout_s
+    while not set(names) <= set(admin.list_topics()):
+        if time.monotonic() > deadline:
+            missing = sorted(set(names) - set(admin.list_topics()))
+            raise BrokerError(f"topics created but not listed after {timeout_s:.0f} s: {missing}")
+        time.sleep(0.1)
+
+
 def ensure_topics(
     bootstrap_servers: list[str], specs: list[TopicSpec], client_kwargs: Mapping[str, object]
 ) -> list[str]:
@@ -103,6 +115,7 @@ def ensure_topics(
                 created.append(spec.name)
             except TopicAlreadyExistsError:
                 pass  # another worker created it between our listing and our request
+        _wait_listed(admin, [s.name for s in specs])
         log.info("topics_ensured", created=len(created), existing=len(specs) - len(missing))
         return created
     finally:
