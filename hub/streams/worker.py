@@ -257,7 +257,7 @@ def build_app(runtime: Runtime) -> Any:
     )
     runtime.transactions = transactions
 
-    @app.on_before_shutdown.connect
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
     async def close_transactions(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         await transactions.stop()  # after the agents stopped: nothing is mid-commit
 
