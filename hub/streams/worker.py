@@ -39,7 +39,7 @@ from hub.crypto.fields import DataKeyStore
 from hub.crypto.sealing import load_recipient_key
 from hub.crypto.signing import PublicKeys, SigningKey, load_signing_key
 from hub.events.codec import Codec
-from hub.events.envelope import SYSTEM_PARTICIPANT, decode_envelope
+from hub.events.envelope import CE_TYPE_PREFIX, SYSTEM_PARTICIPANT, decode_envelope
 from hub.events.errors import EventError
 from hub.events.models import PolicyPublished
 from hub.events.schemas import SchemaRegistry
@@ -47,6 +47,7 @@ from hub.gatekeeper import Clock, Gatekeeper, LogClock, Rejected, wall_clock
 from hub.policy import Policy, PolicyBook, load_policy
 from hub.policy.archive import keep
 from hub.processor import PartitionProcessor
+from hub.rejections import REJECTION_ID
 from hub.streams.credentials import aiokafka_kwargs, faust_credentials
 from hub.streams.handlers import (
     AuditHandler,
@@ -61,13 +62,17 @@ from hub.topics import (
     AUDIT,
     CHECKPOINTS,
     EVENTS,
+    REJECTED,
     ingest_topic,
     load_topic_specs,
+    notify_topic,
 )
 from hub.web.context import WebContext
 from producers.sdk import Publisher
 
 log = structlog.get_logger(__name__)
+LAPSE_TYPE = f"{CE_TYPE_PREFIX}intake_window_expired".encode()
+GROUP = "leadhub"  # the faust app's id, so its consumer group and transactions' group
 POLICY_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0004")
 HUB = "hub"
 
@@ -93,11 +98,38 @@ class Runtime:
     # and their records skipped until an assignment gives them back (and rebuilds them)
     fenced: set[int] = field(default_factory=set)
     transactions: Transactions | None = None  # set once the worker's loop runs
+    # After a disaster restore (the broker's log rebuilt from the archive: no committed
+    # offsets, and each topic archived up to a different moment), the worker derives the
+    # whole log again; the ids (Out.id) of outputs already on the log are learned at start
+    # and those outputs are not sent again. Empty on every other start: the transactions'
+    # committed offsets say exactly where the outputs end.
+    sent: set[str] = field(default_factory=set)
     web: WebContext | None = None  # the HTTP API and pages, when enabled
     # the accepted ids of every lead.events partition, whoever wrote them (see follow_events)
     events_read: dict[int, int] = field(default_factory=dict)  # next offset, per partition
     assigned_at: float = 0.0  # monotonic time of the latest partition assignment
     events_idle_at: float = -1.0  # monotonic time the follower last found nothing new
+
+    def learn(self, topic: str, headers: Iterable[tuple[str, bytes]]) -> None:
+        found = dict(headers)
+        if topic == EVENTS and found.get("ce_type") != LAPSE_TYPE:
+            return  # of lead.events, the hub derives only its lapses
+        output_id = found.get(REJECTION_ID if topic == REJECTED else "ce_id")
+        if output_id:
+            self.sent.add(f"{topic}/{output_id.decode()}")
+
+    def unsent(self, outs: Iterable[Out]) -> list[Out]:
+        """``outs`` less those on the log already (see ``sent``); each is dropped once, as
+        the worker derives each output once, so the set empties as it catches up."""
+        if not self.sent:
+            return list(outs)
+        kept = []
+        for out in outs:
+            if out.id is not None and out.id in self.sent:
+                self.sent.discard(out.id)
+            else:
+                kept.append(out)
+        return kept
 
     def drop(self, partition: int) -> None:
         """Forget what this worker folded of a lead.events partition it no longer holds."""
@@ -160,6 +192,18 @@ def load_runtime(settings: Settings, bootstrap: list[str]) -> Runtime:
     )
 
 
+def committed_offsets(bootstrap: list[str], client_kwargs: dict[str, object]) -> bool:
+    """Whether the worker's group has committed offsets: on a broker restored from the
+    archive it has none (consumer offsets are not archived)."""
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs)
+    try:
+        return bool(admin.list_consumer_group_offsets(GROUP))
+    finally:
+        admin.close()
+
+
 def policy_event_id(policy: Policy) -> uuid.UUID:
     """One policy_published per policy content: restarting the hub never republishes it."""
     return uuid.uuid5(POLICY_NAMESPACE, policy.sha256)
@@ -170,6 +214,10 @@ def prepare(runtime: Runtime) -> None:
     policy in force if the log does not yet say so."""
     published: set[str] = set()
     kwargs = runtime.settings.broker.client_kwargs()
+    if not committed_offsets(runtime.bootstrap, kwargs):
+        outputs = [AUDIT, REJECTED, *(notify_topic(a) for a in runtime.recipients)]
+        for record in read_topics(runtime.bootstrap, outputs, client_kwargs=kwargs):
+            runtime.learn(record.topic, record.headers or [])
     for record in read_topics(runtime.bootstrap, [CHECKPOINTS], client_kwargs=kwargs):
         try:
             size = Checkpoint.parse(parse_note(record.value)[0]).size
@@ -180,6 +228,8 @@ def prepare(runtime: Runtime) -> None:
     for record in read_topics(runtime.bootstrap, [EVENTS], client_kwargs=kwargs):
         runtime.ingest.remember(record.headers or [])
         runtime.events_read[record.partition] = record.offset + 1
+        if runtime.sent:
+            runtime.learn(EVENTS, record.headers or [])
         try:
             envelope = decode_envelope(record.value, runtime.codec, canonical=False)
         except EventError:
@@ -224,7 +274,7 @@ def build_app(runtime: Runtime) -> Any:
     datadir = (settings.data_dir / "faust").resolve()
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        "leadhub",
+        GROUP,
         broker=[f"kafka://{server}" for server in runtime.bootstrap],
         processing_guarantee="at_least_once",  # no InitProducerId on the embedded broker
         broker_credentials=faust_credentials(settings.broker.security),
@@ -336,7 +386,9 @@ def build_app(runtime: Runtime) -> Any:
             for (topic, partition), steps in by_partition(settled).items():
                 outs = [o for _, outs_of in steps for o in outs_of]
                 try:
-                    await transactions.commit((topic, partition), outs, steps[-1][0] + 1)
+                    await transactions.commit(
+                        (topic, partition), runtime.unsent(outs), steps[-1][0] + 1
+                    )
                 except Fenced as exc:
                     log.warning("fenced", step="gatekeeper", detail=str(exc))
                     runtime.ingest.forget(o for o in outs if o.topic == EVENTS)
@@ -365,7 +417,9 @@ def build_app(runtime: Runtime) -> Any:
                 runtime.next_offset[p] = m.offset + 1
             for p, outs in steps.items():
                 try:
-                    await transactions.commit((EVENTS, p), outs, runtime.next_offset[p])
+                    await transactions.commit(
+                        (EVENTS, p), runtime.unsent(outs), runtime.next_offset[p]
+                    )
                 except Fenced as exc:
                     log.warning("fenced", step="disclosure", detail=str(exc))
                     runtime.drop(p)
