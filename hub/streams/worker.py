@@ -196,10 +196,18 @@ def committed_offsets(bootstrap: list[str], client_kwargs: dict[str, object]) ->
     """Whether the worker's group has committed offsets: on a broker restored from the
     archive it has none (consumer offsets are not archived)."""
     from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs)
+    deadline = time.monotonic() + 60
     try:
-        return bool(admin.list_consumer_group_offsets(GROUP))
+        while True:
+            try:
+                return bool(admin.list_group_offsets(GROUP).get(GROUP))
+            except KafkaError as exc:  # the group coordinator of a new broker is loading
+                if not exc.retriable or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
     finally:
         admin.close()
 
