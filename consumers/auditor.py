@@ -388,7 +388,7 @@ def witness(settings: Settings, bootstrap: Sequence[str], agency: str) -> int | 
         return None
     size = Checkpoint.parse(parse_note(cosigned)[0]).size
     producer = KafkaProducer(
-        bootstrap_servers=list(bootstrap), acks="all", enable_idempotence=False, **kwargs
+        bootstrap_servers=list(bootstrap), acks="all", enable_idempotence=True, **kwargs
     )
     try:
         producer.send(CHECKPOINTS, key=str(size).encode(), value=cosigned.encode()).get(30)

@@ -64,7 +64,7 @@ def redrive(
     producer = KafkaProducer(
         bootstrap_servers=list(bootstrap_servers),
         acks="all",
-        enable_idempotence=False,
+        enable_idempotence=True,
         **(client_kwargs or {}),
     )
     try:

@@ -38,6 +38,7 @@ def read_topics(
     consumer = KafkaConsumer(
         bootstrap_servers=list(bootstrap_servers),
         enable_auto_commit=False,
+        isolation_level="read_committed",  # what the hub's transactions committed, only
         **(client_kwargs or {}),
     )
     try:

@@ -33,6 +33,10 @@ class AcceptedIds:
         for an origin not known (it then matches no origin)."""
         self._origins[event_id.int] = self._pack(origin)
 
+    def discard(self, event_id: UUID) -> None:
+        """Un-accept: the transaction that admitted it was not committed."""
+        self._origins.pop(event_id.int, None)
+
     def came_from(self, event_id: UUID, origin: str) -> bool:
         packed = self._origins.get(event_id.int)
         return packed is not None and packed != UNKNOWN and packed == self._pack(origin)

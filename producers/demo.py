@@ -110,7 +110,10 @@ class EventsWatcher(threading.Thread):
         self.seen: set[str] = set()
         self._stop_event = threading.Event()
         self._consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, **kwargs
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            **kwargs,
         )
         partitions = self._consumer.partitions_for_topic(EVENTS) or set()
         tps = [TopicPartition(EVENTS, p) for p in sorted(partitions)]
@@ -169,7 +172,7 @@ def publish(
         a: Publisher(key=k, codec=codec, bootstrap_servers=bootstrap, client_kwargs=kwargs)
         for a, k in keys.items()
     }
-    raw = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, **kwargs)
+    raw = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **kwargs)
     try:
         days = itertools.groupby(scenario.publications, key=lambda p: p.occurred_at.date())
         for number, (_day, planned) in enumerate(days):

@@ -41,9 +41,9 @@ class Publisher:
         self._producer = KafkaProducer(
             bootstrap_servers=list(bootstrap_servers),
             acks="all",
-            # Idempotence needs InitProducerId, which the embedded broker lacks; the hub
-            # deduplicates by event id instead (docs/protocol.md, "Delivery").
-            enable_idempotence=False,
+            # the broker drops a retried batch it already has: a publisher's retry never
+            # writes an event twice (a publisher re-sending an event is the hub's to refuse)
+            enable_idempotence=True,
             linger_ms=2,
             **(client_kwargs or {}),
         )
@@ -117,7 +117,7 @@ class AsyncPublisher:
         self._producer = AIOKafkaProducer(
             bootstrap_servers=list(bootstrap_servers),
             acks="all",
-            enable_idempotence=False,  # see Publisher
+            enable_idempotence=True,  # see Publisher
             **(client_kwargs or {}),
         )
 

@@ -227,16 +227,19 @@ class Archive:
         first = records[0]
         stream = (first.topic, first.partition)
         head = self.heads().setdefault(stream, StreamHead())
-        if first.offset != head.next_offset:
+        if first.offset < head.next_offset:
             raise ValueError(
                 f"{first.topic}/{first.partition}: records start at offset {first.offset}, "
                 f"the archive ends at {head.next_offset}"
             )
         rows: list[dict[str, Any]] = []
         chain = head.chain
-        for expected, r in enumerate(records, start=first.offset):
-            if (r.topic, r.partition) != stream or r.offset != expected:
+        # offsets rise but may skip: a transaction's commit marker, aborted records
+        expected = first.offset
+        for r in records:
+            if (r.topic, r.partition) != stream or r.offset < expected:
                 raise ValueError(f"{r.topic}/{r.partition}@{r.offset} breaks the stream's order")
+            expected = r.offset + 1
             chain = chain_value(chain, r)
             rows.append(
                 {
@@ -396,10 +399,12 @@ class Archive:
                         "or edited segment)",
                     )
                 )
-            if meta.get(f"{_META}chain_start") != head.chain.hex():
+            continues = meta.get(f"{_META}chain_start") == head.chain.hex()
+            if not continues:
                 findings.append(Finding(where, "its chain does not continue the previous one"))
             first = int(meta.get(f"{_META}first_offset", -1))
-            if first != head.next_offset:
+            # a later start is a transaction's gap, unless the chain says records are missing
+            if first < head.next_offset or (first > head.next_offset and not continues):
                 findings.append(
                     Finding(where, f"starts at offset {first}, expected {head.next_offset}")
                 )
@@ -408,15 +413,26 @@ class Archive:
             try:
                 for r, stored in self._read_segment(path, topic, partition):
                     count += 1
-                    if r.offset != expected:
-                        what = "missing" if r.offset > expected else "out of order"
+                    # a gap alone is a transaction's marker or aborted records; a gap where
+                    # the chain breaks is a record taken out
+                    continues = chain_value(chain, r) == stored
+                    if r.offset < expected:
                         findings.append(
                             Finding(
                                 where,
-                                f"record at offset {expected} {what} (found offset {r.offset})",
+                                f"record at offset {expected} out of order (found offset "
+                                f"{r.offset})",
                             )
                         )
-                    elif chain_value(chain, r) != stored:
+                    elif r.offset > expected and not continues:
+                        findings.append(
+                            Finding(
+                                where,
+                                f"record at offset {expected} missing (found offset {r.offset}, "
+                                "which does not continue the chain)",
+                            )
+                        )
+                    elif not continues:
                         findings.append(
                             Finding(
                                 where,

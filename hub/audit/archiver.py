@@ -56,7 +56,10 @@ class Archiver(threading.Thread):
         self._stopping = threading.Event()
         self._buffer: dict[tuple[str, int], list[ArchivedRecord]] = {}
         self._consumer = KafkaConsumer(
-            bootstrap_servers=list(bootstrap), enable_auto_commit=False, **client_kwargs
+            bootstrap_servers=list(bootstrap),
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            **client_kwargs,
         )
         tps = [
             TopicPartition(t, p)
@@ -212,40 +215,82 @@ def _archive_until_stopped(
 
 
 def restore(archive: Archive, bootstrap: Sequence[str], client_kwargs: Mapping[str, object]) -> int:
-    """Write the archive into an empty broker; every record must land at its own offset."""
+    """Write the archive into an empty broker; every record must land at its own offset.
+
+    The hub writes in transactions, so a partition's offsets have gaps the archive does not
+    hold: a commit marker after each transaction, aborted records and their marker. The
+    restore makes the same gaps: a gap of one is the commit marker of the transaction that
+    holds the records before it; a longer gap is an aborted transaction of filler records
+    (never visible to a ``read_committed`` reader) and its marker. So every record lands
+    at its own offset, and offsets the log quotes (rejections, verdicts, proofs) hold."""
     archive.heads()  # first cut back a write a crash left half done
-    producer = KafkaProducer(
-        bootstrap_servers=list(bootstrap),
-        acks="all",
-        enable_idempotence=False,
-        max_in_flight_requests_per_connection=1,  # a retry must not reorder a stream
-        linger_ms=5,
-        **client_kwargs,
-    )
+    writer = _restoring_producer(bootstrap, client_kwargs, "leadhub-restore")
+    filler = _restoring_producer(bootstrap, client_kwargs, "leadhub-restore-gaps")
     restored = 0
     try:
         pending: list[tuple[ArchivedRecord, Any]] = []
+        stream: tuple[str, int] | None = None
+        expected = 0
         for r in archive.read():
-            pending.append(
-                (
-                    r,
-                    producer.send(
-                        r.topic,
-                        value=r.value,
-                        key=r.key,
-                        headers=list(r.headers),
-                        partition=r.partition,
-                        timestamp_ms=r.timestamp,
-                    ),
-                )
-            )
-            if len(pending) >= 10_000:
-                restored += _confirm(pending)
-        restored += _confirm(pending)
+            if (r.topic, r.partition) != stream:
+                if stream is not None:
+                    restored += _commit(writer, pending)
+                stream, expected = (r.topic, r.partition), 0
+                writer.begin_transaction()
+            gap = r.offset - expected
+            if gap == 1:
+                restored += _commit(writer, pending)
+                writer.begin_transaction()
+            elif gap > 1:
+                writer.flush()  # what came before the gap lands before it
+                _aborted(filler, r.topic, r.partition, fillers=gap - 1)
+            pending.append((r, _send(writer, r)))
+            expected = r.offset + 1
+        if stream is not None:
+            restored += _commit(writer, pending)
     finally:
-        producer.close()
+        writer.close()
+        filler.close()
     log.info("restored", records=restored, streams=len(archive.streams()))
     return restored
+
+
+def _restoring_producer(
+    bootstrap: Sequence[str], client_kwargs: Mapping[str, object], transactional_id: str
+) -> KafkaProducer:
+    producer = KafkaProducer(
+        bootstrap_servers=list(bootstrap),
+        transactional_id=transactional_id,
+        transaction_timeout_ms=15 * 60 * 1000,  # one partition's records may take a while
+        linger_ms=5,
+        **client_kwargs,
+    )
+    producer.init_transactions()
+    return producer
+
+
+def _send(producer: KafkaProducer, r: ArchivedRecord) -> Any:
+    return producer.send(
+        r.topic,
+        value=r.value,
+        key=r.key,
+        headers=list(r.headers),
+        partition=r.partition,
+        timestamp_ms=r.timestamp,
+    )
+
+
+def _commit(producer: KafkaProducer, pending: list[tuple[ArchivedRecord, Any]]) -> int:
+    producer.commit_transaction()
+    return _confirm(pending)
+
+
+def _aborted(producer: KafkaProducer, topic: str, partition: int, fillers: int) -> None:
+    producer.begin_transaction()
+    for _ in range(fillers):
+        producer.send(topic, value=b"", partition=partition)
+    producer.flush()
+    producer.abort_transaction()
 
 
 def _confirm(pending: list[tuple[ArchivedRecord, Any]]) -> int:

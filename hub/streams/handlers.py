@@ -96,6 +96,14 @@ class IngestHandler:
             return
         self.seen.add(event_id, found.get(ORIGIN, b"").decode())
 
+    def forget(self, admitted: Iterable[Out]) -> None:
+        """The transaction that would have put these on lead.events was not committed: their
+        events are not accepted, and whoever holds their partition now decides them."""
+        for out in admitted:
+            found = dict(out.headers)
+            if "ce_id" in found:
+                self.seen.discard(UUID(found["ce_id"].decode()))
+
     def handle(
         self,
         topic: str,

@@ -7,13 +7,14 @@
 - ``notary`` on lead.checkpoints: holding its one partition makes a worker the notary,
   which grows the Merkle tree from lead.audit (on a plain consumer) and signs checkpoints.
 
-State is rebuilt from the log, never from faust's changelog (the embedded broker's high
-watermark can lag the real end of a topic, shared/BROKER.md): at start the gatekeeper
+Exactly once, from the broker: each batch's outputs and its consumer offsets are one
+Kafka transaction per input partition (``hub.streams.transactions``), and every reader
+reads ``read_committed``. A crash at any point leaves all of a step's outputs or none.
+
+State is rebuilt from the log, never from faust's changelog: at start the gatekeeper
 reads the accepted ids from lead.events, and on every assignment the disclosure agent
 seeks each partition back to where its in-memory state ends, folding silently up to the
-committed offset and emitting from there. Outputs are sent and confirmed before a record
-counts as processed, so a crash can repeat a notice (same id: recipients drop it) but
-never lose one. Runs at least once; transactions are not needed (and not available).
+committed offset (where the committed outputs end) and emitting from there.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ from hub.streams.handlers import (
     Pending,
     carried,
 )
+from hub.streams.transactions import Fenced, Transactions
 from hub.topics import (
     AUDIT,
     CHECKPOINTS,
@@ -70,6 +72,7 @@ from producers.sdk import Publisher
 
 log = structlog.get_logger(__name__)
 LAPSE_TYPE = f"{CE_TYPE_PREFIX}intake_window_expired".encode()
+GROUP = "leadhub"  # the faust app's id, so its consumer group and transactions' group
 POLICY_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0004")
 HUB = "hub"
 
@@ -91,14 +94,15 @@ class Runtime:
     canonical: dict[int, CanonicalHandler] = field(default_factory=dict)
     next_offset: dict[int, int] = field(default_factory=dict)
     silent_until: dict[int, int] = field(default_factory=dict)
-    # ids (Out.id) of outputs on the log that this worker may derive again: a worker
-    # restarted after a crash, or on a broker restored from the archive (no committed
-    # offsets), re-derives outputs sent before; it recognises and drops them instead of
-    # repeating them. Learned at start; an id is forgotten once matched, because this
-    # worker derives each output once (it never folds an offset twice), so the set empties
-    # as the worker catches up instead of growing with the log. Lapses, which any worker
-    # may derive again after a rebalance, and dead letters, whose ingest records may be
-    # redelivered, are learned as they go by (both are few).
+    # lead.events partitions another worker fenced this one from: their state is dropped
+    # and their records skipped until an assignment gives them back (and rebuilds them)
+    fenced: set[int] = field(default_factory=set)
+    transactions: Transactions | None = None  # set once the worker's loop runs
+    # After a disaster restore (the broker's log rebuilt from the archive: no committed
+    # offsets, and each topic archived up to a different moment), the worker derives the
+    # whole log again; the ids (Out.id) of outputs already on the log are learned at start
+    # and those outputs are not sent again. Empty on every other start: the transactions'
+    # committed offsets say exactly where the outputs end.
     sent: set[str] = field(default_factory=set)
     web: WebContext | None = None  # the HTTP API and pages, when enabled
     # the accepted ids of every lead.events partition, whoever wrote them (see follow_events)
@@ -113,6 +117,25 @@ class Runtime:
         output_id = found.get(REJECTION_ID if topic == REJECTED else "ce_id")
         if output_id:
             self.sent.add(f"{topic}/{output_id.decode()}")
+
+    def unsent(self, outs: Iterable[Out]) -> list[Out]:
+        """``outs`` less those on the log already (see ``sent``); each is dropped once, as
+        the worker derives each output once, so the set empties as it catches up."""
+        if not self.sent:
+            return list(outs)
+        kept = []
+        for out in outs:
+            if out.id is not None and out.id in self.sent:
+                self.sent.discard(out.id)
+            else:
+                kept.append(out)
+        return kept
+
+    def drop(self, partition: int) -> None:
+        """Forget what this worker folded of a lead.events partition it no longer holds."""
+        self.canonical.pop(partition, None)
+        self.next_offset.pop(partition, None)
+        self.fenced.add(partition)
 
     @property
     def recipients(self) -> list[str]:
@@ -169,6 +192,26 @@ def load_runtime(settings: Settings, bootstrap: list[str]) -> Runtime:
     )
 
 
+def committed_offsets(bootstrap: list[str], client_kwargs: dict[str, object]) -> bool:
+    """Whether the worker's group has committed offsets: on a broker restored from the
+    archive it has none (consumer offsets are not archived)."""
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs)
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                return bool(admin.list_group_offsets(GROUP).get(GROUP))
+            except KafkaError as exc:  # the group coordinator of a new broker is loading
+                if not exc.retriable or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    finally:
+        admin.close()
+
+
 def policy_event_id(policy: Policy) -> uuid.UUID:
     """One policy_published per policy content: restarting the hub never republishes it."""
     return uuid.uuid5(POLICY_NAMESPACE, policy.sha256)
@@ -179,9 +222,10 @@ def prepare(runtime: Runtime) -> None:
     policy in force if the log does not yet say so."""
     published: set[str] = set()
     kwargs = runtime.settings.broker.client_kwargs()
-    outputs = [AUDIT, REJECTED, *(notify_topic(a) for a in runtime.recipients)]
-    for record in read_topics(runtime.bootstrap, outputs, client_kwargs=kwargs):
-        runtime.learn(record.topic, record.headers or [])
+    if not committed_offsets(runtime.bootstrap, kwargs):
+        outputs = [AUDIT, REJECTED, *(notify_topic(a) for a in runtime.recipients)]
+        for record in read_topics(runtime.bootstrap, outputs, client_kwargs=kwargs):
+            runtime.learn(record.topic, record.headers or [])
     for record in read_topics(runtime.bootstrap, [CHECKPOINTS], client_kwargs=kwargs):
         try:
             size = Checkpoint.parse(parse_note(record.value)[0]).size
@@ -192,7 +236,8 @@ def prepare(runtime: Runtime) -> None:
     for record in read_topics(runtime.bootstrap, [EVENTS], client_kwargs=kwargs):
         runtime.ingest.remember(record.headers or [])
         runtime.events_read[record.partition] = record.offset + 1
-        runtime.learn(EVENTS, record.headers or [])
+        if runtime.sent:
+            runtime.learn(EVENTS, record.headers or [])
         try:
             envelope = decode_envelope(record.value, runtime.codec, canonical=False)
         except EventError:
@@ -237,7 +282,7 @@ def build_app(runtime: Runtime) -> Any:
     datadir = (settings.data_dir / "faust").resolve()
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        "leadhub",
+        GROUP,
         broker=[f"kafka://{server}" for server in runtime.bootstrap],
         processing_guarantee="at_least_once",  # no InitProducerId on the embedded broker
         broker_credentials=faust_credentials(settings.broker.security),
@@ -261,49 +306,60 @@ def build_app(runtime: Runtime) -> Any:
     )
     ingest = app.topic(*[ingest_topic(a) for a in runtime.agencies])
     events = app.topic(EVENTS)
+    sources = {EVENTS, *(ingest_topic(a) for a in runtime.agencies)}  # steps with outputs
     traced = trace_agents(app, settings.streams.tracing)
 
+    broker = settings.broker
+    transactions = Transactions(
+        runtime.bootstrap, app.conf.id, aiokafka_kwargs(broker.security, broker.client_id)
+    )
+    runtime.transactions = transactions
+
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]
+    async def close_transactions(app: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await transactions.stop()  # after the agents stopped: nothing is mid-commit
+
     async def send_all(outs: Iterable[Out]) -> None:
-        # straight to the app's producer: faust's Topic.send wraps every record in futures
-        # and callbacks the hub does not use, and cost more than the hub's own work per event
-        futures = []
-        for out in outs:
-            if out.id is not None:
-                if out.id in runtime.sent:
-                    if out.topic != REJECTED:  # a dead letter's record may come again
-                        runtime.sent.discard(out.id)
-                    continue
-                if out.topic == REJECTED:
-                    runtime.sent.add(out.id)
-            futures.append(
-                await app.producer.send(
-                    out.topic, out.key, out.value, out.partition, None, out.headers
-                )
-            )
+        """The notary's checkpoints, outside any step's transaction (a checkpoint signs the
+        tree it has read; a repeat after a crash is the same statement again)."""
+        futures = [
+            await app.producer.send(o.topic, o.key, o.value, o.partition, None, o.headers)
+            for o in outs
+        ]
         if futures:
-            await asyncio.gather(*futures)  # delivered before the input counts as processed
+            await asyncio.gather(*futures)
 
     class PromptConsumerThread(faust_kafka.AIOKafkaConsumerThread):
-        """faust fixes fetch_max_wait at 1.5 s; the hub wants notices within milliseconds."""
+        """faust fixes fetch_max_wait at 1.5 s; the hub wants notices within milliseconds.
+        And the hub's steps are transactions: read only what they committed."""
 
         def _create_worker_consumer(self, transport: Any) -> Any:
             consumer = super()._create_worker_consumer(transport)
             consumer._fetch_max_wait_ms = settings.streams.fetch_max_wait_ms
+            consumer._isolation_level = "read_committed"
             return consumer
 
     class RebuildingConsumer(faust_kafka.Consumer):
-        """Seek each lead.events partition to where our in-memory state ends; fold silently
-        up to what was committed, emit after it."""
+        """Offsets are committed in each step's transaction, never by faust. On assignment,
+        fence the partitions' previous owner first (``Transactions.hold``), then read the
+        committed offsets; seek each lead.events partition to where our in-memory state
+        ends; fold silently up to what was committed, emit after it."""
 
         def _new_consumer_thread(self) -> Any:
             return PromptConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+        async def _commit(self, offsets: Any) -> bool:
+            return True  # committed already, with the outputs (Transactions.commit)
+
         async def perform_seek(self) -> None:
+            held = [(tp.topic, tp.partition) for tp in self.assignment() if tp.topic in sources]
+            await transactions.hold(held)
             await super().perform_seek()
             runtime.assigned_at = time.monotonic()
             for tp in self.assignment():
                 if tp.topic != EVENTS:
                     continue
+                runtime.fenced.discard(tp.partition)
                 committed = self._committed_offset.get(tp) or 0
                 start = runtime.next_offset.get(tp.partition, 0)
                 runtime.silent_until[tp.partition] = committed
@@ -334,30 +390,47 @@ def build_app(runtime: Runtime) -> Any:
         async for taken in stream.take_events(batch, within=within):
             spans = traced(taken)
             await caught_up(runtime)
-            outs = await admit_batch(runtime, verifiers, taken, settled)
-            await send_all(outs)
+            await admit_batch(runtime, verifiers, taken, settled)
+            for (topic, partition), steps in by_partition(settled).items():
+                outs = [o for _, outs_of in steps for o in outs_of]
+                try:
+                    await transactions.commit(
+                        (topic, partition), runtime.unsent(outs), steps[-1][0] + 1
+                    )
+                except Fenced as exc:
+                    log.warning("fenced", step="gatekeeper", detail=str(exc))
+                    runtime.ingest.forget(o for o in outs if o.topic == EVENTS)
+                    continue
+                if runtime.web is not None:
+                    for offset, outs_of in steps:
+                        runtime.web.settle((topic, partition, offset), outs_of)
             finish(spans)
-            if runtime.web is not None:
-                for position, outs_of in settled:
-                    runtime.web.settle(position, outs_of)
             settled.clear()
 
     @app.agent(events)
     async def disclosure(stream: Any) -> None:
         async for taken in stream.take_events(batch, within=within):
             spans = traced(taken)
-            outs: list[Out] = []
+            steps: dict[int, list[Out]] = {}  # per partition, when it emitted anything
             for event in taken:
                 m = event.message
                 p = m.partition
-                if m.offset < runtime.next_offset.get(p, 0):
-                    continue  # folded already (a redelivery after a rebalance)
-                runtime.learn(EVENTS, m.headers or [])
+                if p in runtime.fenced or m.offset < runtime.next_offset.get(p, 0):
+                    continue  # not ours any more, or folded already (a redelivery)
                 emit = m.offset >= runtime.silent_until.get(p, 0)
                 trace = carried(m.headers or [])
-                outs += runtime.canonical_for(p).handle(event.value, emit=emit, trace=trace)
+                outs = runtime.canonical_for(p).handle(event.value, emit=emit, trace=trace)
+                if emit:
+                    steps.setdefault(p, []).extend(outs)
                 runtime.next_offset[p] = m.offset + 1
-            await send_all(outs)
+            for p, outs in steps.items():
+                try:
+                    await transactions.commit(
+                        (EVENTS, p), runtime.unsent(outs), runtime.next_offset[p]
+                    )
+                except Fenced as exc:
+                    log.warning("fenced", step="disclosure", detail=str(exc))
+                    runtime.drop(p)
             finish(spans)
 
     notary_token = TP(CHECKPOINTS, 0)
@@ -516,6 +589,7 @@ async def follow_events(runtime: Runtime) -> None:
     consumer = AIOKafkaConsumer(
         bootstrap_servers=runtime.bootstrap,
         enable_auto_commit=False,
+        isolation_level="read_committed",
         fetch_max_wait_ms=runtime.settings.streams.fetch_max_wait_ms,
         **aiokafka_kwargs(broker.security, broker.client_id),
     )
@@ -557,6 +631,7 @@ async def read_audit_leaves(runtime: Runtime, is_notary: Callable[[], bool]) -> 
     consumer = AIOKafkaConsumer(
         bootstrap_servers=runtime.bootstrap,
         enable_auto_commit=False,
+        isolation_level="read_committed",
         **aiokafka_kwargs(broker.security, broker.client_id),
         fetch_max_wait_ms=runtime.settings.streams.fetch_max_wait_ms,
     )
@@ -578,6 +653,16 @@ async def read_audit_leaves(runtime: Runtime, is_notary: Callable[[], bool]) -> 
                 runtime.notary.add(record.offset, record.value)
     finally:
         await consumer.stop()
+
+
+def by_partition(
+    settled: Sequence[tuple[tuple[str, int, int], list[Out]]],
+) -> dict[tuple[str, int], list[tuple[int, list[Out]]]]:
+    """A batch's gatekeeper steps, per input partition in offset order: one transaction each."""
+    grouped: dict[tuple[str, int], list[tuple[int, list[Out]]]] = {}
+    for (topic, partition, offset), outs in settled:
+        grouped.setdefault((topic, partition), []).append((offset, outs))
+    return grouped
 
 
 def _check_signatures(ingest: IngestHandler, pending: list[Pending]) -> list[Rejected | None]:

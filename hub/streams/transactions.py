@@ -1,0 +1,132 @@
+"""One Kafka transaction per input partition and batch: a step's outputs and its consumer
+offset commit together or not at all.
+
+Each input partition the worker holds has a transactional producer of its own, whose id
+names the partition (``leadhub-<topic>-<partition>``). A worker that takes a partition over
+opens its producer before it reads the partition's committed offset: opening fences the
+previous owner (its open transaction is aborted, a transaction it was committing is
+finished first), so the offset read is exactly where the committed outputs end. A zombie
+that tries to commit afterwards is refused (``Fenced``) and drops what it derived.
+
+aiokafka's transactions rather than faust's ``processing_guarantee="exactly_once"``:
+faust names a transaction after the *output* partition and assumes outputs are
+co-partitioned with inputs, which the hub's steps are not (three ingest partitions feed
+six of lead.events; one event's notices go to several agencies' topics).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import structlog
+
+from hub.streams.handlers import Out
+
+log = structlog.get_logger(__name__)
+
+TopicPartition = tuple[str, int]
+
+
+class Fenced(Exception):
+    """Another worker holds this partition now: what this one derived is not committed."""
+
+
+def transactional_id(group: str, tp: TopicPartition) -> str:
+    return f"{group}-{tp[0]}-{tp[1]}"
+
+
+class Transactions:
+    """The transactional producers of the input partitions this worker holds."""
+
+    def __init__(self, bootstrap: Sequence[str], group: str, client_kwargs: dict[str, Any]):
+        self._bootstrap = list(bootstrap)
+        self._group = group
+        self._kwargs = client_kwargs
+        self._producers: dict[TopicPartition, Any] = {}
+        self.committed = 0  # transactions committed, for /metrics and tests
+
+    async def hold(self, tps: Iterable[TopicPartition]) -> None:
+        """Own exactly these input partitions: open (and so fence) a producer for each new
+        one, close those of partitions given up. Returns once every new producer has its
+        producer id, that is once the previous owner is fenced."""
+        wanted = set(tps)
+        for tp in [tp for tp in self._producers if tp not in wanted]:
+            await self._close(tp)
+        for tp in sorted(wanted - self._producers.keys()):
+            self._producers[tp] = await self._open(tp)
+
+    async def _open(self, tp: TopicPartition) -> Any:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            transactional_id=transactional_id(self._group, tp),
+            acks="all",
+            linger_ms=0,
+            **self._kwargs,
+        )
+        await producer.start()
+        await producer.begin_transaction()  # waits for the producer id: the fence is up
+        return producer
+
+    async def _close(self, tp: TopicPartition) -> None:
+        producer = self._producers.pop(tp, None)
+        if producer is not None:
+            await producer.stop()  # an open, empty transaction holds nothing on the broker
+
+    async def commit(self, tp: TopicPartition, outs: Sequence[Out], next_offset: int) -> None:
+        """Send ``outs`` and move the group's offset of ``tp`` to ``next_offset``, atomically.
+        Raises ``Fenced`` if another worker holds the partition now; any other failure
+        propagates, with the transaction aborted."""
+        from aiokafka import TopicPartition as KafkaTP
+        from aiokafka.errors import (
+            InvalidProducerEpoch,
+            InvalidTxnState,
+            ProducerFenced,
+            TransactionCoordinatorFenced,
+        )
+
+        producer = self._producers.get(tp)
+        if producer is None:
+            raise Fenced(f"{tp[0]}/{tp[1]} is not held by this worker")
+        try:
+            sent = [
+                await producer.send(
+                    o.topic, o.value, key=o.key, partition=o.partition, headers=o.headers
+                )
+                for o in outs
+            ]
+            await producer.send_offsets_to_transaction(
+                {KafkaTP(tp[0], tp[1]): next_offset}, self._group
+            )
+            await producer.commit_transaction()
+            for future in sent:
+                future.result()  # delivered: commit_transaction waited for every send
+        except (ProducerFenced, InvalidProducerEpoch, TransactionCoordinatorFenced) as exc:
+            await self._close(tp)
+            raise Fenced(f"{tp[0]}/{tp[1]}: {type(exc).__name__}") from None
+        except InvalidTxnState:
+            await self._close(tp)
+            raise
+        except BaseException:
+            await self._abort(tp)
+            raise
+        self.committed += 1
+        await producer.begin_transaction()
+
+    async def _abort(self, tp: TopicPartition) -> None:
+        producer = self._producers.get(tp)
+        if producer is None:
+            return
+        try:
+            await producer.abort_transaction()
+        except Exception:  # the broker will abort it at the transaction timeout anyway
+            log.warning("abort_failed", topic=tp[0], partition=tp[1])
+            await self._close(tp)
+
+    async def stop(self) -> None:
+        """Close every producer; an open transaction is aborted by the broker (the next
+        owner's fence) and never seen by a ``read_committed`` reader."""
+        for tp in list(self._producers):
+            await self._close(tp)
