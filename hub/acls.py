@@ -42,6 +42,7 @@ class Operation(StrEnum):
 class ResourceType(StrEnum):
     TOPIC = "TOPIC"
     GROUP = "GROUP"
+    TRANSACTIONAL_ID = "TRANSACTIONAL_ID"
 
 
 class PatternType(StrEnum):
@@ -171,8 +172,9 @@ def hub_grants(principal: str, group: str, agencies: Iterable[str]) -> list[Gran
 
     faust needs nothing more: the worker disables its leader topic
     (``topic_disable_leader``), keeps no tables (so no changelog topics), repartitions
-    nothing (no ``group_by`` topics), never declares topics (``topic_allow_declare``)
-    and runs at least once (no transactional ids). So there is no prefixed grant at all.
+    nothing (no ``group_by`` topics) and never declares topics (``topic_allow_declare``).
+    The one prefixed grant is the hub's transactional ids, ``<group>-...``: one per input
+    partition (hub.streams.transactions) and the archive restore's.
 
     Nor a cluster grant: an idempotent producer's InitProducerId needs IDEMPOTENT_WRITE on
     the cluster *or* WRITE on any topic (KIP-679, Kafka 3.0+), and every producing
@@ -201,6 +203,12 @@ def hub_grants(principal: str, group: str, agencies: Iterable[str]) -> list[Gran
     grants += _topic(principal, AUDIT, (R, W, D), "decision records; the notary reads them")
     grants += _topic(principal, CHECKPOINTS, (R, W, D), "the notary's signed checkpoints")
     grants += _group(principal, group, "faust's consumer group (the app id)")
+    grants += [
+        Grant(principal=principal, resource_type=ResourceType.TRANSACTIONAL_ID,
+              name=f"{group}-", operation=op, pattern=PatternType.PREFIXED,
+              why="a transaction per input partition and batch; the archive restore's")
+        for op in (W, D)
+    ]  # fmt: skip
     return grants
 
 

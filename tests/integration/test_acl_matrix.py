@@ -50,7 +50,8 @@ from tests.conftest import DEPLOY, ROOT
 pytestmark = pytest.mark.integration
 
 AGENCIES = sorted(AgencyRegistry.load(DEPLOY / "agencies.yaml"))
-GRANTS = desired_acls(AGENCIES, load_principals(DEPLOY / "acls.yaml"))
+PRINCIPALS = load_principals(DEPLOY / "acls.yaml")
+GRANTS = desired_acls(AGENCIES, PRINCIPALS)
 STRANGER = "stranger"  # authenticates, and no ACL names it: deny by default
 USERS = [*scram_users(GRANTS), STRANGER]
 TOPICS = [s.name for s in load_topic_specs(DEPLOY / "topics.yaml", AGENCIES)]
@@ -327,21 +328,27 @@ def _commit(c: Clients, group: str, offsets: dict[TopicPartition, OffsetAndMetad
             raise error()
 
 
-def test_no_principal_may_use_a_transactional_id(broker: EmbeddedBroker) -> None:
-    """acls.py grants no TransactionalId (faust runs at least once): InitProducerId with a
-    transactional id is refused for every principal, the hub's included."""
+def test_only_the_hub_may_use_its_transactional_ids(broker: EmbeddedBroker) -> None:
+    """The worker's steps are transactions under ids ``leadhub-...`` (one per input
+    partition): InitProducerId with such an id succeeds for the hub's principal only, and
+    an id outside that prefix is refused to everyone, the hub included."""
+    hub = PRINCIPALS.hub.principal.removeprefix("User:")
     for user in USERS:
-        producer = KafkaProducer(
-            bootstrap_servers=broker.bootstrap_servers,
-            transactional_id=f"lead.tx.{user}",
-            max_block_ms=TIMEOUT_MS,
-            request_timeout_ms=TIMEOUT_MS,
-            **broker.client_kwargs(user),
-        )
-        try:
-            assert not outcome(producer.init_transactions), user
-        finally:
-            producer.close(timeout=2)
+        for transactional_id, allowed in (
+            (f"{PRINCIPALS.hub.group}-lead.events-0", user == hub),
+            (f"lead.tx.{user}", False),
+        ):
+            producer = KafkaProducer(
+                bootstrap_servers=broker.bootstrap_servers,
+                transactional_id=transactional_id,
+                max_block_ms=TIMEOUT_MS,
+                request_timeout_ms=TIMEOUT_MS,
+                **broker.client_kwargs(user),
+            )
+            try:
+                assert outcome(producer.init_transactions) is allowed, (user, transactional_id)
+            finally:
+                producer.close(timeout=2)
 
 
 def test_idempotent_producers_need_no_cluster_grant(broker: EmbeddedBroker) -> None:
