@@ -16,6 +16,7 @@ six of lead.events; one event's notices go to several agencies' topics).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -51,10 +52,11 @@ class Transactions:
         one, close those of partitions given up. Returns once every new producer has its
         producer id, that is once the previous owner is fenced."""
         wanted = set(tps)
-        for tp in [tp for tp in self._producers if tp not in wanted]:
-            await self._close(tp)
-        for tp in sorted(wanted - self._producers.keys()):
-            self._producers[tp] = await self._open(tp)
+        # concurrently: a rebalance waits for this, and each open is a few round trips
+        await asyncio.gather(*(self._close(tp) for tp in self._producers.keys() - wanted))
+        new = sorted(wanted - self._producers.keys())
+        for tp, producer in zip(new, await asyncio.gather(*map(self._open, new)), strict=True):
+            self._producers[tp] = producer
 
     async def _open(self, tp: TopicPartition) -> Any:
         from aiokafka import AIOKafkaProducer
@@ -128,5 +130,4 @@ class Transactions:
     async def stop(self) -> None:
         """Close every producer; an open transaction is aborted by the broker (the next
         owner's fence) and never seen by a ``read_committed`` reader."""
-        for tp in list(self._producers):
-            await self._close(tp)
+        await asyncio.gather(*map(self._close, list(self._producers)))

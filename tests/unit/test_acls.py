@@ -142,14 +142,18 @@ def test_an_agency_writes_one_topic_and_reads_one(
         assert reads == {f"lead.notify.{a}", f"lead.agency.{a}"}
 
 
-def test_no_wildcard_and_no_prefix_anywhere(grants: list[Grant]) -> None:
+def test_no_wildcard_and_one_prefix_only(grants: list[Grant]) -> None:
+    """Every grant names one topic or group, except the hub's transactional ids: one per
+    input partition, so a prefix (``leadhub-``) owned by the hub's principal alone."""
     for g in grants:
         assert "*" not in g.principal and "*" not in g.name, g
-        assert g.pattern is PatternType.LITERAL, g  # faust needs no internal topics here
         assert g.operation.value != "ALL"
         assert g.why, f"{g.render()} says not why it exists"
+        if g.pattern is not PatternType.LITERAL:
+            assert g.resource_type is ResourceType.TRANSACTIONAL_ID, g
+            assert (g.principal, g.name) == ("User:leadhub", "leadhub-"), g
     assert len({g.key for g in grants}) == len(grants)
-    assert {g.resource_type for g in grants} == {ResourceType.TOPIC, ResourceType.GROUP}
+    assert {g.resource_type for g in grants} == set(ResourceType)
 
 
 def test_nobody_but_the_hub_writes_the_canonical_or_decision_log(grants: list[Grant]) -> None:
