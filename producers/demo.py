@@ -79,6 +79,7 @@ def start_worker(
         **os.environ,
         "LEADHUB_BROKER__BOOTSTRAP_SERVERS": json.dumps(bootstrap),
         "LEADHUB_STREAMS__LOG_CLOCK": "true",  # the scenario runs on a simulated calendar
+        "LEADHUB_STREAMS__SESSION_TIMEOUT_S": str(settings.streams.session_timeout_s),
         "LEADHUB_DATA_DIR": str(settings.data_dir),
         "LEADHUB_KEYS_DIR": str(settings.keys_dir),
     }

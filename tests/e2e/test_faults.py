@@ -46,6 +46,7 @@ from tests.unit.test_codec import _fake_seal
 pytestmark = pytest.mark.integration
 
 HOST = "127.0.0.1"
+SESSION_S = 3.0
 
 
 @dataclass
@@ -99,7 +100,11 @@ def _from_this_process(proxy_port: int) -> Callable[[tuple[str, int]], bool]:
 
 @contextlib.contextmanager
 def _rig(data: Path, codec: Codec, *, proxied: bool) -> Iterator[Rig]:
-    settings = load_settings(data_dir=data, keys_dir=data / "keys")
+    # A killed worker's partitions move once its session expires: a short session (and a
+    # broker that allows one) makes each of the many kills below cost seconds, not ten.
+    settings = load_settings(
+        data_dir=data, keys_dir=data / "keys", streams={"session_timeout_s": SESSION_S}
+    )
     agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
     port = free_port(HOST)
     with contextlib.ExitStack() as stack:
@@ -115,6 +120,7 @@ def _rig(data: Path, codec: Codec, *, proxied: bool) -> Iterator[Rig]:
             port=port,
             log_file=data / "broker.log",
             advertised=proxy.address if proxy else None,
+            properties={"group.min.session.timeout.ms": "1000"},
         )
         stack.enter_context(broker)
         bootstrap = [proxy.address] if proxy else broker.bootstrap_servers
@@ -393,7 +399,7 @@ def checked_after_crashes(
         raise
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(900)
 def test_fifty_worker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
     direct: Rig,
 ) -> None:
@@ -406,7 +412,7 @@ def test_fifty_worker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
     rig, hub = direct, direct.hub
     rng = random.Random(31337)
     # a long calendar, stopped after the last kill: it must not run out before that
-    scenario = plan(31337, 100, lambda pid: _fake_seal, span_days=360)
+    scenario = plan(31337, 250, lambda pid: _fake_seal, span_days=720)
     add_bad_input(scenario, random.Random(31337), hub.codec, hub.keys)
     kills: list[tuple[int, float, int]] = []  # pid, seconds after it joined, events seen
     errors: list[BaseException] = []
@@ -464,7 +470,7 @@ def test_fifty_broker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
     broker = rig.broker
     assert broker is not None
     rng = random.Random(4711)
-    scenario = plan(4711, 100, lambda pid: _fake_seal, span_days=360)
+    scenario = plan(4711, 250, lambda pid: _fake_seal, span_days=720)
     add_bad_input(scenario, random.Random(4711), hub.codec, hub.keys)
     kills: list[tuple[float, float, int]] = []  # s after it was ready, s to be ready, events
     errors: list[BaseException] = []
