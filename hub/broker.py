@@ -83,6 +83,11 @@ def free_port(host: str) -> int:
         return int(s.getsockname()[1])
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
+    return urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
 def kafka_api_versions(host: str, port: int, timeout: float = 1.0) -> bool:
     """True when a Kafka broker answers ApiVersions v0 at host:port without error.
 
@@ -147,6 +152,7 @@ class EmbeddedBroker:
         node_id: int = NODE_ID,
         controller_port: int = 0,
         voters: str | None = None,
+        cluster_id: str | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -164,6 +170,8 @@ class EmbeddedBroker:
         # a lone node picks a free port at each start and is its own only voter
         self._controller_port = controller_port
         self._voters = voters
+        # every node of a cluster is formatted with the same id; a lone node makes its own
+        self._cluster_id = cluster_id
         self._proc: subprocess.Popen[bytes] | None = None
         self.formatted = False  # whether the latest start formatted a new, empty log
         self.ready_s = 0.0  # seconds from spawning the JVM to answering the protocol
@@ -253,7 +261,7 @@ class EmbeddedBroker:
         return config
 
     def _format(self, java: str, classpath: str, config: Path) -> None:
-        cluster_id = urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = self._cluster_id or new_cluster_id()
         done = subprocess.run(
             [
                 java,
