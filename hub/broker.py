@@ -29,7 +29,7 @@ from base64 import urlsafe_b64encode
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import structlog
 
@@ -39,6 +39,9 @@ from hub.config import Settings
 from hub.errors import BrokerError
 from hub.kafka_dist import java_executable, kafka_libs
 from hub.topics import ensure_topics, load_topic_specs
+
+if TYPE_CHECKING:
+    from hub.kafka_cluster import EmbeddedCluster
 
 log = structlog.get_logger(__name__)
 
@@ -380,14 +383,28 @@ def open_broker(settings: Settings, agencies: Iterable[str]) -> Iterator[list[st
         yield list(settings.broker.bootstrap_servers)
         return
     emb = settings.broker.embedded
-    broker = EmbeddedBroker(
-        host=emb.host,
-        port=emb.port,
-        data_dir=settings.data_dir / "kafka",
-        log_file=settings.data_dir / "broker.log",
-        start_timeout_s=emb.start_timeout_s,
-        heap_mb=emb.heap_mb,
-    )
+    broker: EmbeddedBroker | EmbeddedCluster
+    if emb.nodes > 1:  # a replicated cluster on loopback (hub.kafka_cluster)
+        from hub.kafka_cluster import EmbeddedCluster
+
+        broker = EmbeddedCluster(
+            emb.nodes,
+            data_dir=settings.data_dir,
+            host=emb.host,
+            heap_mb=emb.heap_mb,
+            start_timeout_s=emb.start_timeout_s,
+        )
+        rf = settings.broker.replication_factor or broker.replication_factor
+        specs = [s.model_copy(update={"replication_factor": rf}) for s in specs]
+    else:
+        broker = EmbeddedBroker(
+            host=emb.host,
+            port=emb.port,
+            data_dir=settings.data_dir / "kafka",
+            log_file=settings.data_dir / "broker.log",
+            start_timeout_s=emb.start_timeout_s,
+            heap_mb=emb.heap_mb,
+        )
     with _sigterm_as_exit(), broker:
         ensure_topics(broker.bootstrap_servers, specs, kwargs)
         if not settings.audit.archive:
@@ -398,7 +415,9 @@ def open_broker(settings: Settings, agencies: Iterable[str]) -> Iterator[list[st
 
 
 @contextlib.contextmanager
-def _archived(settings: Settings, broker: EmbeddedBroker, topics: list[str]) -> Iterator[None]:
+def _archived(
+    settings: Settings, broker: EmbeddedBroker | EmbeddedCluster, topics: list[str]
+) -> Iterator[None]:
     """Archive everything the broker gets (in a process of its own, so that it never
     competes with a worker for one interpreter) until the caller is done (its workers
     stopped) and the broker is quiet. The broker's own log is durable; the archive is the

@@ -4,6 +4,7 @@ keeps its ports and its data across a restart, and leaves no JVM behind its pare
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -14,11 +15,12 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
+from kafka.admin import KafkaAdminClient, NewTopic
 
 from hub.kafka_cluster import LAYOUT_FILE, EmbeddedCluster
 from tests.conftest import REFUSED_SOCKETS_LEAK, ROOT
 from tests.integration.test_broker import _alive, _wait_gone
+from tests.integration.test_cli_broker import _broker_children
 
 pytestmark = [pytest.mark.integration, *REFUSED_SOCKETS_LEAK]
 
@@ -151,3 +153,36 @@ def test_no_jvm_outlives_its_parent(tmp_path: Path) -> None:
     parent.stdout.close()
     gone = [_wait_gone(p, 30) for p in pids]
     assert all(gone), f"JVMs {pids} outlived their parent: {gone}"
+
+
+def test_up_with_three_brokers_replicates_the_hub_topics(tmp_path: Path) -> None:
+    """`leadhub up --brokers 3`: three nodes, every hub topic with three replicas; Ctrl-C
+    stops them all."""
+    env = {**os.environ, "LEADHUB_DATA_DIR": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub", "up", "--brokers", "3"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("broker ready at 127.0.0.1:"), line
+        servers = json.loads((tmp_path / "broker.json").read_text())["bootstrap_servers"]
+        assert len(servers) == 3
+        children = _broker_children(proc.pid)
+        assert len(children) == 3
+        with KafkaAdminClient(bootstrap_servers=servers) as admin:
+            described = {t["name"]: t["partitions"] for t in admin.describe_topics()}
+        for topic in ("lead.events", "lead.audit", "lead.notify.sao", "lead.ingest.bpd"):
+            assert {len(p["replica_nodes"]) for p in described[topic]} == {3}, topic
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+    assert all(_wait_gone(pid) for pid in children)
