@@ -38,7 +38,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import structlog
 
@@ -49,6 +49,9 @@ from hub.errors import BrokerError
 from hub.kafka_dist import java_executable, kafka_libs
 from hub.local_ca import BrokerTls, broker_tls, write_private
 from hub.topics import ensure_topics, load_topic_specs
+
+if TYPE_CHECKING:
+    from hub.kafka_cluster import EmbeddedCluster
 
 log = structlog.get_logger(__name__)
 
@@ -91,6 +94,11 @@ def free_port(host: str) -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
+    return urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
 
 
 def kafka_api_versions(
@@ -185,6 +193,7 @@ class EmbeddedBroker:
         controller_port: int = 0,
         voters: str | None = None,
         security: BrokerSecurity | None = None,
+        cluster_id: str | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -208,6 +217,8 @@ class EmbeddedBroker:
         self.controller_port = controller_port  # the port in use once started
         self._passwords: dict[str, str] = {}
         self.tls: BrokerTls | None = None
+        # every node of a cluster is formatted with the same id; a lone node makes its own
+        self._cluster_id = cluster_id
         self._proc: subprocess.Popen[bytes] | None = None
         self.formatted = False  # whether the latest start formatted a new, empty log
         self.ready_s = 0.0  # seconds from spawning the JVM to answering the protocol
@@ -417,7 +428,7 @@ class EmbeddedBroker:
         }
 
     def _format(self, java: str, classpath: str, config: Path) -> None:
-        cluster_id = urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = self._cluster_id or new_cluster_id()
         # SCRAM users exist from the first moment: bootstrapped into the metadata log
         scram = [
             arg
@@ -595,14 +606,28 @@ def open_broker(settings: Settings, agencies: Iterable[str]) -> Iterator[list[st
         yield list(settings.broker.bootstrap_servers)
         return
     emb = settings.broker.embedded
-    broker = EmbeddedBroker(
-        host=emb.host,
-        port=emb.port,
-        data_dir=settings.data_dir / "kafka",
-        log_file=settings.data_dir / "broker.log",
-        start_timeout_s=emb.start_timeout_s,
-        heap_mb=emb.heap_mb,
-    )
+    broker: EmbeddedBroker | EmbeddedCluster
+    if emb.nodes > 1:  # a replicated cluster on loopback (hub.kafka_cluster)
+        from hub.kafka_cluster import EmbeddedCluster
+
+        broker = EmbeddedCluster(
+            emb.nodes,
+            data_dir=settings.data_dir,
+            host=emb.host,
+            heap_mb=emb.heap_mb,
+            start_timeout_s=emb.start_timeout_s,
+        )
+        rf = settings.broker.replication_factor or broker.replication_factor
+        specs = [s.model_copy(update={"replication_factor": rf}) for s in specs]
+    else:
+        broker = EmbeddedBroker(
+            host=emb.host,
+            port=emb.port,
+            data_dir=settings.data_dir / "kafka",
+            log_file=settings.data_dir / "broker.log",
+            start_timeout_s=emb.start_timeout_s,
+            heap_mb=emb.heap_mb,
+        )
     with _sigterm_as_exit(), broker:
         ensure_topics(broker.bootstrap_servers, specs, kwargs)
         if not settings.audit.archive:
@@ -613,7 +638,9 @@ def open_broker(settings: Settings, agencies: Iterable[str]) -> Iterator[list[st
 
 
 @contextlib.contextmanager
-def _archived(settings: Settings, broker: EmbeddedBroker, topics: list[str]) -> Iterator[None]:
+def _archived(
+    settings: Settings, broker: EmbeddedBroker | EmbeddedCluster, topics: list[str]
+) -> Iterator[None]:
     """Archive everything the broker gets (in a process of its own, so that it never
     competes with a worker for one interpreter) until the caller is done (its workers
     stopped) and the broker is quiet. The broker's own log is durable; the archive is the

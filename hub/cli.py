@@ -50,13 +50,22 @@ def _settings(config: Path | None, **overrides: Any) -> Settings:
 
 
 @app.command()
-def up(config: ConfigOption = None) -> None:
+def up(
+    config: ConfigOption = None,
+    brokers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, max=9, help="embedded Kafka nodes (3: a replicated cluster; default: config)"
+        ),
+    ] = None,
+) -> None:
     """Start the broker (embedded unless a cluster is configured), create the hub's topics,
     and run until Ctrl-C."""
     from hub.agencies import AgencyRegistry
     from hub.broker import open_broker
 
-    settings = _settings(config)
+    overrides = {"broker": {"embedded": {"nodes": brokers}}} if brokers else {}
+    settings = _settings(config, **overrides)
     agencies = AgencyRegistry.load(settings.agencies_file)
     with open_broker(settings, agencies) as bootstrap, _announced(settings, bootstrap):
         typer.echo(f"broker ready at {','.join(bootstrap)}; Ctrl-C stops it")

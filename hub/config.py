@@ -31,12 +31,20 @@ class _Section(BaseModel):
 
 class EmbeddedBrokerSettings(_Section):
     """The Apache Kafka node the hub starts for itself when no cluster is named; its log
-    lives under ``data_dir/kafka``, its log4j output in ``data_dir/broker.log``."""
+    lives under ``data_dir/kafka``, its log4j output in ``data_dir/broker.log``. With
+    ``nodes`` above 1, that many nodes form a cluster, each under ``data_dir/kafka/node-<n>``
+    (``port`` is then ignored: the cluster keeps the ports it chose in its own file)."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
     heap_mb: int = Field(default=512, ge=128, le=16384, description="the broker JVM's -Xmx")
     start_timeout_s: float = Field(default=60.0, gt=0)
+    nodes: int = Field(
+        default=1,
+        ge=1,
+        le=9,
+        description="Kafka nodes to run (3: a replicated cluster on loopback, hub.kafka_cluster)",
+    )
 
 
 class SecuritySettings(_Section):

@@ -272,7 +272,10 @@ def run_demo(
     scenario = plan(seed, participants, seal_for, settings.site.intake_window_days)
     add_bad_input(scenario, random.Random(seed), codec, keys)
     if fresh_log(settings):
-        out(f"a new demo log: the previous demo's log and archive in {settings.data_dir} go")
+        out(
+            "a new demo log: the previous demo's log and archive in "
+            f"{settings.data_dir} are replaced"
+        )
     with open_broker(settings, agencies) as bootstrap:
         out(f"embedded broker at {bootstrap[0]}; starting the hub worker")
         worker = start_worker(settings, bootstrap, config)

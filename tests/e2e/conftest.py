@@ -24,6 +24,7 @@ from hub.config import Settings, load_settings
 from hub.crypto.signing import SigningKey
 from hub.events.codec import Codec
 from hub.events.envelope import decode_body, decode_envelope
+from hub.kafka_cluster import EmbeddedCluster
 from hub.policy import Decision, Policy, PolicyBook, load_policy
 from hub.processor import PartitionProcessor
 from hub.streams.worker import policy_event_id
@@ -124,6 +125,27 @@ def hub_on_a_broker(settings: Settings, codec: Codec) -> Iterator[Hub]:
         )
         try:
             yield h
+        finally:
+            h.stop_all()
+
+
+@contextlib.contextmanager
+def hub_on_a_cluster(settings: Settings, codec: Codec) -> Iterator[tuple[Hub, EmbeddedCluster]]:
+    """Three Kafka nodes of its own (replication 3, min ISR 2) with the hub's topics
+    replicated on all three; workers are the caller's to start, nodes the caller's to kill."""
+    agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
+    with EmbeddedCluster(3, data_dir=settings.data_dir) as cluster:
+        specs = load_topic_specs(DEPLOY / "topics.yaml", agencies, cluster.replication_factor)
+        ensure_topics(cluster.bootstrap_servers, specs, {})
+        h = Hub(
+            settings,
+            cluster.bootstrap_servers,
+            codec,
+            demo_keys(settings, agencies),
+            load_policy(DEPLOY / "policy.yaml", agencies),
+        )
+        try:
+            yield h, cluster
         finally:
             h.stop_all()
 

@@ -16,6 +16,8 @@ from hub.acls import load_principals
 from hub.agencies import AgencyRegistry
 from hub.config import Settings, load_settings
 from hub.errors import ConfigError
+from hub.kafka_cluster import replication_properties
+from hub.kafka_dist import kafka_version
 from tests.conftest import DEPLOY
 
 CLUSTER = DEPLOY / "cluster"
@@ -62,6 +64,25 @@ def test_compose_runs_three_kraft_nodes_replicating_three_ways(compose: dict[str
     assert props["min.insync.replicas"] == "2"
     assert props["unclean.leader.election.enable"] == "false"
     assert props["auto.create.topics.enable"] == "false"
+
+
+def test_the_cluster_runs_the_kafka_and_the_replication_the_tests_run(
+    compose: dict[str, Any],
+) -> None:
+    """Kafka's version is the pom's (the embedded broker's), and every replication setting
+    of the tests' three-node cluster (hub/kafka_cluster.py) is set alike here."""
+    version = kafka_version()
+    kafkas = [s for n, s in compose["services"].items() if n.startswith("kafka-")]
+    assert {s["image"] for s in kafkas} == {f"apache/kafka:{version}"}
+    (kafka,) = of_kind("Kafka")
+    assert kafka["spec"]["kafka"]["version"] == version
+    assert kafka["spec"]["kafka"]["metadataVersion"].startswith(version.rsplit(".", 1)[0] + "-")
+    wanted = replication_properties(3)
+    props = properties(CLUSTER / "kafka" / "server.properties")
+    assert {k: props.get(k) for k in wanted} == wanted
+    config = {k: str(v).lower() for k, v in kafka["spec"]["kafka"]["config"].items()}
+    assert {k: config.get(k) for k in wanted} == wanted
+    assert version in (CLUSTER / "README.md").read_text()
 
 
 def test_compose_clients_use_scram_over_tls_and_deny_by_default() -> None:
