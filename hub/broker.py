@@ -71,6 +71,10 @@ _SINGLE_NODE = {
     "share.coordinator.state.topic.replication.factor": "1",
     "share.coordinator.state.topic.min.isr": "1",
     "group.initial.rebalance.delay.ms": "0",
+    # a node restarted after a crash registers again only once its old registration has
+    # expired: 3 s, not Kafka's 9 s (it is its own controller; its heartbeats are local)
+    "broker.session.timeout.ms": "3000",
+    "broker.heartbeat.interval.ms": "1000",
     "auto.create.topics.enable": "false",
     "num.network.threads": "2",
     "num.io.threads": "4",

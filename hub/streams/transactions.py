@@ -17,6 +17,7 @@ six of lead.events; one event's notices go to several agencies' topics).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -46,6 +47,7 @@ class Transactions:
         self._kwargs = client_kwargs
         self._producers: dict[TopicPartition, Any] = {}
         self.committed = 0  # transactions committed, for /metrics and tests
+        self.recovery_s = 300.0  # how long a step waits for a broker that went away
 
     async def hold(self, tps: Iterable[TopicPartition]) -> None:
         """Own exactly these input partitions: open (and so fence) a producer for each new
@@ -79,19 +81,47 @@ class Transactions:
 
     async def commit(self, tp: TopicPartition, outs: Sequence[Out], next_offset: int) -> None:
         """Send ``outs`` and move the group's offset of ``tp`` to ``next_offset``, atomically.
-        Raises ``Fenced`` if another worker holds the partition now; any other failure
-        propagates, with the transaction aborted."""
+
+        Raises ``Fenced`` if another worker holds the partition now. Any other failure (the
+        broker went away mid-transaction) is recovered here: a new producer with the same
+        transactional id finishes or aborts what the old one left, and the group's committed
+        offset then says which: at ``next_offset``, the step is on the log; below it, the
+        step is sent again, whole. So a broker restart costs time, never a step or a repeat."""
+        from aiokafka.errors import KafkaError
+
+        deadline = time.monotonic() + self.recovery_s
+        while True:
+            producer = self._producers.get(tp)
+            if producer is None:
+                raise Fenced(f"{tp[0]}/{tp[1]} is not held by this worker")
+            try:
+                await self._commit_once(producer, tp, outs, next_offset)
+                break
+            except Fenced:
+                await self._close(tp)
+                raise
+            except KafkaError as exc:
+                if time.monotonic() > deadline:
+                    raise
+                log.warning(
+                    "transaction_failed", topic=tp[0], partition=tp[1], error=type(exc).__name__
+                )
+                await self._reopen(tp, deadline)
+                if await self._committed_offset(tp) >= next_offset:
+                    break  # the failed attempt did commit: its outputs are on the log
+        self.committed += 1
+        await self._producers[tp].begin_transaction()
+
+    async def _commit_once(
+        self, producer: Any, tp: TopicPartition, outs: Sequence[Out], next_offset: int
+    ) -> None:
         from aiokafka import TopicPartition as KafkaTP
         from aiokafka.errors import (
             InvalidProducerEpoch,
-            InvalidTxnState,
             ProducerFenced,
             TransactionCoordinatorFenced,
         )
 
-        producer = self._producers.get(tp)
-        if producer is None:
-            raise Fenced(f"{tp[0]}/{tp[1]} is not held by this worker")
         try:
             sent = [
                 await producer.send(
@@ -106,26 +136,37 @@ class Transactions:
             for future in sent:
                 future.result()  # delivered: commit_transaction waited for every send
         except (ProducerFenced, InvalidProducerEpoch, TransactionCoordinatorFenced) as exc:
-            await self._close(tp)
             raise Fenced(f"{tp[0]}/{tp[1]}: {type(exc).__name__}") from None
-        except InvalidTxnState:
-            await self._close(tp)
-            raise
-        except BaseException:
-            await self._abort(tp)
-            raise
-        self.committed += 1
-        await producer.begin_transaction()
 
-    async def _abort(self, tp: TopicPartition) -> None:
-        producer = self._producers.get(tp)
-        if producer is None:
-            return
+    async def _reopen(self, tp: TopicPartition, deadline: float) -> None:
+        """A new producer for ``tp`` in place of one whose transaction failed: its producer
+        id request completes or aborts that transaction (and fences the old producer)."""
+        await self._close(tp)
+        while True:
+            try:
+                self._producers[tp] = await self._open(tp)
+                return
+            except Exception:  # the broker is still away
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+
+    async def _committed_offset(self, tp: TopicPartition) -> int:
+        from aiokafka import AIOKafkaConsumer
+        from aiokafka import TopicPartition as KafkaTP
+
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+            **self._kwargs,
+        )
+        await consumer.start()
         try:
-            await producer.abort_transaction()
-        except Exception:  # the broker will abort it at the transaction timeout anyway
-            log.warning("abort_failed", topic=tp[0], partition=tp[1])
-            await self._close(tp)
+            return int(await consumer.committed(KafkaTP(tp[0], tp[1])) or 0)
+        finally:
+            await consumer.stop()
 
     async def stop(self) -> None:
         """Close every producer; an open transaction is aborted by the broker (the next
