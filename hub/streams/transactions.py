@@ -76,8 +76,12 @@ class Transactions:
 
     async def _close(self, tp: TopicPartition) -> None:
         producer = self._producers.pop(tp, None)
-        if producer is not None:
-            await producer.stop()  # an open, empty transaction holds nothing on the broker
+        if producer is None:
+            return
+        try:
+            await asyncio.wait_for(producer.stop(), 10)  # an open transaction is the fence's
+        except Exception:  # a producer whose broker went away may not stop cleanly
+            log.warning("producer_not_closed", topic=tp[0], partition=tp[1])
 
     async def commit(self, tp: TopicPartition, outs: Sequence[Out], next_offset: int) -> None:
         """Send ``outs`` and move the group's offset of ``tp`` to ``next_offset``, atomically.
