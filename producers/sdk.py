@@ -45,6 +45,8 @@ class Publisher:
             # writes an event twice (a publisher re-sending an event is the hub's to refuse)
             enable_idempotence=True,
             linger_ms=2,
+            # back within a second of a broker's return, however long it was away
+            reconnect_backoff_max_ms=1000,
             **(client_kwargs or {}),
         )
 

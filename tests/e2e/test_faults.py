@@ -349,7 +349,13 @@ def _publish_until(
     hub = rig.hub
     kwargs = hub.settings.broker.client_kwargs()
     publishers = {
-        a: Publisher(key=k, codec=hub.codec, bootstrap_servers=hub.bootstrap, client_kwargs=kwargs)
+        a: Publisher(
+            key=k,
+            codec=hub.codec,
+            bootstrap_servers=hub.bootstrap,
+            client_kwargs=kwargs,
+            ack_timeout_s=90,  # across broker restarts
+        )
         for a, k in hub.keys.items()
     }
     raw = KafkaProducer(
