@@ -20,7 +20,6 @@ committed offset (where the committed outputs end) and emitting from there.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
 from collections import Counter
@@ -450,18 +449,6 @@ def build_app(runtime: Runtime) -> Any:
     @app.task  # type: ignore[untyped-decorator]
     async def audit_leaves() -> None:
         await read_audit_leaves(runtime, lambda: notary_token in app.consumer.assignment())
-
-    @app.timer(interval=1.0)  # type: ignore[untyped-decorator]
-    async def consumer_alive() -> None:
-        """faust's consumer thread can stop for good when the broker goes away at a bad
-        moment (seen: its group coordinator lost mid-heartbeat during a broker restart),
-        leaving a process that looks alive and consumes nothing. Such a worker exits
-        instead, for its service manager to start again: the transactions make a restart
-        at any moment safe."""
-        thread = getattr(getattr(app.consumer, "_thread", None), "_thread", None)
-        if thread is not None and not thread.is_alive() and not app.should_stop:
-            log.error("consumer_lost", action="exit")
-            os._exit(3)
 
     @app.timer(interval=settings.audit.checkpoint_interval_s)  # type: ignore[untyped-decorator]
     async def checkpoint() -> None:
