@@ -14,7 +14,7 @@ def main(bootstrap: str, source: str, data_dir: str) -> None:
         "leadhub-bench-plain",
         broker=[f"kafka://{s}" for s in bootstrap.split(",")],
         processing_guarantee="at_least_once",
-        broker_session_timeout=3,
+        broker_session_timeout=6,  # Kafka refuses less than its group.min.session.timeout.ms
         broker_heartbeat_interval=1,
         broker_commit_interval=0.5,
         store="memory://",
