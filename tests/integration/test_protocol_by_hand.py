@@ -135,8 +135,7 @@ def publish(
     producer = KafkaProducer(
         bootstrap_servers=bootstrap_servers,
         acks="all",
-        enable_idempotence=False,  # the hub drops duplicate event ids instead
-        max_in_flight_requests_per_connection=1,  # retries keep a participant's order
+        enable_idempotence=True,  # the broker drops a batch retried after a network fault
     )
     try:
         topic = f"lead.ingest.{agency}"
