@@ -46,6 +46,7 @@ class Transactions:
         self._group = group
         self._kwargs = client_kwargs
         self._producers: dict[TopicPartition, Any] = {}
+        self._held: set[TopicPartition] = set()  # the latest assignment's input partitions
         self.committed = 0  # transactions committed, for /metrics and tests
         self.recovery_s = 300.0  # how long a step waits for a broker that went away
 
@@ -54,6 +55,7 @@ class Transactions:
         one, close those of partitions given up. Returns once every new producer has its
         producer id, that is once the previous owner is fenced."""
         wanted = set(tps)
+        self._held = wanted
         # concurrently: a rebalance waits for this, and each open is a few round trips
         await asyncio.gather(*(self._close(tp) for tp in self._producers.keys() - wanted))
         new = sorted(wanted - self._producers.keys())
@@ -91,12 +93,12 @@ class Transactions:
         transactional id finishes or aborts what the old one left, and the group's committed
         offset then says which: at ``next_offset``, the step is on the log; below it, the
         step is sent again, whole. So a broker restart costs time, never a step or a repeat."""
-        from aiokafka.errors import KafkaError
+        from aiokafka.errors import IllegalOperation, KafkaError
 
         deadline = time.monotonic() + self.recovery_s
         while True:
             producer = self._producers.get(tp)
-            if producer is None:
+            if producer is None or tp not in self._held:
                 raise Fenced(f"{tp[0]}/{tp[1]} is not held by this worker")
             try:
                 await self._commit_once(producer, tp, outs, next_offset)
@@ -104,7 +106,11 @@ class Transactions:
             except Fenced:
                 await self._close(tp)
                 raise
-            except KafkaError as exc:
+            except (KafkaError, IllegalOperation) as exc:
+                if tp not in self._held or self._producers.get(tp) is not producer:
+                    # a rebalance took the partition (and closed this producer) mid-step:
+                    # its new owner decides the step; reopening here would fence that owner
+                    raise Fenced(f"{tp[0]}/{tp[1]}: given up mid-step") from None
                 if time.monotonic() > deadline:
                     raise
                 log.warning(

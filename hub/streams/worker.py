@@ -351,7 +351,15 @@ def build_app(runtime: Runtime) -> Any:
         async def _commit(self, offsets: Any) -> bool:
             return True  # committed already, with the outputs (Transactions.commit)
 
+        async def on_partitions_revoked(self, revoked: Any) -> None:
+            async with stepping:  # a step in flight ends (commits) before its partition goes
+                await super().on_partitions_revoked(revoked)
+
         async def perform_seek(self) -> None:
+            async with stepping:
+                await self._seek_held()
+
+        async def _seek_held(self) -> None:
             held = [(tp.topic, tp.partition) for tp in self.assignment() if tp.topic in sources]
             await transactions.hold(held)
             await super().perform_seek()
@@ -384,54 +392,63 @@ def build_app(runtime: Runtime) -> Any:
     )
 
     settled: list[tuple[tuple[str, int, int], list[Out]]] = []
+    # A step (fold, decide, commit) never straddles a rebalance: a partition is revoked
+    # only between steps, so no in-memory state runs ahead of what was committed.
+    stepping = asyncio.Lock()
 
     @app.agent(ingest)
     async def gatekeeper(stream: Any) -> None:
         async for taken in stream.take_events(batch, within=within):
-            spans = traced(taken)
-            await caught_up(runtime)
-            await admit_batch(runtime, verifiers, taken, settled)
-            for (topic, partition), steps in by_partition(settled).items():
-                outs = [o for _, outs_of in steps for o in outs_of]
-                try:
-                    await transactions.commit(
-                        (topic, partition), runtime.unsent(outs), steps[-1][0] + 1
-                    )
-                except Fenced as exc:
-                    log.warning("fenced", step="gatekeeper", detail=str(exc))
-                    runtime.ingest.forget(o for o in outs if o.topic == EVENTS)
-                    continue
-                if runtime.web is not None:
-                    for offset, outs_of in steps:
-                        runtime.web.settle((topic, partition, offset), outs_of)
-            finish(spans)
-            settled.clear()
+            async with stepping:
+                await admit_step(taken)
+
+    async def admit_step(taken: Sequence[Any]) -> None:
+        spans = traced(taken)
+        await caught_up(runtime)
+        await admit_batch(runtime, verifiers, taken, settled)
+        for (topic, partition), steps in by_partition(settled).items():
+            outs = [o for _, outs_of in steps for o in outs_of]
+            try:
+                await transactions.commit(
+                    (topic, partition), runtime.unsent(outs), steps[-1][0] + 1
+                )
+            except Fenced as exc:
+                log.warning("fenced", step="gatekeeper", detail=str(exc))
+                runtime.ingest.forget(o for o in outs if o.topic == EVENTS)
+                continue
+            if runtime.web is not None:
+                for offset, outs_of in steps:
+                    runtime.web.settle((topic, partition, offset), outs_of)
+        finish(spans)
+        settled.clear()
 
     @app.agent(events)
     async def disclosure(stream: Any) -> None:
         async for taken in stream.take_events(batch, within=within):
-            spans = traced(taken)
-            steps: dict[int, list[Out]] = {}  # per partition, when it emitted anything
-            for event in taken:
-                m = event.message
-                p = m.partition
-                if p in runtime.fenced or m.offset < runtime.next_offset.get(p, 0):
-                    continue  # not ours any more, or folded already (a redelivery)
-                emit = m.offset >= runtime.silent_until.get(p, 0)
-                trace = carried(m.headers or [])
-                outs = runtime.canonical_for(p).handle(event.value, emit=emit, trace=trace)
-                if emit:
-                    steps.setdefault(p, []).extend(outs)
-                runtime.next_offset[p] = m.offset + 1
-            for p, outs in steps.items():
-                try:
-                    await transactions.commit(
-                        (EVENTS, p), runtime.unsent(outs), runtime.next_offset[p]
-                    )
-                except Fenced as exc:
-                    log.warning("fenced", step="disclosure", detail=str(exc))
-                    runtime.drop(p)
-            finish(spans)
+            async with stepping:
+                await disclose_step(taken)
+
+    async def disclose_step(taken: Sequence[Any]) -> None:
+        spans = traced(taken)
+        steps: dict[int, list[Out]] = {}  # per partition, when it emitted anything
+        for event in taken:
+            m = event.message
+            p = m.partition
+            if p in runtime.fenced or m.offset < runtime.next_offset.get(p, 0):
+                continue  # not ours any more, or folded already (a redelivery)
+            emit = m.offset >= runtime.silent_until.get(p, 0)
+            trace = carried(m.headers or [])
+            outs = runtime.canonical_for(p).handle(event.value, emit=emit, trace=trace)
+            if emit:
+                steps.setdefault(p, []).extend(outs)
+            runtime.next_offset[p] = m.offset + 1
+        for p, outs in steps.items():
+            try:
+                await transactions.commit((EVENTS, p), runtime.unsent(outs), runtime.next_offset[p])
+            except Fenced as exc:
+                log.warning("fenced", step="disclosure", detail=str(exc))
+                runtime.drop(p)
+        finish(spans)
 
     notary_token = TP(CHECKPOINTS, 0)
 
