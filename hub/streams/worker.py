@@ -351,10 +351,6 @@ def build_app(runtime: Runtime) -> Any:
         async def _commit(self, offsets: Any) -> bool:
             return True  # committed already, with the outputs (Transactions.commit)
 
-        async def on_partitions_revoked(self, revoked: Any) -> None:
-            async with stepping:  # a step in flight ends (commits) before its partition goes
-                await super().on_partitions_revoked(revoked)
-
         async def perform_seek(self) -> None:
             async with stepping:
                 await self._seek_held()
@@ -392,8 +388,10 @@ def build_app(runtime: Runtime) -> Any:
     )
 
     settled: list[tuple[tuple[str, int, int], list[Out]]] = []
-    # A step (fold, decide, commit) never straddles a rebalance: a partition is revoked
-    # only between steps, so no in-memory state runs ahead of what was committed.
+    # A step (fold, decide, commit) and an assignment (fence, read offsets, seek) never
+    # interleave, so an assignment never sees in-memory state ahead of what was committed.
+    # (Not the revocation: faust's revocation waits for the agents' taken events, which
+    # would wait for this lock.)
     stepping = asyncio.Lock()
 
     @app.agent(ingest)
