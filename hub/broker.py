@@ -461,8 +461,8 @@ class EmbeddedBroker:
                 classpath,
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster_id,
+                # one argument: a random id may begin with "-", which argparse reads as a flag
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(config),
                 *scram,

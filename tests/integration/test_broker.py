@@ -206,3 +206,15 @@ def test_embedded_mode_via_settings(tmp_path: Path) -> None:
     assert not kafka_api_versions(host, int(port), timeout=0.2)
     assert (tmp_path / "broker.log").exists()
     assert (tmp_path / "kafka" / "log" / "meta.properties").exists()  # durable under data_dir
+
+
+def test_a_cluster_id_that_begins_with_a_dash_formats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A random KRaft id is URL-safe base64, so one in 64 begins with "-", which the
+    storage tool's argument parser once took for a flag (a CI run failed on it)."""
+    import hub.broker
+
+    monkeypatch.setattr(hub.broker, "new_cluster_id", lambda: "-AbCdEfGhIjKlMnOpQrStU")
+    with EmbeddedBroker(data_dir=tmp_path / "kafka") as broker:
+        assert broker.formatted and kafka_api_versions(broker.host, broker.port)
