@@ -201,7 +201,6 @@ class EmbeddedBroker:
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
-        self._auto_ports = not port and advertised is None  # ours to pick again
         # host:port clients are told to connect to; another address only when something
         # (a fault-injecting proxy in tests) stands between clients and the broker
         self.advertised = advertised or f"{self.host}:{self.port}"
@@ -319,25 +318,12 @@ class EmbeddedBroker:
                     "".join(f"{u}\n" for u in sorted(self._passwords)), encoding="utf-8"
                 )
         began = time.monotonic()
-        for attempt in range(3):
-            # the JVM's own complaints (before log4j starts) go to a file beside its log
-            with (self.data_dir / "broker.stderr").open("ab") as stderr:
-                self._proc = self._spawn(java, classpath, config, stderr)
-            atexit.register(self.stop)
-            try:
-                self._wait_ready()
-                break
-            except BrokerError as exc:
-                # a port picked free a moment ago can be taken (a client's ephemeral port)
-                # before the JVM binds it: pick others, unless the ports were given
-                if not self._auto_ports or attempt == 2 or "exited with code" not in str(exc):
-                    raise
-                log.warning("broker_restarting", reason="exited while starting")
-                self.port, self.internal_port = free_port(self.host), 0
-                self.advertised = f"{self.host}:{self.port}"
-                config = self._write_config()
+        # the JVM's own complaints (before log4j starts) go to a file beside its log
+        with (self.data_dir / "broker.stderr").open("ab") as stderr:
+            self._proc = self._spawn(java, classpath, config, stderr)
+        atexit.register(self.stop)
+        self._wait_ready()
         self.ready_s = time.monotonic() - began
-        assert self._proc is not None
         if self.security is not None:
             self._add_missing_users()
         log.info(
