@@ -47,7 +47,6 @@ class Transactions:
         self._kwargs = client_kwargs
         self._producers: dict[TopicPartition, Any] = {}
         self._held: set[TopicPartition] = set()  # the latest assignment's input partitions
-        self.committed = 0  # transactions committed, for /metrics and tests
         self.recovery_s = 300.0  # how long a step waits for a broker that went away
 
     async def hold(self, tps: Iterable[TopicPartition]) -> None:
@@ -119,7 +118,6 @@ class Transactions:
                 await self._reopen(tp, deadline)
                 if await self._committed_offset(tp) >= next_offset:
                     break  # the failed attempt did commit: its outputs are on the log
-        self.committed += 1
         await self._producers[tp].begin_transaction()
 
     async def _commit_once(
