@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import structlog
 
@@ -28,6 +28,7 @@ from hub.streams.handlers import Out
 log = structlog.get_logger(__name__)
 
 TopicPartition = tuple[str, int]
+T = TypeVar("T")
 
 
 class Fenced(Exception):
@@ -48,6 +49,9 @@ class Transactions:
         self._producers: dict[TopicPartition, Any] = {}
         self._held: set[TopicPartition] = set()  # the latest assignment's input partitions
         self.recovery_s = 300.0  # how long a step waits for a broker that went away
+        # one attempt at a broker request: aiokafka can wait forever on a coordinator that
+        # restarted (a transaction's commit that never completes), so each attempt is bounded
+        self.attempt_s = 20.0
 
     async def hold(self, tps: Iterable[TopicPartition]) -> None:
         """Own exactly these input partitions: open (and so fence) a producer for each new
@@ -57,11 +61,13 @@ class Transactions:
         self._held = wanted
         # concurrently: a rebalance waits for this, and each open is a few round trips
         await asyncio.gather(*(self._close(tp) for tp in self._producers.keys() - wanted))
-        new = sorted(wanted - self._producers.keys())
-        for tp, producer in zip(new, await asyncio.gather(*map(self._open, new)), strict=True):
-            self._producers[tp] = producer
+        deadline = time.monotonic() + self.recovery_s
+        new = wanted - self._producers.keys()
+        await asyncio.gather(*(self._reopen(tp, deadline) for tp in new))
 
     async def _open(self, tp: TopicPartition) -> Any:
+        """A started producer for ``tp`` with an open transaction: its producer id request
+        fenced every earlier producer of the same id (and finished or aborted what it left)."""
         from aiokafka import AIOKafkaProducer
 
         producer = AIOKafkaProducer(
@@ -71,17 +77,24 @@ class Transactions:
             linger_ms=0,
             **self._kwargs,
         )
+        try:
+            await asyncio.wait_for(self._begin(producer), self.attempt_s)
+        except BaseException:
+            # never leave it running: a producer that got its id later would fence ours
+            await _stopped(producer)
+            raise
+        return producer
+
+    @staticmethod
+    async def _begin(producer: Any) -> None:
         await producer.start()
         await producer.begin_transaction()  # waits for the producer id: the fence is up
-        return producer
 
     async def _close(self, tp: TopicPartition) -> None:
         producer = self._producers.pop(tp, None)
         if producer is None:
             return
-        try:
-            await asyncio.wait_for(producer.stop(), 10)  # an open transaction is the fence's
-        except Exception:  # a producer whose broker went away may not stop cleanly
+        if not await _stopped(producer):  # an open transaction is the next owner's to end
             log.warning("producer_not_closed", topic=tp[0], partition=tp[1])
 
     async def commit(self, tp: TopicPartition, outs: Sequence[Out], next_offset: int) -> None:
@@ -100,12 +113,14 @@ class Transactions:
             if producer is None or tp not in self._held:
                 raise Fenced(f"{tp[0]}/{tp[1]} is not held by this worker")
             try:
-                await self._commit_once(producer, tp, outs, next_offset)
+                await asyncio.wait_for(
+                    self._commit_once(producer, tp, outs, next_offset), self.attempt_s
+                )
                 break
             except Fenced:
                 await self._close(tp)
                 raise
-            except (KafkaError, IllegalOperation) as exc:
+            except (KafkaError, IllegalOperation, TimeoutError) as exc:
                 if tp not in self._held or self._producers.get(tp) is not producer:
                     # a rebalance took the partition (and closed this producer) mid-step:
                     # its new owner decides the step; reopening here would fence that owner
@@ -115,9 +130,10 @@ class Transactions:
                 log.warning(
                     "transaction_failed", topic=tp[0], partition=tp[1], error=type(exc).__name__
                 )
-                await self._reopen(tp, deadline)
-                if await self._committed_offset(tp) >= next_offset:
-                    break  # the failed attempt did commit: its outputs are on the log
+                await self._close(tp)
+                await self._reopen(tp, deadline)  # its transaction is open, as after a commit
+                if await self._committed_offset(tp, deadline) >= next_offset:
+                    return  # the failed attempt did commit: its outputs are on the log
         await self._producers[tp].begin_transaction()
 
     async def _commit_once(
@@ -147,36 +163,57 @@ class Transactions:
             raise Fenced(f"{tp[0]}/{tp[1]}: {type(exc).__name__}") from None
 
     async def _reopen(self, tp: TopicPartition, deadline: float) -> None:
-        """A new producer for ``tp`` in place of one whose transaction failed: its producer
-        id request completes or aborts that transaction (and fences the old producer)."""
-        await self._close(tp)
-        while True:
-            try:
-                self._producers[tp] = await self._open(tp)
-                return
-            except Exception:  # the broker is still away
-                if time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.5)
+        """A new producer for ``tp``, tried until ``deadline`` while the broker is away. In
+        place of one whose transaction failed, its producer id request completes or aborts
+        that transaction."""
+        producer = await _retried(lambda: self._open(tp), deadline)
+        fenced = self._producers.get(tp)  # by this one (a rebalance within a rebalance)
+        self._producers[tp] = producer
+        if fenced is not None:
+            await _stopped(fenced)
 
-    async def _committed_offset(self, tp: TopicPartition) -> int:
+    async def _committed_offset(self, tp: TopicPartition, deadline: float) -> int:
         from aiokafka import AIOKafkaConsumer
         from aiokafka import TopicPartition as KafkaTP
 
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            group_id=self._group,
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-            **self._kwargs,
-        )
-        await consumer.start()
-        try:
-            return int(await consumer.committed(KafkaTP(tp[0], tp[1])) or 0)
-        finally:
-            await consumer.stop()
+        async def once() -> int:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._bootstrap,
+                group_id=self._group,
+                enable_auto_commit=False,
+                isolation_level="read_committed",
+                **self._kwargs,
+            )
+            try:
+                await consumer.start()
+                return int(await consumer.committed(KafkaTP(tp[0], tp[1])) or 0)
+            finally:
+                await consumer.stop()
+
+        return await _retried(lambda: asyncio.wait_for(once(), self.attempt_s), deadline)
 
     async def stop(self) -> None:
         """Close every producer; an open transaction is aborted by the broker (the next
         owner's fence) and never seen by a ``read_committed`` reader."""
         await asyncio.gather(*map(self._close, list(self._producers)))
+
+
+async def _retried(attempt: Callable[[], Awaitable[T]], deadline: float) -> T:
+    """``attempt()`` again every half second while the broker is away, until ``deadline``."""
+    while True:
+        try:
+            return await attempt()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def _stopped(producer: Any) -> bool:
+    """Stop ``producer`` within 10 s; False if it did not stop cleanly (its broker went
+    away). Stopping ends its background sender, so it can never act again."""
+    try:
+        await asyncio.wait_for(producer.stop(), 10)
+        return True
+    except Exception:
+        return False
