@@ -35,6 +35,7 @@ import time
 import uuid
 from base64 import urlsafe_b64encode
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -152,6 +153,13 @@ def die_with_parent(parent_pid: int) -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != parent_pid:  # the parent died before prctl took effect
         os._exit(1)
+
+
+# The kernel sends PR_SET_PDEATHSIG when the *thread* that forked the child ends, not the
+# process: a broker started from a thread that returns (a supervisor's, a fault injector's)
+# would be SIGTERMed then. So brokers are forked from one thread that lives as long as the
+# process does (an idle executor thread never ends before the interpreter does).
+_SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="leadhub-spawn")
 
 
 SCRAM = "SCRAM-SHA-512"
@@ -338,7 +346,8 @@ class EmbeddedBroker:
     def _spawn(
         self, java: str, classpath: str, config: Path, stderr: IO[bytes]
     ) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
+        return _SPAWNER.submit(
+            subprocess.Popen,
             [
                 java,
                 f"-Xmx{self._heap_mb}m",
@@ -353,10 +362,9 @@ class EmbeddedBroker:
             stdout=subprocess.DEVNULL,
             stderr=stderr,
             start_new_session=True,  # Ctrl-C reaches the hub, which stops the broker in order
-            # Called before any worker threads start; prctl must run in the child, so there
-            # is no thread-safe alternative to preexec_fn here.
-            preexec_fn=functools.partial(die_with_parent, os.getpid()),  # noqa: PLW1509
-        )
+            # prctl must run in the child: preexec_fn is the only way to get there
+            preexec_fn=functools.partial(die_with_parent, os.getpid()),
+        ).result()
 
     def _write_config(self) -> Path:
         controller = self._controller_port or free_port(self.host)

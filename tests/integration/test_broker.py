@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -94,6 +95,21 @@ def test_no_orphan_when_the_parent_dies(tmp_path: Path, how: signal.Signals) -> 
     parent.wait(10)
     parent.stdout.close()
     assert _wait_gone(broker_pid), f"broker {broker_pid} outlived its parent ({how.name})"
+
+
+def test_a_broker_started_from_a_thread_outlives_the_thread(tmp_path: Path) -> None:
+    """The kernel's parent-death signal follows the thread that forked: a broker started
+    from a thread that then returns (a supervisor's, a fault injector's) must live on."""
+    broker = EmbeddedBroker(log_file=tmp_path / "b.log")
+    starter = threading.Thread(target=broker.start)
+    starter.start()
+    starter.join(90)
+    try:
+        assert broker.pid is not None
+        time.sleep(1.0)  # a SIGTERM would have arrived as the thread ended
+        assert _alive(broker.pid) and kafka_api_versions(broker.host, broker.port, timeout=2)
+    finally:
+        broker.stop()
 
 
 def test_a_broker_that_cannot_start_is_one_clear_error(tmp_path: Path) -> None:
