@@ -39,6 +39,7 @@ def read_topics(
         bootstrap_servers=list(bootstrap_servers),
         enable_auto_commit=False,
         isolation_level="read_committed",  # what the hub's transactions committed, only
+        reconnect_backoff_max_ms=1000,  # not kafka-python's 30 s: a broker restarts in seconds
         **(client_kwargs or {}),
     )
     try:

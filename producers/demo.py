@@ -114,6 +114,9 @@ class EventsWatcher(threading.Thread):
             bootstrap_servers=bootstrap,
             enable_auto_commit=False,
             isolation_level="read_committed",
+            # kafka-python backs off up to 30 s between reconnects: across broker restarts
+            # the watcher would learn of accepted events long after they were accepted
+            reconnect_backoff_max_ms=1000,
             **kwargs,
         )
         partitions = self._consumer.partitions_for_topic(EVENTS) or set()

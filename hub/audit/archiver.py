@@ -59,6 +59,7 @@ class Archiver(threading.Thread):
             bootstrap_servers=list(bootstrap),
             enable_auto_commit=False,
             isolation_level="read_committed",
+            reconnect_backoff_max_ms=1000,  # a restarted broker is archived within a second
             **client_kwargs,
         )
         tps = [
