@@ -35,7 +35,8 @@ def throughput(
     settled, previous = [], -1
     while len(settled) != previous:
         previous = len(settled)
-        settled = [r.timestamp for r in read_topics(bootstrap, [AUDIT, *NOTIFY], idle_s=1.5)]
+        time.sleep(1.5)  # the last events' steps may still be running
+        settled = [r.timestamp for r in read_topics(bootstrap, [AUDIT, *NOTIFY])]
     first = min(events)
     return {
         "events_per_s": rate_of([first, max(settled + events)], len(records)),
@@ -76,13 +77,14 @@ def latency(
     previous = -1
     while time.monotonic() < deadline:
         latencies = []
-        for r in read_topics(bootstrap, NOTIFY, idle_s=1.5):
+        for r in read_topics(bootstrap, NOTIFY):
             event_id = str(codec.decode(r.value, "notice").datum["event_id"])
             if event_id in sent:
                 latencies.append(r.timestamp - sent[event_id] * 1000)
         if latencies and len(latencies) == previous:
             break
         previous = len(latencies)
+        time.sleep(1.5)  # the last events' notices may still be on their way
     ordered = sorted(latencies)
 
     def pct(p: float) -> float:

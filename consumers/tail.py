@@ -1,8 +1,8 @@
 """Reading a topic from the start and describing each record: decoded, verified, redacted.
 
-Reads assigned partitions (no consumer group, so nothing waits for a rebalance) until no
-record arrives for a short while: the embedded broker's high watermark can lag the real
-end of a partition (shared/BROKER.md), so "caught up" is judged by silence, not offsets.
+Reads assigned partitions (no consumer group, so nothing waits for a rebalance) up to
+their ends as they were when reading began: ``read_committed`` end offsets, so a step's
+transaction still open then is neither waited for nor half read.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ def read_topics(
     *,
     client_kwargs: dict[str, object] | None = None,
     limit: int | None = None,
-    idle_s: float = 1.5,
     follow: bool = False,
 ) -> Iterator[ConsumerRecord]:
+    """Every committed record of ``topics``, partition by partition in offset order within
+    each, up to the ends they had when called (``follow``: and then on, as they arrive)."""
     consumer = KafkaConsumer(
         bootstrap_servers=list(bootstrap_servers),
         enable_auto_commit=False,
@@ -51,13 +52,18 @@ def read_topics(
             tps.extend(TopicPartition(topic, p) for p in sorted(partitions))
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
+        # the last stable offsets (a read_committed consumer's end): past the markers of
+        # the transactions committed by then, so the positions reach them exactly
+        ends = {} if follow else consumer.end_offsets(tps)
         seen = 0
-        while True:
-            batch = consumer.poll(timeout_ms=int(idle_s * 1000))
-            if not batch and not follow:
-                return
+        while follow or (reading := [tp for tp in tps if consumer.position(tp) < ends[tp]]):
+            if not follow:
+                consumer.pause(*(tp for tp in tps if tp not in reading))
+            batch = consumer.poll(timeout_ms=1000)
             for tp in sorted(batch):
                 for record in batch[tp]:
+                    if not follow and record.offset >= ends[tp]:
+                        break  # committed since the call: not part of this reading
                     yield record
                     seen += 1
                     if limit is not None and seen >= limit:

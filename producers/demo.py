@@ -209,21 +209,20 @@ def wait_until_handled(
     timeout_s: float = 240.0,
 ) -> Records:
     """Once lead.events holds ``expected_events`` distinct events, read the hub's outputs
-    until nothing moves between two readings (the embedded broker's end offsets cannot
-    be trusted)."""
+    until two readings a second apart agree (the last events' steps may still be running
+    when the watcher sees them on lead.events)."""
     watcher.wait_until(
         lambda seen: len(seen) >= expected_events, worker, timeout_s, f"{expected_events} events"
     )
     deadline = time.monotonic() + timeout_s
     previous = -1
     while time.monotonic() < deadline:
-        settled = {
-            t: list(read_topics(bootstrap, [t], idle_s=1.0)) for t in [EVENTS, AUDIT, REJECTED]
-        }
+        settled = {t: list(read_topics(bootstrap, [t])) for t in [EVENTS, AUDIT, REJECTED]}
         total = sum(len(v) for v in settled.values())
         if total == previous:
             return settled
         previous = total
+        time.sleep(1.0)
     raise HubError("the hub's outputs did not settle in time")
 
 
@@ -248,11 +247,12 @@ def wait_for_checkpoint(
     """Until the hub has signed a checkpoint covering every decision record."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        sizes = [int(r.key) for r in read_topics(bootstrap, [CHECKPOINTS], idle_s=0.3)]
+        sizes = [int(r.key) for r in read_topics(bootstrap, [CHECKPOINTS])]
         if max(sizes, default=0) >= audit_records:
             return
         if worker().poll() is not None:
             raise HubError(f"hub worker exited with code {worker().returncode}")
+        time.sleep(0.3)
     raise HubError("the hub signed no checkpoint covering the whole decision log in time")
 
 
@@ -298,9 +298,7 @@ def run_demo(
             for agency in WITNESSES:
                 witness(settings, bootstrap, agency)
             notices = {
-                a: list(read_topics(bootstrap, [notify_topic(a)], idle_s=0.5))
-                for a in agencies
-                if a != "hub"
+                a: list(read_topics(bootstrap, [notify_topic(a)])) for a in agencies if a != "hub"
             }
         finally:
             watcher.stop()

@@ -94,7 +94,7 @@ class Hub:
             )
             for agency in RECIPIENTS:
                 topics[notify_topic(agency)] = list(
-                    read_topics(self.bootstrap, [notify_topic(agency)], idle_s=0.5)
+                    read_topics(self.bootstrap, [notify_topic(agency)])
                 )
             return topics
 

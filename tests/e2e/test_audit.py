@@ -127,9 +127,7 @@ def run(hub: Running, part: Scenario, codec: Codec, keys: Any, expected: int) ->
     publish(part, hub.settings, hub.bootstrap, codec, keys, hub.watcher, hub.worker)
     topics = wait_until_handled(hub.bootstrap, hub.watcher, expected, hub.worker)
     for agency in RECIPIENTS:
-        topics[notify_topic(agency)] = list(
-            read_topics(hub.bootstrap, [notify_topic(agency)], idle_s=0.5)
-        )
+        topics[notify_topic(agency)] = list(read_topics(hub.bootstrap, [notify_topic(agency)]))
     wait_for_checkpoint(hub.bootstrap, len(topics[AUDIT]), hub.worker)
     return topics
 
@@ -221,8 +219,8 @@ def erase_one(hub: Running, settings: Settings, codec: Codec, topics: Any) -> tu
     deadline = time.monotonic() + 30
     while store.get(pid) is not None and time.monotonic() < deadline:
         time.sleep(0.1)
-    audit = list(read_topics(hub.bootstrap, [AUDIT], idle_s=1.0))
-    wait_for_checkpoint(hub.bootstrap, len(audit), hub.worker)
+    topics = wait_until_handled(hub.bootstrap, hub.watcher, len(hub.watcher.seen), hub.worker)
+    wait_for_checkpoint(hub.bootstrap, len(topics[AUDIT]), hub.worker)
     return pid, len(fields)
 
 

@@ -96,7 +96,7 @@ def test_a_read_is_logged_on_lead_audit_before_it_is_answered(web_hub: WebHub) -
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         reads = {}
-        for rec in read_topics(web_hub.hub.bootstrap, [EVENTS], idle_s=0.5):
+        for rec in read_topics(web_hub.hub.bootstrap, [EVENTS]):
             e = decode_envelope(rec.value, codec, canonical=False)
             if e.event_type == "records_viewed":
                 body = decode_body(e, codec, canonical=False)
@@ -104,7 +104,7 @@ def test_a_read_is_logged_on_lead_audit_before_it_is_answered(web_hub: WebHub) -
                     reads[str(e.event_id)] = (e, body)
         audited = [
             codec.decode(rec.value, "audit_decision").datum
-            for rec in read_topics(web_hub.hub.bootstrap, [AUDIT], idle_s=0.5)
+            for rec in read_topics(web_hub.hub.bootstrap, [AUDIT])
         ]
         logged = [d for d in audited if str(d["event_id"]) in reads]
         if reads and logged:
@@ -248,12 +248,11 @@ def test_avro_submissions_and_their_dead_letters(web_hub: WebHub) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         letters = [
-            rec
-            for rec in read_topics(web_hub.hub.bootstrap, [REJECTED], idle_s=0.5)
-            if rec.value == garbage
+            rec for rec in read_topics(web_hub.hub.bootstrap, [REJECTED]) if rec.value == garbage
         ]
         if letters:
             break
+        time.sleep(0.3)
     assert letters, ingest
     rejection, _ = parse(letters[0].headers or [])
     assert rejection.topic == "lead.ingest.bpd"
