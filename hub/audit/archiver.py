@@ -227,6 +227,7 @@ def restore(archive: Archive, bootstrap: Sequence[str], client_kwargs: Mapping[s
     archive.heads()  # first cut back a write a crash left half done
     writer = _restoring_producer(bootstrap, client_kwargs, "leadhub-restore")
     filler = _restoring_producer(bootstrap, client_kwargs, "leadhub-restore-gaps")
+    ends = KafkaConsumer(bootstrap_servers=list(bootstrap), **client_kwargs)
     restored = 0
     try:
         pending: list[tuple[ArchivedRecord, Any]] = []
@@ -245,6 +246,7 @@ def restore(archive: Archive, bootstrap: Sequence[str], client_kwargs: Mapping[s
             elif gap > 1:
                 writer.flush()  # what came before the gap lands before it
                 _aborted(filler, r.topic, r.partition, fillers=gap - 1)
+                _await_end(ends, TopicPartition(r.topic, r.partition), r.offset)
             pending.append((r, _send(writer, r)))
             expected = r.offset + 1
         if stream is not None:
@@ -252,6 +254,7 @@ def restore(archive: Archive, bootstrap: Sequence[str], client_kwargs: Mapping[s
     finally:
         writer.close()
         filler.close()
+        ends.close()
     log.info("restored", records=restored, streams=len(archive.streams()))
     return restored
 
@@ -292,6 +295,22 @@ def _aborted(producer: KafkaProducer, topic: str, partition: int, fillers: int) 
         producer.send(topic, value=b"", partition=partition)
     producer.flush()
     producer.abort_transaction()
+
+
+def _await_end(ends: KafkaConsumer, tp: TopicPartition, offset: int, timeout_s: float = 60) -> None:
+    """Wait until the partition's log ends at ``offset``: the coordinator writes an abort
+    marker after it answers EndTxn, so the writer (another producer, which nothing makes
+    wait for that marker) could otherwise land its next record before it."""
+    deadline = time.monotonic() + timeout_s
+    while (end := ends.end_offsets([tp])[tp]) < offset:
+        if time.monotonic() > deadline:
+            raise BrokerError(f"restore: {tp.topic}/{tp.partition} ends at {end}, not {offset}")
+        time.sleep(0.005)
+    if end > offset:
+        raise BrokerError(
+            f"restore: {tp.topic}/{tp.partition} ends at {end}, past {offset} "
+            "(the broker was not empty)"
+        )
 
 
 def _confirm(pending: list[tuple[ArchivedRecord, Any]]) -> int:
