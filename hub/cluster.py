@@ -175,6 +175,14 @@ def _configs(admin: Any, names: Sequence[str]) -> dict[str, dict[str, str]]:
         [ConfigResource(ConfigResourceType.TOPIC, n) for n in names], config_filter="all"
     )
     by_topic: dict[str, dict[str, Any]] = found.get("topic", {})
+    # kafka-python drops each resource's error code; a topic always has configs under
+    # "all", so none at all is the authorizer's refusal (DESCRIBE_CONFIGS), not a fact
+    refused = sorted(n for n in names if not by_topic.get(n))
+    if refused:
+        raise BrokerError(
+            f"this principal may not read the configs of topic {refused[0]} "
+            f"({len(refused)} topic(s) refused): run apply as the cluster's super user"
+        )
     return {
         name: {k: str(v["value"]) for k, v in entries.items() if v.get("value") is not None}
         for name, entries in by_topic.items()
@@ -215,7 +223,7 @@ def _apply_topics(admin: Any, d: Diff) -> list[str]:
             raise BrokerError("the broker does not implement CreatePartitions") from None
         done += [f"grew topic {n} to {w} partitions" for n, (_, w) in d.grow_partitions.items()]
     if d.alter_configs:
-        admin.alter_configs(
+        answers = admin.alter_configs(
             [
                 ConfigResource(
                     ConfigResourceType.TOPIC, n, configs={k: w for k, (_, w) in c.items()}
@@ -225,6 +233,10 @@ def _apply_topics(admin: Any, d: Diff) -> list[str]:
             incremental=True,  # set only the keys deploy/ names; others keep their values
             raise_on_unknown=False,
         )
+        failed = {n: a for n, a in answers.get("topic", {}).items() if a != "OK"}
+        if failed:
+            name, answer = sorted(failed.items())[0]
+            raise BrokerError(f"the broker refused configs of topic {name}: {answer}")
         done += [f"set {len(c)} config(s) on topic {n}" for n, c in sorted(d.alter_configs.items())]
     return done
 

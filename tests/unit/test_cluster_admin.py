@@ -14,7 +14,16 @@ from kafka.errors import (
     SecurityDisabledError,
 )
 
-from hub.cluster import AclsUnavailable, _acl_of, _key_of, apply_acls, observe, why_acls_failed
+from hub.cluster import (
+    AclsUnavailable,
+    _acl_of,
+    _key_of,
+    apply_acls,
+    apply_topics,
+    observe,
+    why_acls_failed,
+)
+from hub.errors import BrokerError
 from hub.plan import AclKey, Diff
 
 KEY: AclKey = ("User:bpd", "*", "TOPIC", "LITERAL", "lead.ingest.bpd", "WRITE", "ALLOW")
@@ -22,9 +31,12 @@ DENY: AclKey = ("User:x", "10.0.0.1", "GROUP", "PREFIXED", "lead.", "ALL", "DENY
 
 
 class FakeAdmin:
-    def __init__(self, *, create: Any = None, describe: Any = None) -> None:
+    def __init__(
+        self, *, create: Any = None, describe: Any = None, configs_visible: bool = True
+    ) -> None:
         self.create = create
         self.describe = describe
+        self.configs_visible = configs_visible
         self.created: list[Any] = []
 
     def list_topics(self) -> list[str]:
@@ -36,7 +48,12 @@ class FakeAdmin:
 
     def describe_configs(self, resources: list[Any], config_filter: str) -> dict[str, Any]:
         assert config_filter == "all"
-        return {"topic": {r.name: {"retention.ms": {"value": "-1"}} for r in resources}}
+        # kafka-python's answer to a resource the authorizer refused: no configs, no error
+        seen = {"retention.ms": {"value": "-1"}} if self.configs_visible else {}
+        return {"topic": {r.name: seen for r in resources}}
+
+    def alter_configs(self, resources: list[Any], **_: Any) -> dict[str, Any]:
+        return {"topic": {r.name: "[Error 29] TopicAuthorizationFailedError" for r in resources}}
 
     def describe_acls(self, _filter: Any) -> Any:
         if isinstance(self.describe, Exception):
@@ -95,3 +112,16 @@ def test_observe_reads_managed_topics_and_acls() -> None:
     refused = observe(FakeAdmin(describe=SecurityDisabledError("x")), ["lead.events"], 2.0)
     assert refused.acls is None
     assert refused.acls_problem is not None and "DescribeAcls" in refused.acls_problem
+
+
+def test_configs_the_principal_may_not_read_are_a_refusal_not_unset() -> None:
+    """Configs kafka-python returns empty (its way of passing on DESCRIBE_CONFIGS refused)
+    never become a plan to set them."""
+    with pytest.raises(BrokerError, match=r"may not read the configs of topic lead\.events"):
+        observe(FakeAdmin(configs_visible=False), ["lead.events"], 2.0)
+
+
+def test_refused_config_changes_are_an_error_not_done() -> None:
+    d = Diff(alter_configs={"lead.events": {"retention.ms": ("604800000", "-1")}})
+    with pytest.raises(BrokerError, match=r"refused configs of topic lead\.events"):
+        apply_topics(FakeAdmin(), d)
