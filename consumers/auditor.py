@@ -20,6 +20,7 @@ from uuid import UUID
 
 from consumers.tail import ENCRYPTED, read_topics
 from consumers.witness import cosign_latest
+from hub.access import AUDITOR, client_kwargs
 from hub.agencies import AgencyRegistry
 from hub.audit.archive import Archive, ArchivedRecord
 from hub.audit.checkpoints import LogCheck, log_keys, tree_of, verify_log, witness_keys
@@ -64,7 +65,7 @@ class AuditLog:
 def read_log(settings: Settings, source: Source, bootstrap: Sequence[str] = ()) -> AuditLog:
     topics = [EVENTS, AUDIT, CHECKPOINTS]
     if source == "kafka":
-        kwargs = settings.broker.client_kwargs()
+        kwargs = client_kwargs(settings, AUDITOR)
         return AuditLog().add(read_topics(bootstrap, topics, client_kwargs=kwargs))
     archive = Archive(settings.archive_dir, settings.schemas_dir)
     if not archive.exists:
@@ -373,7 +374,7 @@ def witness(settings: Settings, bootstrap: Sequence[str], agency: str) -> int | 
 
     keys = PublicKeys.load(settings.keys_dir)
     key = load_signing_key(settings.keys_dir, agency)
-    kwargs = settings.broker.client_kwargs()
+    kwargs = client_kwargs(settings, agency, witness=True)
     log = AuditLog().add(read_topics(bootstrap, [AUDIT, CHECKPOINTS], client_kwargs=kwargs))
     origin = settings.audit.origin
     cosigned = cosign_latest(
@@ -421,7 +422,7 @@ def publish_erasure(
         key=load_signing_key(settings.keys_dir, HUB),
         codec=codec,
         bootstrap_servers=list(bootstrap),
-        client_kwargs=settings.broker.client_kwargs(),
+        client_kwargs=client_kwargs(settings),
     ) as publisher:
         envelope = publisher.publish(
             body, participant_id=participant, occurred_at=datetime.now(UTC)

@@ -8,10 +8,11 @@ sense: probed over the Kafka protocol until it answers, stopped by its own pid, 
 signalled by the kernel if the hub dies first (PR_SET_PDEATHSIG), so no test failure,
 Ctrl-C or crash leaves an orphan JVM holding a port.
 
-Opt-in (``security=BrokerSecurity(...)``), the broker is secured as production is: clients
-on SASL_SSL with SCRAM-SHA-512 users made at format time, deny-by-default ACLs
-(StandardAuthorizer), and mutual TLS on the listeners only the broker itself uses; see
-``EmbeddedBroker._secured_properties``. The default stays PLAINTEXT for now.
+With ``security=BrokerSecurity(...)`` (the hub's default, ``broker.embedded.secured``), the
+broker is secured as production is: clients on SASL_SSL with SCRAM-SHA-512 users made at
+format time, deny-by-default ACLs (StandardAuthorizer) from deploy/acls.yaml, and mutual
+TLS on the listeners only the broker itself uses; see ``EmbeddedBroker._secured_properties``.
+Tests of the broker itself that need no principals start it PLAINTEXT.
 """
 
 from __future__ import annotations
@@ -43,13 +44,21 @@ from typing import IO, TYPE_CHECKING
 
 import structlog
 
+from hub.access import (
+    ADMIN_USER,
+    SCRAM,
+    embedded_users,
+    scram_user,
+    security_env,
+    stored_client_kwargs,
+)
 from hub.audit.archive import Archive
 from hub.audit.archiver import ArchiverProcess, restore
 from hub.config import Settings
 from hub.errors import BrokerError
 from hub.kafka_dist import java_executable, kafka_libs
 from hub.local_ca import BrokerTls, broker_tls, write_private
-from hub.topics import ensure_topics, load_topic_specs
+from hub.topics import TopicSpec, ensure_topics, load_topic_specs
 
 if TYPE_CHECKING:
     from hub.kafka_cluster import EmbeddedCluster
@@ -162,10 +171,6 @@ def die_with_parent(parent_pid: int) -> None:
 _SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="leadhub-spawn")
 
 
-SCRAM = "SCRAM-SHA-512"
-ADMIN_USER = "leadhub-admin"
-
-
 @dataclass(frozen=True)
 class BrokerSecurity:
     """What a secured embedded broker needs to know: the SCRAM users to create (names
@@ -266,27 +271,14 @@ class EmbeddedBroker:
         admin when None); nothing but the protocol for a PLAINTEXT broker."""
         if self.security is None or self.tls is None:
             return {"security_protocol": "PLAINTEXT"}
-        return {
-            "security_protocol": "SASL_SSL",
-            "sasl_mechanism": SCRAM,
-            "sasl_plain_username": user or self.security.admin,
-            "sasl_plain_password": self.password(user or self.security.admin),
-            "ssl_cafile": str(self.tls.ca_cert),
-        }
+        stored = stored_client_kwargs(self.data_dir, user or self.security.admin)
+        assert stored is not None  # the store and the CA were made at start
+        return stored
 
     def client_env(self, user: str | None = None) -> dict[str, str]:
         """``LEADHUB_BROKER__SECURITY__*`` variables that make a hub process (``leadhub
         apply``, a worker) connect as ``user`` (the admin when None)."""
-        kwargs = self.client_kwargs(user)
-        prefix = "LEADHUB_BROKER__SECURITY__"
-        names = {
-            "security_protocol": "PROTOCOL",
-            "sasl_mechanism": "SASL_MECHANISM",
-            "sasl_plain_username": "SASL_USERNAME",
-            "sasl_plain_password": "SASL_PASSWORD",
-            "ssl_cafile": "SSL_CAFILE",
-        }
-        return {prefix + names[k]: str(v) for k, v in kwargs.items()}
+        return security_env(self.client_kwargs(user))
 
     def _prepare_security(self) -> None:
         """The CA, the broker's certificate and every SCRAM user's password: made once,
@@ -611,10 +603,10 @@ def open_broker(settings: Settings, agencies: Iterable[str]) -> Iterator[list[st
     Embedded mode starts (and finally stops) a broker of our own; with
     ``bootstrap_servers`` set, the same code starts nothing and only ensures topics.
     """
+    agencies = list(agencies)
     specs = load_topic_specs(settings.topics_file, agencies, settings.broker.replication_factor)
-    kwargs = settings.broker.client_kwargs()
     if not settings.broker.is_embedded:
-        ensure_topics(settings.broker.bootstrap_servers, specs, kwargs)
+        ensure_topics(settings.broker.bootstrap_servers, specs, settings.broker.client_kwargs())
         yield list(settings.broker.bootstrap_servers)
         return
     emb = settings.broker.embedded
@@ -639,14 +631,53 @@ def open_broker(settings: Settings, agencies: Iterable[str]) -> Iterator[list[st
             log_file=settings.data_dir / "broker.log",
             start_timeout_s=emb.start_timeout_s,
             heap_mb=emb.heap_mb,
+            security=embedded_security(settings, agencies),
         )
     with _sigterm_as_exit(), broker:
-        ensure_topics(broker.bootstrap_servers, specs, kwargs)
+        provision(settings, agencies, broker, specs)
         if not settings.audit.archive:
             yield broker.bootstrap_servers
             return
         with _archived(settings, broker, [s.name for s in specs]):
             yield broker.bootstrap_servers
+
+
+def embedded_security(settings: Settings, agencies: Iterable[str]) -> BrokerSecurity | None:
+    """How the embedded broker is secured (``broker.embedded.secured``): a SCRAM user for
+    every principal of deploy/acls.yaml; None for a PLAINTEXT broker."""
+    if not settings.broker.embedded.secured:
+        return None
+    return BrokerSecurity(users=embedded_users(settings, agencies))
+
+
+def provision(
+    settings: Settings,
+    agencies: Iterable[str],
+    broker: EmbeddedBroker | EmbeddedCluster,
+    specs: list[TopicSpec],
+) -> None:
+    """The hub's topics on a broker the hub started, and on a secured one exactly
+    deploy/acls.yaml's ACLs, both made as the broker's admin."""
+    if isinstance(broker, EmbeddedBroker) and broker.security is not None:
+        ensure_topics(broker.bootstrap_servers, specs, broker.client_kwargs())
+        _apply_acls(settings, agencies, broker)
+    else:
+        ensure_topics(broker.bootstrap_servers, specs, settings.broker.client_kwargs())
+
+
+def _apply_acls(settings: Settings, agencies: Iterable[str], broker: EmbeddedBroker) -> None:
+    """Exactly deploy/acls.yaml's ACLs on the embedded broker, as `leadhub apply` makes them
+    on a cluster: whatever the hub's own processes do afterwards, they do as principals the
+    authorizer checks."""
+    from hub.cluster import admin_client, apply_acls, observe
+    from hub.plan import desired_state, diff
+
+    desired = desired_state(settings, list(agencies))
+    with admin_client(broker.bootstrap_servers, broker.client_kwargs(), 30.0) as admin:
+        d = diff(desired, observe(admin, [t.name for t in desired.topics], 30.0))
+        changed = apply_acls(admin, d, 30.0)
+    if changed:
+        log.info("broker_acls_applied", changes=len(changed))
 
 
 @contextlib.contextmanager
@@ -661,9 +692,14 @@ def _archived(
     archive = Archive(
         settings.archive_dir, settings.schemas_dir, settings.audit.max_segment_records
     )
+    as_hub = (
+        broker.client_kwargs(scram_user(settings))
+        if isinstance(broker, EmbeddedBroker) and broker.security is not None
+        else settings.broker.client_kwargs()
+    )
     if broker.formatted and archive.exists:
-        restore(archive, broker.bootstrap_servers, settings.broker.client_kwargs())
-    archiver = ArchiverProcess(settings, broker.bootstrap_servers, topics)
+        restore(archive, broker.bootstrap_servers, as_hub)
+    archiver = ArchiverProcess(settings, broker.bootstrap_servers, topics, as_hub)
     try:
         yield
     finally:

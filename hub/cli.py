@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hub import logs
+from hub.access import as_client, client_kwargs
 from hub.config import Settings, load_settings
 from hub.errors import HubError
 
@@ -68,7 +69,14 @@ def up(
     settings = _settings(config, **overrides)
     agencies = AgencyRegistry.load(settings.agencies_file)
     with open_broker(settings, agencies) as bootstrap, _announced(settings, bootstrap):
-        typer.echo(f"broker ready at {','.join(bootstrap)}; Ctrl-C stops it")
+        secured = client_kwargs(settings).get("security_protocol") == "SASL_SSL"
+        how = (
+            f"SASL_SSL, each principal's password and the CA in {settings.data_dir / 'kafka'}"
+            "/security; "
+            if secured and settings.broker.is_embedded
+            else ""
+        )
+        typer.echo(f"broker ready at {','.join(bootstrap)}; {how}Ctrl-C stops it")
         try:
             while True:
                 time.sleep(3600)
@@ -99,7 +107,7 @@ def run_hub(config: ConfigOption = None) -> None:
     settings = _settings(config)
     agencies = AgencyRegistry.load(settings.agencies_file)
     with open_broker(settings, agencies) as bootstrap, _announced(settings, bootstrap):
-        run(settings, bootstrap)
+        run(as_client(settings, bootstrap), bootstrap)
 
 
 @app.command()
@@ -252,7 +260,7 @@ def tail(
     servers = _bootstrap(settings, bootstrap_servers)
     codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
     keys = PublicKeys.load(settings.keys_dir)
-    kwargs = settings.broker.client_kwargs()
+    kwargs = client_kwargs(settings)
     for record in read_topics(servers, [topic], client_kwargs=kwargs, limit=limit, follow=follow):
         d = describe(record, codec, keys)
         if as_json:
@@ -294,7 +302,7 @@ def rejected_list(
     wanted = _reason(reason)
     settings = _settings(config)
     servers = _bootstrap(settings, bootstrap_servers)
-    for d in dead_letters(servers, settings.broker.client_kwargs()):
+    for d in dead_letters(servers, client_kwargs(settings)):
         r = d.rejection
         if wanted is not None and r.reason is not wanted:
             continue
@@ -335,7 +343,7 @@ def rejected_redrive(
         settings.data_dir / "redriven.ledger",
         reason=wanted,
         dry_run=dry_run,
-        client_kwargs=settings.broker.client_kwargs(),
+        client_kwargs=client_kwargs(settings),
     )
     verb = "would re-drive" if dry_run else "re-drove"
     typer.echo(f"{verb} {len(done)} record(s)")
@@ -366,7 +374,7 @@ def inbox(
         raise HubError(f"unknown agency {agency!r} (known: {', '.join(registry)})")
     servers = _bootstrap(settings, bootstrap_servers)
     codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
-    kwargs = settings.broker.client_kwargs()
+    kwargs = client_kwargs(settings, agency)
     box = Inbox.open(settings.data_dir / "inbox" / f"{agency}.jsonl")
     new = sync(
         box,

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from hub.access import ADMIN, client_kwargs
 from hub.cli import BootstrapOption, ConfigOption, _bootstrap, _settings, app
 from hub.errors import HubError
 
@@ -52,7 +53,7 @@ def apply(
     settings = _settings(config)
     desired = desired_state(settings, AgencyRegistry.load(settings.agencies_file))
     servers = _bootstrap(settings, bootstrap_servers)
-    with admin_client(servers, settings.broker.client_kwargs(), timeout) as admin:
+    with admin_client(servers, client_kwargs(settings, ADMIN), timeout) as admin:
         observed = observe(admin, [s.name for s in desired.topics], timeout)
         d = diff(desired, observed, grow_partitions=grow_partitions)
         if skip_acls:

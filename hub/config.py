@@ -39,6 +39,13 @@ class EmbeddedBrokerSettings(_Section):
     port: int = Field(default=0, ge=0, le=65535, description="0 picks a free port")
     heap_mb: int = Field(default=512, ge=128, le=16384, description="the broker JVM's -Xmx")
     start_timeout_s: float = Field(default=60.0, gt=0)
+    secured: bool = Field(
+        default=True,
+        description=(
+            "SASL_SSL with a SCRAM user per principal of deploy/acls.yaml, TLS from a CA the "
+            "hub makes, and those ACLs on a deny-by-default authorizer (one node only)"
+        ),
+    )
     nodes: int = Field(
         default=1,
         ge=1,

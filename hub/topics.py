@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Literal
 
 import structlog
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError, TopicAuthorizationFailedError
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.errors import BrokerError
@@ -17,6 +18,7 @@ from hub.yamlfile import load_yaml_model
 log = structlog.get_logger(__name__)
 
 AGENCY_PLACEHOLDER = "{agency}"
+HUB_AGENCY = "hub"
 EVENTS = "lead.events"
 REJECTED = "lead.rejected"
 AUDIT = "lead.audit"
@@ -35,6 +37,9 @@ class TopicDeclaration(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[a-z][a-z0-9._{}-]*$")
+    # what ``{agency}`` expands to: every agency, or those that receive notices (the hub
+    # itself never does, so it gets no topic nobody may read)
+    per: Literal["agency", "recipient"] = "agency"
     partitions: int = Field(ge=1, le=1024)
     key: str
     doc: str
@@ -69,8 +74,9 @@ def load_topic_specs(
     rf = replication_factor or declared.replication_factor
     specs: list[TopicSpec] = []
     for decl in declared.topics:
+        each = sorted(a for a in agencies if decl.per == "agency" or a != HUB_AGENCY)
         names = (
-            [decl.name.replace(AGENCY_PLACEHOLDER, a) for a in sorted(agencies)]
+            [decl.name.replace(AGENCY_PLACEHOLDER, a) for a in each]
             if AGENCY_PLACEHOLDER in decl.name
             else [decl.name]
         )
@@ -115,6 +121,11 @@ def ensure_topics(
                 created.append(spec.name)
             except TopicAlreadyExistsError:
                 pass  # another worker created it between our listing and our request
+            except TopicAuthorizationFailedError:
+                raise BrokerError(
+                    f"topic {spec.name} is missing, and this principal may not create it "
+                    "(on a secured cluster `leadhub apply` creates the topics)"
+                ) from None
         _wait_listed(admin, [s.name for s in specs])
         log.info("topics_ensured", created=len(created), existing=len(specs) - len(missing))
         return created

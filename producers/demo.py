@@ -30,6 +30,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from consumers.auditor import witness
 from consumers.tail import read_topics
+from hub.access import client_env, client_kwargs
 from hub.agencies import AgencyRegistry
 from hub.broker import open_broker
 from hub.config import Settings
@@ -44,7 +45,7 @@ from hub.events.schemas import SchemaRegistry
 from hub.policy import load_policy
 from hub.rejections import parse
 from hub.streams.worker import policy_event_id
-from hub.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, notify_topic
+from hub.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
 from producers.sdk import Publisher
 from producers.simulator import Scenario, add_bad_input, plan
 
@@ -82,6 +83,7 @@ def start_worker(
         "LEADHUB_STREAMS__SESSION_TIMEOUT_S": str(settings.streams.session_timeout_s),
         "LEADHUB_DATA_DIR": str(settings.data_dir),
         "LEADHUB_KEYS_DIR": str(settings.keys_dir),
+        **client_env(settings),  # as the hub's principal
     }
     args = [sys.executable, "-m", "hub", "run"] + (["--config", str(config)] if config else [])
     log = (settings.data_dir / "worker.log").open("ab")
@@ -108,6 +110,7 @@ class EventsWatcher(threading.Thread):
 
     def __init__(self, bootstrap: list[str], kwargs: dict[str, object]) -> None:
         super().__init__(daemon=True)
+        self.kwargs = kwargs  # how it connects; the hub's outputs are read the same way
         self.seen: set[str] = set()
         self._stop_event = threading.Event()
         self._consumer = KafkaConsumer(
@@ -167,22 +170,49 @@ def publish(
     watcher: EventsWatcher,
     worker: Callable[[], subprocess.Popen[bytes]],
     bad_after_days: int = 10,
-) -> None:
+    enough: Callable[[], bool] = lambda: False,
+    ack_timeout_s: float = 30.0,
+) -> Scenario:
     """Publish day by day of simulated time, waiting for the hub to accept each day before
     the next: agencies' topics are read concurrently, and without the barrier a simulated
-    month could pass between two agencies' records within a few real seconds."""
-    kwargs = settings.broker.client_kwargs()
+    month could pass between two agencies' records within a few real seconds. Bad input
+    goes in after ``bad_after_days``; after that, the first day on which ``enough()`` holds
+    is the last. Returns what was published, as a scenario of its own.
+
+    Each agency publishes as its own principal, which may write its own ingest topic only:
+    the bad input too, as the agency whose topic it lands on."""
     publishers = {
-        a: Publisher(key=k, codec=codec, bootstrap_servers=bootstrap, client_kwargs=kwargs)
+        a: Publisher(
+            key=k,
+            codec=codec,
+            bootstrap_servers=bootstrap,
+            client_kwargs=client_kwargs(settings, a),
+            ack_timeout_s=ack_timeout_s,
+        )
         for a, k in keys.items()
     }
-    raw = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, **kwargs)
+    raw: dict[str, KafkaProducer] = {}
+    done = Scenario(scenario.seed, scenario.intake_window_days)
     try:
         days = itertools.groupby(scenario.publications, key=lambda p: p.occurred_at.date())
         for number, (_day, planned) in enumerate(days):
+            if number > bad_after_days and enough():
+                break
             if number == bad_after_days:  # bad input mid-stream: the hub must keep going
                 for bad in scenario.bad:
-                    raw.send(bad.topic, key=bad.key, value=bad.value, headers=bad.headers).get(30)
+                    agency = bad.topic.removeprefix(ingest_topic(""))
+                    if agency not in raw:
+                        raw[agency] = KafkaProducer(
+                            bootstrap_servers=bootstrap,
+                            acks="all",
+                            enable_idempotence=True,
+                            **client_kwargs(settings, agency),
+                        )
+                    sent = raw[agency].send(
+                        bad.topic, key=bad.key, value=bad.value, headers=bad.headers
+                    )
+                    sent.get(ack_timeout_s)
+                done.bad = scenario.bad
             ids = set()
             for p in planned:
                 publishers[p.agency].publish(
@@ -194,11 +224,14 @@ def publish(
                     correlation_id=p.correlation_id,
                 )
                 ids.add(str(p.event_id))
+                done.publications.append(p)
             watcher.wait_for(ids, worker, timeout_s=60)
     finally:
-        raw.close()
+        for producer in raw.values():
+            producer.close()
         for publisher in publishers.values():
             publisher.close()
+    return done
 
 
 def wait_until_handled(
@@ -217,7 +250,10 @@ def wait_until_handled(
     deadline = time.monotonic() + timeout_s
     previous = -1
     while time.monotonic() < deadline:
-        settled = {t: list(read_topics(bootstrap, [t])) for t in [EVENTS, AUDIT, REJECTED]}
+        settled = {
+            t: list(read_topics(bootstrap, [t], client_kwargs=watcher.kwargs))
+            for t in [EVENTS, AUDIT, REJECTED]
+        }
         total = sum(len(v) for v in settled.values())
         if total == previous:
             return settled
@@ -243,11 +279,13 @@ def wait_for_checkpoint(
     audit_records: int,
     worker: Callable[[], subprocess.Popen[bytes]],
     timeout_s: float = 60.0,
+    client_kwargs: dict[str, object] | None = None,
 ) -> None:
     """Until the hub has signed a checkpoint covering every decision record."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        sizes = [int(r.key) for r in read_topics(bootstrap, [CHECKPOINTS])]
+        checkpoints = read_topics(bootstrap, [CHECKPOINTS], client_kwargs=client_kwargs)
+        sizes = [int(r.key) for r in checkpoints]
         if max(sizes, default=0) >= audit_records:
             return
         if worker().poll() is not None:
@@ -282,7 +320,7 @@ def run_demo(
     with open_broker(settings, agencies) as bootstrap:
         out(f"embedded broker at {bootstrap[0]}; starting the hub worker")
         worker = start_worker(settings, bootstrap, config)
-        watcher = EventsWatcher(bootstrap, settings.broker.client_kwargs())
+        watcher = EventsWatcher(bootstrap, client_kwargs(settings))
         watcher.start()
         try:
             policy_id = str(policy_event_id(load_policy(settings.policy_file, agencies)))
@@ -294,11 +332,18 @@ def run_demo(
             )
             expected = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
             topics = wait_until_handled(bootstrap, watcher, expected, lambda: worker)
-            wait_for_checkpoint(bootstrap, len(topics[AUDIT]), lambda: worker)
+            as_hub = client_kwargs(settings)
+            wait_for_checkpoint(bootstrap, len(topics[AUDIT]), lambda: worker, client_kwargs=as_hub)
             for agency in WITNESSES:
                 witness(settings, bootstrap, agency)
-            notices = {
-                a: list(read_topics(bootstrap, [notify_topic(a)])) for a in agencies if a != "hub"
+            notices = {  # each agency reads its own
+                a: list(
+                    read_topics(
+                        bootstrap, [notify_topic(a)], client_kwargs=client_kwargs(settings, a)
+                    )
+                )
+                for a in agencies
+                if a != "hub"
             }
         finally:
             watcher.stop()

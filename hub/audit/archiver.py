@@ -148,7 +148,7 @@ class ArchiverConfig:
     client_kwargs: dict[str, object]
 
     @classmethod
-    def of(cls, settings: Settings) -> ArchiverConfig:
+    def of(cls, settings: Settings, client_kwargs: Mapping[str, object]) -> ArchiverConfig:
         return cls(
             settings.archive_dir,
             settings.schemas_dir,
@@ -157,19 +157,30 @@ class ArchiverConfig:
             settings.audit.origin,
             settings.audit.flush_interval_s,
             settings.log_level,
-            settings.broker.client_kwargs(),
+            dict(client_kwargs),
         )
 
 
 class ArchiverProcess:
     """The Archiver in a process of its own (spawned, and killed with its parent)."""
 
-    def __init__(self, settings: Settings, bootstrap: Sequence[str], topics: Sequence[str]):
+    def __init__(
+        self,
+        settings: Settings,
+        bootstrap: Sequence[str],
+        topics: Sequence[str],
+        client_kwargs: Mapping[str, object],
+    ):
         context = multiprocessing.get_context("spawn")
         self._stop = context.Event()
         self._process = context.Process(
             target=_archive_until_stopped,
-            args=(ArchiverConfig.of(settings), list(bootstrap), list(topics), self._stop),
+            args=(
+                ArchiverConfig.of(settings, client_kwargs),
+                list(bootstrap),
+                list(topics),
+                self._stop,
+            ),
             kwargs={"parent": os.getpid()},
             name="leadhub-archiver",
         )

@@ -13,6 +13,7 @@ from typing import Literal
 from uuid import UUID
 
 from consumers.tail import read_topics
+from hub.access import client_kwargs
 from hub.agencies import AgencyRegistry
 from hub.audit.archive import Archive
 from hub.audit.replay import LogRecord
@@ -38,7 +39,7 @@ def read(settings: Settings, source: Source, bootstrap: Sequence[str] = ()) -> R
         if s.name.startswith(("lead.ingest.", "lead.notify."))
     ]
     if source == "kafka":
-        kwargs = settings.broker.client_kwargs()
+        kwargs = client_kwargs(settings)
         try:
             records = list(
                 read_topics(bootstrap, [EVENTS, AUDIT, REJECTED, *timing], client_kwargs=kwargs)

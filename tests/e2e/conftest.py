@@ -18,8 +18,9 @@ import pytest
 import yaml
 
 from consumers.tail import read_topics
+from hub.access import HUB, client_kwargs
 from hub.agencies import AgencyRegistry
-from hub.broker import EmbeddedBroker, free_port
+from hub.broker import EmbeddedBroker, embedded_security, free_port, provision
 from hub.config import Settings, load_settings
 from hub.crypto.signing import SigningKey
 from hub.events.codec import Codec
@@ -51,6 +52,20 @@ class Hub:
     @property
     def worker(self) -> subprocess.Popen[bytes]:
         return self.workers[-1]
+
+    def kwargs(self, who: str = HUB) -> dict[str, object]:
+        """How ``who`` (an agency, ``auditor``, the hub) connects: its own principal on the
+        secured broker, which refuses it anything deploy/acls.yaml does not grant."""
+        return client_kwargs(self.settings, who)
+
+    def read(self, topic: str, who: str = HUB) -> list[Any]:
+        return list(read_topics(self.bootstrap, [topic], client_kwargs=self.kwargs(who)))
+
+    def watcher(self) -> EventsWatcher:
+        """A started watcher of lead.events (the caller stops it)."""
+        w = EventsWatcher(self.bootstrap, self.kwargs())
+        w.start()
+        return w
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         self.workers.append(start_worker(self.settings, self.bootstrap, None))
@@ -92,10 +107,8 @@ class Hub:
             topics = wait_until_handled(
                 self.bootstrap, watcher, expected_events, lambda: self.worker, timeout_s
             )
-            for agency in RECIPIENTS:
-                topics[notify_topic(agency)] = list(
-                    read_topics(self.bootstrap, [notify_topic(agency)])
-                )
+            for agency in RECIPIENTS:  # each as that agency, as it reads its notices
+                topics[notify_topic(agency)] = self.read(notify_topic(agency), agency)
             return topics
 
         return settled_outputs(read, self.codec, self.policy, timeout_s)
@@ -110,12 +123,16 @@ def hub(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Iterator[Hub]
 
 @contextlib.contextmanager
 def hub_on_a_broker(settings: Settings, codec: Codec) -> Iterator[Hub]:
-    """A broker of its own with the hub's topics; workers are the caller's to start."""
+    """A broker of its own, secured as `leadhub run` secures it (SASL_SSL, a SCRAM user per
+    principal, deploy/acls.yaml's ACLs), with the hub's topics; workers are the caller's to
+    start."""
     agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
-    with EmbeddedBroker(log_file=settings.data_dir / "broker.log") as broker:
-        ensure_topics(
-            broker.bootstrap_servers, load_topic_specs(DEPLOY / "topics.yaml", agencies), {}
-        )
+    with EmbeddedBroker(
+        data_dir=settings.data_dir / "kafka",
+        log_file=settings.data_dir / "broker.log",
+        security=embedded_security(settings, agencies),
+    ) as broker:
+        provision(settings, agencies, broker, load_topic_specs(DEPLOY / "topics.yaml", agencies))
         h = Hub(
             settings,
             broker.bootstrap_servers,
@@ -152,8 +169,7 @@ def hub_on_a_cluster(settings: Settings, codec: Codec) -> Iterator[tuple[Hub, Em
 
 @pytest.fixture(scope="module")
 def watcher(hub: Hub) -> Iterator[EventsWatcher]:
-    w = EventsWatcher(hub.bootstrap, {})
-    w.start()
+    w = hub.watcher()
     hub.start_worker()
     w.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=90)
     yield w
@@ -235,8 +251,7 @@ def web_hub(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Iterator[
         encoding="utf-8",
     )
     with hub_on_a_broker(load_settings(config), codec) as h:
-        watcher = EventsWatcher(h.bootstrap, {})
-        watcher.start()
+        watcher = h.watcher()
         try:
             h.workers.append(start_worker(h.settings, h.bootstrap, config))
             watcher.wait_for({str(policy_event_id(h.policy))}, lambda: h.worker, timeout_s=90)

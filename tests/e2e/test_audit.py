@@ -23,6 +23,7 @@ import pytest
 
 from consumers.auditor import AuditLog, Auditor, publish_erasure, read_log, witness
 from consumers.tail import read_topics
+from hub.access import client_kwargs
 from hub.agencies import AgencyRegistry
 from hub.broker import open_broker
 from hub.cli import BROKER_FILE
@@ -87,7 +88,7 @@ def watched(
     lead.events."""
     agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
     policy = load_policy(DEPLOY / "policy.yaml", agencies)
-    watcher = EventsWatcher(bootstrap, {})
+    watcher = EventsWatcher(bootstrap, client_kwargs(settings))
     watcher.start()
     try:
         watcher.wait_for({str(policy_event_id(policy))}, worker, timeout_s=90)
@@ -127,8 +128,16 @@ def run(hub: Running, part: Scenario, codec: Codec, keys: Any, expected: int) ->
     publish(part, hub.settings, hub.bootstrap, codec, keys, hub.watcher, hub.worker)
     topics = wait_until_handled(hub.bootstrap, hub.watcher, expected, hub.worker)
     for agency in RECIPIENTS:
-        topics[notify_topic(agency)] = list(read_topics(hub.bootstrap, [notify_topic(agency)]))
-    wait_for_checkpoint(hub.bootstrap, len(topics[AUDIT]), hub.worker)
+        topics[notify_topic(agency)] = list(
+            read_topics(
+                hub.bootstrap,
+                [notify_topic(agency)],
+                client_kwargs=client_kwargs(hub.settings, agency),
+            )
+        )
+    wait_for_checkpoint(
+        hub.bootstrap, len(topics[AUDIT]), hub.worker, client_kwargs=hub.watcher.kwargs
+    )
     return topics
 
 
@@ -220,7 +229,9 @@ def erase_one(hub: Running, settings: Settings, codec: Codec, topics: Any) -> tu
     while store.get(pid) is not None and time.monotonic() < deadline:
         time.sleep(0.1)
     topics = wait_until_handled(hub.bootstrap, hub.watcher, len(hub.watcher.seen), hub.worker)
-    wait_for_checkpoint(hub.bootstrap, len(topics[AUDIT]), hub.worker)
+    wait_for_checkpoint(
+        hub.bootstrap, len(topics[AUDIT]), hub.worker, client_kwargs=hub.watcher.kwargs
+    )
     return pid, len(fields)
 
 

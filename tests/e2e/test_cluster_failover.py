@@ -26,7 +26,7 @@ from hub.events.codec import Codec
 from hub.kafka_cluster import EmbeddedCluster
 from hub.streams.worker import policy_event_id
 from hub.topics import AUDIT, EVENTS, notify_topic
-from producers.demo import EventsWatcher, wait_for_checkpoint
+from producers.demo import wait_for_checkpoint
 from tests.conftest import REFUSED_SOCKETS_LEAK, ROOT
 from tests.e2e.conftest import RECIPIENTS, hub_on_a_cluster, replay
 from tests.e2e.test_faults import (
@@ -54,8 +54,7 @@ def on_cluster(
     settings = load_settings(data_dir=data, keys_dir=data / "keys")
     with hub_on_a_cluster(settings, codec) as (hub, cluster):
         print(f"cluster of 3 ready in {cluster.ready_s:.1f} s")
-        watcher = EventsWatcher(hub.bootstrap, {})
-        watcher.start()
+        watcher = hub.watcher()
         try:
             hub.start_worker()
             watcher.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=90)

@@ -8,7 +8,6 @@ the worker is one Kafka transaction, so a crash leaves all of its outputs or non
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import pickle
 import random
@@ -24,18 +23,16 @@ from typing import Any, Literal
 from uuid import UUID
 
 import pytest
-from kafka import KafkaProducer
 
 from hub.agencies import AgencyRegistry
-from hub.broker import EmbeddedBroker, free_port
+from hub.broker import EmbeddedBroker, embedded_security, free_port, provision
 from hub.config import load_settings
 from hub.events.codec import Codec
 from hub.events.envelope import decode_envelope
 from hub.policy import load_policy
 from hub.streams.worker import policy_event_id
-from hub.topics import AUDIT, EVENTS, ensure_topics, load_topic_specs
-from producers.demo import EventsWatcher, demo_keys
-from producers.sdk import Publisher
+from hub.topics import AUDIT, EVENTS, load_topic_specs
+from producers.demo import EventsWatcher, demo_keys, publish
 from producers.simulator import Scenario, add_bad_input, plan
 from tests.conftest import DEPLOY
 from tests.e2e.conftest import RECIPIENTS, Hub, replay
@@ -115,10 +112,12 @@ def _rig(data: Path, codec: Codec, *, proxied: bool) -> Iterator[Rig]:
                 (HOST, port), host=HOST, port=proxy_port, faulty=_from_this_process(proxy_port)
             )
             stack.enter_context(proxy)
-        broker = EmbeddedBroker(
+        broker = EmbeddedBroker(  # secured as `leadhub run` secures it
             host=HOST,
             port=port,
+            data_dir=data / "kafka",
             log_file=data / "broker.log",
+            security=embedded_security(settings, agencies),
             advertised=proxy.address if proxy else None,
             properties={
                 "group.min.session.timeout.ms": "1000",
@@ -130,7 +129,7 @@ def _rig(data: Path, codec: Codec, *, proxied: bool) -> Iterator[Rig]:
         )
         stack.enter_context(broker)
         bootstrap = [proxy.address] if proxy else broker.bootstrap_servers
-        ensure_topics(bootstrap, load_topic_specs(DEPLOY / "topics.yaml", agencies), {})
+        provision(settings, agencies, broker, load_topic_specs(DEPLOY / "topics.yaml", agencies))
         hub = Hub(
             settings,
             bootstrap,
@@ -139,8 +138,7 @@ def _rig(data: Path, codec: Codec, *, proxied: bool) -> Iterator[Rig]:
             load_policy(DEPLOY / "policy.yaml", agencies),
         )
         stack.callback(hub.stop_all)
-        watcher = EventsWatcher(bootstrap, {})
-        watcher.start()
+        watcher = hub.watcher()
         stack.callback(watcher.stop)
         hub.start_worker()
         watcher.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=60)
@@ -350,55 +348,22 @@ def _publish_until(
     rig: Rig,
     scenario: Scenario,
     enough: Callable[[], bool],
-    bad_after_days: int = 10,
     worker: Callable[[], subprocess.Popen[bytes]] | None = None,
 ) -> Scenario:
-    """demo.publish (day by day, each day accepted before the next, bad input after
-    ``bad_after_days``) that stops after the first day on which ``enough()`` holds:
-    what was published, as a scenario of its own."""
+    """demo.publish until ``enough()`` holds (checked after the bad input), each
+    acknowledgement awaited across broker restarts: what was published."""
     hub = rig.hub
-    kwargs = hub.settings.broker.client_kwargs()
-    publishers = {
-        a: Publisher(
-            key=k,
-            codec=hub.codec,
-            bootstrap_servers=hub.bootstrap,
-            client_kwargs=kwargs,
-            ack_timeout_s=90,  # across broker restarts
-        )
-        for a, k in hub.keys.items()
-    }
-    raw = KafkaProducer(
-        bootstrap_servers=hub.bootstrap, acks="all", enable_idempotence=True, **kwargs
+    return publish(
+        scenario,
+        hub.settings,
+        hub.bootstrap,
+        hub.codec,
+        hub.keys,
+        rig.watcher,
+        worker or (lambda: hub.worker),
+        enough=enough,
+        ack_timeout_s=90,
     )
-    done = Scenario(scenario.seed, scenario.intake_window_days)
-    try:
-        days = itertools.groupby(scenario.publications, key=lambda p: p.occurred_at.date())
-        for number, (_day, planned) in enumerate(days):
-            if number > bad_after_days and enough():
-                break
-            if number == bad_after_days:
-                for bad in scenario.bad:
-                    raw.send(bad.topic, key=bad.key, value=bad.value, headers=bad.headers).get(30)
-                done.bad = scenario.bad
-            ids = set()
-            for p in planned:
-                publishers[p.agency].publish(
-                    p.body,
-                    participant_id=p.participant_id,
-                    occurred_at=p.occurred_at,
-                    event_id=p.event_id,
-                    causation_id=p.causation_id,
-                    correlation_id=p.correlation_id,
-                )
-                ids.add(str(p.event_id))
-                done.publications.append(p)
-            rig.watcher.wait_for(ids, worker or (lambda: hub.worker), timeout_s=60)
-    finally:
-        raw.close()
-        for publisher in publishers.values():
-            publisher.close()
-    return done
 
 
 def checked_after_crashes(

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from consumers.tail import read_topics
 from hub.events.envelope import decode_envelope
 from hub.notices import Notice, notice_id
 from hub.rejections import parse
@@ -192,7 +191,7 @@ def test_the_prosecutors_inbox_opens_deduplicates_and_acknowledges(
     acks = set()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and len(acks) < acked:
-        for r in read_topics(hub.bootstrap, [EVENTS]):
+        for r in hub.read(EVENTS):
             e = decode_envelope(r.value, hub.codec)
             if e.event_type == "notice_acknowledged" and e.source == "sao":
                 acks.add(e.event_id)

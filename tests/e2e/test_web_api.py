@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 
-from consumers.tail import read_topics
 from hub.events.envelope import decode_body, decode_envelope, encode_envelope, seal
 from hub.events.models import CaseManagerDispatched, StatusChanged
 from hub.rejections import parse
@@ -96,15 +95,14 @@ def test_a_read_is_logged_on_lead_audit_before_it_is_answered(web_hub: WebHub) -
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         reads = {}
-        for rec in read_topics(web_hub.hub.bootstrap, [EVENTS]):
+        for rec in web_hub.hub.read(EVENTS):
             e = decode_envelope(rec.value, codec, canonical=False)
             if e.event_type == "records_viewed":
                 body = decode_body(e, codec, canonical=False)
                 if str(body.request_id) == view_id:  # type: ignore[attr-defined]
                     reads[str(e.event_id)] = (e, body)
         audited = [
-            codec.decode(rec.value, "audit_decision").datum
-            for rec in read_topics(web_hub.hub.bootstrap, [AUDIT])
+            codec.decode(rec.value, "audit_decision").datum for rec in web_hub.hub.read(AUDIT)
         ]
         logged = [d for d in audited if str(d["event_id"]) in reads]
         if reads and logged:
@@ -247,9 +245,7 @@ def test_avro_submissions_and_their_dead_letters(web_hub: WebHub) -> None:
     # nothing lost: the refused bytes are on lead.rejected, whole
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        letters = [
-            rec for rec in read_topics(web_hub.hub.bootstrap, [REJECTED]) if rec.value == garbage
-        ]
+        letters = [rec for rec in web_hub.hub.read(REJECTED) if rec.value == garbage]
         if letters:
             break
         time.sleep(0.3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
@@ -209,6 +210,11 @@ def test_external_cluster_mode_starts_nothing_and_ensures_topics(
         admin.close()
 
 
+def ca_of(data_dir: Path) -> ssl.SSLContext:
+    """A TLS context that trusts the CA the hub made for its embedded broker."""
+    return ssl.create_default_context(cafile=data_dir / "kafka" / "security" / "tls" / "ca.pem")
+
+
 def test_embedded_mode_via_settings(tmp_path: Path) -> None:
     settings = load_settings(
         data_dir=tmp_path,
@@ -216,10 +222,12 @@ def test_embedded_mode_via_settings(tmp_path: Path) -> None:
         topics_file=DEPLOY / "topics.yaml",
         audit={"archive": False},  # the archive (signed by the hub) has its own tests
     )
-    with open_broker(settings, ["bpd", "sao"]) as servers:
+    with open_broker(settings, AgencyRegistry.load(DEPLOY / "agencies.yaml")) as servers:
         host, port = servers[0].rsplit(":", 1)
-        assert kafka_api_versions(host, int(port))
-    assert not kafka_api_versions(host, int(port), timeout=0.2)
+        # secured by default: TLS from the hub's own CA, nothing in plaintext
+        assert kafka_api_versions(host, int(port), tls=ca_of(tmp_path))
+        assert not kafka_api_versions(host, int(port), timeout=0.5)
+    assert not kafka_api_versions(host, int(port), timeout=0.2, tls=ca_of(tmp_path))
     assert (tmp_path / "broker.log").exists()
     assert (tmp_path / "kafka" / "log" / "meta.properties").exists()  # durable under data_dir
 

@@ -21,7 +21,7 @@ from hub.events.codec import Codec
 from producers.samples import sample_event
 from producers.sdk import Publisher
 from tests.conftest import ROOT
-from tests.integration.test_broker import _wait_gone
+from tests.integration.test_broker import _wait_gone, ca_of
 from tests.unit.test_codec import _fake_seal
 
 pytestmark = pytest.mark.integration
@@ -56,7 +56,7 @@ def test_up_runs_until_ctrl_c_and_leaves_nothing(tmp_path: Path) -> None:
     line = proc.stdout.readline()
     assert line.startswith("broker ready at 127.0.0.1:"), line
     host, port = line.split()[3].rstrip(";").rsplit(":", 1)
-    assert kafka_api_versions(host, int(port))
+    assert kafka_api_versions(host, int(port), tls=ca_of(tmp_path))
     assert (tmp_path / "broker.json").exists()
     children = _broker_children(proc.pid)
     assert len(children) == 1
