@@ -125,3 +125,13 @@ def test_desired_state_follows_the_config(tmp_path: Path, monkeypatch: pytest.Mo
     assert {s.replication_factor for s in state.topics} == {3}
     text = "\n".join(plan_lines(state))
     assert "min.insync.replicas=2" in text and "User:witness.opd" in text
+
+
+def test_every_topic_someone_may_use_and_none_that_nobody_may(desired: Desired) -> None:
+    """``per: recipient`` topics exist for each agency but the hub (which receives no
+    notices), so the plan makes no topic that no ACL lets anyone read."""
+    names = {s.name for s in desired.topics}
+    assert "lead.ingest.hub" in names and "lead.notify.hub" not in names
+    assert {f"lead.notify.{a}" for a in ("bpd", "sao", "cm", "tx")} <= names
+    readable = {g.name for g in desired.acls if g.operation.name == "READ"}
+    assert names <= readable
