@@ -178,16 +178,17 @@ def test_the_prosecutors_inbox_opens_deduplicates_and_acknowledges(
     key = load_sealing_key(hub.settings.keys_dir, "sao")
     hub_keys = PublicKeys.load(hub.settings.keys_dir)
     box = Inbox.open(tmp_path / "sao.jsonl")
-    new = sync(box, hub.bootstrap, "sao", key, hub_keys, hub.codec)
+    as_sao = hub.kwargs("sao")  # the prosecutor's office reads and acknowledges as itself
+    new = sync(box, hub.bootstrap, "sao", key, hub_keys, hub.codec, as_sao)
     told = {n.notice_id for n in notices(topics, hub.codec) if n.recipient == "sao"}
     assert new >= len(told) and set(box.items) >= {str(t) for t in told}
-    assert sync(box, hub.bootstrap, "sao", key, hub_keys, hub.codec) == 0  # all repeats
+    assert sync(box, hub.bootstrap, "sao", key, hub_keys, hub.codec, as_sao) == 0  # repeats
     lapse = next(i for i in box.items.values() if i.event_type == "intake_window_expired")
     assert set(lapse.fields) == {"case_ref", "held_event_id", "deadline"}
-    acked = acknowledge_with(box, hub.bootstrap, hub.keys["sao"], hub.codec)
+    acked = acknowledge_with(box, hub.bootstrap, hub.keys["sao"], hub.codec, as_sao)
     assert acked == len(box.items)
     assert Inbox.open(tmp_path / "sao.jsonl").items[lapse.notice_id].acknowledged_at
-    assert acknowledge_with(box, hub.bootstrap, hub.keys["sao"], hub.codec) == 0
+    assert acknowledge_with(box, hub.bootstrap, hub.keys["sao"], hub.codec, as_sao) == 0
     acks = set()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and len(acks) < acked:
