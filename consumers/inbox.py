@@ -2,8 +2,8 @@
 kept once each; acknowledged back to the hub with ``notice_acknowledged``.
 
 Generic for every agency; the prosecutor's office uses it for holds, intakes and lapses.
-The hub delivers at least once, so the inbox deduplicates by notice id (the same
-disclosure always has the same id). A notice whose hub signature does not verify, or
+Each sync reads the topic from its start, so the inbox keeps each notice once, by notice
+id (the same disclosure always has the same id). A notice whose hub signature does not verify, or
 that does not open with the agency's sealing key, is counted and never shown.
 The inbox lives in one JSON-lines file on the agency's side (it holds what was disclosed
 to that agency, and nothing else).

@@ -63,7 +63,7 @@ def client_kwargs(
     if not settings.broker.is_embedded or settings.broker.security.protocol != "PLAINTEXT":
         return configured
     stored = stored_client_kwargs(
-        settings.data_dir / "kafka", scram_user(settings, who, witness=witness)
+        settings.data_dir / "kafka" / "security", scram_user(settings, who, witness=witness)
     )
     return {**configured, **stored} if stored else configured
 
@@ -110,11 +110,11 @@ def security_env(kwargs: Mapping[str, object]) -> dict[str, str]:
     return {prefix + names[k]: str(v) for k, v in kwargs.items() if k in names}
 
 
-def stored_client_kwargs(kafka_dir: Path, user: str) -> dict[str, object] | None:
-    """How to connect as ``user`` to the secured broker whose data directory this is (the
-    passwords it generated, its CA: hub.broker keeps them there), for any process of the
-    same hub; None when that broker is not secured (or never started)."""
-    security = kafka_dir / "security"
+def stored_client_kwargs(security: Path, user: str) -> dict[str, object] | None:
+    """How to connect as ``user`` to the secured broker (or cluster) whose security
+    directory this is (the passwords it generated, its CA: hub.broker keeps them there),
+    for any process of the same hub; None when that broker is not secured (or never
+    started)."""
     store, ca = security / "scram.json", security / "tls" / "ca.pem"
     if not (store.exists() and ca.exists()):
         return None

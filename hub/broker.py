@@ -47,8 +47,8 @@ import structlog
 from hub.access import (
     ADMIN_USER,
     SCRAM,
+    client_kwargs,
     embedded_users,
-    scram_user,
     security_env,
     stored_client_kwargs,
 )
@@ -210,7 +210,9 @@ class EmbeddedBroker:
         controller_port: int = 0,
         voters: str | None = None,
         security: BrokerSecurity | None = None,
+        security_dir: Path | None = None,
         cluster_id: str | None = None,
+        internal_port: int = 0,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -230,7 +232,9 @@ class EmbeddedBroker:
         self._voters = voters
         # secured: clients on SASL_SSL (SCRAM-SHA-512), the broker's own listeners on mTLS
         self.security = security
-        self.internal_port = 0  # secured: the inter-broker (mTLS) listener's port
+        # the CA, the broker's certificate and the SCRAM passwords: a cluster's nodes share one
+        self._security_dir = security_dir
+        self.internal_port = internal_port  # secured: the inter-broker (mTLS) listener's port
         self.controller_port = controller_port  # the port in use once started
         self._passwords: dict[str, str] = {}
         self.tls: BrokerTls | None = None
@@ -254,7 +258,7 @@ class EmbeddedBroker:
 
     @property
     def security_dir(self) -> Path:
-        return self.data_dir / "security"
+        return self._security_dir or self.data_dir / "security"
 
     @property
     def security_protocol(self) -> str:
@@ -271,7 +275,7 @@ class EmbeddedBroker:
         admin when None); nothing but the protocol for a PLAINTEXT broker."""
         if self.security is None or self.tls is None:
             return {"security_protocol": "PLAINTEXT"}
-        stored = stored_client_kwargs(self.data_dir, user or self.security.admin)
+        stored = stored_client_kwargs(self.security_dir, user or self.security.admin)
         assert stored is not None  # the store and the CA were made at start
         return stored
 
@@ -280,7 +284,7 @@ class EmbeddedBroker:
         apply``, a worker) connect as ``user`` (the admin when None)."""
         return security_env(self.client_kwargs(user))
 
-    def _prepare_security(self) -> None:
+    def prepare_security(self) -> None:
         """The CA, the broker's certificate and every SCRAM user's password: made once,
         read back on every later start (a user added since gets a password now, and is
         created on the running broker by ``_add_missing_users``)."""
@@ -307,7 +311,7 @@ class EmbeddedBroker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         if self.security is not None:
-            self._prepare_security()
+            self.prepare_security()
         config = self._write_config()
         classpath = f"{libs}{os.sep}*"
         self.formatted = not (self.log_dir / "meta.properties").exists()
@@ -620,6 +624,7 @@ def open_broker(settings: Settings, agencies: Iterable[str]) -> Iterator[list[st
             host=emb.host,
             heap_mb=emb.heap_mb,
             start_timeout_s=emb.start_timeout_s,
+            security=embedded_security(settings, agencies),
         )
         rf = settings.broker.replication_factor or broker.replication_factor
         specs = [s.model_copy(update={"replication_factor": rf}) for s in specs]
@@ -658,14 +663,16 @@ def provision(
 ) -> None:
     """The hub's topics on a broker the hub started, and on a secured one exactly
     deploy/acls.yaml's ACLs, both made as the broker's admin."""
-    if isinstance(broker, EmbeddedBroker) and broker.security is not None:
+    if broker.security is not None:
         ensure_topics(broker.bootstrap_servers, specs, broker.client_kwargs())
         _apply_acls(settings, agencies, broker)
     else:
         ensure_topics(broker.bootstrap_servers, specs, settings.broker.client_kwargs())
 
 
-def _apply_acls(settings: Settings, agencies: Iterable[str], broker: EmbeddedBroker) -> None:
+def _apply_acls(
+    settings: Settings, agencies: Iterable[str], broker: EmbeddedBroker | EmbeddedCluster
+) -> None:
     """Exactly deploy/acls.yaml's ACLs on the embedded broker, as `leadhub apply` makes them
     on a cluster: whatever the hub's own processes do afterwards, they do as principals the
     authorizer checks."""
@@ -692,11 +699,7 @@ def _archived(
     archive = Archive(
         settings.archive_dir, settings.schemas_dir, settings.audit.max_segment_records
     )
-    as_hub = (
-        broker.client_kwargs(scram_user(settings))
-        if isinstance(broker, EmbeddedBroker) and broker.security is not None
-        else settings.broker.client_kwargs()
-    )
+    as_hub = client_kwargs(settings)
     if broker.formatted and archive.exists:
         restore(archive, broker.bootstrap_servers, as_hub)
     archiver = ArchiverProcess(settings, broker.bootstrap_servers, topics, as_hub)

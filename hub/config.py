@@ -43,7 +43,7 @@ class EmbeddedBrokerSettings(_Section):
         default=True,
         description=(
             "SASL_SSL with a SCRAM user per principal of deploy/acls.yaml, TLS from a CA the "
-            "hub makes, and those ACLs on a deny-by-default authorizer (one node only)"
+            "hub makes, and those ACLs on a deny-by-default authorizer, on every node"
         ),
     )
     nodes: int = Field(

@@ -4,8 +4,9 @@ decision closes it, and a hold still open when the log's clock passes its deadli
 The clock is the log's own time (the latest recorded_at seen, stamped by the gatekeeper),
 never the machine's, so a simulated scenario and an auditor's replay see the same lapses
 at the same log positions.
-The lapse becomes a hub event with a deterministic id, so emitting it twice after a crash
-is recognised as a duplicate; when it comes back through lead.events it changes nothing.
+The lapse becomes a hub event with a deterministic id, so a replay derives the same one
+and a hub restored from its archive recognises it; when it comes back through lead.events
+it changes nothing.
 """
 
 from __future__ import annotations

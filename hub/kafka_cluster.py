@@ -33,7 +33,7 @@ import structlog
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
-from hub.broker import EmbeddedBroker, free_port, new_cluster_id
+from hub.broker import BrokerSecurity, EmbeddedBroker, free_port, new_cluster_id
 from hub.errors import BrokerError
 
 log = structlog.get_logger(__name__)
@@ -65,6 +65,7 @@ class NodePorts:
     node_id: int
     port: int
     controller_port: int
+    internal_port: int = 0  # a secured node's inter-broker listener (0: chosen at start)
 
 
 @dataclass(frozen=True)
@@ -89,13 +90,13 @@ class Layout:
                 )
             return layout
         ports: list[int] = []
-        while len(ports) < 2 * size:  # distinct: two probes may be handed the same port
+        while len(ports) < 3 * size:  # distinct: two probes may be handed the same port
             port = free_port(host)
             if port not in ports:
                 ports.append(port)
         layout = cls(
             new_cluster_id(),
-            tuple(NodePorts(i + 1, ports[2 * i], ports[2 * i + 1]) for i in range(size)),
+            tuple(NodePorts(i + 1, *ports[3 * i : 3 * i + 3]) for i in range(size)),
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(
@@ -125,6 +126,7 @@ class EmbeddedCluster:
         heap_mb: int = 512,
         start_timeout_s: float = 120.0,
         properties: Mapping[str, str] | None = None,
+        security: BrokerSecurity | None = None,
     ) -> None:
         if size < 1:
             raise BrokerError(f"a cluster needs at least one node, not {size}")
@@ -135,6 +137,9 @@ class EmbeddedCluster:
         self._start_timeout_s = start_timeout_s
         self.layout = Layout.load_or_choose(self.data_dir / "kafka" / LAYOUT_FILE, size, host)
         extra = {**replication_properties(size), **(properties or {})}
+        # secured, every node serves the same CA's certificate and knows the same SCRAM users
+        self.security = security
+        self.security_dir = self.data_dir / "kafka" / "security"
         self.nodes: dict[int, EmbeddedBroker] = {
             n.node_id: EmbeddedBroker(
                 host=host,
@@ -147,6 +152,9 @@ class EmbeddedCluster:
                 controller_port=n.controller_port,
                 voters=self.layout.voters(host),
                 cluster_id=self.layout.cluster_id,
+                security=security,
+                security_dir=self.security_dir,
+                internal_port=n.internal_port,
             )
             for n in self.layout.nodes
         }
@@ -160,6 +168,10 @@ class EmbeddedCluster:
     @property
     def bootstrap_servers(self) -> list[str]:
         return [f"{self.host}:{n.port}" for n in self.layout.nodes]
+
+    def client_kwargs(self, user: str | None = None) -> dict[str, object]:
+        """How to connect as ``user`` (the admin when None); see EmbeddedBroker."""
+        return self.nodes[self.layout.nodes[0].node_id].client_kwargs(user)
 
     @property
     def formatted(self) -> bool:
@@ -177,6 +189,8 @@ class EmbeddedCluster:
         metadata lists every running node as a broker."""
         began = time.monotonic()
         targets = list(self.nodes) if node_id is None else [node_id]
+        if self.security is not None:  # made once, here, before nodes start side by side
+            next(iter(self.nodes.values())).prepare_security()
         futures = [self._on(i, self.nodes[i].start) for i in targets]
         try:
             for future in futures:
@@ -240,7 +254,7 @@ class EmbeddedCluster:
         admin = KafkaAdminClient(
             bootstrap_servers=self.bootstrap_servers,
             request_timeout_ms=int(timeout_s * 1000),
-            client_id="leadhub-cluster",
+            **{**self.client_kwargs(), "client_id": "leadhub-cluster"},
         )
         try:
             yield admin

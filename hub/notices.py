@@ -1,8 +1,9 @@
 """From a permit to a sealed, signed notice; from any decision to its audit record.
 
-The notice id is uuid5 of (event id, recipient), so processing the same event twice
-(at-least-once delivery after a crash) yields the same notice, which a recipient drops
-as already seen. The content, sealed to the recipient, is canonical JSON of the projected
+The notice id is uuid5 of (event id, recipient): the same disclosure always has the same
+id, so a recipient that reads its topic again (or an auditor comparing a replay) can
+tell it from another, and a hub restored from its archive recognises what it already
+sent. The content, sealed to the recipient, is canonical JSON of the projected
 fields: minimum necessary, readable by any agency system without an Avro toolchain.
 """
 

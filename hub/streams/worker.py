@@ -592,12 +592,12 @@ def consumer_lag(app: Any) -> dict[tuple[str, int], int]:
 
 
 async def follow_events(runtime: Runtime) -> None:
-    """Learn every accepted id as it reaches lead.events, whichever worker wrote it. With
-    several workers, an ingest partition a worker takes over may hold records the previous
-    owner admitted but did not commit (it crashed): they must be refused as duplicates,
-    not admitted twice, so the gatekeeper needs every partition's ids, not only those of
-    the canonical partitions it folds. A plain consumer (headers only) from where
-    ``prepare`` stopped reading."""
+    """Learn every accepted id as it reaches lead.events (committed: read_committed),
+    whichever worker wrote it. An agency may send the same event again at any time, and
+    with several workers the copy can reach a worker that did not admit the first (an
+    ingest partition taken over, or another agency topic's partition): the gatekeeper
+    needs every partition's ids, not only those of the canonical partitions it folds. A
+    plain consumer (headers only) from where ``prepare`` stopped reading."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     broker = runtime.settings.broker

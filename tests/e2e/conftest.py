@@ -29,7 +29,7 @@ from hub.kafka_cluster import EmbeddedCluster
 from hub.policy import Decision, Policy, PolicyBook, load_policy
 from hub.processor import PartitionProcessor
 from hub.streams.worker import policy_event_id
-from hub.topics import AUDIT, EVENTS, ensure_topics, load_topic_specs, notify_topic
+from hub.topics import AUDIT, EVENTS, load_topic_specs, notify_topic
 from producers.demo import EventsWatcher, demo_keys, publish, start_worker, wait_until_handled
 from producers.simulator import Scenario, add_bad_input, plan
 from tests.conftest import DEPLOY
@@ -148,12 +148,15 @@ def hub_on_a_broker(settings: Settings, codec: Codec) -> Iterator[Hub]:
 
 @contextlib.contextmanager
 def hub_on_a_cluster(settings: Settings, codec: Codec) -> Iterator[tuple[Hub, EmbeddedCluster]]:
-    """Three Kafka nodes of its own (replication 3, min ISR 2) with the hub's topics
-    replicated on all three; workers are the caller's to start, nodes the caller's to kill."""
+    """Three Kafka nodes of its own (replication 3, min ISR 2), secured as a single node is,
+    with the hub's topics replicated on all three; workers are the caller's to start, nodes
+    the caller's to kill."""
     agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
-    with EmbeddedCluster(3, data_dir=settings.data_dir) as cluster:
+    with EmbeddedCluster(
+        3, data_dir=settings.data_dir, security=embedded_security(settings, agencies)
+    ) as cluster:
         specs = load_topic_specs(DEPLOY / "topics.yaml", agencies, cluster.replication_factor)
-        ensure_topics(cluster.bootstrap_servers, specs, {})
+        provision(settings, agencies, cluster, specs)
         h = Hub(
             settings,
             cluster.bootstrap_servers,

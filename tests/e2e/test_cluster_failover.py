@@ -28,7 +28,7 @@ from hub.streams.worker import policy_event_id
 from hub.topics import AUDIT, EVENTS, notify_topic
 from producers.demo import wait_for_checkpoint
 from tests.conftest import REFUSED_SOCKETS_LEAK, ROOT
-from tests.e2e.conftest import RECIPIENTS, hub_on_a_cluster, replay
+from tests.e2e.conftest import RECIPIENTS, Hub, hub_on_a_cluster, replay
 from tests.e2e.test_faults import (
     Rig,
     _accepted_once,
@@ -63,8 +63,10 @@ def on_cluster(
             watcher.stop()
 
 
-def _events_per_partition(bootstrap: list[str]) -> dict[int, int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+def _events_per_partition(hub: Hub) -> dict[int, int]:
+    consumer = KafkaConsumer(
+        bootstrap_servers=hub.bootstrap, enable_auto_commit=False, **hub.kwargs()
+    )
     try:
         tps = [TopicPartition(EVENTS, p) for p in range(EVENTS_PARTITIONS)]
         return {tp.partition: n for tp, n in consumer.end_offsets(tps).items()}
@@ -114,7 +116,7 @@ def test_a_killed_partition_leader_loses_no_notice(
                 300,
                 "a third of the story is in",
             )
-            counts = _events_per_partition(hub.bootstrap)
+            counts = _events_per_partition(hub)
             busiest = max(counts, key=lambda p: counts[p])
             victim = cluster.leader_of(EVENTS, busiest)
             led = [p for p, d in cluster.partitions(EVENTS).items() if d["leader"] == victim]
@@ -174,7 +176,13 @@ def test_a_killed_partition_leader_loses_no_notice(
     assert duplicated == 0, repeats
 
     # the auditor, from Kafka: replay reproduces lead.audit, and every proof verifies
-    wait_for_checkpoint(hub.bootstrap, len(topics[AUDIT]), lambda: hub.worker, timeout_s=120)
+    wait_for_checkpoint(
+        hub.bootstrap,
+        len(topics[AUDIT]),
+        lambda: hub.worker,
+        timeout_s=120,
+        client_kwargs=hub.kwargs(),
+    )
     settings = hub.settings
     auditor = Auditor.open(settings, read_log(settings, "kafka", hub.bootstrap))
     findings, summary = auditor.replay_findings()

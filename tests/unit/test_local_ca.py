@@ -56,5 +56,5 @@ def test_every_principal_of_the_matrix_is_a_scram_user() -> None:
 def test_a_user_name_that_would_break_storage_tools_syntax_is_refused(tmp_path: Path) -> None:
     broker = EmbeddedBroker(data_dir=tmp_path, security=BrokerSecurity(users=("a,b",)))
     with pytest.raises(BrokerError, match="cannot be a SCRAM user name"):
-        broker._prepare_security()
+        broker.prepare_security()
     assert EmbeddedBroker(data_dir=tmp_path).client_kwargs() == {"security_protocol": "PLAINTEXT"}
