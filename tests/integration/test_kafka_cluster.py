@@ -17,6 +17,8 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from hub.access import client_kwargs
+from hub.config import load_settings
 from hub.kafka_cluster import LAYOUT_FILE, EmbeddedCluster
 from tests.conftest import REFUSED_SOCKETS_LEAK, ROOT
 from tests.integration.test_broker import _alive, _wait_gone
@@ -175,7 +177,8 @@ def test_up_with_three_brokers_replicates_the_hub_topics(tmp_path: Path) -> None
         assert len(servers) == 3
         children = _broker_children(proc.pid)
         assert len(children) == 3
-        with KafkaAdminClient(bootstrap_servers=servers) as admin:
+        as_hub = client_kwargs(load_settings(data_dir=tmp_path))  # secured like one node
+        with KafkaAdminClient(bootstrap_servers=servers, **as_hub) as admin:
             described = {t["name"]: t["partitions"] for t in admin.describe_topics()}
         for topic in ("lead.events", "lead.audit", "lead.notify.sao", "lead.ingest.bpd"):
             assert {len(p["replica_nodes"]) for p in described[topic]} == {3}, topic
