@@ -35,7 +35,7 @@ import tempfile
 import time
 import uuid
 from base64 import urlsafe_b64encode
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -601,11 +601,16 @@ def _sigterm_as_exit() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def open_broker(settings: Settings, agencies: Iterable[str]) -> Iterator[list[str]]:
+def open_broker(
+    settings: Settings,
+    agencies: Iterable[str],
+    ready: Callable[[float], None] = lambda seconds: None,
+) -> Iterator[list[str]]:
     """The bootstrap servers of a broker that has every hub topic.
 
-    Embedded mode starts (and finally stops) a broker of our own; with
-    ``bootstrap_servers`` set, the same code starts nothing and only ensures topics.
+    Embedded mode starts (and finally stops) a broker of our own, and tells ``ready`` how
+    many seconds it took until clients could use it (JVM up, topics and ACLs in place);
+    with ``bootstrap_servers`` set, the same code starts nothing and only ensures topics.
     """
     agencies = list(agencies)
     specs = load_topic_specs(settings.topics_file, agencies, settings.broker.replication_factor)
@@ -638,8 +643,12 @@ def open_broker(settings: Settings, agencies: Iterable[str]) -> Iterator[list[st
             heap_mb=emb.heap_mb,
             security=embedded_security(settings, agencies),
         )
+    began = time.monotonic()
     with _sigterm_as_exit(), broker:
         provision(settings, agencies, broker, specs)
+        took = time.monotonic() - began
+        log.info("broker_ready", ready_s=round(took, 2), formatted=broker.formatted)
+        ready(took)
         if not settings.audit.archive:
             yield broker.bootstrap_servers
             return

@@ -68,7 +68,11 @@ def up(
     overrides = {"broker": {"embedded": {"nodes": brokers}}} if brokers else {}
     settings = _settings(config, **overrides)
     agencies = AgencyRegistry.load(settings.agencies_file)
-    with open_broker(settings, agencies) as bootstrap, _announced(settings, bootstrap):
+    took: list[float] = []
+    with (
+        open_broker(settings, agencies, took.append) as bootstrap,
+        _announced(settings, bootstrap),
+    ):
         secured = client_kwargs(settings).get("security_protocol") == "SASL_SSL"
         how = (
             f"SASL_SSL, each principal's password and the CA in {settings.data_dir / 'kafka'}"
@@ -76,7 +80,8 @@ def up(
             if secured and settings.broker.is_embedded
             else ""
         )
-        typer.echo(f"broker ready at {','.join(bootstrap)}; {how}Ctrl-C stops it")
+        started = f"ready in {took[0]:.1f} s; " if took else ""
+        typer.echo(f"broker ready at {','.join(bootstrap)}; {started}{how}Ctrl-C stops it")
         try:
             while True:
                 time.sleep(3600)

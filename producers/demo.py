@@ -317,8 +317,11 @@ def run_demo(
             "a new demo log: the previous demo's log and archive in "
             f"{settings.data_dir} are replaced"
         )
-    with open_broker(settings, agencies) as bootstrap:
-        out(f"embedded broker at {bootstrap[0]}; starting the hub worker")
+    took: list[float] = []
+    with open_broker(settings, agencies, took.append) as bootstrap:
+        protocol = client_kwargs(settings)["security_protocol"]
+        started = f", ready in {took[0]:.1f} s" if took else ""
+        out(f"broker ({protocol}) at {bootstrap[0]}{started}; starting the hub worker")
         worker = start_worker(settings, bootstrap, config)
         watcher = EventsWatcher(bootstrap, client_kwargs(settings))
         watcher.start()
