@@ -320,8 +320,8 @@ def run_demo(
     took: list[float] = []
     with open_broker(settings, agencies, took.append) as bootstrap:
         protocol = client_kwargs(settings)["security_protocol"]
-        started = f", ready in {took[0]:.1f} s" if took else ""
-        out(f"broker ({protocol}) at {bootstrap[0]}{started}; starting the hub worker")
+        ready_in = f", ready in {took[0]:.1f} s" if took else ""
+        out(f"broker ({protocol}) at {bootstrap[0]}{ready_in}; starting the hub worker")
         worker = start_worker(settings, bootstrap, config)
         watcher = EventsWatcher(bootstrap, client_kwargs(settings))
         watcher.start()
