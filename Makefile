@@ -4,14 +4,26 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo report test lint up bench schemas-check clean kafka
+LOCK   := requirements.lock
 
-$(STAMP): pyproject.toml
+.PHONY: demo report test lint up bench schemas-check clean kafka lock
+
+# Every install is the same set of packages: exactly the versions and hashes of the lock,
+# then the project itself (its build backend, hatchling, is fetched by pip for the build).
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "LEAD Hub needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+# New pins: the newest version of every package that pyproject.toml allows, for CPython
+# 3.11 on Linux x86-64 (the project's machines). Run make test before committing the lock.
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --upgrade \
+	  --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	  --no-header --annotation-style line -o $(LOCK)
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT  := $(SUDO) apt-get install -y -qq
