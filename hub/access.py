@@ -17,9 +17,10 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from hub.acls import HUB, desired_acls, load_principals, scram_users
+from hub.acls import desired_acls, load_principals, scram_users
 from hub.config import SecuritySettings, Settings
 from hub.errors import BrokerError
+from hub.topics import HUB
 
 ADMIN = "admin"  # the embedded broker's super user: topics and ACLs (`leadhub apply`)
 AUDITOR = "auditor"

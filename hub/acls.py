@@ -23,13 +23,13 @@ from hub.topics import (
     AUDIT,
     CHECKPOINTS,
     EVENTS,
+    HUB,
     REJECTED,
     ingest_topic,
     notify_topic,
 )
 from hub.yamlfile import load_yaml_model
 
-HUB = "hub"
 ANY_HOST = "*"  # Kafka's "from any address": agencies connect from their own networks
 
 

@@ -18,7 +18,7 @@ from hub.yamlfile import load_yaml_model
 log = structlog.get_logger(__name__)
 
 AGENCY_PLACEHOLDER = "{agency}"
-HUB_AGENCY = "hub"
+HUB = "hub"  # the hub's own agency id: it publishes (lead.ingest.hub), never receives
 EVENTS = "lead.events"
 REJECTED = "lead.rejected"
 AUDIT = "lead.audit"
@@ -74,7 +74,7 @@ def load_topic_specs(
     rf = replication_factor or declared.replication_factor
     specs: list[TopicSpec] = []
     for decl in declared.topics:
-        each = sorted(a for a in agencies if decl.per == "agency" or a != HUB_AGENCY)
+        each = sorted(a for a in agencies if decl.per == "agency" or a != HUB)
         names = (
             [decl.name.replace(AGENCY_PLACEHOLDER, a) for a in each]
             if AGENCY_PLACEHOLDER in decl.name

@@ -62,6 +62,7 @@ from hub.topics import (
     AUDIT,
     CHECKPOINTS,
     EVENTS,
+    HUB,
     REJECTED,
     ingest_topic,
     load_topic_specs,
@@ -74,7 +75,6 @@ log = structlog.get_logger(__name__)
 LAPSE_TYPE = f"{CE_TYPE_PREFIX}intake_window_expired".encode()
 GROUP = "leadhub"  # the faust app's id, so its consumer group and transactions' group
 POLICY_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0004")
-HUB = "hub"
 
 
 @dataclass
