@@ -31,28 +31,36 @@ from hub.crypto.fields import DataKeyStore
 from hub.crypto.signing import PublicKeys, load_signing_key
 from hub.errors import HubError
 from hub.events.codec import Codec
+from hub.events.envelope import decode_envelope
+from hub.events.errors import EventError
 from hub.events.models import ErasureBasis, ParticipantErased
 from hub.events.schemas import SchemaRegistry
 from hub.notices import jsonable, notice_id
 from hub.policy.archive import load_all
-from hub.topics import AUDIT, CHECKPOINTS, EVENTS
+from hub.topics import AUDIT, CHECKPOINTS, EVENTS, HUB, ingest_topic
 
 Source = Literal["archive", "kafka"]
 Format = Literal["table", "json", "csv"]
-HUB = "hub"
+SUBMITTED = ingest_topic(HUB)  # the hub's own events (lapses) on their way to lead.events
 
 
 @dataclass
 class AuditLog:
-    """The three topics an auditor needs, each in log order per partition."""
+    """The topics an auditor needs, each in log order per partition."""
 
     events: list[LogRecord] = field(default_factory=list)
     audit: list[LogRecord] = field(default_factory=list)
     checkpoints: list[LogRecord] = field(default_factory=list)
+    submitted: list[LogRecord] = field(default_factory=list)  # lead.ingest.hub
     archive: Archive | None = None
 
     def add(self, records: Iterable[LogRecord]) -> AuditLog:
-        by_topic = {EVENTS: self.events, AUDIT: self.audit, CHECKPOINTS: self.checkpoints}
+        by_topic = {
+            EVENTS: self.events,
+            AUDIT: self.audit,
+            CHECKPOINTS: self.checkpoints,
+            SUBMITTED: self.submitted,
+        }
         for r in records:
             target = by_topic.get(r.topic)
             if target is not None:
@@ -63,7 +71,7 @@ class AuditLog:
 
 
 def read_log(settings: Settings, source: Source, bootstrap: Sequence[str] = ()) -> AuditLog:
-    topics = [EVENTS, AUDIT, CHECKPOINTS]
+    topics = [EVENTS, AUDIT, CHECKPOINTS, SUBMITTED]
     if source == "kafka":
         kwargs = client_kwargs(settings, AUDITOR)
         return AuditLog().add(read_topics(bootstrap, topics, client_kwargs=kwargs))
@@ -298,15 +306,25 @@ class Auditor(_Checks):
         return self._replay
 
     def replay_findings(self) -> tuple[list[str], dict[str, int]]:
-        findings, logged = diff(self.replay, self.log.audit, self.codec)
+        """Findings, and the counts: ``decisions_pending`` and ``lapses_pending`` are what
+        the hub had still in flight when the log was read (see hub.audit.replay)."""
+        submitted = set()
+        for r in self.log.submitted:
+            try:
+                submitted.add(decode_envelope(r.value, self.codec).event_id)
+            except EventError:
+                continue  # the gatekeeper refuses it from lead.ingest.hub like any other
+        compared = diff(self.replay, self.log.audit, self.codec, submitted)
         summary = {
             "events": self.replay.events,
             "decisions_derived": len(self.replay.decisions),
-            "decisions_logged": logged,
+            "decisions_logged": compared.logged,
+            "decisions_pending": compared.pending_decisions,
+            "lapses_pending": compared.pending_lapses,
             "audit_records": len(self.log.audit),
             "permits": sum(1 for d in self.replay.decisions.values() if d["permit"]),
         }
-        return findings, summary
+        return compared.findings, summary
 
     def disclosures(self, participant: str) -> list[dict[str, Any]]:
         """The accounting of disclosures (42 CFR 2.25, HIPAA 164.528): every permit about

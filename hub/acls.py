@@ -231,7 +231,7 @@ def desired_acls(agencies: Iterable[str], principals: PrincipalsFile) -> list[Gr
         if a != HUB:  # the hub publishes lead.ingest.hub itself
             grants += agency_grants(a, principals.agencies)
     for auditor in principals.auditors.principals:
-        for name in (EVENTS, AUDIT, CHECKPOINTS):
+        for name in (EVENTS, AUDIT, CHECKPOINTS, ingest_topic(HUB)):
             grants += _topic(auditor, name, (R, D), "replays and verifies; discloses nothing")
     for a in principals.witnesses.agencies:
         who = principals.witnesses.principal_of(a)

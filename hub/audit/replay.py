@@ -6,11 +6,18 @@ partition by partition in log order, must give exactly the records on lead.audit
 record the hub wrote that replay does not derive, any derived record the hub did not write,
 and any field that differs is a finding. Replay also checks every event's signature and
 that every intake window replay sees lapse was published as a lapse.
+
+A log read while the hub runs, or left by a hub stopped or killed mid-stream, ends with
+work in flight: events on lead.events whose decisions the worker had not committed yet
+(it commits a partition's outputs in log order, so those are the partition's last
+events), and lapses on lead.ingest.hub not yet admitted. Those are pending, counted, and
+not findings: the hub decides them when it runs again. A decision missing *before* a
+decided event is a finding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -45,17 +52,32 @@ class LogRecord(Protocol):
     def headers(self) -> Sequence[tuple[str, bytes]]: ...
 
 
+Position = tuple[int, int]  # a lead.events partition and offset
+
+
 @dataclass
 class Replay:
     """Everything replay derived, per partition processor, for the other auditor views."""
 
     processors: dict[int, PartitionProcessor] = field(default_factory=dict)
     decisions: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    decided_on: dict[UUID, Position] = field(default_factory=dict)  # each decision's event
     disclosed: dict[UUID, Decision] = field(default_factory=dict)  # permits, with values
     envelopes: dict[UUID, Envelope] = field(default_factory=dict)
-    lapses: set[UUID] = field(default_factory=set)  # expiry event ids replay expects
+    # the expiry event ids replay expects, each with the event that made it due
+    lapses: dict[UUID, Position] = field(default_factory=dict)
     findings: list[str] = field(default_factory=list)
     events: int = 0
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """lead.audit against replay: the findings, and what was still in flight."""
+
+    findings: list[str]
+    logged: int  # distinct decisions on lead.audit
+    pending_decisions: int  # of events after the last one the hub had decided, per partition
+    pending_lapses: int  # published on lead.ingest.hub, not yet on lead.events
 
 
 def replay_events(
@@ -94,10 +116,12 @@ def replay_events(
             if not outcome.duplicate:
                 result.events += 1
                 result.envelopes.setdefault(envelope.event_id, envelope)
-            result.lapses.update(h.expiry_event_id for h in outcome.lapsed)
+            for hold in outcome.lapsed:
+                result.lapses.setdefault(hold.expiry_event_id, (r.partition, r.offset))
             for d in audited(r.partition, envelope, outcome):
                 record = audit_record(envelope, d)
                 result.decisions[record["decision_id"]] = record
+                result.decided_on[record["decision_id"]] = (r.partition, r.offset)
                 if d.permit:
                     result.disclosed[record["decision_id"]] = d
         checks.append(pool.submit(_verify_all, batch, keys))
@@ -143,52 +167,87 @@ def logged_decisions(
     return found, findings
 
 
-def diff(derived: Replay, records: Iterable[LogRecord], codec: Codec) -> tuple[list[str], int]:
-    """Findings of lead.audit against replay, and how many distinct decisions it holds.
+def diff(
+    derived: Replay,
+    records: Iterable[LogRecord],
+    codec: Codec,
+    submitted: Collection[UUID] = frozenset(),
+) -> Comparison:
+    """lead.audit against replay; ``submitted``: the event ids on lead.ingest.hub."""
+    matched, odd = _matching(derived, records, codec)
+    logged, unreadable = logged_decisions(odd, codec)
+    findings = [*derived.findings, *unreadable]
+    on_log = matched | logged.keys()
+    decided_to: dict[int, int] = {}  # per partition, the last event with a logged decision
+    for decision_id in on_log & derived.decisions.keys():
+        partition, offset = derived.decided_on[decision_id]
+        decided_to[partition] = max(decided_to.get(partition, -1), offset)
 
-    A logged record whose bytes are exactly the encoding of the decision replay derives
-    under the id its ce_id header names is that decision; only the others are decoded and
-    compared field by field (a decision's encoding is canonical, so equal bytes are equal
-    content, and decoding every record would cost more than deriving it)."""
-    findings = list(derived.findings)
+    def in_flight(at: Position) -> bool:
+        return at[1] > decided_to.get(at[0], -1)
+
+    pending = 0
+    for decision_id, want in derived.decisions.items():
+        got = logged.get(decision_id)
+        if got is not None:
+            findings += _differences(decision_id, want, got)
+        elif decision_id in matched:
+            continue
+        elif in_flight(derived.decided_on[decision_id]):
+            pending += 1
+        else:
+            findings.append(f"{_named(decision_id, want)}: derived by replay, missing from {AUDIT}")
+    findings += [
+        f"{_named(decision_id, got)}: on {AUDIT}, but replay derives no such decision"
+        for decision_id, got in logged.items()
+        if decision_id not in derived.decisions
+    ]
+    lapses_pending = 0
+    for lapse, cause in sorted(derived.lapses.items(), key=lambda item: str(item[0])):
+        if lapse in derived.envelopes:
+            continue
+        if lapse in submitted or in_flight(cause):
+            lapses_pending += 1
+        else:
+            findings.append(f"intake window lapse {lapse}: due by replay, never published")
+    return Comparison(findings, len(on_log), pending, lapses_pending)
+
+
+def _matching(
+    derived: Replay, records: Iterable[LogRecord], codec: Codec
+) -> tuple[set[UUID], list[LogRecord]]:
+    """The decisions whose logged bytes are exactly what replay derives, and the other
+    lead.audit records. A record whose bytes are the encoding of the decision its ce_id
+    header names is that decision; only the others are decoded and compared field by
+    field (a decision's encoding is canonical, so equal bytes are equal content, and
+    decoding every record would cost more than deriving it)."""
     expected = {
-        str(i).encode(): codec.encode("audit_decision", want)
+        str(i).encode(): (i, codec.encode("audit_decision", want))
         for i, want in derived.decisions.items()
     }
-    matched: set[bytes] = set()
+    matched: set[UUID] = set()
     odd = []
     for r in records:
         if r.topic != AUDIT:
             continue
         named = next((v for k, v in r.headers if k == "ce_id"), None)
-        if named is not None and expected.get(named) == r.value:
-            matched.add(named)
+        found = expected.get(named) if named is not None else None
+        if found is not None and found[1] == r.value:
+            matched.add(found[0])
         else:
             odd.append(r)
-    logged, unreadable = logged_decisions(odd, codec)
-    findings += unreadable
-    for decision_id, want in derived.decisions.items():
-        got = logged.get(decision_id)
-        what = f"decision {decision_id} ({want['event_type']} -> {want['recipient']})"
-        if got is None:
-            if str(decision_id).encode() not in matched:
-                findings.append(f"{what}: derived by replay, missing from {AUDIT}")
-            continue
-        changed = sorted(k for k in want if want[k] != got.get(k))
-        if changed:
-            findings.append(
-                f"{what}: {AUDIT} differs from replay in "
-                + ", ".join(f"{k} (logged {got.get(k)!r}, replay {want[k]!r})" for k in changed)
-            )
-    for decision_id, got in logged.items():
-        if decision_id not in derived.decisions:
-            findings.append(
-                f"decision {decision_id} ({got['event_type']} -> {got['recipient']}): on "
-                f"{AUDIT}, but replay derives no such decision"
-            )
-    missing = derived.lapses - set(derived.envelopes)
-    findings.extend(
-        f"intake window lapse {m}: due by replay, never published" for m in sorted(missing, key=str)
-    )
-    distinct = matched | {str(i).encode() for i in logged}
-    return findings, len(distinct)
+    return matched, odd
+
+
+def _named(decision_id: UUID, decision: dict[str, Any]) -> str:
+    return f"decision {decision_id} ({decision['event_type']} -> {decision['recipient']})"
+
+
+def _differences(decision_id: UUID, want: dict[str, Any], got: dict[str, Any]) -> list[str]:
+    changed = sorted(k for k in want if want[k] != got.get(k))
+    if not changed:
+        return []
+    return [
+        f"{_named(decision_id, want)}: {AUDIT} differs from replay in "
+        + ", ".join(f"{k} (logged {got.get(k)!r}, replay {want[k]!r})" for k in changed)
+    ]

@@ -86,7 +86,9 @@ def intended(principal: str, rtype: str, name: str, op: str, agencies: list[str]
         return name in hub_topics and op in ("READ", "WRITE", "DESCRIBE")
     if principal == AUDITOR:
         return (
-            rtype == "TOPIC" and name in ("lead.events", "lead.audit", "lead.checkpoints") and reads
+            rtype == "TOPIC"
+            and name in ("lead.events", "lead.audit", "lead.checkpoints", "lead.ingest.hub")
+            and reads
         )
     for w in WITNESSES:
         if principal == f"User:witness.{w}":

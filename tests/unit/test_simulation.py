@@ -8,14 +8,16 @@ from __future__ import annotations
 import random
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, TypeVar
+from uuid import UUID
 
 import pytest
 
 from hub.agencies import AgencyRegistry
-from hub.audit.replay import diff, replay_events
+from hub.audit.replay import Comparison, diff, replay_events
 from hub.crypto.sealing import SealingKey, generate_sealing_key
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.events.codec import Codec
@@ -261,7 +263,7 @@ class Logged:
     headers: list[tuple[str, bytes]]
 
 
-def _audit_findings(story: Story, audit: list[Logged]) -> tuple[list[str], int]:
+def _compared(story: Story, audit: list[Logged], submitted: Collection[UUID] = ()) -> Comparison:
     events = [
         Logged(EVENTS, 0, i, o.value, o.key, o.headers)
         for i, o in enumerate(story.bus.topics[EVENTS])
@@ -269,7 +271,13 @@ def _audit_findings(story: Story, audit: list[Logged]) -> tuple[list[str], int]:
     derived = replay_events(
         events, story.codec, story.agency_keys, [POLICY], RECIPIENTS, signature_threads=3
     )
-    return diff(derived, audit, story.codec)
+    return diff(derived, audit, story.codec, frozenset(submitted))
+
+
+def _audit_findings(story: Story, audit: list[Logged]) -> tuple[list[str], int]:
+    compared = _compared(story, audit)
+    assert compared.pending_decisions == compared.pending_lapses == 0
+    return compared.findings, compared.logged
 
 
 def test_replay_reproduces_the_audit_log_and_finds_every_change(story: Story) -> None:
@@ -301,6 +309,57 @@ def test_replay_reproduces_the_audit_log_and_finds_every_change(story: Story) ->
         assert len(findings) == 1 and expect in findings[0], (name, findings)
     headless = [*audit[:i], replace(permit, headers=[]), *audit[i + 1 :]]
     assert _audit_findings(story, headless) == ([], len(audit))
+
+
+def test_work_in_flight_at_the_end_of_the_log_is_pending_not_a_finding(story: Story) -> None:
+    """A hub stopped mid-stream leaves the last events of a partition undecided, and its
+    lapses on lead.ingest.hub: pending, counted, not findings. A decision missing before
+    a decided event is still one."""
+    audit = [
+        Logged(AUDIT, 0, i, o.value, o.key, o.headers)
+        for i, o in enumerate(story.bus.topics[AUDIT])
+    ]
+    events = [decode_envelope(o.value, story.codec) for o in story.bus.topics[EVENTS]]
+    lapses = {e.event_id for e in events if e.event_type == "intake_window_expired"}
+    assert lapses, "the story has lapses"
+
+    def event_of(record: Logged) -> UUID:
+        return UUID(str(story.codec.decode(record.value, "audit_decision").datum["event_id"]))
+
+    # the worker stopped before the last 20 events: neither their decisions nor the lapses
+    # among them (which it had published on lead.ingest.hub) reached lead.events' readers
+    cut = {e.event_id for e in events[-20:]}
+    decided = [r for r in audit if event_of(r) not in cut]
+    compared = _compared(story, decided)
+    assert compared.findings == []
+    assert compared.pending_decisions == len(audit) - len(decided) > 0
+
+    # a lapse due by an event the hub decided, not yet admitted: the log read just before
+    # it reached lead.events. On lead.ingest.hub it is pending, else it is missing.
+    last = max(i for i, e in enumerate(events) if e.event_type == "intake_window_expired")
+    lapse_id = events[last].event_id
+    before = {e.event_id for e in events[:last]}
+    derived = replay_events(
+        [
+            Logged(EVENTS, 0, i, o.value, o.key, o.headers)
+            for i, o in enumerate(story.bus.topics[EVENTS][:last])
+        ],
+        story.codec,
+        story.agency_keys,
+        [POLICY],
+        RECIPIENTS,
+    )
+    logged = [r for r in audit if event_of(r) in before]
+    in_flight = diff(derived, logged, story.codec, frozenset({lapse_id}))
+    assert (in_flight.findings, in_flight.pending_lapses) == ([], 1)
+    never = diff(derived, logged, story.codec)
+    assert never.findings == [f"intake window lapse {lapse_id}: due by replay, never published"]
+
+    # a gap before a decided event is a finding, however late in the log
+    gap = [r for r in audit if event_of(r) != events[-21].event_id]
+    assert len(gap) < len(audit)
+    assert all("missing from lead.audit" in f for f in _compared(story, gap).findings)
+    assert _compared(story, gap).findings
 
 
 def test_replay_names_an_event_whose_signature_does_not_verify(story: Story) -> None:
