@@ -191,7 +191,17 @@ def publish(
         )
         for a, k in keys.items()
     }
-    raw: dict[str, KafkaProducer] = {}
+    raw: dict[str, KafkaProducer] = {}  # for bad input, each on its agency's own topic
+    for bad in scenario.bad:
+        agency = bad.topic.removeprefix(ingest_topic(""))
+        if agency not in raw:
+            raw[agency] = KafkaProducer(
+                bootstrap_servers=bootstrap,
+                acks="all",
+                enable_idempotence=True,
+                **client_kwargs(settings, agency),
+            )
+            raw[agency].partitions_for(bad.topic)  # as Publisher does: no metadata wait later
     done = Scenario(scenario.seed, scenario.intake_window_days)
     try:
         days = itertools.groupby(scenario.publications, key=lambda p: p.occurred_at.date())
@@ -201,13 +211,6 @@ def publish(
             if number == bad_after_days:  # bad input mid-stream: the hub must keep going
                 for bad in scenario.bad:
                     agency = bad.topic.removeprefix(ingest_topic(""))
-                    if agency not in raw:
-                        raw[agency] = KafkaProducer(
-                            bootstrap_servers=bootstrap,
-                            acks="all",
-                            enable_idempotence=True,
-                            **client_kwargs(settings, agency),
-                        )
                     sent = raw[agency].send(
                         bad.topic, key=bad.key, value=bad.value, headers=bad.headers
                     )

@@ -49,6 +49,10 @@ class Publisher:
             reconnect_backoff_max_ms=1000,
             **(client_kwargs or {}),
         )
+        # Learn the topic's partitions now: a wrong topic or a missing grant is an error
+        # here, not at the first event, and no send waits for metadata later (under a
+        # storm of broker restarts, one such wait in a send once ran out its 60 s)
+        self._producer.partitions_for(self.topic)
 
     def publish(
         self,

@@ -24,6 +24,18 @@ SCHEMAS = ROOT / "schemas"
 DEPLOY = ROOT / "deploy"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs two xdist workers (``-n 2 --dist loadgroup``): the fault tests, which
+    mostly wait for killed brokers and workers to come back, on one; every other test that
+    starts a broker on the other, in file order, as one session would run them; unit tests
+    wherever there is room. Without xdist the marks change nothing."""
+    for item in items:
+        where = item.path.relative_to(ROOT / "tests").parts
+        if where[0] in ("e2e", "integration"):
+            group = "faults" if where[-1] == "test_faults.py" else "broker"
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def registry() -> SchemaRegistry:
     return SchemaRegistry.load(SCHEMAS)
