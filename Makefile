@@ -35,7 +35,7 @@ kafka: $(STAMP)
 	  command -v apt-get >/dev/null || { echo "the embedded broker needs Java 17+ and Maven (mvn): install them"; exit 1; }; \
 	  $(APT) openjdk-17-jre-headless maven >/dev/null || \
 	  { $(SUDO) apt-get update -qq && $(APT) openjdk-17-jre-headless maven >/dev/null; }; }
-	@$(BIN)/python -m hub.kafka_dist
+	@$(BIN)/python -m hub.log.kafka_dist
 
 demo: kafka
 	$(BIN)/leadhub demo
@@ -61,6 +61,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/leadhub schemas check
 
 clean:

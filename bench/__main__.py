@@ -21,12 +21,13 @@ from typing import Any
 
 from bench import baselines, machine, micro, pipeline
 from bench.workload import Record, scenario_records
-from hub.agencies import AgencyRegistry
-from hub.broker import EmbeddedBroker
 from hub.config import load_settings
+from hub.domain.agencies import AgencyRegistry
 from hub.events.codec import Codec
 from hub.events.schemas import SchemaRegistry
-from hub.topics import TopicSpec, ensure_topics, load_topic_specs
+from hub.events.topics import TopicSpec, load_topic_specs
+from hub.log.broker import EmbeddedBroker
+from hub.ops.cluster import ensure_topics
 from producers.demo import demo_keys, start_worker, stop_worker
 
 PARTICIPANTS = 1500  # about 16,000 events

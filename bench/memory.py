@@ -12,13 +12,13 @@ import json
 import sys
 from pathlib import Path
 
-from hub.accepted import AcceptedIds
-from hub.agencies import AgencyRegistry
+from hub.domain.accepted import AcceptedIds
+from hub.domain.agencies import AgencyRegistry
+from hub.domain.policy import PolicyBook, load_policy
+from hub.domain.processor import PartitionProcessor
 from hub.events.envelope import Envelope
 from hub.events.models import EncryptedField, Identity, Narrative, PlaintextType
-from hub.policy import PolicyBook, load_policy
-from hub.processor import PartitionProcessor
-from hub.topics import EVENTS
+from hub.events.topics import EVENTS
 from producers.simulator import plan
 
 PARTITIONS = 6

@@ -15,11 +15,11 @@ from aiokafka import AIOKafkaProducer
 
 from bench.baselines import rate_of, wait_for_outputs
 from bench.workload import Record
-from consumers.auditor import Auditor, read_log
-from consumers.tail import read_topics
+from hub.audit.auditor import Auditor, read_log
 from hub.config import Settings
 from hub.events.codec import Codec
-from hub.topics import AUDIT, EVENTS, notify_topic
+from hub.events.topics import AUDIT, EVENTS, notify_topic
+from hub.log.reading import read_topics
 
 RECIPIENTS = ("bpd", "sao", "opd", "cm", "bchd", "tx", "hsg")
 NOTIFY = [notify_topic(a) for a in RECIPIENTS]

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from hub.crypto.fields import seal_field
 from hub.crypto.signing import SigningKey
 from hub.events.codec import Codec
 from hub.events.envelope import cloudevents_headers, encode_envelope, seal
+from hub.events.fields import seal_field
 from hub.events.models import EncryptedField, Identity, Narrative
-from hub.topics import ingest_topic
+from hub.events.topics import ingest_topic
 from producers.simulator import plan
 
 

@@ -19,14 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from consumers.tail import read_topics
 from hub.crypto.sealing import SealError, SealingKey
 from hub.crypto.signing import PublicKeys, SigningKey
+from hub.domain.notices import Notice, open_notice
 from hub.events.codec import Codec
 from hub.events.errors import EventError
 from hub.events.models import NoticeAcknowledged
-from hub.notices import Notice, open_notice
-from hub.topics import notify_topic
+from hub.events.topics import notify_topic
+from hub.log.reading import read_topics
 from producers.sdk import Publisher
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from consumers.tail import read_topics
+from hub.domain.rejections import Rejection, parse
 from hub.events.errors import Reason
-from hub.rejections import Rejection, parse
-from hub.topics import REJECTED
+from hub.events.topics import REJECTED
+from hub.log.reading import read_topics
 
 
 @dataclass(frozen=True)

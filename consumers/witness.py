@@ -11,14 +11,22 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.audit import merkle, note
-from hub.audit.checkpoints import witness_name
+from hub.audit import merkle
+from hub.audit.auditor import AuditLog
+from hub.audit.checkpoints import log_keys, tree_of, witness_name
 from hub.audit.tree import MerkleTree
-from hub.crypto.signing import SigningKey
+from hub.config import Settings
+from hub.crypto import note
+from hub.crypto.note import Checkpoint, parse_note
+from hub.crypto.signing import PublicKeys, SigningKey, load_signing_key
 from hub.errors import HubError
+from hub.events.topics import AUDIT, CHECKPOINTS
+from hub.log.access import client_kwargs
+from hub.log.reading import read_topics
 
 
 @dataclass(frozen=True)
@@ -101,3 +109,33 @@ def _with_line(text: str, line: str) -> str:
     """The hub's signed note with one more signature line."""
     body, signatures = note.parse_note(text)
     return note.format_note(body, [*signatures, line])
+
+
+def witness(settings: Settings, bootstrap: Sequence[str], agency: str) -> int | None:
+    """Cosign the newest checkpoint as ``agency`` and publish the cosigned note."""
+    from kafka import KafkaProducer
+
+    keys = PublicKeys.load(settings.keys_dir)
+    key = load_signing_key(settings.keys_dir, agency)
+    kwargs = client_kwargs(settings, agency, witness=True)
+    log = AuditLog().add(read_topics(bootstrap, [AUDIT, CHECKPOINTS], client_kwargs=kwargs))
+    origin = settings.audit.origin
+    cosigned = cosign_latest(
+        [r.value.decode("utf-8", "replace") for r in log.checkpoints],
+        tree_of(r.value for r in log.audit),
+        origin=origin,
+        hub_keys=log_keys(origin, keys),
+        witness=key,
+        state_file=settings.data_dir / "witness" / f"{agency}.json",
+    )
+    if cosigned is None:
+        return None
+    size = Checkpoint.parse(parse_note(cosigned)[0]).size
+    producer = KafkaProducer(
+        bootstrap_servers=list(bootstrap), acks="all", enable_idempotence=True, **kwargs
+    )
+    try:
+        producer.send(CHECKPOINTS, key=str(size).encode(), value=cosigned.encode()).get(30)
+    finally:
+        producer.close()
+    return size

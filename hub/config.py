@@ -50,7 +50,7 @@ class EmbeddedBrokerSettings(_Section):
         default=1,
         ge=1,
         le=9,
-        description="Kafka nodes to run (3: a replicated cluster on loopback, hub.kafka_cluster)",
+        description="Kafka nodes to run (3: a replicated cluster on loopback)",
     )
 
 

@@ -28,24 +28,23 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from consumers.auditor import witness
-from consumers.tail import read_topics
-from hub.access import client_env, client_kwargs
-from hub.agencies import AgencyRegistry
-from hub.broker import open_broker
+from consumers.witness import witness
 from hub.config import Settings
-from hub.crypto.fields import DataKeyStore, seal_field
 from hub.crypto.sealing import generate_sealing_key, load_sealing_key, write_sealing_key
 from hub.crypto.signing import SigningKey, generate_key, load_signing_key, write_key
+from hub.domain.agencies import AgencyRegistry
+from hub.domain.policy import load_policy, policy_event_id
+from hub.domain.rejections import parse
 from hub.errors import DeploymentError, HubError
 from hub.events.codec import Codec
 from hub.events.envelope import SYSTEM_PARTICIPANT, Envelope, decode_envelope
+from hub.events.fields import DataKeyStore, seal_field
 from hub.events.models import EncryptedField, Identity, Narrative
 from hub.events.schemas import SchemaRegistry
-from hub.policy import load_policy
-from hub.rejections import parse
-from hub.streams.worker import policy_event_id
-from hub.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
+from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
+from hub.log.access import client_env, client_kwargs
+from hub.log.reading import read_topics
+from hub.ops.opening import open_broker
 from producers.sdk import Publisher
 from producers.simulator import Scenario, add_bad_input, plan
 

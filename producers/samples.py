@@ -441,7 +441,7 @@ def sample_event(event_type: str, rng: Random, seal: Seal) -> m.EventBody:
     """A valid synthetic body of ``event_type``; deterministic for a given ``rng`` state.
 
     ``seal`` turns plaintext Identity/Narrative into an EncryptedField (in production:
-    ``hub.crypto.fields.seal_field`` bound to the participant's key)."""
+    ``hub.events.fields.seal_field`` bound to the participant's key)."""
     try:
         builder = _BUILDERS[event_type]
     except KeyError:

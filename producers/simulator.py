@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.crypto.signing import SigningKey, generate_key
-from hub.deadlines import Hold
+from hub.domain.deadlines import Hold
 from hub.events import models as m
 from hub.events.codec import MAGIC, Codec
 from hub.events.envelope import Envelope, cloudevents_headers, encode_envelope, seal
 from hub.events.errors import Reason
-from hub.topics import ingest_topic
+from hub.events.topics import ingest_topic
 from producers.samples import Seal, part2_consent, sample_event
 
 SCENARIO_START = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)

@@ -12,13 +12,14 @@ from typing import Any
 
 import pytest
 
-from hub.agencies import AgencyRegistry
-from hub.broker import EmbeddedBroker
 from hub.crypto.signing import PublicKeys, SigningKey, generate_key
+from hub.domain.agencies import AgencyRegistry
 from hub.events.codec import Codec
 from hub.events.schemas import SchemaRegistry
-from hub.kafka_cluster import EmbeddedCluster
-from hub.topics import ensure_topics, load_topic_specs
+from hub.events.topics import load_topic_specs
+from hub.log.broker import EmbeddedBroker
+from hub.log.kafka_cluster import EmbeddedCluster
+from hub.ops.cluster import ensure_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "schemas"

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.audit import merkle, note
+from hub.audit import merkle
 from hub.audit.tree import MerkleTree
+from hub.crypto import note
 from hub.crypto.signing import PublicKeys
 
 

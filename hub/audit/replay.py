@@ -24,14 +24,13 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from hub.crypto.signing import PublicKeys
+from hub.domain.notices import audit_record
+from hub.domain.policy import Decision, Policy, PolicyBook
+from hub.domain.processor import PartitionProcessor, audited
 from hub.events.codec import Codec
 from hub.events.envelope import Envelope, decode_body, decode_envelope, verify
 from hub.events.errors import EventError
-from hub.notices import audit_record
-from hub.policy import Decision, Policy, PolicyBook
-from hub.processor import PartitionProcessor
-from hub.streams.handlers import audited
-from hub.topics import AUDIT, EVENTS
+from hub.events.topics import AUDIT, EVENTS
 
 
 class LogRecord(Protocol):

@@ -12,20 +12,20 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 from uuid import UUID
 
-from consumers.tail import read_topics
-from hub.access import client_kwargs
-from hub.agencies import AgencyRegistry
-from hub.audit.archive import Archive
 from hub.audit.replay import LogRecord
 from hub.config import Settings
+from hub.domain.agencies import AgencyRegistry
+from hub.domain.rejections import parse
 from hub.errors import BrokerError, HubError
 from hub.events.codec import Codec
 from hub.events.envelope import decode_body, decode_envelope
 from hub.events.errors import EventError
 from hub.events.schemas import SchemaRegistry
-from hub.rejections import parse
+from hub.events.topics import AUDIT, EVENTS, REJECTED, load_topic_specs
+from hub.log.access import client_kwargs
+from hub.log.archive import Archive
+from hub.log.reading import read_topics
 from hub.report.measures import LoggedDecision, LoggedEvent, LoggedRejection, ReportLog
-from hub.topics import AUDIT, EVENTS, REJECTED, load_topic_specs
 
 Source = Literal["archive", "kafka"]
 

@@ -18,13 +18,18 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from hub.accepted import AcceptedIds
 from hub.audit.checkpoints import signed_checkpoint
 from hub.audit.merkle import leaf_hash
 from hub.audit.tree import MerkleTree
-from hub.crypto.fields import DataKeyStore
 from hub.crypto.signing import SigningKey
-from hub.deadlines import Hold
+from hub.domain.accepted import AcceptedIds
+from hub.domain.deadlines import Hold
+from hub.domain.gatekeeper import Accepted, Clock, Gatekeeper, Rejected, Screened
+from hub.domain.notices import audit_record, build_notice
+from hub.domain.policy import Decision
+from hub.domain.policy.decide import RECORDS_VIEWED
+from hub.domain.processor import BROADCAST, PartitionProcessor, audited
+from hub.domain.rejections import Rejection
 from hub.events.codec import Codec
 from hub.events.envelope import (
     Envelope,
@@ -35,21 +40,15 @@ from hub.events.envelope import (
     seal,
 )
 from hub.events.errors import EventError, Reason
+from hub.events.fields import DataKeyStore
 from hub.events.models import IntakeWindowExpired
-from hub.gatekeeper import Accepted, Clock, Gatekeeper, Rejected, Screened
-from hub.notices import audit_record, build_notice
-from hub.policy import Decision
-from hub.policy.decide import RECORDS_VIEWED
-from hub.processor import Outcome, PartitionProcessor
-from hub.rejections import Rejection
-from hub.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
+from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
 
 INGEST_PREFIX = "lead.ingest."
 # Where on lead.ingest.* an accepted event came from, so that the gatekeeper can tell its
 # own redelivery after a crash (same origin: drop silently) from a publisher's duplicate.
 ORIGIN = "leadhub-origin"
-# Written to every partition of lead.events, so that each sees it at a definite position.
-BROADCAST = frozenset({"policy_published"})
+
 ERASED = "participant_erased"
 
 
@@ -198,13 +197,6 @@ def carried(headers: Iterable[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
     an event from its submission through the gatekeeper to its notices and decisions
     (faust.contrib.opentelemetry opens each agent's span from it)."""
     return [(k, v) for k, v in headers if k in TRACE_CONTEXT]
-
-
-def audited(partition: int, envelope: Envelope, outcome: Outcome) -> tuple[Decision, ...]:
-    """The decisions that go on lead.audit: the hub's and the auditor's replay's rule."""
-    if outcome.duplicate or (envelope.event_type in BROADCAST and partition != 0):
-        return ()  # every partition folds a broadcast; one decides it, so it is audited once
-    return outcome.decisions
 
 
 @dataclass

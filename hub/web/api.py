@@ -318,7 +318,7 @@ async def log_views(ctx: WebContext, who: str, kind: ViewKind, shown: list[Shown
 
 async def audit(ctx: WebContext, view: Any) -> list[dict[str, Any]]:
     """An auditor's view over the live log, off the event loop (it reads the whole log)."""
-    from consumers.auditor import Auditor, read_log
+    from hub.audit.auditor import Auditor, read_log
 
     def run() -> list[dict[str, Any]]:
         log = read_log(ctx.settings, "kafka", ctx.bootstrap)

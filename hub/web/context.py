@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hub.agencies import AgencyRegistry
 from hub.config import Settings
 from hub.crypto.signing import PublicKeys, SigningKey
+from hub.domain.agencies import AgencyRegistry
+from hub.domain.rejections import PREFIX
 from hub.events.codec import Codec
 from hub.events.envelope import cloudevents_headers, encode_envelope, seal
 from hub.events.models import RecordsViewed, ViewKind
-from hub.rejections import PREFIX
-from hub.topics import EVENTS, REJECTED, ingest_topic
+from hub.events.topics import EVENTS, REJECTED, ingest_topic
 from hub.web.auth import RequestVerifier, SessionVerifier
 from hub.web.view import DisclosureView
 

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from hub.domain.notices import jsonable, notice_id
+from hub.domain.policy import Decision
 from hub.events.envelope import Envelope
-from hub.notices import jsonable, notice_id
-from hub.policy import Decision
 
 OWN = "own event"
 HOLD_ENDS = frozenset({"charges_declined", "charges_filed", "intake_window_expired"})

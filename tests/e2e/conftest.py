@@ -17,19 +17,19 @@ from typing import Any
 import pytest
 import yaml
 
-from consumers.tail import read_topics
-from hub.access import HUB, client_kwargs
-from hub.agencies import AgencyRegistry
-from hub.broker import EmbeddedBroker, embedded_security, free_port, provision
 from hub.config import Settings, load_settings
 from hub.crypto.signing import SigningKey
+from hub.domain.agencies import AgencyRegistry
+from hub.domain.policy import Decision, Policy, PolicyBook, load_policy, policy_event_id
+from hub.domain.processor import PartitionProcessor
 from hub.events.codec import Codec
 from hub.events.envelope import decode_body, decode_envelope
-from hub.kafka_cluster import EmbeddedCluster
-from hub.policy import Decision, Policy, PolicyBook, load_policy
-from hub.processor import PartitionProcessor
-from hub.streams.worker import policy_event_id
-from hub.topics import AUDIT, EVENTS, load_topic_specs, notify_topic
+from hub.events.topics import AUDIT, EVENTS, load_topic_specs, notify_topic
+from hub.log.access import HUB, client_kwargs
+from hub.log.broker import EmbeddedBroker, free_port
+from hub.log.kafka_cluster import EmbeddedCluster
+from hub.log.reading import read_topics
+from hub.ops.opening import embedded_security, provision
 from producers.demo import EventsWatcher, demo_keys, publish, start_worker, wait_until_handled
 from producers.simulator import Scenario, add_bad_input, plan
 from tests.conftest import DEPLOY
@@ -174,7 +174,7 @@ def hub_on_a_cluster(settings: Settings, codec: Codec) -> Iterator[tuple[Hub, Em
 def watcher(hub: Hub) -> Iterator[EventsWatcher]:
     w = hub.watcher()
     hub.start_worker()
-    w.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=90)
+    w.wait_for({str(policy_event_id(hub.domain.policy))}, lambda: hub.worker, timeout_s=90)
     yield w
     w.stop()
 

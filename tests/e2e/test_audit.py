@@ -21,21 +21,22 @@ from typing import Any
 
 import pytest
 
-from consumers.auditor import AuditLog, Auditor, publish_erasure, read_log, witness
-from consumers.tail import read_topics
-from hub.access import client_kwargs
-from hub.agencies import AgencyRegistry
-from hub.broker import open_broker
+from consumers.witness import witness
+from hub.audit.auditor import AuditLog, Auditor, read_log
+from hub.audit.erasure import publish_erasure
 from hub.cli import BROKER_FILE
 from hub.config import Settings, load_settings
-from hub.crypto.fields import DataKeyStore, FieldDecryptError, open_field, seal_field
+from hub.domain.agencies import AgencyRegistry
+from hub.domain.policy import load_policy, policy_event_id
+from hub.domain.rejections import parse
 from hub.events.codec import Codec
 from hub.events.envelope import decode_body, decode_envelope
+from hub.events.fields import DataKeyStore, FieldDecryptError, open_field, seal_field
 from hub.events.models import EncryptedField, Identity, Narrative
-from hub.policy import load_policy
-from hub.rejections import parse
-from hub.streams.worker import policy_event_id
-from hub.topics import AUDIT, EVENTS, REJECTED, notify_topic
+from hub.events.topics import AUDIT, EVENTS, REJECTED, notify_topic
+from hub.log.access import client_kwargs
+from hub.log.reading import read_topics
+from hub.ops.opening import open_broker
 from producers.demo import (
     EventsWatcher,
     demo_keys,

@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from consumers.auditor import Auditor, read_log
+from hub.audit.auditor import Auditor, read_log
 from hub.config import load_settings
+from hub.domain.policy import policy_event_id
 from hub.events.codec import Codec
-from hub.kafka_cluster import EmbeddedCluster
-from hub.streams.worker import policy_event_id
-from hub.topics import AUDIT, EVENTS, notify_topic
+from hub.events.topics import AUDIT, EVENTS, notify_topic
+from hub.log.kafka_cluster import EmbeddedCluster
 from producers.demo import wait_for_checkpoint
 from tests.conftest import REFUSED_SOCKETS_LEAK, ROOT
 from tests.e2e.conftest import RECIPIENTS, Hub, hub_on_a_cluster, replay
@@ -57,7 +57,9 @@ def on_cluster(
         watcher = hub.watcher()
         try:
             hub.start_worker()
-            watcher.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=90)
+            watcher.wait_for(
+                {str(policy_event_id(hub.domain.policy))}, lambda: hub.worker, timeout_s=90
+            )
             yield Rig(hub, watcher, None), cluster
         finally:
             watcher.stop()
@@ -162,7 +164,9 @@ def test_a_killed_partition_leader_loses_no_notice(
         raise
 
     # per recipient topic: every permit is there once (lost = 0, duplicated = 0)
-    permits = {k for k, d in replay(topics[EVENTS], hub.codec, hub.policy).items() if d.permit}
+    permits = {
+        k for k, d in replay(topics[EVENTS], hub.codec, hub.domain.policy).items() if d.permit
+    }
     lost = permits - {(str(n.event_id), n.recipient) for n in sent}
     assert not lost
     repeats: dict[str, int] = {}
@@ -199,7 +203,7 @@ def test_a_killed_partition_leader_loses_no_notice(
     servers = ",".join(hub.bootstrap)
     for command in ("replay", "verify"):
         done = subprocess.run(
-            [*AUDIT_CLI, command, "--from", "kafka", "--bootstrap-servers", servers],
+            [*AUDIT_CLI, command, "--source", "kafka", "--bootstrap-servers", servers],
             cwd=ROOT,
             env=env,
             capture_output=True,

@@ -12,12 +12,13 @@ from uuid import UUID
 import fastavro
 import pytest
 
-from hub.audit import merkle, note
+from hub.audit import merkle
 from hub.audit.checkpoints import log_keys
 from hub.cli import main
 from hub.config import load_settings
+from hub.crypto import note
 from hub.crypto.signing import PublicKeys
-from hub.notices import notice_id
+from hub.domain.notices import notice_id
 from producers.demo import run_demo
 from tests.conftest import ROOT
 

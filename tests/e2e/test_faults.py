@@ -24,14 +24,14 @@ from uuid import UUID
 
 import pytest
 
-from hub.agencies import AgencyRegistry
-from hub.broker import EmbeddedBroker, embedded_security, free_port, provision
 from hub.config import load_settings
+from hub.domain.agencies import AgencyRegistry
+from hub.domain.policy import load_policy, policy_event_id
 from hub.events.codec import Codec
 from hub.events.envelope import decode_envelope
-from hub.policy import load_policy
-from hub.streams.worker import policy_event_id
-from hub.topics import AUDIT, EVENTS, load_topic_specs
+from hub.events.topics import AUDIT, EVENTS, load_topic_specs
+from hub.log.broker import EmbeddedBroker, free_port
+from hub.ops.opening import embedded_security, provision
 from producers.demo import EventsWatcher, demo_keys, publish
 from producers.simulator import Scenario, add_bad_input, plan
 from tests.conftest import DEPLOY
@@ -141,7 +141,9 @@ def _rig(data: Path, codec: Codec, *, proxied: bool) -> Iterator[Rig]:
         watcher = hub.watcher()
         stack.callback(watcher.stop)
         hub.start_worker()
-        watcher.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=60)
+        watcher.wait_for(
+            {str(policy_event_id(hub.domain.policy))}, lambda: hub.worker, timeout_s=60
+        )
         yield Rig(hub, watcher, proxy, broker)
 
 
@@ -197,7 +199,7 @@ def _diagnose(rig: Rig, topics: dict[str, list[Any]]) -> str:
             f"{e.event_type} from {e.source} at {r.partition}/{r.offset} "
             f"recorded {e.recorded_at} ts {r.timestamp}"
         )
-    expected = replay(topics[EVENTS], codec, hub.policy)
+    expected = replay(topics[EVENTS], codec, hub.domain.policy)
     permits = {k for k, d in expected.items() if d.permit}
     told = {(str(n.event_id), n.recipient) for n in notices(topics, codec)}
     lines = [f"outputs saved in {saved}"]

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from hub.domain.notices import Notice, notice_id
+from hub.domain.rejections import parse
 from hub.events.envelope import decode_envelope
-from hub.notices import Notice, notice_id
-from hub.rejections import parse
-from hub.topics import AUDIT, EVENTS, REJECTED
+from hub.events.topics import AUDIT, EVENTS, REJECTED
 from producers.demo import EventsWatcher
 from producers.simulator import Scenario
 from tests.e2e.conftest import RECIPIENTS, Hub, replay
@@ -35,7 +35,7 @@ def check_outputs(hub: Hub, scenario: Scenario, topics: dict[str, list[Any]]) ->
     the auditor's replay reproduces, none is missing and none is there twice, and the audit
     log has every decision once."""
     codec = hub.codec
-    expected = replay(topics[EVENTS], codec, hub.policy)
+    expected = replay(topics[EVENTS], codec, hub.domain.policy)
     sent = notices(topics, codec)
     distinct = {(str(n.event_id), n.recipient): n for n in sent}
     permits = {k for k, d in expected.items() if d.permit}

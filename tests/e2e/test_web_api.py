@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.domain.rejections import parse
 from hub.events.envelope import decode_body, decode_envelope, encode_envelope, seal
 from hub.events.models import CaseManagerDispatched, StatusChanged
-from hub.rejections import parse
-from hub.topics import AUDIT, EVENTS, REJECTED
+from hub.events.topics import AUDIT, EVENTS, REJECTED
 from hub.web.api import AVRO
 from hub.web.auth import sign_request
 from producers.sdk import json_submission

@@ -4,7 +4,7 @@ One secured embedded broker (SASL_SSL + SCRAM-SHA-512 for clients, mutual TLS fo
 listeners, StandardAuthorizer denying whatever no ACL allows) for the module; `leadhub
 apply` (the operator's code path, as a subprocess run as the cluster's admin) puts the ACLs
 of deploy/ on it. Then every principal of deploy/acls.yaml, and a SCRAM user no ACL names,
-tries every operation on every topic and group: exactly the cells hub/acls.py allows
+tries every operation on every topic and group: exactly the cells hub/log/acls.py allows
 succeed, and every other one fails with an authorization error (not a timeout, not
 another error: a test that passes because a request never arrived proves nothing).
 
@@ -40,11 +40,11 @@ from kafka.errors import (
 from kafka.protocol.consumer import FetchRequest
 from kafka.structs import OffsetAndMetadata
 
-from hub.acls import desired_acls, load_principals, scram_users
-from hub.agencies import AgencyRegistry
-from hub.broker import BrokerSecurity, EmbeddedBroker, kafka_api_versions
-from hub.local_ca import broker_tls
-from hub.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, load_topic_specs, notify_topic
+from hub.domain.agencies import AgencyRegistry
+from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, load_topic_specs, notify_topic
+from hub.log.acls import desired_acls, load_principals, scram_users
+from hub.log.broker import BrokerSecurity, EmbeddedBroker, kafka_api_versions
+from hub.log.local_ca import broker_tls
 from tests.conftest import DEPLOY, ROOT
 
 pytestmark = pytest.mark.integration
@@ -60,7 +60,7 @@ TIMEOUT_MS = 10_000
 
 
 def allowed(user: str, resource_type: str, name: str, operation: str) -> bool:
-    """What hub/acls.py grants (READ and WRITE imply DESCRIBE on Kafka, and acls.py
+    """What hub/log/acls.py grants (READ and WRITE imply DESCRIBE on Kafka, and acls.py
     grants DESCRIBE explicitly wherever it grants either)."""
     return any(
         g.principal == f"User:{user}"

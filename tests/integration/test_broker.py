@@ -16,11 +16,13 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
 
-from hub.agencies import AgencyRegistry
-from hub.broker import EmbeddedBroker, kafka_api_versions, open_broker
 from hub.config import load_settings
+from hub.domain.agencies import AgencyRegistry
 from hub.errors import BrokerError
-from hub.topics import TopicSpec, ensure_topics, load_topic_specs
+from hub.events.topics import TopicSpec, load_topic_specs
+from hub.log.broker import EmbeddedBroker, kafka_api_versions
+from hub.ops.cluster import ensure_topics
+from hub.ops.opening import open_broker
 from tests.conftest import DEPLOY, ROOT
 
 pytestmark = pytest.mark.integration
@@ -79,7 +81,7 @@ def test_no_orphan_when_the_parent_dies(tmp_path: Path, how: signal.Signals) -> 
         import sys, time
         from pathlib import Path
         from hub import logs
-        from hub.broker import EmbeddedBroker
+        from hub.log.broker import EmbeddedBroker
         logs.configure("warning")
         with EmbeddedBroker(data_dir=Path(sys.argv[1])) as b:
             print(b.pid, flush=True)
@@ -237,8 +239,8 @@ def test_a_cluster_id_that_begins_with_a_dash_formats(
 ) -> None:
     """A random KRaft id is URL-safe base64, so one in 64 begins with "-", which the
     storage tool's argument parser once took for a flag (a CI run failed on it)."""
-    import hub.broker
+    import hub.log.broker
 
-    monkeypatch.setattr(hub.broker, "new_cluster_id", lambda: "-AbCdEfGhIjKlMnOpQrStU")
+    monkeypatch.setattr(hub.log.broker, "new_cluster_id", lambda: "-AbCdEfGhIjKlMnOpQrStU")
     with EmbeddedBroker(data_dir=tmp_path / "kafka") as broker:
         assert broker.formatted and kafka_api_versions(broker.host, broker.port)

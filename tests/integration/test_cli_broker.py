@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from hub.broker import EmbeddedBroker, kafka_api_versions
 from hub.crypto.signing import SigningKey, write_key
 from hub.events.codec import Codec
+from hub.log.broker import EmbeddedBroker, kafka_api_versions
 from producers.samples import sample_event
 from producers.sdk import Publisher
 from tests.conftest import ROOT
@@ -92,8 +92,8 @@ def test_run_stops_cleanly_on_a_service_managers_signal(
 ) -> None:
     """systemd and Kubernetes send SIGTERM, a person Ctrl-C: either way `leadhub run` stops
     its worker, its archiver and its broker within 10 s, leaves no child, and exits 0."""
-    from hub.agencies import AgencyRegistry
     from hub.config import load_settings
+    from hub.domain.agencies import AgencyRegistry
     from producers.demo import demo_keys
 
     settings = load_settings(data_dir=tmp_path, keys_dir=tmp_path / "keys")

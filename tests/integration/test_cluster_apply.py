@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
-from hub.acls import desired_acls, load_principals
-from hub.agencies import AgencyRegistry
-from hub.broker import BrokerSecurity, EmbeddedBroker
-from hub.cluster import _any_acl, _key_of
-from hub.plan import acl_key
-from hub.topics import load_topic_specs
+from hub.domain.agencies import AgencyRegistry
+from hub.events.topics import load_topic_specs
+from hub.log.acls import desired_acls, load_principals
+from hub.log.broker import BrokerSecurity, EmbeddedBroker
+from hub.ops.cluster import _any_acl, _key_of
+from hub.ops.plan import acl_key
 from tests.conftest import DEPLOY, ROOT
 
 pytestmark = pytest.mark.integration

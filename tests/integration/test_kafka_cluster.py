@@ -17,9 +17,9 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from hub.access import client_kwargs
 from hub.config import load_settings
-from hub.kafka_cluster import LAYOUT_FILE, EmbeddedCluster
+from hub.log.access import client_kwargs
+from hub.log.kafka_cluster import LAYOUT_FILE, EmbeddedCluster
 from tests.conftest import REFUSED_SOCKETS_LEAK, ROOT
 from tests.integration.test_broker import _alive, _wait_gone
 from tests.integration.test_cli_broker import _broker_children
@@ -137,7 +137,7 @@ def test_no_jvm_outlives_its_parent(tmp_path: Path) -> None:
         import sys, time
         from pathlib import Path
         from hub import logs
-        from hub.kafka_cluster import EmbeddedCluster
+        from hub.log.kafka_cluster import EmbeddedCluster
         logs.configure("warning")
         with EmbeddedCluster(3, data_dir=Path(sys.argv[1])) as c:
             print(" ".join(str(c.pid(n)) for n in c.nodes), flush=True)

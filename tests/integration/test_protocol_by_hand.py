@@ -225,8 +225,8 @@ def test_an_event_built_by_hand_is_accepted_by_the_hub(broker: object, codec: ob
     position = publish(servers, "sao", record)
 
     # Verifying: the hub's own decoding and verification code.
-    from hub.agencies import AgencyRegistry
     from hub.crypto.signing import PublicKeys
+    from hub.domain.agencies import AgencyRegistry
     from hub.events.envelope import check_headers, decode_body, decode_envelope, verify
     from hub.events.models import ChargesHeld
 
@@ -329,7 +329,7 @@ def test_the_document_signing_vector(codec: object) -> None:
 
 
 def test_the_document_encrypted_field_vector(codec: object) -> None:
-    from hub.crypto.fields import open_field
+    from hub.events.fields import open_field
     from hub.events.models import EncryptedField, Narrative, PlaintextType
 
     v = vector("test-vector:field")
@@ -417,10 +417,10 @@ def hpke_open_rfc9180(sealed: bytes, private_key: X25519PrivateKey, info: bytes)
 
 
 def test_the_document_ids_vector() -> None:
-    from hub.deadlines import EXPIRY_NAMESPACE, Hold
-    from hub.notices import NOTICE_NAMESPACE, notice_id
-    from hub.rejections import REJECTION_NAMESPACE
-    from hub.streams.worker import POLICY_NAMESPACE
+    from hub.domain.deadlines import EXPIRY_NAMESPACE, Hold
+    from hub.domain.notices import NOTICE_NAMESPACE, notice_id
+    from hub.domain.policy import POLICY_NAMESPACE
+    from hub.domain.rejections import REJECTION_NAMESPACE
 
     v = vector("test-vector:ids")
     assert v["notice_namespace"] == str(NOTICE_NAMESPACE)
@@ -439,10 +439,10 @@ def test_the_document_ids_vector() -> None:
 def test_the_document_notice_vector(codec: object) -> None:
     from hub.crypto.sealing import SealingKey, open_sealed
     from hub.crypto.signing import PublicKeys
+    from hub.domain.notices import NOTICE_INFO_TAG, Notice, content, notice_id, open_notice
+    from hub.domain.policy import Decision, Policy
     from hub.events.codec import Codec
     from hub.events.envelope import Envelope, decode_body
-    from hub.notices import NOTICE_INFO_TAG, Notice, content, notice_id, open_notice
-    from hub.policy import Decision, Policy
 
     assert isinstance(codec, Codec)
     v, event = vector("test-vector:notice"), vector("test-vector:signing")
@@ -565,18 +565,18 @@ def read_single_object(value: bytes, subject: str) -> dict[str, Any]:
 
 
 def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
-    from hub.agencies import AgencyRegistry
     from hub.crypto.sealing import SealingKey
     from hub.crypto.signing import PublicKeys, generate_key
-    from hub.deadlines import EXPIRY_NAMESPACE
+    from hub.domain.agencies import AgencyRegistry
+    from hub.domain.deadlines import EXPIRY_NAMESPACE
+    from hub.domain.gatekeeper import Gatekeeper
+    from hub.domain.notices import NOTICE_NAMESPACE
+    from hub.domain.policy import PolicyBook, load_policy
+    from hub.domain.processor import PartitionProcessor
+    from hub.domain.rejections import REJECTION_NAMESPACE
     from hub.events.codec import Codec
     from hub.events.envelope import cloudevents_headers, encode_envelope, seal
     from hub.events.models import PolicyPublished
-    from hub.gatekeeper import Gatekeeper
-    from hub.notices import NOTICE_NAMESPACE
-    from hub.policy import PolicyBook, load_policy
-    from hub.processor import PartitionProcessor
-    from hub.rejections import REJECTION_NAMESPACE
     from hub.streams.handlers import CanonicalHandler, IngestHandler
 
     assert isinstance(codec, Codec)

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from consumers.tail import describe, read_topics
-from hub.crypto.fields import DataKeyStore, open_field, seal_field
+from consumers.tail import describe
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.events.codec import Codec
 from hub.events.envelope import check_headers, decode_body, decode_envelope, verify
+from hub.events.fields import DataKeyStore, open_field, seal_field
 from hub.events.models import Identity, Narrative, ReferralMade
+from hub.log.reading import read_topics
 from producers.samples import sample_event
 from producers.sdk import Publisher
 

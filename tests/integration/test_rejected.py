@@ -9,10 +9,10 @@ import pytest
 from kafka import KafkaProducer
 
 from consumers.rejected import dead_letters, redrive
-from consumers.tail import read_topics
-from hub.broker import EmbeddedBroker
+from hub.domain.rejections import Rejection
 from hub.events.errors import Reason
-from hub.rejections import Rejection
+from hub.log.broker import EmbeddedBroker
+from hub.log.reading import read_topics
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from hub.audit.archive import Archive, ArchivedRecord
-from hub.audit.archiver import restore
-from hub.broker import EmbeddedBroker
-from hub.topics import TopicSpec, ensure_topics
+from hub.events.topics import TopicSpec
+from hub.log.archive import Archive, ArchivedRecord
+from hub.log.archiver import restore
+from hub.log.broker import EmbeddedBroker
+from hub.ops.cluster import ensure_topics
 from tests.conftest import SCHEMAS
 
 pytestmark = pytest.mark.integration

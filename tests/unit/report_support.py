@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hub.agencies import AgencyRegistry
-from hub.audit.archive import ArchivedRecord
 from hub.crypto.signing import PublicKeys, SigningKey
+from hub.domain.agencies import AgencyRegistry
 from hub.events.codec import Codec
 from hub.events.envelope import seal
 from hub.events.models import RecordsViewed, ViewKind
+from hub.log.archive import ArchivedRecord
 from hub.report.measures import ReportLog
 from hub.report.source import decode
 from hub.report.suppress import Published

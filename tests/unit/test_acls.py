@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from hub.acls import (
+from hub.domain.agencies import AgencyRegistry
+from hub.errors import DeploymentError
+from hub.events.topics import load_topic_specs
+from hub.log.acls import (
     HUB,
     Grant,
     Operation,
@@ -18,9 +21,6 @@ from hub.acls import (
     desired_acls,
     load_principals,
 )
-from hub.agencies import AgencyRegistry
-from hub.errors import DeploymentError
-from hub.topics import load_topic_specs
 from tests.conftest import DEPLOY
 
 # Every operation Kafka's authorizer knows for topics and groups, not only the ones granted.

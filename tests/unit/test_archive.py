@@ -11,8 +11,8 @@ import fastavro
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.audit import note
-from hub.audit.archive import Archive, ArchivedRecord
+from hub.crypto import note
+from hub.log.archive import Archive, ArchivedRecord
 from tests.conftest import SCHEMAS
 
 ORIGIN = "leadhub.test/audit"

@@ -9,8 +9,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from consumers.witness import cosign_latest
-from hub.audit import merkle, note
+from hub.audit import merkle
 from hub.audit.checkpoints import signed_checkpoint, tree_of, verify_log, witness_name
+from hub.crypto import note
 from hub.crypto.signing import SigningKey
 from hub.errors import HubError
 

@@ -35,7 +35,7 @@ def leadhub(*args: str) -> subprocess.CompletedProcess[str]:
         ),
         (["tail", "lead.events", "--config", "does-not-exist.yaml"], "file not found"),
         (["schemas", "list", "--schemas-dir", "/nonexistent"], "no envelope.avsc"),
-        (["audit", "verify", "--from", "tape"], "--from must be archive or kafka"),
+        (["audit", "verify", "--source", "tape"], "--source must be archive or kafka"),
         (["audit", "verify", "-c", "deploy/demo.yaml", "--format", "xml"], "--format must be"),
         (["audit", "timeline", "-p", "P-1", "--as-of", "yesterday"], "not an ISO 8601"),
         (["audit", "prove"], "exactly one of --decision or --since"),

@@ -1,4 +1,4 @@
-"""hub.cluster against a stand-in admin client: how each way a broker turns ACLs down becomes
+"""hub.ops.cluster against a stand-in admin client: how each way a broker turns ACLs down becomes
 one sentence, and that ACLs survive the round trip to kafka-python's types unchanged.
 (The real broker is in tests/integration/test_cluster_apply.py.)"""
 
@@ -14,7 +14,8 @@ from kafka.errors import (
     SecurityDisabledError,
 )
 
-from hub.cluster import (
+from hub.errors import BrokerError
+from hub.ops.cluster import (
     AclsUnavailable,
     _acl_of,
     _key_of,
@@ -23,8 +24,7 @@ from hub.cluster import (
     observe,
     why_acls_failed,
 )
-from hub.errors import BrokerError
-from hub.plan import AclKey, Diff
+from hub.ops.plan import AclKey, Diff
 
 KEY: AclKey = ("User:bpd", "*", "TOPIC", "LITERAL", "lead.ingest.bpd", "WRITE", "ALLOW")
 DENY: AclKey = ("User:x", "10.0.0.1", "GROUP", "PREFIXED", "lead.", "ALL", "DENY")

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 import yaml
 
-from hub.acls import load_principals
-from hub.agencies import AgencyRegistry
 from hub.config import Settings, load_settings
+from hub.domain.agencies import AgencyRegistry
 from hub.errors import ConfigError
-from hub.kafka_cluster import replication_properties
-from hub.kafka_dist import kafka_version
+from hub.log.acls import load_principals
+from hub.log.kafka_cluster import replication_properties
+from hub.log.kafka_dist import kafka_version
 from tests.conftest import DEPLOY
 
 CLUSTER = DEPLOY / "cluster"
@@ -70,7 +70,7 @@ def test_the_cluster_runs_the_kafka_and_the_replication_the_tests_run(
     compose: dict[str, Any],
 ) -> None:
     """Kafka's version is the pom's (the embedded broker's), and every replication setting
-    of the tests' three-node cluster (hub/kafka_cluster.py) is set alike here."""
+    of the tests' three-node cluster (hub/log/kafka_cluster.py) is set alike here."""
     version = kafka_version()
     kafkas = [s for n, s in compose["services"].items() if n.startswith("kafka-")]
     assert {s["image"] for s in kafkas} == {f"apache/kafka:{version}"}

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.deadlines import Deadlines, Hold
-from hub.timeline import Timeline
+from hub.domain.deadlines import Deadlines, Hold
+from hub.domain.timeline import Timeline
 
 T0 = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
 HELD = uuid.UUID(int=1, version=4)

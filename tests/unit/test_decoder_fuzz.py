@@ -33,8 +33,9 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from hub.agencies import AgencyRegistry
 from hub.crypto.signing import PublicKeys, SigningKey
+from hub.domain.agencies import AgencyRegistry
+from hub.domain.gatekeeper import Accepted, Gatekeeper, Rejected
 from hub.events.codec import HEADER_BYTES, MAGIC, Codec, Decoded
 from hub.events.envelope import (
     Envelope,
@@ -55,7 +56,6 @@ from hub.events.models import (
     PlaintextType,
 )
 from hub.events.schemas import ENVELOPE, SchemaRegistry, SchemaVersion, fingerprint64
-from hub.gatekeeper import Accepted, Gatekeeper, Rejected
 from producers.samples import sample_event
 from tests.conftest import SCHEMAS
 from tests.strategies import avro_values

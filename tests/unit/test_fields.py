@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.crypto.fields import DataKeyStore, FieldDecryptError, open_field, seal_field
 from hub.events.codec import Codec
+from hub.events.fields import DataKeyStore, FieldDecryptError, open_field, seal_field
 from hub.events.models import Identity, LocalRecordNumber, Narrative
 
 PERSON = Identity(

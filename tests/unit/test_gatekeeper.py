@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.agencies import AgencyRegistry
 from hub.crypto.signing import PublicKeys, SigningKey, generate_key
+from hub.domain.agencies import AgencyRegistry
+from hub.domain.gatekeeper import Accepted, Gatekeeper, LogClock, Rejected
 from hub.events.codec import MAGIC, Codec
 from hub.events.envelope import (
     Envelope,
@@ -24,7 +25,6 @@ from hub.events.envelope import (
 from hub.events.errors import Reason
 from hub.events.models import ChargesHeld, OffenceCategory
 from hub.events.schemas import SchemaRegistry
-from hub.gatekeeper import Accepted, Gatekeeper, LogClock, Rejected
 from producers.samples import sample_event
 from tests.conftest import DEPLOY, SCHEMAS
 from tests.unit.test_codec import _fake_seal

@@ -12,10 +12,10 @@ import pytest
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-from hub.acls import desired_acls, load_principals, scram_users
-from hub.broker import BrokerSecurity, EmbeddedBroker
 from hub.errors import BrokerError
-from hub.local_ca import BROKER_CN, broker_tls
+from hub.log.acls import desired_acls, load_principals, scram_users
+from hub.log.broker import BrokerSecurity, EmbeddedBroker
+from hub.log.local_ca import BROKER_CN, broker_tls
 from tests.conftest import DEPLOY
 
 

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.audit.note import (
+from hub.crypto.note import (
     COSIGNATURE_V1,
     ED25519,
     MAX_SIGNATURES,

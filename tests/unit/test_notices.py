@@ -21,11 +21,11 @@ from hub.crypto.sealing import (
     write_sealing_key,
 )
 from hub.crypto.signing import PublicKeys, SigningKey, generate_key, write_key
+from hub.domain.notices import audit_record, build_notice, notice_id, open_notice
+from hub.domain.policy import ConsentState, PolicyEvent, decide
 from hub.events.codec import Codec
 from hub.events.envelope import seal as seal_event
 from hub.events.errors import SignatureError
-from hub.notices import audit_record, build_notice, notice_id, open_notice
-from hub.policy import ConsentState, PolicyEvent, decide
 from producers.samples import sample_event
 from tests.unit.policy.history import RECIPIENTS, default_policy
 from tests.unit.test_codec import _fake_seal

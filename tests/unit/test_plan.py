@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from hub.acls import desired_acls, load_principals
-from hub.agencies import AgencyRegistry
 from hub.config import load_settings
-from hub.plan import (
+from hub.domain.agencies import AgencyRegistry
+from hub.errors import DeploymentError
+from hub.events.topics import load_topic_specs
+from hub.log.acls import desired_acls, load_principals
+from hub.ops.plan import (
     Desired,
     Observed,
     ObservedTopic,
@@ -19,7 +21,6 @@ from hub.plan import (
     plan_lines,
     with_min_insync,
 )
-from hub.topics import load_topic_specs
 from tests.conftest import DEPLOY, ROOT
 
 
@@ -135,3 +136,20 @@ def test_every_topic_someone_may_use_and_none_that_nobody_may(desired: Desired) 
     assert {f"lead.notify.{a}" for a in ("bpd", "sao", "cm", "tx")} <= names
     readable = {g.name for g in desired.acls if g.operation.name == "READ"}
     assert names <= readable
+
+
+def test_topics_yaml_and_the_code_name_the_same_topics(tmp_path: Path) -> None:
+    """A topic renamed in deploy/topics.yaml is one clear error at load, naming both
+    sides, not a worker that stops at its start."""
+    text = (DEPLOY / "topics.yaml").read_text()
+    renamed = tmp_path / "topics.yaml"
+    renamed.write_text(text.replace("name: lead.audit", "name: lead.decisions"))
+    with pytest.raises(DeploymentError) as caught:
+        load_topic_specs(renamed, ["bpd"])
+    message = str(caught.value)
+    assert "declares no 'lead.audit', which the hub uses" in message
+    assert "declares 'lead.decisions', which no part of the hub uses" in message
+    assert {s.name for s in load_topic_specs(DEPLOY / "topics.yaml", ["bpd"])} >= {
+        "lead.audit",
+        "lead.ingest.bpd",
+    }

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from hub.domain.rejections import Rejection, parse
 from hub.events.errors import Reason
-from hub.rejections import Rejection, parse
 
 
 def test_round_trip_keeps_the_original_headers() -> None:

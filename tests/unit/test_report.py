@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 
-from hub.agencies import AgencyRegistry
 from hub.crypto.signing import PublicKeys, SigningKey
+from hub.domain.agencies import AgencyRegistry
 from hub.events import models as m
 from hub.events.codec import Codec
+from hub.events.topics import AUDIT
 from hub.report.charts import charts
 from hub.report.measures import Period, ReportLog, derive
 from hub.report.render import markdown, to_html, to_json
 from hub.report.summary import summary
 from hub.report.suppress import HIGH, LOW, Published, suppress
 from hub.report.tables import Measures, Table
-from hub.topics import AUDIT
 from producers.simulator import Planned, Scenario
 from tests.unit.report_support import Run, lines_with_one_hidden, peel, run_scenario, solvable
 

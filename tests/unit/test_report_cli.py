@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from hub.agencies import AgencyRegistry
-from hub.audit.archive import Archive, ArchivedRecord
 from hub.crypto.signing import PublicKeys, SigningKey
+from hub.domain.agencies import AgencyRegistry
 from hub.events.codec import Codec
+from hub.log.archive import Archive, ArchivedRecord
 from tests.conftest import SCHEMAS
 from tests.unit.report_support import run_scenario
 from tests.unit.test_cli import leadhub

@@ -16,10 +16,15 @@ from uuid import UUID
 
 import pytest
 
-from hub.agencies import AgencyRegistry
 from hub.audit.replay import Comparison, diff, replay_events
 from hub.crypto.sealing import SealingKey, generate_sealing_key
 from hub.crypto.signing import PublicKeys, SigningKey
+from hub.domain.agencies import AgencyRegistry
+from hub.domain.gatekeeper import Gatekeeper, LogClock
+from hub.domain.notices import Notice, open_notice
+from hub.domain.policy import PolicyBook
+from hub.domain.processor import PartitionProcessor
+from hub.domain.rejections import parse
 from hub.events.codec import Codec
 from hub.events.envelope import (
     Envelope,
@@ -29,13 +34,8 @@ from hub.events.envelope import (
     seal,
 )
 from hub.events.models import PolicyPublished
-from hub.gatekeeper import Gatekeeper, LogClock
-from hub.notices import Notice, open_notice
-from hub.policy import PolicyBook
-from hub.processor import PartitionProcessor
-from hub.rejections import parse
+from hub.events.topics import AUDIT, EVENTS, REJECTED, ingest_topic
 from hub.streams.handlers import CanonicalHandler, IngestHandler, Out
-from hub.topics import AUDIT, EVENTS, REJECTED, ingest_topic
 from producers.simulator import Scenario, add_bad_input, plan
 from tests.unit.policy.history import RECIPIENTS, default_policy
 from tests.unit.test_codec import _fake_seal

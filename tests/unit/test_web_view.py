@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import pytest
 
+from hub.domain.notices import Notice, open_notice
+from hub.domain.policy import PolicyBook
+from hub.domain.processor import PartitionProcessor
 from hub.events.envelope import seal
 from hub.events.models import NoticeAcknowledged, RecordsViewed, ViewKind
-from hub.notices import Notice, open_notice
-from hub.policy import PolicyBook
-from hub.processor import PartitionProcessor
-from hub.topics import notify_topic
+from hub.events.topics import notify_topic
 from hub.web.view import OWN, DisclosureView, redacted
 from tests.unit import test_simulation
 from tests.unit.policy.history import RECIPIENTS
@@ -26,8 +26,8 @@ story = test_simulation.story  # the same simulated program, folded once per mod
 @pytest.fixture(scope="module")
 def viewed(story: Story) -> DisclosureView:
     """The same story folded again by a handler that feeds a view, as the worker's does."""
+    from hub.domain.processor import audited
     from hub.events.envelope import decode_body, decode_envelope
-    from hub.streams.handlers import audited
 
     view = DisclosureView()
     processor = PartitionProcessor(PolicyBook.of([POLICY]), RECIPIENTS)

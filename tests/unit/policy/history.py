@@ -1,7 +1,7 @@
 """Generated LEAD histories for one participant, and an oracle that decides by brute force.
 
 The oracle re-reads the raw history prefix for every question and shares no code with
-hub.policy's folding, so agreement between the two is evidence, not tautology.
+hub.domain.policy's folding, so agreement between the two is evidence, not tautology.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
+from hub.domain.policy import Policy, PolicyEvent
+from hub.domain.policy.rules import check_policy, load_policy
 from hub.events.models import EVENT_MODELS, ConsentGranted, ConsentRevoked, DataCategory, Purpose
-from hub.policy import Policy, PolicyEvent
-from hub.policy.rules import check_policy, load_policy
 from producers.samples import sample_event
 from tests.conftest import DEPLOY
 from tests.unit.test_codec import _fake_seal

@@ -11,10 +11,10 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from hub.domain.policy import ConsentState, DenyReason, PolicyBook, PolicyError, PolicyEvent, decide
+from hub.domain.policy.explain import render_html, render_markdown, render_text
+from hub.domain.policy.rules import load_policy
 from hub.events.models import ConsentGranted
-from hub.policy import ConsentState, DenyReason, PolicyBook, PolicyError, PolicyEvent, decide
-from hub.policy.explain import render_html, render_markdown, render_text
-from hub.policy.rules import load_policy
 from tests.conftest import DEPLOY
 from tests.unit.policy.history import AGENCIES, RECIPIENTS, default_policy
 

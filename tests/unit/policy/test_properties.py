@@ -14,9 +14,9 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from hub.domain.policy import ConsentState, Decision, PolicyBook, PolicyEvent, decide
+from hub.domain.policy.decide import RECORDS_VIEWED
 from hub.events.models import EVENT_MODELS
-from hub.policy import ConsentState, Decision, PolicyBook, PolicyEvent, decide
-from hub.policy.decide import RECORDS_VIEWED
 from tests.unit.policy.history import RECIPIENTS, default_policy, generate, oracle, variant_policy
 
 POLICIES = [default_policy(), variant_policy()]

@@ -9,7 +9,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule
 
-from hub.policy import ConsentState, PolicyBook, PolicyEvent, decide
+from hub.domain.policy import ConsentState, PolicyBook, PolicyEvent, decide
 from tests.unit.policy.history import (
     DATA_TYPES,
     LOCK_EVENTS,

@@ -1,0 +1,214 @@
+"""The consumers' ``leadhub`` commands: ``tail``, ``rejected``, ``inbox`` and ``audit
+witness``, registered on the hub's command line through the ``leadhub.commands`` entry
+point (the hub never imports this package)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from hub.cli.common import (
+    BootstrapOption,
+    ConfigOption,
+    app,
+    audit_app,
+    bootstrap_for,
+    settings_from,
+)
+from hub.errors import HubError
+from hub.log.access import client_kwargs
+
+
+@app.command()
+def tail(
+    topic: str,
+    config: ConfigOption = None,
+    bootstrap_servers: BootstrapOption = None,
+    limit: Annotated[int | None, typer.Option(min=1)] = None,
+    follow: bool = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Show a topic's records decoded, with CloudEvents headers and signature status.
+    Identity and notes stay encrypted."""
+    from consumers.tail import describe
+    from hub.crypto.signing import PublicKeys
+    from hub.events.codec import Codec
+    from hub.events.schemas import SchemaRegistry
+    from hub.log.reading import read_topics
+
+    settings = settings_from(config)
+    servers = bootstrap_for(settings, bootstrap_servers)
+    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
+    keys = PublicKeys.load(settings.keys_dir)
+    kwargs = client_kwargs(settings)
+    for record in read_topics(servers, [topic], client_kwargs=kwargs, limit=limit, follow=follow):
+        d = describe(record, codec, keys)
+        if as_json:
+            typer.echo(json.dumps(d.as_dict(), sort_keys=True))
+        else:
+            typer.echo(format_row(d.as_dict()))
+
+
+def format_row(d: dict[str, Any]) -> str:
+    status = "verified" if d["ok"] else f"REJECT {d['reason']}"
+    body = " ".join(f"{k}={v}" for k, v in d["body"].items() if v not in (None, [], ""))
+    return (
+        f"p{d['partition']}@{d['offset']:<4} {d['headers'].get('ce_type', '?'):38} "
+        f"{d['source']:5} {d['participant_id']:14} {status:9} {body}"
+    )
+
+
+rejected_app = typer.Typer(no_args_is_help=True, help="Dead letters on lead.rejected.")
+app.add_typer(rejected_app, name="rejected")
+
+ReasonOption = Annotated[str | None, typer.Option(help="only this reason code")]
+
+
+def _reason(value: str | None) -> Any:
+    from hub.events.errors import Reason
+
+    if value is None:
+        return None
+    try:
+        return Reason(value.upper())
+    except ValueError:
+        known = ", ".join(r.value for r in Reason)
+        raise typer.BadParameter(
+            f"unknown reason (known: {known})", param_hint="--reason"
+        ) from None
+
+
+@rejected_app.command("list")
+def rejected_list(
+    config: ConfigOption = None,
+    bootstrap_servers: BootstrapOption = None,
+    reason: ReasonOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Every refused record: reason, detail, where it came from, when."""
+    from consumers.rejected import dead_letters
+
+    wanted = _reason(reason)
+    settings = settings_from(config)
+    servers = bootstrap_for(settings, bootstrap_servers)
+    for d in dead_letters(servers, client_kwargs(settings)):
+        r = d.rejection
+        if wanted is not None and r.reason is not wanted:
+            continue
+        row = {
+            "id": str(r.rejection_id),
+            "reason": r.reason.value,
+            "detail": r.detail,
+            "topic": r.topic,
+            "partition": r.partition,
+            "offset": r.offset,
+            "rejected_at": r.rejected_at.isoformat(),
+            "bytes": len(d.value or b""),
+        }
+        if as_json:
+            typer.echo(json.dumps(row, sort_keys=True))
+        else:
+            typer.echo(
+                f"{row['rejected_at']}  {r.topic}:{r.partition}@{r.offset}  "
+                f"{r.reason.value:18} {r.detail}"
+            )
+
+
+@rejected_app.command("redrive")
+def rejected_redrive(
+    config: ConfigOption = None,
+    bootstrap_servers: BootstrapOption = None,
+    reason: ReasonOption = None,
+    dry_run: Annotated[bool, typer.Option(help="say what would be re-driven")] = False,
+) -> None:
+    """Send dead letters back through the gatekeeper, each at most once."""
+    from consumers.rejected import redrive
+
+    wanted = _reason(reason)
+    settings = settings_from(config)
+    servers = bootstrap_for(settings, bootstrap_servers)
+    done = redrive(
+        servers,
+        settings.data_dir / "redriven.ledger",
+        reason=wanted,
+        dry_run=dry_run,
+        client_kwargs=client_kwargs(settings),
+    )
+    verb = "would re-drive" if dry_run else "re-drove"
+    typer.echo(f"{verb} {len(done)} record(s)")
+
+
+@app.command()
+def inbox(
+    agency: str,
+    config: ConfigOption = None,
+    bootstrap_servers: BootstrapOption = None,
+    ack: Annotated[bool, typer.Option(help="acknowledge every unacknowledged notice")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """An agency's inbox: fetch its notices, check the hub's signature, open them with the
+    agency's sealing key, keep each once; optionally acknowledge them."""
+    from dataclasses import asdict
+
+    from consumers.inbox import Inbox, acknowledge_with, sync
+    from hub.crypto.sealing import load_sealing_key
+    from hub.crypto.signing import PublicKeys, load_signing_key
+    from hub.domain.agencies import AgencyRegistry
+    from hub.events.codec import Codec
+    from hub.events.schemas import SchemaRegistry
+
+    settings = settings_from(config)
+    registry = AgencyRegistry.load(settings.agencies_file)
+    if agency not in registry or agency == "hub":
+        raise HubError(f"unknown agency {agency!r} (known: {', '.join(registry)})")
+    servers = bootstrap_for(settings, bootstrap_servers)
+    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
+    kwargs = client_kwargs(settings, agency)
+    box = Inbox.open(settings.data_dir / "inbox" / f"{agency}.jsonl")
+    new = sync(
+        box,
+        servers,
+        agency,
+        load_sealing_key(settings.keys_dir, agency),
+        PublicKeys.load(settings.keys_dir),
+        codec,
+        kwargs,
+    )
+    for item in box.items.values():
+        if as_json:
+            typer.echo(json.dumps(asdict(item), sort_keys=True))
+        else:
+            fields = " ".join(f"{k}={v}" for k, v in item.fields.items())
+            typer.echo(
+                f"{item.occurred_at[:16]}  {item.participant_id}  {item.event_type:24} {fields}"
+            )
+    acked = (
+        acknowledge_with(box, servers, load_signing_key(settings.keys_dir, agency), codec, kwargs)
+        if ack
+        else 0
+    )
+    typer.echo(
+        f"{agency}: {len(box.items)} notices ({new} new, {box.counts['duplicates']} repeats "
+        f"dropped, {box.counts['invalid']} invalid), {acked} acknowledged",
+        err=True,
+    )
+
+
+@audit_app.command("witness")
+def audit_witness(
+    agency: Annotated[str, typer.Option(help="the witnessing agency (its signing key)")],
+    config: ConfigOption = None,
+    bootstrap_servers: BootstrapOption = None,
+) -> None:
+    """As an agency, cosign the newest checkpoint if it extends the last one this agency
+    cosigned, and publish the cosignature to lead.checkpoints."""
+    from consumers.witness import witness
+
+    settings = settings_from(config)
+    servers = bootstrap_for(settings, bootstrap_servers)
+    size = witness(settings, servers, agency)
+    typer.echo(
+        f"{agency}: cosigned checkpoint {size}" if size else f"{agency}: nothing new to cosign"
+    )

@@ -1,0 +1,173 @@
+"""``leadhub audit ...`` and ``leadhub erase``: the auditor's and the erasure commands.
+
+Auditors read the archive by default (it outlives the embedded broker: after `make demo`
+the broker is gone and the archive is the log); ``--source kafka`` reads a running broker.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from hub.cli.common import (
+    BootstrapOption,
+    ConfigOption,
+    FormatOption,
+    SourceOption,
+    app,
+    audit_app,
+    bootstrap_for,
+    log_source,
+    moment,
+    render,
+    settings_from,
+    table_format,
+)
+from hub.errors import HubError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hub.audit.auditor import Auditor
+
+
+ParticipantOption = Annotated[str, typer.Option("--participant", "-p", help="participant id")]
+
+
+def _auditor(config: Path | None, source: str, bootstrap_servers: str | None) -> Auditor:
+    from hub.audit.auditor import Auditor, read_log
+
+    where = log_source(source)
+    settings = settings_from(config)
+    servers = bootstrap_for(settings, bootstrap_servers) if where == "kafka" else []
+    return Auditor.open(settings, read_log(settings, where, servers))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    config: ConfigOption = None,
+    source: SourceOption = "archive",
+    bootstrap_servers: BootstrapOption = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """Check the signed checkpoints, every inclusion and consistency proof, and (from the
+    archive) every segment and record chain. Exit 1 and name the place if any fails."""
+    form = table_format(fmt)
+    rows = _auditor(config, source, bootstrap_servers).verify()
+    typer.echo(render(rows, form))
+    if any(r["status"] == "FAIL" for r in rows):
+        raise typer.Exit(1)
+
+
+@audit_app.command("replay")
+def audit_replay(
+    config: ConfigOption = None,
+    source: SourceOption = "archive",
+    bootstrap_servers: BootstrapOption = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """Re-derive every decision from lead.events and the policy versions in force, and
+    diff against lead.audit. Exit 1 if there is any finding."""
+    form = table_format(fmt)
+    findings, summary = _auditor(config, source, bootstrap_servers).replay_findings()
+    rows = [{"check": k, "value": v} for k, v in summary.items()]
+    rows += [{"check": "FINDING", "value": f} for f in findings]
+    rows.append({"check": "result", "value": "MATCH" if not findings else "DIFFERENCES"})
+    typer.echo(render(rows, form))
+    if findings:
+        raise typer.Exit(1)
+
+
+@audit_app.command("disclosures")
+def audit_disclosures(
+    participant: ParticipantOption,
+    config: ConfigOption = None,
+    source: SourceOption = "archive",
+    bootstrap_servers: BootstrapOption = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """The accounting of disclosures for one participant (42 CFR 2.25, HIPAA): who
+    received what, when, under which rule and consent."""
+    form = table_format(fmt)
+    auditor = _auditor(config, source, bootstrap_servers)
+    typer.echo(render(auditor.disclosures(participant), form))
+
+
+@audit_app.command("timeline")
+def audit_timeline(
+    participant: ParticipantOption,
+    as_of: Annotated[str, typer.Option("--as-of", help="ISO 8601 time (UTC if no zone)")],
+    as_seen_by: Annotated[str | None, typer.Option("--as-seen-by", help="agency id")] = None,
+    config: ConfigOption = None,
+    source: SourceOption = "archive",
+    bootstrap_servers: BootstrapOption = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """What had happened to a participant by a moment (by the hub's recorded time), and
+    what one agency could see of it then."""
+    when, form = moment("--as-of", as_of), table_format(fmt)
+    auditor = _auditor(config, source, bootstrap_servers)
+    typer.echo(render(auditor.timeline(participant, when, as_seen_by), form))
+
+
+@audit_app.command("prove")
+def audit_prove(
+    decision: Annotated[str | None, typer.Option(help="decision id: its inclusion proof")] = None,
+    since: Annotated[
+        int | None, typer.Option(help="tree size: consistency proof to the latest checkpoint")
+    ] = None,
+    config: ConfigOption = None,
+    source: SourceOption = "archive",
+    bootstrap_servers: BootstrapOption = None,
+) -> None:
+    """Serve a proof against the latest signed checkpoint, as JSON (RFC 9162 hashes in
+    base64), with the checkpoint note, for anyone to check on their own."""
+    if (decision is None) == (since is None):
+        raise HubError("give exactly one of --decision or --since")
+    auditor = _auditor(config, source, bootstrap_servers)
+    proof = auditor.prove(decision=decision, since=since)
+    typer.echo(json.dumps(proof, indent=2))
+
+
+@app.command()
+def erase(
+    participant: ParticipantOption,
+    basis: Annotated[str, typer.Option(help="EXPUNGEMENT, RETENTION_ENDED or ...")],
+    authorised_by: Annotated[str, typer.Option(help="pseudonymous administrator id")],
+    config: ConfigOption = None,
+    bootstrap_servers: BootstrapOption = None,
+) -> None:
+    """Erase a participant (expungement, end of retention): the hub publishes
+    participant_erased and its worker destroys the data key, so the identity in every copy
+    of the log can no longer be decrypted, while the log still replays and proves."""
+    from hub.audit.erasure import erasure_basis, publish_erasure
+
+    lawful = erasure_basis(basis)
+    settings = settings_from(config)
+    servers = bootstrap_for(settings, bootstrap_servers)
+    event_id = publish_erasure(settings, servers, participant, lawful, authorised_by)
+    typer.echo(f"participant_erased {event_id} published for {participant}")
+
+
+@audit_app.command("exposure")
+def audit_exposure(
+    recipient: Annotated[str, typer.Option(help="the agency whose systems are suspect")],
+    since: Annotated[str, typer.Option(help="ISO 8601 time (UTC if no zone): from when")],
+    until: Annotated[str | None, typer.Option(help="ISO 8601 time: up to (default: now)")] = None,
+    config: ConfigOption = None,
+    source: SourceOption = "archive",
+    bootstrap_servers: BootstrapOption = None,
+    fmt: FormatOption = "table",
+) -> None:
+    """Every disclosure to one recipient decided since a moment: who it concerned, what
+    fields, under which rule and consent. The count goes to stderr."""
+    from hub.audit.exposure import exposure
+
+    start, form = moment("--since", since), table_format(fmt)
+    end = moment("--until", until) if until is not None else None
+    rows = exposure(_auditor(config, source, bootstrap_servers), recipient, start, end)
+    typer.echo(render(rows, form))
+    people = len({r["participant"] for r in rows})
+    typer.echo(f"{recipient}: {len(rows)} disclosure(s) about {people} participant(s)", err=True)

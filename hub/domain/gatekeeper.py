@@ -1,0 +1,183 @@
+"""The gatekeeper's decision: is this ingest record a lawful, well-formed event?
+
+Pure: bytes, headers, the registries and the set of ids already accepted in; an
+``Accepted`` (the envelope, stamped with the hub's time, and its typed body) or a
+``Rejected`` (a reason code and a one-line detail) out. It never raises on input, so the
+stream agent that feeds it cannot be stopped by any record. The order of the checks is
+part of the protocol (docs/protocol.md): cheap and unauthenticated first, the signature
+before the body is trusted, duplicates last so a retry of a bad event is not "duplicate".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Container, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from hub.crypto.signing import PublicKeys
+from hub.domain.agencies import AgencyRegistry
+from hub.events.codec import Codec
+from hub.events.envelope import Envelope, check_headers, decode_body, decode_envelope, verify
+from hub.events.errors import EventError, InvalidEvent, Reason
+from hub.events.models import ChargesHeld, EventBody
+
+Clock = Callable[[Envelope], datetime]
+
+
+def wall_clock(envelope: Envelope) -> datetime:
+    """Production: recorded_at is when the hub accepted the event."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class LogClock:
+    """Simulation and tests: the hub's time is the latest occurred_at it has accepted, so
+    a scenario on a simulated calendar is stamped, decided and lapsed on that calendar."""
+
+    now: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def __call__(self, envelope: Envelope) -> datetime:
+        self.now = max(self.now, envelope.occurred_at)
+        return self.now
+
+
+@dataclass(frozen=True)
+class Accepted:
+    envelope: Envelope  # recorded_at stamped: this is what goes to lead.events
+    body: EventBody
+
+
+@dataclass(frozen=True)
+class Screened:
+    envelope: Envelope  # passed every check before the signature
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: Reason
+    detail: str
+
+
+class Gatekeeper:
+    def __init__(
+        self,
+        codec: Codec,
+        agencies: AgencyRegistry,
+        keys: PublicKeys,
+        intake_window_days: int = 14,
+    ) -> None:
+        self.codec = codec
+        self.agencies = agencies
+        self.keys = keys
+        self.intake_window = timedelta(days=intake_window_days)
+
+    def admit(
+        self,
+        *,
+        topic_agency: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Iterable[tuple[str, bytes]],
+        clock: Clock,
+        seen: Container[UUID],
+    ) -> Accepted | Rejected:
+        screened = self.screen(topic_agency=topic_agency, value=value, key=key, headers=headers)
+        if isinstance(screened, Rejected):
+            return screened
+        return self.conclude(screened, self.check_signature(screened), clock=clock, seen=seen)
+
+    # ``admit`` in three steps, for a stream agent that checks a batch's signatures on
+    # other threads (Ed25519 verification releases the GIL) while its loop does other work:
+    # ``screen`` every record, ``check_signature`` each screened one (thread-safe: it reads
+    # only the key registry), then ``conclude`` them in their log order.
+
+    def screen(
+        self,
+        *,
+        topic_agency: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: Iterable[tuple[str, bytes]],
+    ) -> Screened | Rejected:
+        """The checks that come before the signature."""
+        try:
+            return self._screen(topic_agency, value, key, list(headers))
+        except EventError as exc:
+            return Rejected(exc.reason, str(exc.args[0]))
+
+    def check_signature(self, screened: Screened) -> Rejected | None:
+        try:
+            verify(screened.envelope, self.keys)
+        except EventError as exc:
+            return Rejected(exc.reason, str(exc.args[0]))
+        return None
+
+    def conclude(
+        self,
+        screened: Screened,
+        signature: Rejected | None,
+        *,
+        clock: Clock,
+        seen: Container[UUID],
+    ) -> Accepted | Rejected:
+        """The checks that come after the signature, given its outcome."""
+        if signature is not None:
+            return signature
+        try:
+            return self._conclude(screened.envelope, clock, seen)
+        except EventError as exc:
+            return Rejected(exc.reason, str(exc.args[0]))
+
+    def _screen(
+        self,
+        topic_agency: str,
+        value: bytes | None,
+        key: bytes | None,
+        headers: list[tuple[str, bytes]],
+    ) -> Screened | Rejected:
+        if not value:
+            return Rejected(Reason.MALFORMED, "record has no value")
+        envelope = decode_envelope(value, self.codec)
+        for fp, what in ((value[2:10], "envelope"), (envelope.schema_fingerprint, "payload")):
+            registry = self.codec.registry
+            if registry.writer(bytes(fp)) is not None and not registry.is_released(bytes(fp)):
+                return Rejected(Reason.UNRELEASED_SCHEMA, f"{what} schema {bytes(fp).hex()}")
+        check_headers(headers, key, envelope)
+        if envelope.source not in self.agencies:
+            return Rejected(Reason.UNKNOWN_AGENCY, f"no agency {envelope.source!r}")
+        if envelope.source != topic_agency:
+            return Rejected(
+                Reason.WRONG_TOPIC, f"{envelope.source} published on {topic_agency}'s topic"
+            )
+        if not self.agencies.may_emit(envelope.source, envelope.event_type):
+            return Rejected(
+                Reason.TYPE_NOT_ALLOWED, f"{envelope.source} may not emit {envelope.event_type}"
+            )
+        if envelope.recorded_at is not None:
+            raise InvalidEvent("recorded_at is set by the hub and must be null on ingest")
+        return Screened(envelope)
+
+    def _conclude(
+        self, envelope: Envelope, clock: Clock, seen: Container[UUID]
+    ) -> Accepted | Rejected:
+        body = decode_body(envelope, self.codec)
+        if isinstance(body, ChargesHeld) and (
+            body.window_days != self.intake_window.days
+            or body.intake_deadline != _plus(body.held_at, self.intake_window)
+        ):
+            raise InvalidEvent(
+                f"charges_held: the site's intake window is {self.intake_window.days} days "
+                "from held_at"
+            )
+        if envelope.event_id in seen:
+            return Rejected(Reason.DUPLICATE, f"event {envelope.event_id} was already accepted")
+        return Accepted(envelope.model_copy(update={"recorded_at": clock(envelope)}), body)
+
+
+def _plus(moment: datetime, span: timedelta) -> datetime | None:
+    """``moment + span``, or None past the calendar's end (which no deadline equals)."""
+    try:
+        return moment + span
+    except OverflowError:
+        return None

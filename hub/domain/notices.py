@@ -1,0 +1,173 @@
+"""From a permit to a sealed, signed notice; from any decision to its audit record.
+
+The notice id is uuid5 of (event id, recipient): the same disclosure always has the same
+id, so a recipient that reads its topic again (or an auditor comparing a replay) can
+tell it from another, and a hub restored from its archive recognises what it already
+sent. The content, sealed to the recipient, is canonical JSON of the projected
+fields: minimum necessary, readable by any agency system without an Avro toolchain.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from enum import Enum
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from hub.crypto.sealing import SealingKey, open_sealed, seal
+from hub.crypto.signing import PublicKeys, SigningKey
+from hub.domain.policy import Decision, Policy
+from hub.events.envelope import Envelope, epoch_micros
+from hub.events.errors import SignatureError
+
+NOTICE_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0001")
+NOTICE_SIGNING_TAG = b"LEADHUB-NOTICE-SIG-V1\x00"
+NOTICE_INFO_TAG = b"LEADHUB-NOTICE-V1\x00"
+
+
+@lru_cache(maxsize=1024)  # asked for by the audit record and by the notice of one decision
+def notice_id(event_id: uuid.UUID, recipient: str) -> uuid.UUID:
+    return uuid.uuid5(NOTICE_NAMESPACE, f"{event_id}/{recipient}")
+
+
+class Notice(BaseModel):
+    """Mirrors schemas/notice.avsc."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    notice_id: uuid.UUID
+    recipient: str
+    event_id: uuid.UUID
+    event_type: str
+    participant_id: str
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    policy_version: str
+    rule_id: str
+    consent_id: uuid.UUID | None = None
+    purpose: str
+    recipient_key_id: str
+    sealed: bytes
+    hub_key_id: str
+    signature: Annotated[bytes, Field(max_length=64)]
+
+    def signing_input(self) -> bytes:
+        return notice_signing_input(self.model_dump(exclude={"signature"}))
+
+
+SIGNED_FIELDS = tuple(name for name in Notice.model_fields if name != "signature")
+
+
+def notice_signing_input(facts: Mapping[str, Any]) -> bytes:
+    """Every field but the signature, in the schema's order, each length-prefixed."""
+    parts: list[bytes] = []
+    for name in SIGNED_FIELDS:
+        value = facts[name]
+        if isinstance(value, datetime):
+            raw = struct.pack(">q", epoch_micros(value))
+        elif isinstance(value, bytes):
+            raw = value
+        else:
+            raw = b"" if value is None else str(value).encode()
+        parts.append(struct.pack(">I", len(raw)) + raw)
+    return NOTICE_SIGNING_TAG + b"".join(parts)
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
+
+
+def content(envelope: Envelope, decision: Decision, policy: Policy) -> bytes:
+    """The sealed part: the projected fields and the notices' texts, canonical JSON."""
+    doc = {
+        "event_id": str(envelope.event_id),
+        "event_type": envelope.event_type,
+        "participant_id": envelope.participant_id,
+        "occurred_at": jsonable(envelope.occurred_at),
+        "fields": jsonable(decision.fields),
+        "notices": {n: policy.notices[n] for n in decision.notices},
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def build_notice(
+    envelope: Envelope,
+    decision: Decision,
+    policy: Policy,
+    recipient_key: tuple[str, Any],
+    hub_key: SigningKey,
+) -> Notice:
+    if not decision.permit or decision.rule_id is None or decision.purpose is None:
+        raise ValueError("only a permit becomes a notice")
+    if envelope.recorded_at is None:
+        raise ValueError("only an accepted (stamped) event is disclosed")
+    nid = notice_id(envelope.event_id, decision.recipient)
+    key_id, public = recipient_key
+    facts: dict[str, Any] = {
+        "notice_id": nid,
+        "recipient": decision.recipient,
+        "event_id": envelope.event_id,
+        "event_type": envelope.event_type,
+        "participant_id": envelope.participant_id,
+        "occurred_at": envelope.occurred_at,
+        "recorded_at": envelope.recorded_at,
+        "policy_version": policy.version,
+        "rule_id": decision.rule_id,
+        "consent_id": decision.consent_id,
+        "purpose": decision.purpose,
+        "recipient_key_id": key_id,
+        "sealed": seal(content(envelope, decision, policy), public, NOTICE_INFO_TAG + nid.bytes),
+        "hub_key_id": hub_key.key_id,
+    }
+    # every value is already of its field's type: no validation pass on the hot path
+    return Notice.model_construct(**facts, signature=hub_key.sign(notice_signing_input(facts)))
+
+
+def open_notice(notice: Notice, key: SealingKey, hub_keys: PublicKeys) -> dict[str, Any]:
+    """What a recipient does: check the hub's signature, then open the content."""
+    if not hub_keys.verify("hub", notice.hub_key_id, notice.signature, notice.signing_input()):
+        raise SignatureError("notice is not signed by the hub")
+    plain = open_sealed(notice.sealed, key.private, NOTICE_INFO_TAG + notice.notice_id.bytes)
+    opened: dict[str, Any] = json.loads(plain)
+    return opened
+
+
+def audit_record(envelope: Envelope, decision: Decision) -> dict[str, Any]:
+    """The decision as schemas/audit_decision.avsc: names, never values."""
+    return {
+        "decision_id": notice_id(envelope.event_id, decision.recipient),
+        "event_id": envelope.event_id,
+        "event_type": envelope.event_type,
+        "participant_id": envelope.participant_id,
+        "recipient": decision.recipient,
+        "permit": decision.permit,
+        "reason": decision.reason.value if decision.reason else None,
+        "policy_version": decision.policy_version,
+        "rule_id": decision.rule_id,
+        "consent_id": decision.consent_id,
+        "purpose": decision.purpose,
+        "fields_disclosed": list(decision.fields),
+        "notices": list(decision.notices),
+        "decided_at": envelope.recorded_at or envelope.occurred_at,
+    }

@@ -1,0 +1,1 @@
+"""The log: Kafka (embedded or a cluster) and how the hub reads and writes it."""

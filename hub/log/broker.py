@@ -1,0 +1,569 @@
+"""The embedded broker: Apache Kafka in KRaft mode, one combined broker+controller node.
+
+Kafka's jars come from Maven Central (hub.log.kafka_dist); the hub formats a log directory
+under its data directory on first start and runs ``kafka.Kafka`` as a child JVM on free
+loopback ports. The log is on disk, so it survives the hub and the broker: a restart finds
+every acknowledged record where it was. The broker is still a child of the hub in every
+sense: probed over the Kafka protocol until it answers, stopped by its own pid, and
+signalled by the kernel if the hub dies first (PR_SET_PDEATHSIG), so no test failure,
+Ctrl-C or crash leaves an orphan JVM holding a port.
+
+With ``security=BrokerSecurity(...)`` (the hub's default, ``broker.embedded.secured``), the
+broker is secured as production is: clients on SASL_SSL with SCRAM-SHA-512 users made at
+format time, deny-by-default ACLs (StandardAuthorizer) from deploy/acls.yaml, and mutual
+TLS on the listeners only the broker itself uses; see ``EmbeddedBroker._secured_properties``.
+Tests of the broker itself that need no principals start it PLAINTEXT.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import functools
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import struct
+import subprocess
+import tempfile
+import time
+import uuid
+from base64 import urlsafe_b64encode
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import IO, TYPE_CHECKING
+
+import structlog
+
+from hub.errors import BrokerError
+from hub.log.access import (
+    ADMIN_USER,
+    SCRAM,
+    security_env,
+    stored_client_kwargs,
+)
+from hub.log.children import die_with_parent
+from hub.log.kafka_dist import java_executable, kafka_libs
+from hub.log.local_ca import BrokerTls, broker_tls, write_private
+
+if TYPE_CHECKING:
+    pass
+
+log = structlog.get_logger(__name__)
+
+NODE_ID = 1
+# What a one-node broker needs to start fast and to work at all (internal topics of
+# replication 1); the rest is Kafka's defaults, as production would have them.
+_SINGLE_NODE = {
+    "process.roles": "broker,controller",
+    "controller.listener.names": "CONTROLLER",
+    "inter.broker.listener.name": "PLAINTEXT",
+    "offsets.topic.replication.factor": "1",
+    "offsets.topic.num.partitions": "8",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "transaction.state.log.num.partitions": "8",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    "group.initial.rebalance.delay.ms": "0",
+    # a node restarted after a crash registers again only once its old registration has
+    # expired: 3 s, not Kafka's 9 s (it is its own controller; its heartbeats are local)
+    "broker.session.timeout.ms": "3000",
+    "broker.heartbeat.interval.ms": "1000",
+    "auto.create.topics.enable": "false",
+    "num.network.threads": "2",
+    "num.io.threads": "4",
+    "num.recovery.threads.per.data.dir": "2",
+}
+_LOG4J2 = """status = error
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {log_file}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+_JVM_OPTIONS = ["-Xms128m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true"]
+
+
+def free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
+    return urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def kafka_api_versions(
+    host: str, port: int, timeout: float = 1.0, tls: ssl.SSLContext | None = None
+) -> bool:
+    """True when a Kafka broker answers ApiVersions v0 at host:port without error.
+
+    A listening socket is not enough: the broker must speak the protocol before the
+    hub creates topics, so this sends the real request every client sends first. On a
+    SASL_SSL listener (``tls``) ApiVersions is answered after the TLS handshake and before
+    authentication (KIP-43), so the probe needs no credentials.
+    """
+    correlation_id = 0x1EAD
+    client_id = b"leadhub-probe"
+    request = struct.pack(">hhih", 18, 0, correlation_id, len(client_id)) + client_id
+    try:
+        with contextlib.ExitStack() as stack:
+            raw = stack.enter_context(socket.create_connection((host, port), timeout=timeout))
+            # the TLS socket takes the descriptor over: it is the one to close
+            sock = stack.enter_context(tls.wrap_socket(raw, server_hostname=host)) if tls else raw
+            sock.sendall(struct.pack(">i", len(request)) + request)
+            header = _recv_exactly(sock, 4)
+            (size,) = struct.unpack(">i", header)
+            if size < 6 or size > 1 << 20:
+                return False
+            body = _recv_exactly(sock, size)
+    except OSError:  # ssl.SSLError is an OSError
+        return False
+    got_id, error_code = struct.unpack(">ih", body[:6])
+    return bool(got_id == correlation_id and error_code == 0)
+
+
+def _recv_exactly(sock: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("closed mid-response")
+        buf += chunk
+    return buf
+
+
+# The kernel sends PR_SET_PDEATHSIG when the *thread* that forked the child ends, not the
+# process: a broker started from a thread that returns (a supervisor's, a fault injector's)
+# would be SIGTERMed then. So brokers are forked from one thread that lives as long as the
+# process does (an idle executor thread never ends before the interpreter does).
+_SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="leadhub-spawn")
+
+
+@dataclass(frozen=True)
+class BrokerSecurity:
+    """What a secured embedded broker needs to know: the SCRAM users to create (names
+    without ``User:``, e.g. the principals of deploy/acls.yaml) and which of them is the
+    super user that `leadhub apply` runs as. Passwords are generated on first start and
+    kept in ``<data_dir>/security/scram.json`` (0600); nobody types them."""
+
+    users: tuple[str, ...] = ()
+    admin: str = ADMIN_USER
+    hosts: tuple[str, ...] = field(default=("127.0.0.1", "localhost"))
+
+    @property
+    def all_users(self) -> list[str]:
+        return sorted({self.admin, *self.users})
+
+
+class EmbeddedBroker:
+    """An Apache Kafka node owned by this process. Use as a context manager.
+
+    ``data_dir`` holds the broker's log, its configuration and its metadata; a broker
+    started again on the same folder has everything it acknowledged before. Without one,
+    a temporary folder is used and removed at ``stop`` (tests that need no durability).
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        data_dir: Path | None = None,
+        log_file: Path | None = None,
+        start_timeout_s: float = 60.0,
+        advertised: str | None = None,
+        heap_mb: int = 512,
+        properties: Mapping[str, str] | None = None,
+        node_id: int = NODE_ID,
+        controller_port: int = 0,
+        voters: str | None = None,
+        security: BrokerSecurity | None = None,
+        security_dir: Path | None = None,
+        cluster_id: str | None = None,
+        internal_port: int = 0,
+    ) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        # host:port clients are told to connect to; another address only when something
+        # (a fault-injecting proxy in tests) stands between clients and the broker
+        self.advertised = advertised or f"{self.host}:{self.port}"
+        self._owns_data = data_dir is None
+        self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="leadhub-kafka-"))
+        self.log_file = log_file or self.data_dir / "broker.log"
+        self._start_timeout_s = start_timeout_s
+        self._heap_mb = heap_mb
+        self._properties = dict(properties or {})
+        self.node_id = node_id
+        # a node of a cluster is told its controller port and the whole (static) voter set;
+        # a lone node picks a free port at each start and is its own only voter
+        self._controller_port = controller_port
+        self._voters = voters
+        # secured: clients on SASL_SSL (SCRAM-SHA-512), the broker's own listeners on mTLS
+        self.security = security
+        # the CA, the broker's certificate and the SCRAM passwords: a cluster's nodes share one
+        self._security_dir = security_dir
+        self.internal_port = internal_port  # secured: the inter-broker (mTLS) listener's port
+        self.controller_port = controller_port  # the port in use once started
+        self._passwords: dict[str, str] = {}
+        self.tls: BrokerTls | None = None
+        # every node of a cluster is formatted with the same id; a lone node makes its own
+        self._cluster_id = cluster_id
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.formatted = False  # whether the latest start formatted a new, empty log
+        self.ready_s = 0.0  # seconds from spawning the JVM to answering the protocol
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        return [f"{self.host}:{self.port}"]
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "log"
+
+    @property
+    def security_dir(self) -> Path:
+        return self._security_dir or self.data_dir / "security"
+
+    @property
+    def security_protocol(self) -> str:
+        return "SASL_SSL" if self.security else "PLAINTEXT"
+
+    def password(self, user: str) -> str:
+        """A SCRAM user's password (secured mode; generated at the first start)."""
+        if user not in self._passwords:
+            raise BrokerError(f"the embedded broker has no SCRAM user {user!r}")
+        return self._passwords[user]
+
+    def client_kwargs(self, user: str | None = None) -> dict[str, object]:
+        """kafka-python's (and aiokafka's) keyword arguments to connect as ``user`` (the
+        admin when None); nothing but the protocol for a PLAINTEXT broker."""
+        if self.security is None or self.tls is None:
+            return {"security_protocol": "PLAINTEXT"}
+        stored = stored_client_kwargs(self.security_dir, user or self.security.admin)
+        assert stored is not None  # the store and the CA were made at start
+        return stored
+
+    def client_env(self, user: str | None = None) -> dict[str, str]:
+        """``LEADHUB_BROKER__SECURITY__*`` variables that make a hub process (``leadhub
+        apply``, a worker) connect as ``user`` (the admin when None)."""
+        return security_env(self.client_kwargs(user))
+
+    def prepare_security(self) -> None:
+        """The CA, the broker's certificate and every SCRAM user's password: made once,
+        read back on every later start (a user added since gets a password now, and is
+        created on the running broker by ``_add_missing_users``)."""
+        assert self.security is not None
+        self.security_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.security_dir, 0o700)
+        self.tls = broker_tls(self.security_dir / "tls", list(self.security.hosts))
+        store = self.security_dir / "scram.json"
+        known: dict[str, str] = (
+            json.loads(store.read_text(encoding="utf-8")) if store.exists() else {}
+        )
+        wanted = {u: known.get(u) or secrets.token_urlsafe(24) for u in self.security.all_users}
+        for user in wanted:
+            _check_user(user)
+        if wanted != known:
+            write_private(store, json.dumps({**known, **wanted}, indent=1).encode())
+        self._passwords = {**known, **wanted}
+
+    def start(self) -> EmbeddedBroker:
+        if self._proc is not None:
+            return self
+        libs = kafka_libs()
+        java = java_executable()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        if self.security is not None:
+            self.prepare_security()
+        config = self._write_config()
+        classpath = f"{libs}{os.sep}*"
+        self.formatted = not (self.log_dir / "meta.properties").exists()
+        if self.formatted:
+            self._format(java, classpath, config)
+            if self.security is not None:
+                _registered(self.security_dir).write_text(
+                    "".join(f"{u}\n" for u in sorted(self._passwords)), encoding="utf-8"
+                )
+        began = time.monotonic()
+        # the JVM's own complaints (before log4j starts) go to a file beside its log
+        with (self.data_dir / "broker.stderr").open("ab") as stderr:
+            self._proc = self._spawn(java, classpath, config, stderr)
+        atexit.register(self.stop)
+        self._wait_ready()
+        self.ready_s = time.monotonic() - began
+        if self.security is not None:
+            self._add_missing_users()
+        log.info(
+            "broker_started",
+            pid=self._proc.pid,
+            bootstrap=self.bootstrap_servers[0],
+            ready_s=round(self.ready_s, 2),
+            formatted=self.formatted,
+        )
+        return self
+
+    def _spawn(
+        self, java: str, classpath: str, config: Path, stderr: IO[bytes]
+    ) -> subprocess.Popen[bytes]:
+        return _SPAWNER.submit(
+            subprocess.Popen,
+            [
+                java,
+                f"-Xmx{self._heap_mb}m",
+                *_JVM_OPTIONS,
+                f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+                "-cp",
+                classpath,
+                "kafka.Kafka",
+                str(config),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,  # Ctrl-C reaches the hub, which stops the broker in order
+            # prctl must run in the child: preexec_fn is the only way to get there
+            preexec_fn=functools.partial(die_with_parent, os.getpid()),
+        ).result()
+
+    def _write_config(self) -> Path:
+        controller = self._controller_port or free_port(self.host)
+        self.controller_port = controller
+        properties = {
+            **_SINGLE_NODE,
+            "node.id": str(self.node_id),
+            # a static voter set: the controller's port may differ from one start to the next
+            "controller.quorum.voters": self._voters or f"{self.node_id}@{self.host}:{controller}",
+            "listeners": f"PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{controller}",
+            "advertised.listeners": f"PLAINTEXT://{self.advertised}",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.log_dir),
+            "metadata.log.dir": str(self.log_dir),
+            **(self._secured_properties(controller) if self.security else {}),
+            **self._properties,
+        }
+        config = self.data_dir / "server.properties"
+        text = "".join(f"{k}={_escape(v)}\n" for k, v in properties.items())
+        if self.security is not None:  # it holds the key's password
+            write_private(config, text.encode())
+        else:
+            config.write_text(text, encoding="utf-8")
+        (self.data_dir / "log4j2.properties").write_text(
+            _LOG4J2.format(log_file=self.log_file), encoding="utf-8"
+        )
+        return config
+
+    def _secured_properties(self, controller: int) -> dict[str, str]:
+        """Three listeners, none of which both admits a stranger and grants super-user rights:
+
+        - CLIENT (SASL_SSL, SCRAM-SHA-512): every client, the hub's admin included; the
+          principal is the SCRAM user, and the authorizer applies deploy/acls.yaml's ACLs;
+        - INTERNAL (SSL, client certificate required): the inter-broker listener;
+        - CONTROLLER (SSL, client certificate required): the broker's half talks to the
+          controller's half here. Kafka 4 cannot authenticate a controller listener with
+          SCRAM (its credentials live in the metadata the controller serves), so it is
+          mutual TLS: only a certificate of this hub's CA gets in, and the broker's own
+          (CN=leadhub-broker) is the only one the CA ever issues.
+
+        ``super.users`` names the hub's admin (SCRAM) and the broker's certificate; the
+        authorizer denies anything no ACL allows (``allow.everyone.if.no.acl.found=false``).
+        """
+        assert self.security is not None and self.tls is not None
+        self.internal_port = self.internal_port or free_port(self.host)
+        tls = self.tls
+        return {
+            "listeners": (
+                f"CLIENT://{self.host}:{self.port},INTERNAL://{self.host}:{self.internal_port},"
+                f"CONTROLLER://{self.host}:{controller}"
+            ),
+            "advertised.listeners": (
+                f"CLIENT://{self.advertised},INTERNAL://{self.host}:{self.internal_port}"
+            ),
+            "listener.security.protocol.map": "CLIENT:SASL_SSL,INTERNAL:SSL,CONTROLLER:SSL",
+            "inter.broker.listener.name": "INTERNAL",
+            "sasl.enabled.mechanisms": SCRAM,
+            "listener.name.client.scram-sha-512.sasl.jaas.config": (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            ),
+            "listener.name.internal.ssl.client.auth": "required",
+            "listener.name.controller.ssl.client.auth": "required",
+            # inline PEM: a PEM keystore *file* needs an encrypted key (see hub.log.local_ca)
+            "ssl.keystore.type": "PEM",
+            "ssl.keystore.certificate.chain": tls.chain.read_text(encoding="ascii"),
+            "ssl.keystore.key": tls.key.read_text(encoding="ascii"),
+            "ssl.truststore.type": "PEM",
+            "ssl.truststore.location": str(tls.ca_cert),
+            "ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            "super.users": f"User:{self.security.admin};{tls.principal}",
+        }
+
+    def _format(self, java: str, classpath: str, config: Path) -> None:
+        cluster_id = self._cluster_id or new_cluster_id()
+        # SCRAM users exist from the first moment: bootstrapped into the metadata log
+        scram = [
+            arg
+            for user in sorted(self._passwords)
+            for arg in ("--add-scram", f"{SCRAM}=[name={user},password={self._passwords[user]}]")
+        ]
+        done = subprocess.run(
+            [
+                java,
+                f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
+                "-cp",
+                classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                # one argument: a random id may begin with "-", which argparse reads as a flag
+                f"--cluster-id={cluster_id}",
+                "-c",
+                str(config),
+                *scram,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=self._start_timeout_s,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise BrokerError(
+                f"formatting the broker's log in {self.log_dir} failed: "
+                + _java_complaint(done.stderr + done.stdout)
+            )
+        log.info("broker_formatted", log_dir=str(self.log_dir))
+
+    def _wait_ready(self) -> None:
+        assert self._proc is not None
+        deadline = time.monotonic() + self._start_timeout_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                code = self._proc.returncode
+                self._proc = None
+                raise BrokerError(
+                    f"embedded broker exited with code {code} on {self.host}:{self.port} "
+                    f"(see {self.log_file})"
+                )
+            if kafka_api_versions(self.host, self.port, tls=self._probe_tls()):
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise BrokerError(
+            f"embedded broker did not answer within {self._start_timeout_s}s (see {self.log_file})"
+        )
+
+    def _probe_tls(self) -> ssl.SSLContext | None:
+        if self.tls is None:
+            return None
+        return ssl.create_default_context(cafile=str(self.tls.ca_cert))
+
+    def _add_missing_users(self) -> None:
+        """Create, on the running broker, SCRAM users that were not there when its log was
+        formatted (an agency added to deploy/ since): format-time bootstrap runs once."""
+        from kafka.admin import KafkaAdminClient, ScramMechanism, UserScramCredentialUpsertion
+
+        done = _registered(self.security_dir)
+        have = set(done.read_text(encoding="utf-8").split()) if done.exists() else set()
+        missing = [u for u in sorted(self._passwords) if u not in have]
+        if not missing:
+            return
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **self.client_kwargs())
+        try:
+            errors = admin.alter_user_scram_credentials(
+                [
+                    UserScramCredentialUpsertion(
+                        u, ScramMechanism.SCRAM_SHA_512, self._passwords[u]
+                    )
+                    for u in missing
+                ]
+            )
+        finally:
+            admin.close()
+        failed = {u: e for u, e in errors.items() if e}
+        if failed:
+            user, error = next(iter(failed.items()))
+            raise BrokerError(f"the broker refused SCRAM user {user!r}: {error}")
+        done.write_text("".join(f"{u}\n" for u in sorted(have | set(missing))), encoding="utf-8")
+        log.info("broker_scram_users_added", users=missing)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM the broker's own pid (never a group): Kafka shuts down in order and
+        flushes its log. SIGKILL only if it lingers."""
+        self._end(signal.SIGTERM, timeout)
+        if self._owns_data:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def kill(self) -> None:
+        """SIGKILL the broker, as a crash would (tests of durability); its data stays."""
+        self._end(signal.SIGKILL, 10.0)
+
+    def _end(self, how: signal.Signals, timeout: float) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        atexit.unregister(self.stop)
+        if proc.poll() is None:
+            proc.send_signal(how)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout)
+        log.info("broker_stopped", pid=proc.pid, code=proc.returncode, signal=how.name)
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _registered(security_dir: Path) -> Path:
+    """The SCRAM users the broker holds (created at format time or since)."""
+    return security_dir / "scram-users"
+
+
+def _check_user(user: str) -> None:
+    """A SCRAM user name goes into StorageTool's ``name=...,password=...`` syntax and a
+    principal: refuse what would break either."""
+    if not user or any(c in user for c in ",=[]\"' \n*;"):
+        raise BrokerError(f"{user!r} cannot be a SCRAM user name of the embedded broker")
+
+
+def _escape(value: str) -> str:
+    """A value as a Java properties file reads it back: backslash is its escape, and a
+    PEM's line breaks become ``\\n`` so that the value stays on one line."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _java_complaint(output: str) -> str:
+    """The one line of a JVM's output that says what is wrong: its exception's message."""
+    for line in output.splitlines():
+        if "Exception" in line or "Error" in line:
+            return line.split(": ", 1)[-1].strip()
+    lines = output.strip().splitlines()
+    return lines[0] if lines else "no output"

@@ -1,0 +1,328 @@
+"""What one worker process holds: its settings, keys, codec, policy, the handlers of the
+partitions it folds, and where its reading of the log stands. Built once at start
+(``load_runtime``), prepared from the log (``prepare``: accepted ids, the notary's last
+checkpoint, the policy published), and followed by plain consumers beside the agents
+(``follow_events``, ``read_audit_leaves``)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from hub.config import Settings
+from hub.crypto.note import Checkpoint, NoteError, parse_note
+from hub.crypto.sealing import load_recipient_key
+from hub.crypto.signing import PublicKeys, SigningKey, load_signing_key
+from hub.domain.agencies import AgencyRegistry
+from hub.domain.gatekeeper import Clock, Gatekeeper, LogClock, wall_clock
+from hub.domain.policy import Policy, PolicyBook, load_policy, policy_event_id
+from hub.domain.policy.archive import keep
+from hub.domain.processor import PartitionProcessor
+from hub.domain.rejections import REJECTION_ID
+from hub.events.codec import Codec
+from hub.events.envelope import CE_TYPE_PREFIX, SYSTEM_PARTICIPANT, decode_envelope
+from hub.events.errors import EventError
+from hub.events.fields import DataKeyStore
+from hub.events.models import PolicyPublished
+from hub.events.schemas import SchemaRegistry
+from hub.events.topics import (
+    AUDIT,
+    CHECKPOINTS,
+    EVENTS,
+    HUB,
+    REJECTED,
+    load_topic_specs,
+    notify_topic,
+)
+from hub.log.publishing import Publisher
+from hub.log.reading import read_topics
+from hub.streams.credentials import aiokafka_kwargs
+from hub.streams.handlers import (
+    AuditHandler,
+    CanonicalHandler,
+    IngestHandler,
+    Out,
+)
+from hub.streams.transactions import Transactions
+from hub.web.context import WebContext
+
+log = structlog.get_logger(__name__)
+
+
+LAPSE_TYPE = f"{CE_TYPE_PREFIX}intake_window_expired".encode()
+
+
+GROUP = "leadhub"  # the faust app's id, so its consumer group and transactions' group
+
+
+@dataclass
+class Runtime:
+    """Everything the agents share: registries, keys, handlers, per-partition positions."""
+
+    settings: Settings
+    bootstrap: list[str]
+    codec: Codec
+    agencies: AgencyRegistry
+    policy: Policy
+    hub_key: SigningKey
+    recipient_keys: dict[str, tuple[str, Any]]
+    ingest: IngestHandler
+    notary: AuditHandler
+    events_partitions: int
+    canonical: dict[int, CanonicalHandler] = field(default_factory=dict)
+    next_offset: dict[int, int] = field(default_factory=dict)
+    silent_until: dict[int, int] = field(default_factory=dict)
+    # lead.events partitions another worker fenced this one from: their state is dropped
+    # and their records skipped until an assignment gives them back (and rebuilds them)
+    fenced: set[int] = field(default_factory=set)
+    transactions: Transactions | None = None  # set once the worker's loop runs
+    # After a disaster restore (the broker's log rebuilt from the archive: no committed
+    # offsets, and each topic archived up to a different moment), the worker derives the
+    # whole log again; the ids (Out.id) of outputs already on the log are learned at start
+    # and those outputs are not sent again. Empty on every other start: the transactions'
+    # committed offsets say exactly where the outputs end.
+    sent: set[str] = field(default_factory=set)
+    web: WebContext | None = None  # the HTTP API and pages, when enabled
+    # the accepted ids of every lead.events partition, whoever wrote them (see follow_events)
+    events_read: dict[int, int] = field(default_factory=dict)  # next offset, per partition
+    assigned_at: float = 0.0  # monotonic time of the latest partition assignment
+    events_idle_at: float = -1.0  # monotonic time the follower last found nothing new
+
+    def learn(self, topic: str, headers: Iterable[tuple[str, bytes]]) -> None:
+        found = dict(headers)
+        if topic == EVENTS and found.get("ce_type") != LAPSE_TYPE:
+            return  # of lead.events, the hub derives only its lapses
+        output_id = found.get(REJECTION_ID if topic == REJECTED else "ce_id")
+        if output_id:
+            self.sent.add(f"{topic}/{output_id.decode()}")
+
+    def unsent(self, outs: Iterable[Out]) -> list[Out]:
+        """``outs`` less those on the log already (see ``sent``); each is dropped once, as
+        the worker derives each output once, so the set empties as it catches up."""
+        if not self.sent:
+            return list(outs)
+        kept = []
+        for out in outs:
+            if out.id is not None and out.id in self.sent:
+                self.sent.discard(out.id)
+            else:
+                kept.append(out)
+        return kept
+
+    def drop(self, partition: int) -> None:
+        """Forget what this worker folded of a lead.events partition it no longer holds."""
+        self.canonical.pop(partition, None)
+        self.next_offset.pop(partition, None)
+        self.fenced.add(partition)
+
+    @property
+    def recipients(self) -> list[str]:
+        return [a for a in self.agencies if a != HUB]
+
+    def canonical_for(self, partition: int) -> CanonicalHandler:
+        handler = self.canonical.get(partition)
+        if handler is None:
+            processor = PartitionProcessor(PolicyBook.of([self.policy]), self.recipients)
+            handler = CanonicalHandler(
+                self.codec,
+                processor,
+                self.recipient_keys,
+                self.hub_key,
+                partition,
+                DataKeyStore(self.settings.data_dir / "datakeys"),
+                observe=self.web.view.record if self.web is not None else None,
+            )
+            self.canonical[partition] = handler
+        return handler
+
+
+def load_runtime(settings: Settings, bootstrap: list[str]) -> Runtime:
+    agencies = AgencyRegistry.load(settings.agencies_file)
+    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
+    keys = PublicKeys.load(settings.keys_dir)
+    recipients = [a for a in agencies if a != HUB]
+    events_spec = next(
+        s for s in load_topic_specs(settings.topics_file, agencies) if s.name == EVENTS
+    )
+    clock: Clock = LogClock() if settings.streams.log_clock else wall_clock
+    hub_key = load_signing_key(settings.keys_dir, HUB)
+    web = (
+        WebContext(settings, codec, agencies, keys, hub_key, bootstrap)
+        if settings.web.enabled
+        else None
+    )
+    return Runtime(
+        settings=settings,
+        bootstrap=bootstrap,
+        codec=codec,
+        agencies=agencies,
+        policy=load_policy(settings.policy_file, agencies),
+        hub_key=hub_key,
+        recipient_keys={a: load_recipient_key(settings.keys_dir, a) for a in recipients},
+        ingest=IngestHandler(
+            Gatekeeper(codec, agencies, keys, settings.site.intake_window_days),
+            clock,
+            events_spec.partitions,
+        ),
+        notary=AuditHandler(settings.audit.origin, hub_key),
+        events_partitions=events_spec.partitions,
+        web=web,
+    )
+
+
+def committed_offsets(bootstrap: list[str], client_kwargs: dict[str, object]) -> bool:
+    """Whether the worker's group has committed offsets: on a broker restored from the
+    archive it has none (consumer offsets are not archived)."""
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs)
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            try:
+                return bool(admin.list_group_offsets(GROUP).get(GROUP))
+            except KafkaError as exc:  # the group coordinator of a new broker is loading
+                if not exc.retriable or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    finally:
+        admin.close()
+
+
+def prepare(runtime: Runtime) -> None:
+    """Before the agents start: learn the accepted ids from lead.events, and publish the
+    policy in force if the log does not yet say so."""
+    published: set[str] = set()
+    kwargs = runtime.settings.broker.client_kwargs()
+    if not committed_offsets(runtime.bootstrap, kwargs):
+        outputs = [AUDIT, REJECTED, *(notify_topic(a) for a in runtime.recipients)]
+        for record in read_topics(runtime.bootstrap, outputs, client_kwargs=kwargs):
+            runtime.learn(record.topic, record.headers or [])
+    for record in read_topics(runtime.bootstrap, [CHECKPOINTS], client_kwargs=kwargs):
+        try:
+            size = Checkpoint.parse(parse_note(record.value)[0]).size
+        except NoteError:
+            continue
+        runtime.notary.published = max(runtime.notary.published, size)
+    keep(runtime.settings.policy_file, runtime.policy, runtime.settings.archive_dir / "policies")
+    for record in read_topics(runtime.bootstrap, [EVENTS], client_kwargs=kwargs):
+        runtime.ingest.remember(record.headers or [])
+        runtime.events_read[record.partition] = record.offset + 1
+        if runtime.sent:
+            runtime.learn(EVENTS, record.headers or [])
+        try:
+            envelope = decode_envelope(record.value, runtime.codec, canonical=False)
+        except EventError:
+            continue
+        if envelope.event_type == "policy_published":
+            published.add(envelope.event_id.hex)
+        if isinstance(runtime.ingest.clock, LogClock):
+            runtime.ingest.clock(envelope)
+    policy_event = policy_event_id(runtime.policy)
+    if policy_event.hex in published:
+        return
+    # On the log's clock (a simulation) the policy holds from the start of the log: stamping
+    # it with today would move the simulated calendar to today and lapse every window.
+    clock = runtime.ingest.clock
+    now = clock.now if isinstance(clock, LogClock) else datetime.now(UTC)
+    body = PolicyPublished(
+        policy_version=runtime.policy.version,
+        policy_sha256=runtime.policy.sha256,
+        effective_at=now,
+    )
+    with Publisher(
+        key=runtime.hub_key,
+        codec=runtime.codec,
+        bootstrap_servers=runtime.bootstrap,
+        client_kwargs=kwargs,
+    ) as publisher:
+        publisher.publish(
+            body, participant_id=SYSTEM_PARTICIPANT, occurred_at=now, event_id=policy_event
+        )
+    log.info("policy_published", version=runtime.policy.version)
+
+
+async def follow_events(runtime: Runtime) -> None:
+    """Learn every accepted id as it reaches lead.events (committed: read_committed),
+    whichever worker wrote it. An agency may send the same event again at any time, and
+    with several workers the copy can reach a worker that did not admit the first (an
+    ingest partition taken over, or another agency topic's partition): the gatekeeper
+    needs every partition's ids, not only those of the canonical partitions it folds. A
+    plain consumer (headers only) from where ``prepare`` stopped reading."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    broker = runtime.settings.broker
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=runtime.bootstrap,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        fetch_max_wait_ms=runtime.settings.streams.fetch_max_wait_ms,
+        **aiokafka_kwargs(broker.security, broker.client_id),
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(EVENTS, p) for p in range(runtime.events_partitions)]
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, runtime.events_read.get(tp.partition, 0))
+        while True:
+            asked = time.monotonic()
+            fetched = await consumer.getmany(timeout_ms=200)
+            for tp, records in fetched.items():
+                for record in records:
+                    runtime.ingest.remember(record.headers or [])
+                    runtime.events_read[tp.partition] = record.offset + 1
+            if not fetched:
+                runtime.events_idle_at = asked
+    finally:
+        await consumer.stop()
+
+
+async def caught_up(runtime: Runtime, timeout_s: float = 15.0) -> None:
+    """After an assignment, wait until the follower has found lead.events quiet once
+    since: every id accepted before the assignment is known then."""
+    deadline = time.monotonic() + timeout_s
+    while runtime.events_idle_at < runtime.assigned_at and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+
+
+async def read_audit_leaves(runtime: Runtime, is_notary: Callable[[], bool]) -> None:
+    """The notary reads lead.audit, every decision, on a plain consumer of its own:
+    faust's machinery per message costs more than the hub's own work per decision, and
+    would hold back the ingest and canonical records fetched with them. The tree lives in
+    memory, so it is (re)built from the first record."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    broker = runtime.settings.broker
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=runtime.bootstrap,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        **aiokafka_kwargs(broker.security, broker.client_id),
+        fetch_max_wait_ms=runtime.settings.streams.fetch_max_wait_ms,
+    )
+    audit = TopicPartition(AUDIT, 0)
+    await consumer.start()
+    try:
+        consumer.assign([audit])
+        reading = False
+        while True:
+            if not is_notary():
+                reading = False
+                await asyncio.sleep(0.2)
+                continue
+            if not reading:
+                consumer.seek(audit, runtime.notary.next_offset)
+                reading = True
+            fetched = await consumer.getmany(audit, timeout_ms=200)
+            for record in fetched.get(audit, []):
+                runtime.notary.add(record.offset, record.value)
+    finally:
+        await consumer.stop()
