@@ -71,10 +71,13 @@ def build_app(runtime: Runtime) -> Any:
     app = faust.App(
         GROUP,
         broker=[f"kafka://{server}" for server in runtime.bootstrap],
-        processing_guarantee="at_least_once",  # no InitProducerId on the embedded broker
+        # exactly once comes from the worker's own per-partition transactions
+        # (hub.streams.transactions), not from faust's
+        processing_guarantee="at_least_once",
         broker_credentials=faust_credentials(settings.broker.security),
         broker_client_id=settings.broker.client_id,
         broker_session_timeout=settings.streams.session_timeout_s,
+        broker_request_timeout=settings.streams.request_timeout_s,
         broker_heartbeat_interval=1,
         broker_commit_interval=settings.streams.commit_interval_s,
         store="memory://",  # derived state is rebuilt from the log, see the module doc
