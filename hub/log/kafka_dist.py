@@ -26,7 +26,7 @@ from hub.errors import BrokerError
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_POM = Path(__file__).resolve().parents[1] / "deploy" / "kafka" / "pom.xml"
+DEFAULT_POM = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "pom.xml"
 CACHE_ENV = "LEADHUB_KAFKA_CACHE"
 _MAVEN_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 _RESOLVE_TIMEOUT_S = 900
