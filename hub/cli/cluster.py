@@ -13,6 +13,7 @@ import typer
 
 from hub.cli.common import BootstrapOption, ConfigOption, app, bootstrap_for, settings_from
 from hub.errors import HubError
+from hub.events.topics import check_topics_file
 from hub.log.access import ADMIN, client_kwargs
 
 
@@ -23,6 +24,7 @@ def plan(config: ConfigOption = None) -> None:
     from hub.ops.plan import desired_state, plan_lines
 
     settings = settings_from(config)
+    check_topics_file(settings.topics_file)
     desired = desired_state(settings, AgencyRegistry.load(settings.agencies_file))
     for line in plan_lines(desired):
         typer.echo(line)
@@ -51,6 +53,7 @@ def apply(
     from hub.ops.plan import desired_state, diff
 
     settings = settings_from(config)
+    check_topics_file(settings.topics_file)
     desired = desired_state(settings, AgencyRegistry.load(settings.agencies_file))
     servers = bootstrap_for(settings, bootstrap_servers)
     with admin_client(servers, client_kwargs(settings, ADMIN), timeout) as admin:

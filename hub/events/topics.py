@@ -73,15 +73,13 @@ def known_topics() -> tuple[str, ...]:
     )
 
 
-def load_topic_specs(
-    path: Path, agencies: Iterable[str], replication_factor: int | None = None
-) -> list[TopicSpec]:
-    """Expand the declarations for these agencies; ``replication_factor`` overrides the file's."""
-    declared = load_yaml_model(path, TopicsFile)
-    names = [d.name for d in declared.topics]
+def check_topics_file(path: Path) -> None:
+    """deploy/topics.yaml declares exactly the topics the hub's code uses, or this says
+    which differ (without it, a topic renamed in the file stops the worker at its start)."""
+    names = [d.name for d in load_yaml_model(path, TopicsFile).topics]
     missing = [n for n in known_topics() if n not in names]
     unknown = [n for n in names if n not in known_topics()]
-    if missing or unknown:  # a renamed topic would otherwise stop the worker at its start
+    if missing or unknown:
         raise DeploymentError(
             f"{path}: "
             + "; ".join(
@@ -89,6 +87,13 @@ def load_topic_specs(
                 + [f"declares {n!r}, which no part of the hub uses" for n in unknown]
             )
         )
+
+
+def load_topic_specs(
+    path: Path, agencies: Iterable[str], replication_factor: int | None = None
+) -> list[TopicSpec]:
+    """Expand the declarations for these agencies; ``replication_factor`` overrides the file's."""
+    declared = load_yaml_model(path, TopicsFile)
     rf = replication_factor or declared.replication_factor
     specs: list[TopicSpec] = []
     for decl in declared.topics:

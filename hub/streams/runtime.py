@@ -37,6 +37,7 @@ from hub.events.topics import (
     EVENTS,
     HUB,
     REJECTED,
+    check_topics_file,
     load_topic_specs,
     notify_topic,
 )
@@ -147,6 +148,7 @@ def load_runtime(settings: Settings, bootstrap: list[str]) -> Runtime:
     codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
     keys = PublicKeys.load(settings.keys_dir)
     recipients = [a for a in agencies if a != HUB]
+    check_topics_file(settings.topics_file)
     events_spec = next(
         s for s in load_topic_specs(settings.topics_file, agencies) if s.name == EVENTS
     )

@@ -174,7 +174,7 @@ def hub_on_a_cluster(settings: Settings, codec: Codec) -> Iterator[tuple[Hub, Em
 def watcher(hub: Hub) -> Iterator[EventsWatcher]:
     w = hub.watcher()
     hub.start_worker()
-    w.wait_for({str(policy_event_id(hub.domain.policy))}, lambda: hub.worker, timeout_s=90)
+    w.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=90)
     yield w
     w.stop()
 

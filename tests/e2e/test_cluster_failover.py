@@ -58,7 +58,7 @@ def on_cluster(
         try:
             hub.start_worker()
             watcher.wait_for(
-                {str(policy_event_id(hub.domain.policy))}, lambda: hub.worker, timeout_s=90
+                {str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=90
             )
             yield Rig(hub, watcher, None), cluster
         finally:
@@ -165,7 +165,7 @@ def test_a_killed_partition_leader_loses_no_notice(
 
     # per recipient topic: every permit is there once (lost = 0, duplicated = 0)
     permits = {
-        k for k, d in replay(topics[EVENTS], hub.codec, hub.domain.policy).items() if d.permit
+        k for k, d in replay(topics[EVENTS], hub.codec, hub.policy).items() if d.permit
     }
     lost = permits - {(str(n.event_id), n.recipient) for n in sent}
     assert not lost

@@ -142,7 +142,7 @@ def _rig(data: Path, codec: Codec, *, proxied: bool) -> Iterator[Rig]:
         stack.callback(watcher.stop)
         hub.start_worker()
         watcher.wait_for(
-            {str(policy_event_id(hub.domain.policy))}, lambda: hub.worker, timeout_s=60
+            {str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=60
         )
         yield Rig(hub, watcher, proxy, broker)
 
@@ -199,7 +199,7 @@ def _diagnose(rig: Rig, topics: dict[str, list[Any]]) -> str:
             f"{e.event_type} from {e.source} at {r.partition}/{r.offset} "
             f"recorded {e.recorded_at} ts {r.timestamp}"
         )
-    expected = replay(topics[EVENTS], codec, hub.domain.policy)
+    expected = replay(topics[EVENTS], codec, hub.policy)
     permits = {k for k, d in expected.items() if d.permit}
     told = {(str(n.event_id), n.recipient) for n in notices(topics, codec)}
     lines = [f"outputs saved in {saved}"]

@@ -35,7 +35,7 @@ def check_outputs(hub: Hub, scenario: Scenario, topics: dict[str, list[Any]]) ->
     the auditor's replay reproduces, none is missing and none is there twice, and the audit
     log has every decision once."""
     codec = hub.codec
-    expected = replay(topics[EVENTS], codec, hub.domain.policy)
+    expected = replay(topics[EVENTS], codec, hub.policy)
     sent = notices(topics, codec)
     distinct = {(str(n.event_id), n.recipient): n for n in sent}
     permits = {k for k, d in expected.items() if d.permit}
