@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from hub.streams.handlers import (
-    carried,
-)
+from hub.streams.handlers import carried
 
 
 def trace_agents(app: Any, exporter: str) -> Callable[[Sequence[Any]], list[Any]]:

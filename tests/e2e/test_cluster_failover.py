@@ -57,9 +57,7 @@ def on_cluster(
         watcher = hub.watcher()
         try:
             hub.start_worker()
-            watcher.wait_for(
-                {str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=90
-            )
+            watcher.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=90)
             yield Rig(hub, watcher, None), cluster
         finally:
             watcher.stop()
@@ -164,9 +162,7 @@ def test_a_killed_partition_leader_loses_no_notice(
         raise
 
     # per recipient topic: every permit is there once (lost = 0, duplicated = 0)
-    permits = {
-        k for k, d in replay(topics[EVENTS], hub.codec, hub.policy).items() if d.permit
-    }
+    permits = {k for k, d in replay(topics[EVENTS], hub.codec, hub.policy).items() if d.permit}
     lost = permits - {(str(n.event_id), n.recipient) for n in sent}
     assert not lost
     repeats: dict[str, int] = {}

@@ -141,9 +141,7 @@ def _rig(data: Path, codec: Codec, *, proxied: bool) -> Iterator[Rig]:
         watcher = hub.watcher()
         stack.callback(watcher.stop)
         hub.start_worker()
-        watcher.wait_for(
-            {str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=60
-        )
+        watcher.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=60)
         yield Rig(hub, watcher, proxy, broker)
 
 
