@@ -55,7 +55,7 @@ $(CHROMIUM):
 	$(APT) chromium >/dev/null || { $(SUDO) apt-get update -qq && $(APT) chromium >/dev/null; }
 
 test: kafka $(CHROMIUM)
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

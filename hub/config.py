@@ -128,12 +128,6 @@ class StreamSettings(_Section):
         gt=0,
         description="how soon a crashed worker's partitions move (Kafka's minimum is 6 s)",
     )
-    request_timeout_s: float = Field(
-        default=15.0,
-        gt=0,
-        description="a request the broker never answers (it restarted meanwhile) is retried "
-        "after this; faust's own default, 90 s, stalls a worker that long",
-    )
     commit_interval_s: float = Field(default=0.5, gt=0)
     fetch_max_wait_ms: int = Field(default=50, ge=1, le=5000)
     batch_max: int = Field(default=500, ge=1, le=100_000, description="records per batch")
@@ -154,12 +148,6 @@ class StreamSettings(_Section):
         default=False,
         description="stamp recorded_at from the log's own time (simulations), not the wall clock",
     )
-
-    @model_validator(mode="after")
-    def _request_outlasts_session(self) -> StreamSettings:
-        if self.request_timeout_s < self.session_timeout_s:  # Kafka's rule, faust enforces it
-            raise ValueError("streams.request_timeout_s must not be below session_timeout_s")
-        return self
 
 
 class WebSettings(_Section):

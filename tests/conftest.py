@@ -27,11 +27,13 @@ DEPLOY = ROOT / "deploy"
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`make test` runs two xdist workers (``-n 2``): the fault tests, which mostly wait for
-    killed brokers and workers to come back, on one; every other test that starts a broker
-    on the other, in file order, as one session would run them; each unit-test module
-    wherever there is room. (xdist's own ``loadgroup`` cannot do it on pytest 9.2: it
-    renames ``item._nodeid``, which no longer names the item.)"""
+    """``pytest -n 2``: the fault tests, which mostly wait for killed brokers and workers to
+    come back, on one worker; every other test that starts a broker on the other, in file
+    order, as one session would run them; each unit-test module wherever there is room.
+    (xdist's own ``loadgroup`` cannot do it on pytest 9.2: it renames ``item._nodeid``,
+    which no longer names the item.) `make test` does not use it yet: beside the other
+    broker tests, the broker-kill test's worker has twice stopped consuming for ~50 s after
+    a restart (issue 16's note), which is to be understood before the suite relies on it."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ByWhatTheyShare(LoadScopeScheduling):

@@ -1,7 +1,8 @@
 """The durable archive: every hub topic's records in Avro Object Container File segments.
 
-The embedded broker keeps its log in memory only (shared/BROKER.md), so the archive is
-what survives a restart, and what auditors read years later. Three layers of evidence:
+The broker's own log is durable; the archive is the auditor's copy, which outlives the
+broker (auditors read it years later), and the disaster recovery when a broker's log
+directory is lost (``hub.log.archiver.restore``). Three layers of evidence:
 
 - each record carries a chain value, SHA-256 over the previous one and the record's
   stream, offset, timestamp, key, value and headers, so an edited, removed or reordered

@@ -77,7 +77,6 @@ def build_app(runtime: Runtime) -> Any:
         broker_credentials=faust_credentials(settings.broker.security),
         broker_client_id=settings.broker.client_id,
         broker_session_timeout=settings.streams.session_timeout_s,
-        broker_request_timeout=settings.streams.request_timeout_s,
         broker_heartbeat_interval=1,
         broker_commit_interval=settings.streams.commit_interval_s,
         store="memory://",  # derived state is rebuilt from the log, see the module doc

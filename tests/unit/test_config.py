@@ -94,10 +94,3 @@ def test_unreadable_files(tmp_path: Path, text: str, expected: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="file not found"):
         load_settings(tmp_path / "nope.yaml")
-
-
-def test_a_request_timeout_below_the_session_timeout_is_refused() -> None:
-    """Kafka's rule (faust enforces it at start, with a traceback): said at load, in one line."""
-    assert load_settings(None).streams.request_timeout_s >= 6.0
-    with pytest.raises(ConfigError, match="request_timeout_s must not be below session_timeout_s"):
-        load_settings(None, streams={"session_timeout_s": 30})
