@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
+from typing import Any
 
 from kafka import KafkaProducer
 
@@ -18,6 +19,15 @@ from hub.events.codec import Codec
 from hub.events.envelope import Envelope, cloudevents_headers, encode_envelope, seal
 from hub.events.models import EventBody
 from hub.events.topics import ingest_topic
+
+
+def _record(envelope: Envelope, codec: Codec) -> dict[str, Any]:
+    """A sealed envelope as a Kafka record: keyed by participant, CloudEvents headers."""
+    return {
+        "key": envelope.participant_id.encode(),
+        "value": encode_envelope(envelope, codec),
+        "headers": cloudevents_headers(envelope),
+    }
 
 
 class Publisher:
@@ -78,12 +88,7 @@ class Publisher:
 
     def send(self, envelope: Envelope) -> None:
         """Publish an already sealed envelope (e.g. a retry after a timeout: same event id)."""
-        future = self._producer.send(
-            self.topic,
-            key=envelope.participant_id.encode(),
-            value=encode_envelope(envelope, self.codec),
-            headers=cloudevents_headers(envelope),
-        )
+        future = self._producer.send(self.topic, **_record(envelope, self.codec))
         future.get(timeout=self._ack_timeout_s)
 
     def close(self) -> None:
@@ -150,12 +155,7 @@ class AsyncPublisher:
             causation_id=causation_id,
             correlation_id=correlation_id,
         )
-        await self._producer.send_and_wait(
-            self.topic,
-            key=envelope.participant_id.encode(),
-            value=encode_envelope(envelope, self.codec),
-            headers=cloudevents_headers(envelope),
-        )
+        await self._producer.send_and_wait(self.topic, **_record(envelope, self.codec))
         return envelope
 
     async def stop(self) -> None:
