@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 LOCK   := requirements.lock
 
-.PHONY: demo report test lint up bench schemas-check clean kafka lock
+.PHONY: demo report test test-unit lint up bench schemas-check clean kafka lock
 
 # Every install is the same set of packages: exactly the versions and hashes of the lock,
 # then the project itself (its build backend, hatchling, is fetched by pip for the build).
@@ -56,6 +56,11 @@ $(CHROMIUM):
 
 test: kafka $(CHROMIUM)
 	$(BIN)/pytest
+
+# The pure layers alone (tests/unit: no broker, no browser), on both cores: the quick
+# check while editing.
+test-unit: $(STAMP)
+	$(BIN)/pytest tests/unit -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

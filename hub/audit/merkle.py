@@ -4,7 +4,7 @@ subtree consistency proofs of draft-ietf-plants-merkle-tree-certs (section 4).
 
 Pure and small on purpose: an auditor should be able to read it against RFC 9162 section
 2.1 line by line. It passes the public transparency-dev/merkle test vectors (see
-tests/unit/test_merkle.py), including every mutation a verifier must reject.
+tests/unit/audit/test_merkle.py), including every mutation a verifier must reject.
 """
 
 from __future__ import annotations

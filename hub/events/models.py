@@ -3,7 +3,7 @@
 The ``.avsc`` files are the contract with agencies; these models exist so that Python
 code (producers, the gatekeeper, processors) builds and checks bodies with types and
 with the semantic rules Avro cannot express (deadlines after holds, consent scopes that
-make sense, sealed fields of the right kind). ``tests/unit/test_models_match_schemas.py``
+make sense, sealed fields of the right kind). ``tests/unit/events/test_models_match_schemas.py``
 keeps the two in step: same field names and order, same types, same optionality.
 
 Mapping: string -> str, uuid -> UUID, timestamp-micros -> AwareDatetime, date -> date,

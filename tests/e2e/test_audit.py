@@ -47,7 +47,7 @@ from producers.demo import (
     wait_until_handled,
 )
 from producers.simulator import Scenario, add_bad_input, plan
-from tests.conftest import DEPLOY
+from tests.support.paths import DEPLOY
 
 pytestmark = pytest.mark.integration
 

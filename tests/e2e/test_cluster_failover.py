@@ -27,8 +27,6 @@ from hub.events.codec import Codec
 from hub.events.topics import AUDIT, EVENTS, notify_topic
 from hub.log.kafka_cluster import EmbeddedCluster
 from producers.demo import wait_for_checkpoint
-from tests.conftest import REFUSED_SOCKETS_LEAK, ROOT
-from tests.e2e.conftest import RECIPIENTS, Hub, hub_on_a_cluster, replay
 from tests.e2e.test_faults import (
     Rig,
     _accepted_once,
@@ -39,6 +37,9 @@ from tests.e2e.test_faults import (
 )
 from tests.e2e.test_lead_story import check_outputs
 from tests.e2e.test_scale_out import EVENTS_PARTITIONS, assignments
+from tests.support.fixtures import REFUSED_SOCKETS_LEAK
+from tests.support.hubs import RECIPIENTS, Hub, hub_on_a_cluster, replay
+from tests.support.paths import ROOT
 
 pytestmark = [pytest.mark.integration, *REFUSED_SOCKETS_LEAK]
 

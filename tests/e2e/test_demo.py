@@ -20,7 +20,7 @@ from hub.crypto import note
 from hub.crypto.signing import PublicKeys
 from hub.domain.notices import notice_id
 from producers.demo import run_demo
-from tests.conftest import ROOT
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.integration
 

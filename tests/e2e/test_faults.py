@@ -34,11 +34,11 @@ from hub.log.broker import EmbeddedBroker, free_port
 from hub.ops.opening import embedded_security, provision
 from producers.demo import EventsWatcher, demo_keys, publish
 from producers.simulator import Scenario, add_bad_input, plan
-from tests.conftest import DEPLOY
-from tests.e2e.conftest import RECIPIENTS, Hub, replay
 from tests.e2e.test_lead_story import check_outputs, notices
+from tests.support.fakes import fake_seal
 from tests.support.fault_proxy import FaultProxy
-from tests.unit.test_codec import _fake_seal
+from tests.support.hubs import RECIPIENTS, Hub, replay
+from tests.support.paths import DEPLOY
 
 pytestmark = pytest.mark.integration
 
@@ -393,7 +393,7 @@ def test_fifty_worker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
     rig, hub = direct, direct.hub
     rng = random.Random(31337)
     # a long calendar, stopped after the last kill: it must not run out before that
-    scenario = plan(31337, 250, lambda pid: _fake_seal, span_days=720)
+    scenario = plan(31337, 250, lambda pid: fake_seal, span_days=720)
     add_bad_input(scenario, random.Random(31337), hub.codec, hub.keys)
     kills: list[tuple[int, float, int]] = []  # pid, seconds after it joined, events seen
     errors: list[BaseException] = []
@@ -452,7 +452,7 @@ def test_fifty_broker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
     broker = rig.broker
     assert broker is not None
     rng = random.Random(4711)
-    scenario = plan(4711, 250, lambda pid: _fake_seal, span_days=720)
+    scenario = plan(4711, 250, lambda pid: fake_seal, span_days=720)
     add_bad_input(scenario, random.Random(4711), hub.codec, hub.keys)
     # s after the hub accepted again, s for the broker to be ready, s until the hub accepted
     kills: list[tuple[float, float, float]] = []

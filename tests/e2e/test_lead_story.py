@@ -16,7 +16,7 @@ from hub.events.envelope import decode_envelope
 from hub.events.topics import AUDIT, EVENTS, REJECTED
 from producers.demo import EventsWatcher
 from producers.simulator import Scenario
-from tests.e2e.conftest import RECIPIENTS, Hub, replay
+from tests.support.hubs import RECIPIENTS, Hub, replay
 
 pytestmark = pytest.mark.integration
 

@@ -23,7 +23,7 @@ from tests.e2e.test_faults import (
     checked_after_crashes,
     direct,  # noqa: F401 - the fixture
 )
-from tests.unit.test_codec import _fake_seal
+from tests.support.fakes import fake_seal
 
 pytestmark = pytest.mark.integration
 EVENTS_PARTITIONS = 6
@@ -61,7 +61,7 @@ def test_two_workers_share_the_work_and_the_survivor_takes_over(direct: Rig) -> 
 
     _wait(shared, 60, "the two workers split lead.events")
     split = assignments(rig.log)
-    scenario = plan(4711, 60, lambda pid: _fake_seal, span_days=150)
+    scenario = plan(4711, 60, lambda pid: fake_seal, span_days=150)
     add_bad_input(scenario, random.Random(4711), hub.codec, hub.keys)
     killed = threading.Event()
 

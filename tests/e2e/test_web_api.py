@@ -21,7 +21,7 @@ from hub.events.topics import AUDIT, EVENTS, REJECTED
 from hub.web.api import AVRO
 from hub.web.auth import sign_request
 from producers.sdk import json_submission
-from tests.e2e.conftest import WebHub
+from tests.support.hubs import WebHub
 
 pytestmark = pytest.mark.timeout(600)
 AGENCIES = ["bpd", "sao", "opd", "cm", "bchd", "tx", "hsg"]

@@ -13,7 +13,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hub.crypto.signing import SigningKey
 from hub.web.api import AVRO
 from hub.web.auth import sign_request
-from tests.e2e.conftest import WebHub
+from tests.support.hubs import WebHub
 
 pytestmark = pytest.mark.timeout(900)
 # the Avro envelope is bytes like any octet stream: generated ones are garbage, as they should be

@@ -45,7 +45,7 @@ from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, load_topic_s
 from hub.log.acls import desired_acls, load_principals, scram_users
 from hub.log.broker import BrokerSecurity, EmbeddedBroker, kafka_api_versions
 from hub.log.local_ca import broker_tls
-from tests.conftest import DEPLOY, ROOT
+from tests.support.paths import DEPLOY, ROOT
 
 pytestmark = pytest.mark.integration
 

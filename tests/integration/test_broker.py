@@ -23,7 +23,7 @@ from hub.events.topics import TopicSpec, load_topic_specs
 from hub.log.broker import EmbeddedBroker, kafka_api_versions
 from hub.ops.cluster import ensure_topics
 from hub.ops.opening import open_broker
-from tests.conftest import DEPLOY, ROOT
+from tests.support.paths import DEPLOY, ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -20,9 +20,9 @@ from hub.events.codec import Codec
 from hub.log.broker import EmbeddedBroker, kafka_api_versions
 from producers.samples import sample_event
 from producers.sdk import Publisher
-from tests.conftest import ROOT
 from tests.integration.test_broker import _wait_gone, ca_of
-from tests.unit.test_codec import _fake_seal
+from tests.support.fakes import fake_seal
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -132,7 +132,7 @@ def test_tail_decodes_and_verifies(
     key = agency_keys["hsg"]
     write_key(key, tmp_path / "keys")
     participant = f"P-{uuid.uuid4().hex[:10].upper()}"
-    body = sample_event("housed", random.Random(3), _fake_seal)
+    body = sample_event("housed", random.Random(3), fake_seal)
     with Publisher(key=key, codec=codec, bootstrap_servers=broker.bootstrap_servers) as pub:
         sent = pub.publish(body, participant_id=participant, occurred_at=datetime.now(UTC))
     env = {**os.environ, "LEADHUB_KEYS_DIR": str(tmp_path / "keys")}

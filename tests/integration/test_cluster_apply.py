@@ -19,7 +19,7 @@ from hub.log.acls import desired_acls, load_principals
 from hub.log.broker import BrokerSecurity, EmbeddedBroker
 from hub.ops.cluster import _any_acl, _key_of
 from hub.ops.plan import acl_key
-from tests.conftest import DEPLOY, ROOT
+from tests.support.paths import DEPLOY, ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -20,9 +20,10 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from hub.config import load_settings
 from hub.log.access import client_kwargs
 from hub.log.kafka_cluster import LAYOUT_FILE, EmbeddedCluster
-from tests.conftest import REFUSED_SOCKETS_LEAK, ROOT
 from tests.integration.test_broker import _alive, _wait_gone
 from tests.integration.test_cli_broker import _broker_children
+from tests.support.fixtures import REFUSED_SOCKETS_LEAK
+from tests.support.paths import ROOT
 
 pytestmark = [pytest.mark.integration, *REFUSED_SOCKETS_LEAK]
 

@@ -15,7 +15,7 @@ from hub.log.archive import Archive, ArchivedRecord
 from hub.log.archiver import restore
 from hub.log.broker import EmbeddedBroker
 from hub.ops.cluster import ensure_topics
-from tests.conftest import SCHEMAS
+from tests.support.paths import SCHEMAS
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,234 @@
+"""A hub worker as its own process on a broker (or a cluster) of its own, fed a seeded LEAD
+scenario, and its outputs read back whole: what the end-to-end tests drive."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import signal
+import subprocess
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hub.config import Settings
+from hub.crypto.signing import SigningKey
+from hub.domain.agencies import AgencyRegistry
+from hub.domain.policy import Decision, Policy, PolicyBook, load_policy
+from hub.domain.processor import PartitionProcessor
+from hub.events.codec import Codec
+from hub.events.envelope import decode_body, decode_envelope
+from hub.events.topics import AUDIT, EVENTS, load_topic_specs, notify_topic
+from hub.log.access import HUB, client_kwargs
+from hub.log.broker import EmbeddedBroker
+from hub.log.kafka_cluster import EmbeddedCluster
+from hub.log.reading import read_topics
+from hub.ops.opening import embedded_security, provision
+from producers.demo import EventsWatcher, demo_keys, publish, start_worker, wait_until_handled
+from producers.simulator import Scenario, add_bad_input, plan
+from tests.support.fakes import fake_seal
+from tests.support.paths import DEPLOY
+
+RECIPIENTS = ["bpd", "sao", "opd", "cm", "bchd", "tx", "hsg"]
+
+
+@dataclass
+class Hub:
+    """A running hub worker (replaceable, for crash tests) on its own broker."""
+
+    settings: Settings
+    bootstrap: list[str]
+    codec: Codec
+    keys: dict[str, SigningKey]
+    policy: Policy
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def worker(self) -> subprocess.Popen[bytes]:
+        return self.workers[-1]
+
+    def kwargs(self, who: str = HUB) -> dict[str, object]:
+        """How ``who`` (an agency, ``auditor``, the hub) connects: its own principal on the
+        secured broker, which refuses it anything deploy/acls.yaml does not grant."""
+        return client_kwargs(self.settings, who)
+
+    def read(self, topic: str, who: str = HUB) -> list[Any]:
+        return list(read_topics(self.bootstrap, [topic], client_kwargs=self.kwargs(who)))
+
+    def watcher(self) -> EventsWatcher:
+        """A started watcher of lead.events (the caller stops it)."""
+        w = EventsWatcher(self.bootstrap, self.kwargs())
+        w.start()
+        return w
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        self.workers.append(start_worker(self.settings, self.bootstrap, None))
+        return self.worker
+
+    def stop_all(self) -> None:
+        for w in self.workers:
+            if w.poll() is None:
+                w.send_signal(signal.SIGTERM)
+        for w in self.workers:
+            try:
+                w.wait(20)
+            except subprocess.TimeoutExpired:
+                w.kill()
+                w.wait(5)
+
+    def scenario(self, seed: int, participants: int) -> Scenario:
+        scenario = plan(seed, participants, lambda pid: fake_seal)
+        add_bad_input(scenario, random.Random(seed), self.codec, self.keys)
+        return scenario
+
+    def publish(self, scenario: Scenario, watcher: EventsWatcher) -> None:
+        """Day by day, bad input after day 10, to whichever worker is current."""
+        publish(
+            scenario,
+            self.settings,
+            self.bootstrap,
+            self.codec,
+            self.keys,
+            watcher,
+            lambda: self.worker,
+            bad_after_days=10,
+        )
+
+    def outputs(
+        self, expected_events: int, watcher: EventsWatcher, timeout_s: float = 240.0
+    ) -> dict[str, list[Any]]:
+        def read() -> dict[str, list[Any]]:
+            topics = wait_until_handled(
+                self.bootstrap, watcher, expected_events, lambda: self.worker, timeout_s
+            )
+            for agency in RECIPIENTS:  # each as that agency, as it reads its notices
+                topics[notify_topic(agency)] = self.read(notify_topic(agency), agency)
+            return topics
+
+        return settled_outputs(read, self.codec, self.policy, timeout_s)
+
+
+@contextlib.contextmanager
+def hub_on_a_broker(settings: Settings, codec: Codec) -> Iterator[Hub]:
+    """A broker of its own, secured as `leadhub run` secures it (SASL_SSL, a SCRAM user per
+    principal, deploy/acls.yaml's ACLs), with the hub's topics; workers are the caller's to
+    start."""
+    agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
+    with EmbeddedBroker(
+        data_dir=settings.data_dir / "kafka",
+        log_file=settings.data_dir / "broker.log",
+        security=embedded_security(settings, agencies),
+    ) as broker:
+        provision(settings, agencies, broker, load_topic_specs(DEPLOY / "topics.yaml", agencies))
+        h = Hub(
+            settings,
+            broker.bootstrap_servers,
+            codec,
+            demo_keys(settings, agencies),
+            load_policy(DEPLOY / "policy.yaml", agencies),
+        )
+        try:
+            yield h
+        finally:
+            h.stop_all()
+
+
+@contextlib.contextmanager
+def hub_on_a_cluster(settings: Settings, codec: Codec) -> Iterator[tuple[Hub, EmbeddedCluster]]:
+    """Three Kafka nodes of its own (replication 3, min ISR 2), secured as a single node is,
+    with the hub's topics replicated on all three; workers are the caller's to start, nodes
+    the caller's to kill."""
+    agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
+    with EmbeddedCluster(
+        3, data_dir=settings.data_dir, security=embedded_security(settings, agencies)
+    ) as cluster:
+        specs = load_topic_specs(DEPLOY / "topics.yaml", agencies, cluster.replication_factor)
+        provision(settings, agencies, cluster, specs)
+        h = Hub(
+            settings,
+            cluster.bootstrap_servers,
+            codec,
+            demo_keys(settings, agencies),
+            load_policy(DEPLOY / "policy.yaml", agencies),
+        )
+        try:
+            yield h, cluster
+        finally:
+            h.stop_all()
+
+
+def caught_up(topics: dict[str, list[Any]], codec: Codec, policy: Policy) -> bool:
+    """Whether the hub's outputs cover the log they were read with: every decision that
+    replay derives from lead.events is on lead.audit. The events read can include a lapse
+    the hub admitted a moment ago and has not yet decided (lapses follow the log's clock,
+    so no count published in advance includes them): read again until it has."""
+    logged = {
+        (str(d["event_id"]), d["recipient"])
+        for d in (codec.decode(r.value, "audit_decision").datum for r in topics[AUDIT])
+    }
+    return set(replay(topics[EVENTS], codec, policy)) <= logged
+
+
+def settled_outputs(
+    read: Callable[[], dict[str, list[Any]]], codec: Codec, policy: Policy, timeout_s: float
+) -> dict[str, list[Any]]:
+    """Read until the outputs cover the events read, and a second reading of every topic
+    finds nothing more (a lapse admitted between reading lead.events and reading the
+    notices would otherwise be in one and not the other)."""
+    deadline = time.monotonic() + timeout_s
+    topics = read()
+    while time.monotonic() < deadline:
+        if caught_up(topics, codec, policy):
+            again = read()
+            if {t: len(v) for t, v in again.items()} == {t: len(v) for t, v in topics.items()}:
+                return again
+            topics = again
+        else:
+            time.sleep(0.5)
+            topics = read()
+    raise AssertionError("the hub's outputs never settled on what lead.events holds")
+
+
+def replay(records: list[Any], codec: Codec, policy: Policy) -> dict[tuple[str, str], Decision]:
+    """The auditor's replay: lead.events, per partition in offset order, through the same
+    pure processor, from scratch."""
+    processors: dict[int, PartitionProcessor] = defaultdict(
+        lambda: PartitionProcessor(PolicyBook.of([policy]), RECIPIENTS)
+    )
+    decisions: dict[tuple[str, str], Decision] = {}
+    for r in sorted(records, key=lambda r: (r.partition, r.offset)):
+        envelope = decode_envelope(r.value, codec)
+        outcome = processors[r.partition].process(envelope, decode_body(envelope, codec))
+        for d in outcome.decisions:
+            decisions[(str(d.event_id), d.recipient)] = d
+    return decisions
+
+
+@dataclass
+class WebHub:
+    """A hub worker serving its API and pages, after a seeded scenario went through it."""
+
+    hub: Hub
+    base: str
+    config: Path
+    scenario: Scenario
+    outputs: dict[str, list[Any]]
+
+
+def wait_for_http(url: str, hub: Hub, timeout_s: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if hub.worker.poll() is not None:
+            raise AssertionError(f"worker exited with {hub.worker.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer in {timeout_s} s")

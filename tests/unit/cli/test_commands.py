@@ -1,0 +1,91 @@
+"""The command line: usage mistakes and hub errors are one line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.commands import leadhub
+from tests.support.paths import ROOT
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["frobnicate"], "No such command"),
+        (["schemas", "check", "--bogus"], "No such option"),
+        (["demo", "--participants", "0"], "participants"),
+        (["keys", "generate"], "--agency"),
+        (
+            ["keys", "generate", "--agency", "nobody", "--keys-dir", "/tmp/x"],
+            "unknown agency 'nobody'",
+        ),
+        (["tail", "lead.events", "--config", "does-not-exist.yaml"], "file not found"),
+        (["schemas", "list", "--schemas-dir", "/nonexistent"], "no envelope.avsc"),
+        (["audit", "verify", "--source", "tape"], "--source must be archive or kafka"),
+        (["audit", "verify", "-c", "deploy/demo.yaml", "--format", "xml"], "--format must be"),
+        (["audit", "timeline", "-p", "P-1", "--as-of", "yesterday"], "not an ISO 8601"),
+        (["audit", "prove"], "exactly one of --decision or --since"),
+        (["erase", "-p", "P-1", "--basis", "WHIM", "--authorised-by", "a"], "--basis"),
+    ],
+)
+def test_bad_arguments_give_one_line(args: list[str], expected: str) -> None:
+    result = leadhub(*args)
+    assert result.returncode in (1, 2)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("leadhub: ")
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_schemas_list_shows_every_event_type() -> None:
+    result = leadhub("schemas", "list")
+    assert result.returncode == 0, result.stderr
+    assert "referral_made" in result.stdout and "treatment_admitted" in result.stdout
+    assert "sud_treatment" in result.stdout
+
+
+def test_schemas_check_passes_on_the_repository() -> None:
+    result = leadhub("schemas", "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "all BACKWARD compatible" in result.stdout
+
+
+def test_help_works() -> None:
+    result = leadhub("--help")
+    assert result.returncode == 0
+    assert "demo" in result.stdout and "tail" in result.stdout
+
+
+def test_policy_check_and_explain() -> None:
+    checked = leadhub("policy", "check")
+    assert checked.returncode == 0, checked.stderr
+    assert "rules" in checked.stdout and "OK" in checked.stdout
+    for fmt, marker in [("text", "legend:"), ("markdown", "| event |"), ("html", "<table>")]:
+        result = leadhub("policy", "explain", "--format", fmt)
+        assert result.returncode == 0, result.stderr
+        assert marker in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["policy", "explain", "--format", "pdf"], "--format"),
+        (["policy", "check", "--file", "/nonexistent/policy.yaml"], "cannot read policy file"),
+    ],
+)
+def test_policy_command_errors_are_one_line(args: list[str], expected: str) -> None:
+    result = leadhub(*args)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode != 0 and len(lines) == 1 and expected in lines[0], result.stderr
+
+
+def test_policy_check_names_the_bad_field(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.yaml"
+    text = (ROOT / "deploy" / "policy.yaml").read_text()
+    bad.write_text(text.replace("[intake_at]", "[intake_at, favourite_colour]", 1))
+    result = leadhub("policy", "check", "--file", str(bad))
+    assert result.returncode == 1
+    assert "has no field 'favourite_colour'" in result.stderr

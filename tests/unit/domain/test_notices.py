@@ -1,0 +1,151 @@
+"""Notices: sealed to one recipient, signed by the hub, deterministic ids; audit records
+name what was decided and never carry the values."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hub.crypto.sealing import (
+    SealError,
+    generate_sealing_key,
+    load_recipient_key,
+    load_sealing_key,
+    open_sealed,
+    seal,
+    write_sealing_key,
+)
+from hub.crypto.signing import PublicKeys, SigningKey, generate_key, write_key
+from hub.domain.notices import audit_record, build_notice, notice_id, open_notice
+from hub.domain.policy import ConsentState, PolicyEvent, decide
+from hub.events.codec import Codec
+from hub.events.envelope import seal as seal_event
+from hub.events.errors import SignatureError
+from producers.samples import sample_event
+from tests.support.fakes import fake_seal
+from tests.support.histories import RECIPIENTS, default_policy
+
+POLICY = default_policy()
+NOW = datetime(2026, 6, 1, 8, 30, tzinfo=UTC)
+HUB = generate_key("hub", demo=True)
+HUB_KEYS = PublicKeys({("hub", HUB.key_id): HUB.public})
+
+
+def permitted(codec: Codec, key: SigningKey):  # type: ignore[no-untyped-def]
+    body = sample_event("charges_held", random.Random(2), fake_seal)
+    env = seal_event(body, codec=codec, key=key, participant_id="P-NOTICE0001", occurred_at=NOW)
+    env = env.model_copy(update={"recorded_at": NOW + timedelta(seconds=2)})
+    event = PolicyEvent(
+        env.event_id,
+        env.event_type,
+        env.source,
+        env.participant_id,
+        env.recorded_at,
+        body.model_dump(),
+    )  # type: ignore[arg-type]
+    decisions = {d.recipient: d for d in decide(event, ConsentState(), POLICY, RECIPIENTS)}
+    return env, body, decisions
+
+
+def test_seal_and_open() -> None:
+    key = generate_sealing_key("cm", demo=True)
+    sealed = seal(b"hold confirmed", key.public, b"ctx")
+    assert len(sealed) == 32 + len(b"hold confirmed") + 16
+    assert open_sealed(sealed, key.private, b"ctx") == b"hold confirmed"
+    with pytest.raises(SealError):
+        open_sealed(sealed, key.private, b"other context")
+    with pytest.raises(SealError):
+        open_sealed(sealed, generate_sealing_key("cm", demo=True).private, b"ctx")
+
+
+def test_sealing_keys_live_beside_signing_keys(tmp_path: Path) -> None:
+    signing = generate_key("opd", demo=True)
+    write_key(signing, tmp_path)
+    sealing = generate_sealing_key("opd", demo=True)
+    write_sealing_key(sealing, tmp_path)
+    assert PublicKeys.load(tmp_path).get("opd", signing.key_id) is not None
+    key_id, public = load_recipient_key(tmp_path, "opd")
+    assert key_id == sealing.key_id
+    assert load_sealing_key(tmp_path, "opd").public.public_bytes_raw() == public.public_bytes_raw()
+
+
+def test_a_permit_becomes_a_notice_only_its_recipient_can_read(
+    codec: Codec, agency_keys: dict[str, SigningKey]
+) -> None:
+    env, body, decisions = permitted(codec, agency_keys["sao"])
+    opd_key = generate_sealing_key("opd", demo=True)
+    notice = build_notice(env, decisions["opd"], POLICY, (opd_key.key_id, opd_key.public), HUB)
+    assert notice.notice_id == notice_id(env.event_id, "opd")
+    assert notice.rule_id == "opd.client-hold-lifecycle" and notice.recipient == "opd"
+    opened = open_notice(notice, opd_key, HUB_KEYS)
+    assert set(opened["fields"]) == {
+        "case_ref",
+        "charge_category",
+        "held_at",
+        "intake_deadline",
+        "window_days",
+    }
+    assert opened["fields"]["case_ref"] == body.case_ref  # type: ignore[attr-defined]
+    assert opened["event_id"] == str(env.event_id)
+    assert b"case_ref" not in notice.sealed  # sealed, not in clear
+    with pytest.raises(SealError):
+        open_notice(notice, generate_sealing_key("bpd", demo=True), HUB_KEYS)
+
+
+def test_the_same_disclosure_is_the_same_notice_id(
+    codec: Codec, agency_keys: dict[str, SigningKey]
+) -> None:
+    env, _, decisions = permitted(codec, agency_keys["sao"])
+    key = generate_sealing_key("cm", demo=True)
+    first = build_notice(env, decisions["cm"], POLICY, (key.key_id, key.public), HUB)
+    again = build_notice(env, decisions["cm"], POLICY, (key.key_id, key.public), HUB)
+    assert first.notice_id == again.notice_id
+    assert first.sealed != again.sealed  # fresh encapsulation, same notice
+    assert notice_id(env.event_id, "cm") != notice_id(env.event_id, "opd")
+    assert notice_id(uuid.uuid4(), "cm") != first.notice_id
+
+
+def test_a_tampered_notice_is_refused(codec: Codec, agency_keys: dict[str, SigningKey]) -> None:
+    env, _, decisions = permitted(codec, agency_keys["sao"])
+    key = generate_sealing_key("cm", demo=True)
+    notice = build_notice(env, decisions["cm"], POLICY, (key.key_id, key.public), HUB)
+    for change in ({"recipient": "opd"}, {"participant_id": "P-OTHER"}, {"rule_id": "x"}):
+        with pytest.raises(SignatureError):
+            open_notice(notice.model_copy(update=change), key, HUB_KEYS)
+
+
+def test_a_deny_never_becomes_a_notice(codec: Codec, agency_keys: dict[str, SigningKey]) -> None:
+    env, _, decisions = permitted(codec, agency_keys["sao"])
+    assert not decisions["tx"].permit
+    key = generate_sealing_key("tx", demo=True)
+    with pytest.raises(ValueError, match="only a permit"):
+        build_notice(env, decisions["tx"], POLICY, (key.key_id, key.public), HUB)
+
+
+def test_audit_records_name_fields_but_hold_no_values(
+    codec: Codec, agency_keys: dict[str, SigningKey]
+) -> None:
+    env, body, decisions = permitted(codec, agency_keys["sao"])
+    permit = audit_record(env, decisions["opd"])
+    deny = audit_record(env, decisions["tx"])
+    assert permit["permit"] and permit["fields_disclosed"][0] == "case_ref"
+    assert not deny["permit"] and deny["reason"] == "NO_RULE" and deny["fields_disclosed"] == []
+    for record in (permit, deny):
+        encoded = codec.encode("audit_decision", record)
+        assert codec.decode(encoded, "audit_decision").datum["decision_id"] == record["decision_id"]
+        assert body.case_ref.encode() not in encoded  # type: ignore[attr-defined]
+    text = json.dumps(permit, default=str)
+    assert body.case_ref not in text  # type: ignore[attr-defined]
+
+
+def test_notice_encodes_with_its_schema(codec: Codec, agency_keys: dict[str, SigningKey]) -> None:
+    env, _, decisions = permitted(codec, agency_keys["sao"])
+    key = generate_sealing_key("cm", demo=True)
+    notice = build_notice(env, decisions["cm"], POLICY, (key.key_id, key.public), HUB)
+    decoded = codec.decode(codec.encode("notice", notice.model_dump()), "notice")
+    assert type(notice).model_validate(decoded.datum) == notice
