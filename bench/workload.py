@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub.crypto.signing import SigningKey
 from hub.events.codec import Codec
-from hub.events.envelope import cloudevents_headers, encode_envelope, seal
+from hub.events.envelope import cloudevents_headers, encode_envelope, sign_event
 from hub.events.fields import seal_field
 from hub.events.models import EncryptedField, Identity, Narrative
 from hub.events.topics import ingest_topic
@@ -37,7 +37,7 @@ def scenario_records(
 
     records = []
     for p in plan(seed, participants, seal_for).publications:
-        envelope = seal(
+        envelope = sign_event(
             p.body,
             codec=codec,
             key=keys[p.agency],

@@ -21,7 +21,7 @@ from hub.crypto.signing import SigningKey, generate_key
 from hub.domain.deadlines import Hold
 from hub.events import models as m
 from hub.events.codec import MAGIC, Codec
-from hub.events.envelope import Envelope, cloudevents_headers, encode_envelope, seal
+from hub.events.envelope import Envelope, cloudevents_headers, encode_envelope, sign_event
 from hub.events.errors import Reason
 from hub.events.topics import ingest_topic
 from producers.samples import Seal, part2_consent, sample_event
@@ -387,7 +387,7 @@ def add_bad_input(
             value, expected = encode_envelope(forged, codec), Reason.BAD_SIGNATURE
         elif kind == 1:  # police announcing a held charge: only the prosecutor may
             body = sample_event("charges_held", rng, _no_seal)
-            wrong = seal(
+            wrong = sign_event(
                 body,
                 codec=codec,
                 key=keys["bpd"],
@@ -414,7 +414,7 @@ def _no_seal(plain: m.Identity | m.Narrative) -> m.EncryptedField:
 
 
 def _seal(p: Planned, key: SigningKey, codec: Codec) -> Envelope:
-    return seal(
+    return sign_event(
         p.body,
         codec=codec,
         key=key,

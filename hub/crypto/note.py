@@ -7,7 +7,8 @@ an outside auditor can check them, and a public witness can cosign them, with to
 here wrote. That only works if every byte matches, so this module is strict: it accepts what
 the specs allow and the reference implementations (golang.org/x/mod/sumdb/note,
 transparency-dev/formats, filippo.io/torchwood, sigsum-go) emit, and says exactly why it
-rejects anything else. The golden vectors in tests/unit/crypto/test_note.py come from those projects.
+rejects anything else. The golden vectors in tests/unit/crypto/test_note.py come from those
+projects.
 
 Only Ed25519 is supported, as plain note signatures (signature type 0x01) and as timestamped
 cosignatures (type 0x04); ML-DSA-44 cosignatures (0x06) and the other types are out of scope.

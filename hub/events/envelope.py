@@ -106,7 +106,7 @@ def signing_input(
     return SIGNING_TAG + b"".join(struct.pack(">I", len(f)) + f for f in fields)
 
 
-def seal(
+def sign_event(
     body: EventBody,
     *,
     codec: Codec,

@@ -16,7 +16,7 @@ from kafka import KafkaProducer
 
 from hub.crypto.signing import SigningKey
 from hub.events.codec import Codec
-from hub.events.envelope import Envelope, cloudevents_headers, encode_envelope, seal
+from hub.events.envelope import Envelope, cloudevents_headers, encode_envelope, sign_event
 from hub.events.models import EventBody
 from hub.events.topics import ingest_topic
 
@@ -73,7 +73,7 @@ class Publisher:
         causation_id: uuid.UUID | None = None,
         correlation_id: uuid.UUID | None = None,
     ) -> Envelope:
-        envelope = seal(
+        envelope = sign_event(
             body,
             codec=self.codec,
             key=self.key,
@@ -145,7 +145,7 @@ class AsyncPublisher:
         causation_id: uuid.UUID | None = None,
         correlation_id: uuid.UUID | None = None,
     ) -> Envelope:
-        envelope = seal(
+        envelope = sign_event(
             body,
             codec=self.codec,
             key=self.key,

@@ -37,7 +37,7 @@ from hub.events.envelope import (
     decode_body,
     decode_envelope,
     encode_envelope,
-    seal,
+    sign_event,
 )
 from hub.events.errors import EventError, Reason
 from hub.events.fields import DataKeyStore
@@ -276,7 +276,7 @@ class CanonicalHandler:
     def _lapse(self, hold: Hold) -> Out:
         """The hub's own signed intake_window_expired, back through its ingest topic."""
         body = IntakeWindowExpired.model_validate(hold.expiry_body())
-        envelope: Envelope = seal(
+        envelope: Envelope = sign_event(
             body,
             codec=self.codec,
             key=self.hub_key,

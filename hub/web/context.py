@@ -23,7 +23,7 @@ from hub.crypto.signing import PublicKeys, SigningKey
 from hub.domain.agencies import AgencyRegistry
 from hub.domain.rejections import PREFIX
 from hub.events.codec import Codec
-from hub.events.envelope import cloudevents_headers, encode_envelope, seal
+from hub.events.envelope import cloudevents_headers, encode_envelope, sign_event
 from hub.events.models import RecordsViewed, ViewKind
 from hub.events.topics import EVENTS, REJECTED, ingest_topic
 from hub.web.auth import RequestVerifier, SessionVerifier
@@ -131,7 +131,7 @@ class WebContext:
             body = RecordsViewed(
                 viewer=viewer, view=view, event_ids=list(event_ids), request_id=request_id
             )
-            envelope = seal(
+            envelope = sign_event(
                 body,
                 codec=self.codec,
                 key=self.hub_key,

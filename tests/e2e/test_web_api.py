@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from hub.domain.rejections import parse
-from hub.events.envelope import decode_body, decode_envelope, encode_envelope, seal
+from hub.events.envelope import decode_body, decode_envelope, encode_envelope, sign_event
 from hub.events.models import CaseManagerDispatched, StatusChanged
 from hub.events.topics import AUDIT, EVENTS, REJECTED
 from hub.web.api import AVRO
@@ -173,7 +173,7 @@ def _dispatch(web: WebHub, agency: str = "cm") -> tuple[Any, Any]:
         location_area="central",
         response_target_minutes=30,
     )
-    envelope = seal(
+    envelope = sign_event(
         body,
         codec=web.hub.codec,
         key=web.hub.keys[agency],
@@ -222,7 +222,7 @@ def test_avro_submissions_and_their_dead_letters(web_hub: WebHub) -> None:
     assert r.status_code == 201 and r.json()["event_id"] == str(envelope.event_id)
     # the prosecutor may not report a case manager's status change
     status = StatusChanged.model_validate({"status": "INACTIVE", "reason": "NO_RECENT_CONTACT"})
-    wrong = seal(
+    wrong = sign_event(
         status,
         codec=web_hub.hub.codec,
         key=web_hub.hub.keys["sao"],

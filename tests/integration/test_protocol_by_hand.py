@@ -575,7 +575,7 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
     from hub.domain.processor import PartitionProcessor
     from hub.domain.rejections import REJECTION_NAMESPACE
     from hub.events.codec import Codec
-    from hub.events.envelope import cloudevents_headers, encode_envelope, seal
+    from hub.events.envelope import cloudevents_headers, encode_envelope, sign_event
     from hub.events.models import PolicyPublished
     from hub.streams.handlers import CanonicalHandler, IngestHandler
 
@@ -605,7 +605,7 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
 
     # 11.3: policy_published goes to every partition of lead.events.
     start = datetime(2026, 11, 1, tzinfo=UTC)
-    published = seal(
+    published = sign_event(
         PolicyPublished(
             policy_version=policy.version, policy_sha256=policy.sha256, effective_at=start
         ),
@@ -740,7 +740,7 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
 
     # 13.1: a later event on the partition, accepted after the deadline, lapses the hold.
     now["t"] = deadline + timedelta(hours=1)
-    later = seal(
+    later = sign_event(
         PolicyPublished(policy_version="2026.12-1", policy_sha256="0" * 64, effective_at=now["t"]),
         codec=codec,
         key=hub,

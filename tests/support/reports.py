@@ -15,7 +15,7 @@ import numpy as np
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.domain.agencies import AgencyRegistry
 from hub.events.codec import Codec
-from hub.events.envelope import seal
+from hub.events.envelope import sign_event
 from hub.events.models import RecordsViewed, ViewKind
 from hub.log.archive import ArchivedRecord
 from hub.report.measures import ReportLog
@@ -82,7 +82,7 @@ def run_scenario(
                 request_id=uuid.UUID(int=i + 1),
             )
             bus.publish(
-                seal(
+                sign_event(
                     viewed,
                     codec=codec,
                     key=hub_key,

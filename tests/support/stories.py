@@ -21,7 +21,7 @@ from hub.events.envelope import (
     cloudevents_headers,
     decode_envelope,
     encode_envelope,
-    seal,
+    sign_event,
 )
 from hub.events.models import PolicyPublished
 from hub.events.topics import EVENTS, REJECTED, ingest_topic
@@ -93,11 +93,12 @@ def told(
         policy_version=POLICY.version, policy_sha256=POLICY.sha256, effective_at=start
     )
     bus.publish(
-        seal(published, codec=codec, key=hub_key, participant_id="SYSTEM", occurred_at=start), codec
+        sign_event(published, codec=codec, key=hub_key, participant_id="SYSTEM", occurred_at=start),
+        codec,
     )
     for p in scenario.publications:
         bus.publish(
-            seal(
+            sign_event(
                 p.body,
                 codec=codec,
                 key=agency_keys[p.agency],

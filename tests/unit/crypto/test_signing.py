@@ -28,7 +28,7 @@ from hub.events.envelope import (
     decode_body,
     decode_envelope,
     encode_envelope,
-    seal,
+    sign_event,
     signing_input,
     verify,
 )
@@ -50,7 +50,7 @@ def _held() -> ChargesHeld:
 
 @pytest.fixture
 def envelope(codec: Codec, agency_keys: dict[str, SigningKey]) -> Envelope:
-    return seal(
+    return sign_event(
         _held(),
         codec=codec,
         key=agency_keys["sao"],
@@ -117,7 +117,9 @@ def test_forgery_with_another_key_under_the_same_key_id(
     envelope: Envelope, codec: Codec, public_keys: PublicKeys
 ) -> None:
     forger = SigningKey("sao", envelope.key_id, generate_key("sao", demo=True).private)
-    forged = seal(_held(), codec=codec, key=forger, participant_id="P-TEST000001", occurred_at=NOW)
+    forged = sign_event(
+        _held(), codec=codec, key=forger, participant_id="P-TEST000001", occurred_at=NOW
+    )
     with pytest.raises(SignatureError):
         verify(forged, public_keys)
 

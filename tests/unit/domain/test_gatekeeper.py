@@ -19,7 +19,7 @@ from hub.events.envelope import (
     Envelope,
     cloudevents_headers,
     encode_envelope,
-    seal,
+    sign_event,
     signing_input,
 )
 from hub.events.errors import Reason
@@ -48,7 +48,7 @@ def record(env: Envelope, codec: Codec) -> dict[str, Any]:
 
 def signed(codec: Codec, key: SigningKey, event_type: str = "charges_held") -> Envelope:
     body = sample_event(event_type, random.Random(5), fake_seal)
-    return seal(body, codec=codec, key=key, participant_id=PARTICIPANT, occurred_at=NOW)
+    return sign_event(body, codec=codec, key=key, participant_id=PARTICIPANT, occurred_at=NOW)
 
 
 def admit(
@@ -218,7 +218,7 @@ def test_a_hold_must_use_the_sites_intake_window(
         intake_deadline=held + timedelta(days=30),
         window_days=30,
     )
-    env = seal(
+    env = sign_event(
         body, codec=codec, key=agency_keys["sao"], participant_id=PARTICIPANT, occurred_at=NOW
     )
     fourteen = Gatekeeper(codec, agencies, public_keys, intake_window_days=14)
@@ -227,7 +227,7 @@ def test_a_hold_must_use_the_sites_intake_window(
     thirty = Gatekeeper(codec, agencies, public_keys, intake_window_days=30)
     assert isinstance(admit(thirty, "sao", record(env, codec)), Accepted)
     early = body.model_copy(update={"intake_deadline": held + timedelta(days=29)})
-    env = seal(
+    env = sign_event(
         early, codec=codec, key=agency_keys["sao"], participant_id=PARTICIPANT, occurred_at=NOW
     )
     assert reason(admit(thirty, "sao", record(env, codec))) is Reason.INVALID_EVENT
@@ -245,7 +245,7 @@ def test_a_hold_at_the_end_of_the_calendar_is_refused_not_raised(
         intake_deadline=held + timedelta(days=1),
         window_days=14,
     )
-    env = seal(
+    env = sign_event(
         body, codec=codec, key=agency_keys["sao"], participant_id=PARTICIPANT, occurred_at=NOW
     )
     result = admit(gate, "sao", record(env, codec))
@@ -262,7 +262,7 @@ def test_a_list_of_a_quarter_million_bad_items_is_refused_cheaply(
     sample = sample_event("consent_revoked", random.Random(1), fake_seal)
     data = {**sample.model_dump(), "scope": "RECIPIENTS", "recipients": [""] * 260_000}
     payload = codec.encode("consent_revoked", data)
-    env = seal(
+    env = sign_event(
         sample, codec=codec, key=agency_keys["cm"], participant_id=PARTICIPANT, occurred_at=NOW
     )
     facts = env.model_dump() | {"payload": payload}

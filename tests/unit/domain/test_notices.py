@@ -24,7 +24,7 @@ from hub.crypto.signing import PublicKeys, SigningKey, generate_key, write_key
 from hub.domain.notices import audit_record, build_notice, notice_id, open_notice
 from hub.domain.policy import ConsentState, PolicyEvent, decide
 from hub.events.codec import Codec
-from hub.events.envelope import seal as seal_event
+from hub.events.envelope import sign_event
 from hub.events.errors import SignatureError
 from producers.samples import sample_event
 from tests.support.fakes import fake_seal
@@ -38,7 +38,7 @@ HUB_KEYS = PublicKeys({("hub", HUB.key_id): HUB.public})
 
 def permitted(codec: Codec, key: SigningKey):  # type: ignore[no-untyped-def]
     body = sample_event("charges_held", random.Random(2), fake_seal)
-    env = seal_event(body, codec=codec, key=key, participant_id="P-NOTICE0001", occurred_at=NOW)
+    env = sign_event(body, codec=codec, key=key, participant_id="P-NOTICE0001", occurred_at=NOW)
     env = env.model_copy(update={"recorded_at": NOW + timedelta(seconds=2)})
     event = PolicyEvent(
         env.event_id,

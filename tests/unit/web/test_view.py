@@ -14,7 +14,7 @@ from hub.domain.notices import Notice, open_notice
 from hub.domain.policy import PolicyBook
 from hub.domain.processor import PartitionProcessor
 from hub.events.codec import Codec
-from hub.events.envelope import seal
+from hub.events.envelope import sign_event
 from hub.events.models import NoticeAcknowledged, RecordsViewed, ViewKind
 from hub.events.topics import notify_topic
 from hub.web.view import OWN, DisclosureView, redacted
@@ -93,7 +93,7 @@ def test_reads_are_not_facts_to_show(
     read = RecordsViewed(
         viewer="sao", view=ViewKind.TIMELINE, event_ids=[first.event_id], request_id=first.event_id
     )
-    envelope = seal(
+    envelope = sign_event(
         read,
         codec=story.codec,
         key=agency_keys["hub"],
@@ -112,7 +112,7 @@ def test_an_acknowledgement_marks_its_notice(
     ack = NoticeAcknowledged(
         notice_id=notice.notice_id, recipient="sao", acknowledged_at=notice.recorded_at
     )
-    envelope = seal(
+    envelope = sign_event(
         ack,
         codec=story.codec,
         key=agency_keys["sao"],
