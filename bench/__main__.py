@@ -22,9 +22,8 @@ from typing import Any
 from bench import baselines, machine, micro, pipeline
 from bench.workload import Record, scenario_records
 from hub.config import load_settings
+from hub.context import HubContext
 from hub.domain.agencies import AgencyRegistry
-from hub.events.codec import Codec
-from hub.events.schemas import SchemaRegistry
 from hub.events.topics import TopicSpec, load_topic_specs
 from hub.log.broker import EmbeddedBroker
 from hub.ops.cluster import ensure_topics
@@ -40,9 +39,8 @@ RAW_IN, RAW_OUT, FAUST_IN = "bench.raw.in", "bench.raw.out", "bench.faust.in"
 def run(out_dir: Path) -> dict[str, Any]:
     data = out_dir / "data"
     shutil.rmtree(data, ignore_errors=True)
-    settings = load_settings(data_dir=data, keys_dir=data / "keys", log_level="warning")
-    agencies = AgencyRegistry.load(settings.agencies_file)
-    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
+    hub = HubContext(load_settings(data_dir=data, keys_dir=data / "keys", log_level="warning"))
+    settings, agencies, codec = hub.settings, hub.agencies, hub.codec
     keys = demo_keys(settings, agencies)
     results: dict[str, Any] = {"machine": machine.describe(), "started": _now()}
     say("preparing the workload (signed, encrypted scenario events)")
@@ -53,7 +51,7 @@ def run(out_dir: Path) -> dict[str, Any]:
     results["ed25519_verify_per_s"] = micro.ed25519_verify_rate()
     with EmbeddedBroker(log_file=data / "broker.log") as broker:
         bootstrap = broker.bootstrap_servers
-        specs = load_topic_specs(settings.topics_file, agencies)
+        specs = list(hub.topics)
         specs += [
             TopicSpec(name=t, partitions=6, replication_factor=1, configs={})
             for t in (RAW_IN, RAW_OUT, FAUST_IN, "bench.faust.out1", "bench.faust.out2")

@@ -12,9 +12,10 @@ import json
 import sys
 from pathlib import Path
 
+from hub.config import load_settings
+from hub.context import HubContext
 from hub.domain.accepted import AcceptedIds
-from hub.domain.agencies import AgencyRegistry
-from hub.domain.policy import PolicyBook, load_policy
+from hub.domain.policy import PolicyBook
 from hub.domain.processor import PartitionProcessor
 from hub.events.envelope import Envelope
 from hub.events.models import EncryptedField, Identity, Narrative, PlaintextType
@@ -41,9 +42,8 @@ def peak_rss_kib() -> int:
 
 
 def main(participants: int) -> dict[str, float]:
-    agencies = AgencyRegistry.load(Path("deploy/agencies.yaml"))
-    policy = load_policy(Path("deploy/policy.yaml"), agencies)
-    recipients = [a for a in agencies if a != "hub"]
+    hub = HubContext(load_settings())
+    policy, recipients = hub.policy, hub.recipients
     book = PolicyBook.of([policy]).apply(
         "policy_published",
         {"policy_version": policy.version, "policy_sha256": policy.sha256},

@@ -17,6 +17,7 @@ from bench.baselines import rate_of, wait_for_outputs
 from bench.workload import Record
 from hub.audit.auditor import Auditor, read_log
 from hub.config import Settings
+from hub.context import HubContext
 from hub.events.codec import Codec
 from hub.events.topics import AUDIT, EVENTS, notify_topic
 from hub.log.reading import read_topics
@@ -32,7 +33,8 @@ def throughput(
     event is on lead.events and the outputs have stopped growing; and seconds from the
     worker's spawn to its first canonical record (ready)."""
     events = wait_for_outputs(bootstrap, [EVENTS], len(records) + 1)
-    settled, previous = [], -1
+    settled: list[int] = []
+    previous = -1
     while len(settled) != previous:
         previous = len(settled)
         time.sleep(1.5)  # the last events' steps may still be running
@@ -105,7 +107,7 @@ def audit_rates(settings: Settings, bootstrap: Sequence[str]) -> dict[str, Any]:
     started = time.perf_counter()
     log = read_log(settings, "kafka", bootstrap)
     read_s = time.perf_counter() - started
-    auditor = Auditor.open(settings, log)
+    auditor = Auditor(HubContext(settings), log)
     started = time.perf_counter()
     findings, summary = auditor.replay_findings()
     replay_s = time.perf_counter() - started

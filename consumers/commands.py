@@ -15,6 +15,7 @@ from hub.cli.common import (
     app,
     audit_app,
     bootstrap_for,
+    context_from,
     settings_from,
 )
 from hub.errors import HubError
@@ -33,18 +34,13 @@ def tail(
     """Show a topic's records decoded, with CloudEvents headers and signature status.
     Identity and notes stay encrypted."""
     from consumers.tail import describe
-    from hub.crypto.signing import PublicKeys
-    from hub.events.codec import Codec
-    from hub.events.schemas import SchemaRegistry
     from hub.log.reading import read_topics
 
-    settings = settings_from(config)
-    servers = bootstrap_for(settings, bootstrap_servers)
-    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
-    keys = PublicKeys.load(settings.keys_dir)
-    kwargs = client_kwargs(settings)
+    hub = context_from(config)
+    servers = bootstrap_for(hub.settings, bootstrap_servers)
+    kwargs = client_kwargs(hub.settings)
     for record in read_topics(servers, [topic], client_kwargs=kwargs, limit=limit, follow=follow):
-        d = describe(record, codec, keys)
+        d = describe(record, hub.codec, hub.public_keys)
         if as_json:
             typer.echo(json.dumps(d.as_dict(), sort_keys=True))
         else:
@@ -131,7 +127,7 @@ def rejected_redrive(
     servers = bootstrap_for(settings, bootstrap_servers)
     done = redrive(
         servers,
-        settings.data_dir / "redriven.ledger",
+        settings.paths.redriven,
         reason=wanted,
         dry_run=dry_run,
         client_kwargs=client_kwargs(settings),
@@ -154,25 +150,20 @@ def inbox(
 
     from consumers.inbox import Inbox, acknowledge_with, sync
     from hub.crypto.sealing import load_sealing_key
-    from hub.crypto.signing import PublicKeys, load_signing_key
-    from hub.domain.agencies import AgencyRegistry
-    from hub.events.codec import Codec
-    from hub.events.schemas import SchemaRegistry
 
-    settings = settings_from(config)
-    registry = AgencyRegistry.load(settings.agencies_file)
+    hub = context_from(config)
+    settings, registry, codec = hub.settings, hub.agencies, hub.codec
     if agency not in registry or agency == "hub":
         raise HubError(f"unknown agency {agency!r} (known: {', '.join(registry)})")
     servers = bootstrap_for(settings, bootstrap_servers)
-    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
     kwargs = client_kwargs(settings, agency)
-    box = Inbox.open(settings.data_dir / "inbox" / f"{agency}.jsonl")
+    box = Inbox.open(settings.paths.inbox(agency))
     new = sync(
         box,
         servers,
         agency,
         load_sealing_key(settings.keys_dir, agency),
-        PublicKeys.load(settings.keys_dir),
+        hub.public_keys,
         codec,
         kwargs,
     )
@@ -184,11 +175,7 @@ def inbox(
             typer.echo(
                 f"{item.occurred_at[:16]}  {item.participant_id}  {item.event_type:24} {fields}"
             )
-    acked = (
-        acknowledge_with(box, servers, load_signing_key(settings.keys_dir, agency), codec, kwargs)
-        if ack
-        else 0
-    )
+    acked = acknowledge_with(box, servers, hub.signing_key(agency), codec, kwargs) if ack else 0
     typer.echo(
         f"{agency}: {len(box.items)} notices ({new} new, {box.counts['duplicates']} repeats "
         f"dropped, {box.counts['invalid']} invalid), {acked} acknowledged",
@@ -206,9 +193,8 @@ def audit_witness(
     cosigned, and publish the cosignature to lead.checkpoints."""
     from consumers.witness import witness
 
-    settings = settings_from(config)
-    servers = bootstrap_for(settings, bootstrap_servers)
-    size = witness(settings, servers, agency)
+    hub = context_from(config)
+    size = witness(hub, bootstrap_for(hub.settings, bootstrap_servers), agency)
     typer.echo(
         f"{agency}: cosigned checkpoint {size}" if size else f"{agency}: nothing new to cosign"
     )

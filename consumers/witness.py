@@ -19,10 +19,10 @@ from hub.audit import merkle
 from hub.audit.auditor import AuditLog
 from hub.audit.checkpoints import log_keys, tree_of, witness_name
 from hub.audit.tree import MerkleTree
-from hub.config import Settings
+from hub.context import HubContext
 from hub.crypto import note
 from hub.crypto.note import Checkpoint, parse_note
-from hub.crypto.signing import PublicKeys, SigningKey, load_signing_key
+from hub.crypto.signing import SigningKey
 from hub.errors import HubError
 from hub.events.topics import AUDIT, CHECKPOINTS
 from hub.log.access import client_kwargs
@@ -111,12 +111,11 @@ def _with_line(text: str, line: str) -> str:
     return note.format_note(body, [*signatures, line])
 
 
-def witness(settings: Settings, bootstrap: Sequence[str], agency: str) -> int | None:
+def witness(hub: HubContext, bootstrap: Sequence[str], agency: str) -> int | None:
     """Cosign the newest checkpoint as ``agency`` and publish the cosigned note."""
     from kafka import KafkaProducer
 
-    keys = PublicKeys.load(settings.keys_dir)
-    key = load_signing_key(settings.keys_dir, agency)
+    settings, keys, key = hub.settings, hub.public_keys, hub.signing_key(agency)
     kwargs = client_kwargs(settings, agency, witness=True)
     log = AuditLog().add(read_topics(bootstrap, [AUDIT, CHECKPOINTS], client_kwargs=kwargs))
     origin = settings.audit.origin
@@ -126,7 +125,7 @@ def witness(settings: Settings, bootstrap: Sequence[str], agency: str) -> int | 
         origin=origin,
         hub_keys=log_keys(origin, keys),
         witness=key,
-        state_file=settings.data_dir / "witness" / f"{agency}.json",
+        state_file=settings.paths.witness(agency),
     )
     if cosigned is None:
         return None

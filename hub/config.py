@@ -8,6 +8,7 @@ paths are taken from the working directory, so ``make demo`` in a clone just wor
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -181,6 +182,57 @@ class AuditSettings(_Section):
     max_segment_records: int = Field(default=50_000, ge=1)
 
 
+@dataclass(frozen=True)
+class DataDir:
+    """What the hub writes under ``data_dir``, each place named once (operators back up,
+    move and erase these; docs/runbook.md lists them)."""
+
+    root: Path
+
+    @property
+    def kafka(self) -> Path:
+        """The embedded broker's log, metadata and security (CA, SCRAM credentials)."""
+        return self.root / "kafka"
+
+    @property
+    def broker_log(self) -> Path:
+        return self.root / "broker.log"
+
+    @property
+    def worker_log(self) -> Path:
+        return self.root / "worker.log"
+
+    @property
+    def archive(self) -> Path:
+        """The signed archive of every topic: the auditor's copy, and disaster recovery."""
+        return self.root / "archive"
+
+    @property
+    def policies(self) -> Path:
+        """Every policy version that has been in force, for replay."""
+        return self.archive / "policies"
+
+    @property
+    def datakeys(self) -> Path:
+        """Per-participant data keys: destroying one erases that person from the log."""
+        return self.root / "datakeys"
+
+    @property
+    def faust(self) -> Path:
+        return self.root / "faust"
+
+    @property
+    def redriven(self) -> Path:
+        """Dead letters sent again, so none is sent twice."""
+        return self.root / "redriven.ledger"
+
+    def inbox(self, agency: str) -> Path:
+        return self.root / "inbox" / f"{agency}.jsonl"
+
+    def witness(self, agency: str) -> Path:
+        return self.root / "witness" / f"{agency}.json"
+
+
 class Settings(BaseSettings):
     """Everything a hub process needs to know about where it runs."""
 
@@ -204,8 +256,8 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
 
     @property
-    def archive_dir(self) -> Path:
-        return self.data_dir / "archive"
+    def paths(self) -> DataDir:
+        return DataDir(self.data_dir)
 
     @classmethod
     def settings_customise_sources(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from hub.cli.common import ConfigOption, app, settings_from
+from hub.cli.common import ConfigOption, app, context_from
 from hub.errors import HubError
 
 
@@ -23,9 +23,8 @@ def demo(
     shows who was told what."""
     from producers.demo import run_demo
 
-    settings = settings_from(config)
     problems = run_demo(
-        settings, participants=participants, seed=seed, out=typer.echo, config=config
+        context_from(config), participants=participants, seed=seed, out=typer.echo, config=config
     )
     if problems:
         raise HubError(f"demo: {problems} expectation(s) not met")

@@ -30,17 +30,17 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from consumers.witness import witness
 from hub.config import Settings
+from hub.context import HubContext
 from hub.crypto.sealing import generate_sealing_key, load_sealing_key, write_sealing_key
 from hub.crypto.signing import SigningKey, generate_key, load_signing_key, write_key
 from hub.domain.agencies import AgencyRegistry
-from hub.domain.policy import load_policy, policy_event_id
+from hub.domain.policy import policy_event_id
 from hub.domain.rejections import parse
 from hub.errors import DeploymentError, HubError
 from hub.events.codec import Codec
 from hub.events.envelope import SYSTEM_PARTICIPANT, Envelope, decode_envelope
 from hub.events.fields import DataKeyStore, seal_field
 from hub.events.models import EncryptedField, Identity, Narrative
-from hub.events.schemas import SchemaRegistry
 from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
 from hub.log.access import client_env, client_kwargs
 from hub.log.reading import read_topics
@@ -85,7 +85,7 @@ def start_worker(
         **client_env(settings),  # as the hub's principal
     }
     args = [sys.executable, "-m", "hub", "run"] + (["--config", str(config)] if config else [])
-    log = (settings.data_dir / "worker.log").open("ab")
+    log = settings.paths.worker_log.open("ab")
     try:
         return subprocess.Popen(
             args, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
@@ -297,14 +297,13 @@ def wait_for_checkpoint(
 
 
 def run_demo(
-    settings: Settings, *, participants: int, seed: int, out: Out, config: Path | None = None
+    hub: HubContext, *, participants: int, seed: int, out: Out, config: Path | None = None
 ) -> int:
     """Run the scenario; return how many expectations the hub missed (0 is success)."""
     started = time.monotonic()
-    agencies = AgencyRegistry.load(settings.agencies_file)
-    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
+    settings, agencies, codec = hub.settings, hub.agencies, hub.codec
     keys = demo_keys(settings, agencies)
-    datakeys = DataKeyStore(settings.data_dir / "datakeys")
+    datakeys = DataKeyStore(settings.paths.datakeys)
 
     def seal_for(pid: str) -> Callable[[Identity | Narrative], EncryptedField]:
         key_id, key = datakeys.get_or_create(pid)
@@ -328,7 +327,7 @@ def run_demo(
         watcher = EventsWatcher(bootstrap, client_kwargs(settings))
         watcher.start()
         try:
-            policy_id = str(policy_event_id(load_policy(settings.policy_file, agencies)))
+            policy_id = str(policy_event_id(hub.policy))
             watcher.wait_for({policy_id}, lambda: worker, timeout_s=60)
             publish(scenario, settings, bootstrap, codec, keys, watcher, lambda: worker)
             out(
@@ -340,7 +339,7 @@ def run_demo(
             as_hub = client_kwargs(settings)
             wait_for_checkpoint(bootstrap, len(topics[AUDIT]), lambda: worker, client_kwargs=as_hub)
             for agency in WITNESSES:
-                witness(settings, bootstrap, agency)
+                witness(hub, bootstrap, agency)
             notices = {  # each agency reads its own
                 a: list(
                     read_topics(

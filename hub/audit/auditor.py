@@ -18,7 +18,7 @@ from typing import Any, Literal
 from hub.audit.checkpoints import LogCheck, log_keys, tree_of, verify_log, witness_keys
 from hub.audit.replay import LogRecord, Replay, diff, logged_decisions, replay_events
 from hub.config import Settings
-from hub.crypto.signing import PublicKeys
+from hub.context import HubContext
 from hub.domain.agencies import AgencyRegistry
 from hub.domain.notices import jsonable, notice_id
 from hub.domain.policy.archive import load_all
@@ -27,7 +27,6 @@ from hub.events.codec import Codec
 from hub.events.envelope import decode_envelope
 from hub.events.errors import EventError
 from hub.events.fields import ENCRYPTED
-from hub.events.schemas import SchemaRegistry
 from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, HUB, ingest_topic
 from hub.log.access import AUDITOR, client_kwargs
 from hub.log.archive import Archive, ArchivedRecord
@@ -68,9 +67,7 @@ def read_log(settings: Settings, source: Source, bootstrap: Sequence[str] = ()) 
     if source == "kafka":
         kwargs = client_kwargs(settings, AUDITOR)
         return AuditLog().add(read_topics(bootstrap, topics, client_kwargs=kwargs))
-    archive = Archive(settings.archive_dir, settings.schemas_dir)
-    if not archive.exists:
-        raise HubError(f"no archive at {settings.archive_dir}: run the hub (or `make demo`) first")
+    archive = Archive.existing(settings.paths.archive, settings.schemas_dir)
     records: Iterable[ArchivedRecord] = archive.read(topics)
     log = AuditLog(archive=archive)
     return log.add(records)
@@ -96,12 +93,11 @@ def _b64(raw: bytes) -> str:
 class _Checks:
     """The auditor's integrity checks and proof service (mixed into Auditor)."""
 
-    settings: Settings
+    hub: HubContext
     log: AuditLog
-    keys: PublicKeys
 
     def log_check(self) -> LogCheck:
-        origin = self.settings.audit.origin
+        origin = self.hub.settings.audit.origin
         notes: list[tuple[str, str]] = []
         for r in self.log.checkpoints:
             notes.append((f"{CHECKPOINTS}@{r.offset}", r.value.decode("utf-8", "replace")))
@@ -109,16 +105,16 @@ class _Checks:
             [r.value for r in self.log.audit],
             notes,
             origin,
-            log_keys(origin, self.keys),
-            witness_keys(origin, self.keys),
+            log_keys(origin, self.hub.public_keys),
+            witness_keys(origin, self.hub.public_keys),
         )
 
     def verify(self) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
-        origin = self.settings.audit.origin
+        origin = self.hub.settings.audit.origin
         if self.log.archive is not None:
             archive = self.log.archive
-            found = archive.verify(origin, log_keys(origin, self.keys))
+            found = archive.verify(origin, log_keys(origin, self.hub.public_keys))
             segments = sum(len(archive.segment_files(*s)) for s in archive.streams())
             rows.append(
                 {
@@ -236,36 +232,25 @@ class _Checks:
 class Auditor(_Checks):
     """One auditor session over one log: replay runs once and serves every view."""
 
-    settings: Settings
+    hub: HubContext
     log: AuditLog
-    codec: Codec
-    keys: PublicKeys
-    agencies: AgencyRegistry
     _replay: Replay | None = None
 
-    @classmethod
-    def open(cls, settings: Settings, log: AuditLog) -> Auditor:
-        codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
-        return cls(
-            settings,
-            log,
-            codec,
-            PublicKeys.load(settings.keys_dir),
-            AgencyRegistry.load(settings.agencies_file),
-        )
+    @property
+    def codec(self) -> Codec:
+        return self.hub.codec
 
     @property
-    def recipients(self) -> list[str]:
-        return [a for a in self.agencies if a != HUB]
+    def agencies(self) -> AgencyRegistry:
+        return self.hub.agencies
 
     @property
     def replay(self) -> Replay:
         if self._replay is None:
-            policies = load_all(
-                self.settings.archive_dir / "policies", self.agencies, self.settings.policy_file
-            )
+            hub = self.hub
+            policies = load_all(hub.paths.policies, hub.agencies, hub.settings.policy_file)
             self._replay = replay_events(
-                self.log.events, self.codec, self.keys, policies, self.recipients
+                self.log.events, hub.codec, hub.public_keys, policies, hub.recipients
             )
         return self._replay
 

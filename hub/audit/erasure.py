@@ -9,14 +9,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
-from hub.config import Settings
-from hub.crypto.signing import load_signing_key
+from hub.context import HubContext
 from hub.errors import HubError
-from hub.events.codec import Codec
 from hub.events.fields import DataKeyStore
 from hub.events.models import ErasureBasis, ParticipantErased
-from hub.events.schemas import SchemaRegistry
-from hub.events.topics import HUB
 from hub.log.access import client_kwargs
 from hub.log.publishing import Publisher
 
@@ -30,20 +26,19 @@ def erasure_basis(basis: str) -> ErasureBasis:
 
 
 def publish_erasure(
-    settings: Settings, bootstrap: Sequence[str], participant: str, basis: str, by: str
+    hub: HubContext, bootstrap: Sequence[str], participant: str, basis: str, by: str
 ) -> UUID:
     """The hub's signed participant_erased; its worker destroys the key when it folds it."""
     lawful = erasure_basis(basis)
-    held = DataKeyStore(settings.data_dir / "datakeys").get(participant)
+    held = DataKeyStore(hub.paths.datakeys).get(participant)
     if held is None:
         raise HubError(f"no data key is held for participant {participant!r} (erased already?)")
-    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
     body = ParticipantErased(basis=lawful, key_id=held[0], authorised_by=by)
     with Publisher(
-        key=load_signing_key(settings.keys_dir, HUB),
-        codec=codec,
+        key=hub.hub_key,
+        codec=hub.codec,
         bootstrap_servers=list(bootstrap),
-        client_kwargs=client_kwargs(settings),
+        client_kwargs=client_kwargs(hub.settings),
     ) as publisher:
         envelope = publisher.publish(
             body, participant_id=participant, occurred_at=datetime.now(UTC)

@@ -20,8 +20,10 @@ def exposure(
     auditor: Auditor, recipient: str, since: datetime, until: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Every permit to ``recipient`` decided in [since, until), oldest first."""
-    if recipient not in auditor.recipients:
-        raise HubError(f"unknown recipient {recipient!r} (known: {', '.join(auditor.recipients)})")
+    if recipient not in auditor.hub.recipients:
+        raise HubError(
+            f"unknown recipient {recipient!r} (known: {', '.join(auditor.hub.recipients)})"
+        )
     if until is not None and until <= since:
         raise HubError("--until must be after --since")
     logged, _ = logged_decisions(auditor.log.audit, auditor.codec)

@@ -19,10 +19,10 @@ from hub.cli.common import (
     app,
     audit_app,
     bootstrap_for,
+    context_from,
     log_source,
     moment,
     render,
-    settings_from,
     table_format,
 )
 from hub.errors import HubError
@@ -40,9 +40,9 @@ def _auditor(config: Path | None, source: str, bootstrap_servers: str | None) ->
     from hub.audit.auditor import Auditor, read_log
 
     where = log_source(source)
-    settings = settings_from(config)
-    servers = bootstrap_for(settings, bootstrap_servers) if where == "kafka" else []
-    return Auditor.open(settings, read_log(settings, where, servers))
+    hub = context_from(config)
+    servers = bootstrap_for(hub.settings, bootstrap_servers) if where == "kafka" else []
+    return Auditor(hub, read_log(hub.settings, where, servers))
 
 
 @audit_app.command("verify")
@@ -145,9 +145,9 @@ def erase(
     from hub.audit.erasure import erasure_basis, publish_erasure
 
     lawful = erasure_basis(basis)
-    settings = settings_from(config)
-    servers = bootstrap_for(settings, bootstrap_servers)
-    event_id = publish_erasure(settings, servers, participant, lawful, authorised_by)
+    hub = context_from(config)
+    servers = bootstrap_for(hub.settings, bootstrap_servers)
+    event_id = publish_erasure(hub, servers, participant, lawful, authorised_by)
     typer.echo(f"participant_erased {event_id} published for {participant}")
 
 

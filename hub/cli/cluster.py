@@ -11,7 +11,13 @@ from typing import Annotated
 
 import typer
 
-from hub.cli.common import BootstrapOption, ConfigOption, app, bootstrap_for, settings_from
+from hub.cli.common import (
+    BootstrapOption,
+    ConfigOption,
+    app,
+    bootstrap_for,
+    context_from,
+)
 from hub.errors import HubError
 from hub.events.topics import check_topics_file
 from hub.log.access import ADMIN, client_kwargs
@@ -20,12 +26,11 @@ from hub.log.access import ADMIN, client_kwargs
 @app.command("plan")
 def plan(config: ConfigOption = None) -> None:
     """Print the topics and ACLs the cluster needs, from deploy/ (agencies, topics, acls)."""
-    from hub.domain.agencies import AgencyRegistry
     from hub.ops.plan import desired_state, plan_lines
 
-    settings = settings_from(config)
-    check_topics_file(settings.topics_file)
-    desired = desired_state(settings, AgencyRegistry.load(settings.agencies_file))
+    hub = context_from(config)
+    check_topics_file(hub.settings.topics_file)
+    desired = desired_state(hub.settings, hub.agencies)
     for line in plan_lines(desired):
         typer.echo(line)
 
@@ -48,13 +53,13 @@ def apply(
     ] = 30.0,
 ) -> None:
     """Create or update the cluster's topics and ACLs to match deploy/."""
-    from hub.domain.agencies import AgencyRegistry
     from hub.ops.cluster import AclsUnavailable, admin_client, apply_acls, apply_topics, observe
     from hub.ops.plan import desired_state, diff
 
-    settings = settings_from(config)
+    hub = context_from(config)
+    settings = hub.settings
     check_topics_file(settings.topics_file)
-    desired = desired_state(settings, AgencyRegistry.load(settings.agencies_file))
+    desired = desired_state(settings, hub.agencies)
     servers = bootstrap_for(settings, bootstrap_servers)
     with admin_client(servers, client_kwargs(settings, ADMIN), timeout) as admin:
         observed = observe(admin, [s.name for s in desired.topics], timeout)

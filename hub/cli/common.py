@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from hub import logs
 from hub.config import Settings, load_settings
+from hub.context import HubContext
 from hub.errors import HubError
 
 # `leadhub --help` as a table of contents: running, the contract, looking at the log,
@@ -81,6 +82,11 @@ def settings_from(config: Path | None, **overrides: Any) -> Settings:
     settings = load_settings(config, **overrides)
     logs.configure(settings.log_level)
     return settings
+
+
+def context_from(config: Path | None, **overrides: Any) -> HubContext:
+    """The composition root of one command: its settings, and the parts built from them."""
+    return HubContext(settings_from(config, **overrides))
 
 
 def bootstrap_for(settings: Settings, explicit: str | None) -> list[str]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hub.cli.common import ConfigOption, app, settings_from
+from hub.cli.common import ConfigOption, app, context_from
 from hub.errors import HubError
 
 if TYPE_CHECKING:
@@ -78,10 +78,9 @@ def keys_generate(
     notices sealed to it. Private halves are written 0600 beside the public ones."""
     from hub.crypto.sealing import generate_sealing_key, write_sealing_key
     from hub.crypto.signing import generate_key, write_key
-    from hub.domain.agencies import AgencyRegistry
 
-    settings = settings_from(config)
-    registry = AgencyRegistry.load(settings.agencies_file)
+    hub = context_from(config)
+    settings, registry = hub.settings, hub.agencies
     targets = list(registry) if agency == "all" else [agency]
     unknown = [a for a in targets if a not in registry]
     if unknown:
@@ -95,12 +94,11 @@ def keys_generate(
 
 
 def _policy(config: Path | None, policy_file: Path | None) -> tuple[Policy, AgencyRegistry]:
-    from hub.domain.agencies import AgencyRegistry
     from hub.domain.policy import load_policy
 
-    settings = settings_from(config)
-    agencies = AgencyRegistry.load(settings.agencies_file)
-    return load_policy(policy_file or settings.policy_file, agencies), agencies
+    hub = context_from(config)
+    policy = load_policy(policy_file, hub.agencies) if policy_file else hub.policy
+    return policy, hub.agencies
 
 
 PolicyFileOption = Annotated[

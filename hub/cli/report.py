@@ -19,9 +19,9 @@ from hub.cli.common import (
     SourceOption,
     app,
     bootstrap_for,
+    context_from,
     log_source,
     moment,
-    settings_from,
 )
 from hub.errors import HubError
 
@@ -85,9 +85,10 @@ def report(
     if output is not None and output.is_dir():
         raise HubError(f"--output {output} is a directory")
     began = clock.monotonic()
-    settings = settings_from(config)
+    hub = context_from(config)
+    settings = hub.settings
     servers = bootstrap_for(settings, bootstrap_servers) if where == "kafka" else []
-    log = read(settings, where, servers)
+    log = read(hub, where, servers)
     measures = derive(log, period, settings.site.intake_window_days)
     published = suppress(measures.tables)
     written: list[Path] = []

@@ -10,8 +10,9 @@ from typing import Annotated
 
 import typer
 
-from hub.cli.common import BROKER_FILE, ConfigOption, app, settings_from
+from hub.cli.common import BROKER_FILE, ConfigOption, app, context_from
 from hub.config import Settings
+from hub.context import HubContext
 from hub.log.access import as_client, client_kwargs
 
 
@@ -27,21 +28,19 @@ def up(
 ) -> None:
     """Start the broker (embedded unless a cluster is configured), create the hub's topics,
     and run until Ctrl-C."""
-    from hub.domain.agencies import AgencyRegistry
     from hub.ops.opening import open_broker
 
     overrides = {"broker": {"embedded": {"nodes": brokers}}} if brokers else {}
-    settings = settings_from(config, **overrides)
-    agencies = AgencyRegistry.load(settings.agencies_file)
+    hub = context_from(config, **overrides)
+    settings = hub.settings
     took: list[float] = []
     with (
-        open_broker(settings, agencies, took.append) as bootstrap,
+        open_broker(settings, hub.agencies, took.append) as bootstrap,
         _announced(settings, bootstrap),
     ):
         secured = client_kwargs(settings).get("security_protocol") == "SASL_SSL"
         how = (
-            f"SASL_SSL, each principal's password and the CA in {settings.data_dir / 'kafka'}"
-            "/security; "
+            f"SASL_SSL, each principal's password and the CA in {settings.paths.kafka}/security; "
             if secured and settings.broker.is_embedded
             else ""
         )
@@ -70,11 +69,10 @@ def _announced(settings: Settings, bootstrap: list[str]) -> Iterator[None]:
 def run_hub(config: ConfigOption = None) -> None:
     """Run the hub: its broker (embedded unless a cluster is configured) and the stream
     worker (gatekeeper, disclosure), until Ctrl-C or SIGTERM."""
-    from hub.domain.agencies import AgencyRegistry
     from hub.ops.opening import open_broker
     from hub.streams.worker import run
 
-    settings = settings_from(config)
-    agencies = AgencyRegistry.load(settings.agencies_file)
-    with open_broker(settings, agencies) as bootstrap, _announced(settings, bootstrap):
-        run(as_client(settings, bootstrap), bootstrap)
+    hub = context_from(config)
+    settings = hub.settings
+    with open_broker(settings, hub.agencies) as bootstrap, _announced(settings, bootstrap):
+        run(HubContext(as_client(settings, bootstrap)), bootstrap)

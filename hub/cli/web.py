@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from hub.cli.common import ConfigOption, app, settings_from
+from hub.cli.common import ConfigOption, app, context_from
 from hub.errors import HubError
 
 web_app = typer.Typer(no_args_is_help=True, help="The hub's pages and HTTP API.")
@@ -21,16 +21,14 @@ def web_login(
 ) -> None:
     """Print a sign-in link for one agency's staff, signed with the hub's key; it works
     until it expires, so hand it over the way you would hand over a password."""
-    from hub.crypto.signing import load_signing_key
-    from hub.domain.agencies import AgencyRegistry
     from hub.web.auth import issue_session
 
-    settings = settings_from(config)
-    agencies = AgencyRegistry.load(settings.agencies_file)
+    hub = context_from(config)
+    settings, agencies = hub.settings, hub.agencies
     if agency not in agencies or agency == "hub":
         known = ", ".join(a for a in agencies if a != "hub")
         raise HubError(f"unknown agency {agency!r}; one of: {known}")
     if not settings.web.enabled:
         raise HubError("web.enabled is false in this config: the hub serves no pages")
-    token = issue_session(load_signing_key(settings.keys_dir, "hub"), agency, hours)
+    token = issue_session(hub.hub_key, agency, hours)
     typer.echo(f"http://{settings.web.host}:{settings.web.port}/login?token={token}")

@@ -64,7 +64,7 @@ def client_kwargs(
     if not settings.broker.is_embedded or settings.broker.security.protocol != "PLAINTEXT":
         return configured
     stored = stored_client_kwargs(
-        settings.data_dir / "kafka" / "security", scram_user(settings, who, witness=witness)
+        settings.paths.kafka / "security", scram_user(settings, who, witness=witness)
     )
     return {**configured, **stored} if stored else configured
 

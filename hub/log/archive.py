@@ -35,6 +35,7 @@ import fastavro
 import structlog
 
 from hub.crypto import note
+from hub.errors import HubError
 
 log = structlog.get_logger(__name__)
 RECORD_SCHEMA_PATH = Path("archive") / "record.avsc"
@@ -179,6 +180,14 @@ class Archive:
     @property
     def exists(self) -> bool:
         return bool(self.streams())
+
+    @classmethod
+    def existing(cls, root: Path, schemas_dir: Path) -> Archive:
+        """The archive a hub wrote at ``root``, for reading; one clear error if none did."""
+        archive = cls(root, schemas_dir)
+        if not archive.exists:
+            raise HubError(f"no archive at {root}: run the hub (or `make demo`) first")
+        return archive
 
     # -- writing --------------------------------------------------------------------------
 

@@ -150,7 +150,7 @@ class ArchiverConfig:
     @classmethod
     def of(cls, settings: Settings, client_kwargs: Mapping[str, object]) -> ArchiverConfig:
         return cls(
-            settings.archive_dir,
+            settings.paths.archive,
             settings.schemas_dir,
             settings.keys_dir,
             settings.audit.max_segment_records,

@@ -73,8 +73,8 @@ def open_broker(
         broker = EmbeddedBroker(
             host=emb.host,
             port=emb.port,
-            data_dir=settings.data_dir / "kafka",
-            log_file=settings.data_dir / "broker.log",
+            data_dir=settings.paths.kafka,
+            log_file=settings.paths.broker_log,
             start_timeout_s=emb.start_timeout_s,
             heap_mb=emb.heap_mb,
             security=embedded_security(settings, agencies),
@@ -142,7 +142,7 @@ def _archived(
     auditor's copy and the disaster recovery: a broker whose log directory was lost starts
     empty, and is restored from the archive before anything else reads it."""
     archive = Archive(
-        settings.archive_dir, settings.schemas_dir, settings.audit.max_segment_records
+        settings.paths.archive, settings.schemas_dir, settings.audit.max_segment_records
     )
     as_hub = client_kwargs(settings)
     if broker.formatted and archive.exists:

@@ -13,15 +13,13 @@ from typing import Literal
 from uuid import UUID
 
 from hub.audit.replay import LogRecord
-from hub.config import Settings
-from hub.domain.agencies import AgencyRegistry
+from hub.context import HubContext
 from hub.domain.rejections import parse
-from hub.errors import BrokerError, HubError
+from hub.errors import BrokerError
 from hub.events.codec import Codec
 from hub.events.envelope import decode_body, decode_envelope
 from hub.events.errors import EventError
-from hub.events.schemas import SchemaRegistry
-from hub.events.topics import AUDIT, EVENTS, REJECTED, load_topic_specs
+from hub.events.topics import AUDIT, EVENTS, REJECTED
 from hub.log.access import client_kwargs
 from hub.log.archive import Archive
 from hub.log.reading import read_topics
@@ -30,14 +28,9 @@ from hub.report.measures import LoggedDecision, LoggedEvent, LoggedRejection, Re
 Source = Literal["archive", "kafka"]
 
 
-def read(settings: Settings, source: Source, bootstrap: Sequence[str] = ()) -> ReportLog:
-    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
-    agencies = AgencyRegistry.load(settings.agencies_file)
-    timing = [
-        s.name
-        for s in load_topic_specs(settings.topics_file, agencies)
-        if s.name.startswith(("lead.ingest.", "lead.notify."))
-    ]
+def read(hub: HubContext, source: Source, bootstrap: Sequence[str] = ()) -> ReportLog:
+    settings, codec = hub.settings, hub.codec
+    timing = [s.name for s in hub.topics if s.name.startswith(("lead.ingest.", "lead.notify."))]
     if source == "kafka":
         kwargs = client_kwargs(settings)
         try:
@@ -49,9 +42,7 @@ def read(settings: Settings, source: Source, bootstrap: Sequence[str] = ()) -> R
             records = list(read_topics(bootstrap, [EVENTS, AUDIT], client_kwargs=kwargs))
             has_rejected = False
         return decode(records, codec, has_rejected)
-    archive = Archive(settings.archive_dir, settings.schemas_dir)
-    if not archive.exists:
-        raise HubError(f"no archive at {settings.archive_dir}: run the hub (or `make demo`) first")
+    archive = Archive.existing(settings.paths.archive, settings.schemas_dir)
     has_rejected = any(topic == REJECTED for topic, _ in archive.streams())
     return decode(archive.read([EVENTS, AUDIT, REJECTED, *timing]), codec, has_rejected)
 

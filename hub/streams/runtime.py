@@ -16,12 +16,12 @@ from typing import Any
 import structlog
 
 from hub.config import Settings
+from hub.context import HubContext
 from hub.crypto.note import Checkpoint, NoteError, parse_note
-from hub.crypto.sealing import load_recipient_key
-from hub.crypto.signing import PublicKeys, SigningKey, load_signing_key
+from hub.crypto.signing import SigningKey
 from hub.domain.agencies import AgencyRegistry
 from hub.domain.gatekeeper import Clock, Gatekeeper, LogClock, wall_clock
-from hub.domain.policy import Policy, PolicyBook, load_policy, policy_event_id
+from hub.domain.policy import Policy, PolicyBook, policy_event_id
 from hub.domain.policy.archive import keep
 from hub.domain.processor import PartitionProcessor
 from hub.domain.rejections import REJECTION_ID
@@ -30,15 +30,12 @@ from hub.events.envelope import CE_TYPE_PREFIX, SYSTEM_PARTICIPANT, decode_envel
 from hub.events.errors import EventError
 from hub.events.fields import DataKeyStore
 from hub.events.models import PolicyPublished
-from hub.events.schemas import SchemaRegistry
 from hub.events.topics import (
     AUDIT,
     CHECKPOINTS,
     EVENTS,
     HUB,
     REJECTED,
-    check_topics_file,
-    load_topic_specs,
     notify_topic,
 )
 from hub.log.publishing import Publisher
@@ -136,44 +133,34 @@ class Runtime:
                 self.recipient_keys,
                 self.hub_key,
                 partition,
-                DataKeyStore(self.settings.data_dir / "datakeys"),
+                DataKeyStore(self.settings.paths.datakeys),
                 observe=self.web.view.record if self.web is not None else None,
             )
             self.canonical[partition] = handler
         return handler
 
 
-def load_runtime(settings: Settings, bootstrap: list[str]) -> Runtime:
-    agencies = AgencyRegistry.load(settings.agencies_file)
-    codec = Codec(SchemaRegistry.load(settings.schemas_dir), settings.limits.max_event_bytes)
-    keys = PublicKeys.load(settings.keys_dir)
-    recipients = [a for a in agencies if a != HUB]
-    check_topics_file(settings.topics_file)
-    events_spec = next(
-        s for s in load_topic_specs(settings.topics_file, agencies) if s.name == EVENTS
-    )
+def load_runtime(context: HubContext, bootstrap: list[str]) -> Runtime:
+    settings = context.settings
     clock: Clock = LogClock() if settings.streams.log_clock else wall_clock
-    hub_key = load_signing_key(settings.keys_dir, HUB)
-    web = (
-        WebContext(settings, codec, agencies, keys, hub_key, bootstrap)
-        if settings.web.enabled
-        else None
-    )
+    codec, agencies = context.codec, context.agencies
+    web = WebContext(context, bootstrap) if settings.web.enabled else None
+    events_partitions = context.topic(EVENTS).partitions
     return Runtime(
         settings=settings,
         bootstrap=bootstrap,
         codec=codec,
         agencies=agencies,
-        policy=load_policy(settings.policy_file, agencies),
-        hub_key=hub_key,
-        recipient_keys={a: load_recipient_key(settings.keys_dir, a) for a in recipients},
+        policy=context.policy,
+        hub_key=context.hub_key,
+        recipient_keys=context.recipient_keys,
         ingest=IngestHandler(
-            Gatekeeper(codec, agencies, keys, settings.site.intake_window_days),
+            Gatekeeper(codec, agencies, context.public_keys, settings.site.intake_window_days),
             clock,
-            events_spec.partitions,
+            events_partitions,
         ),
-        notary=AuditHandler(settings.audit.origin, hub_key),
-        events_partitions=events_spec.partitions,
+        notary=AuditHandler(settings.audit.origin, context.hub_key),
+        events_partitions=events_partitions,
         web=web,
     )
 
@@ -213,7 +200,7 @@ def prepare(runtime: Runtime) -> None:
         except NoteError:
             continue
         runtime.notary.published = max(runtime.notary.published, size)
-    keep(runtime.settings.policy_file, runtime.policy, runtime.settings.archive_dir / "policies")
+    keep(runtime.settings.policy_file, runtime.policy, runtime.settings.paths.policies)
     for record in read_topics(runtime.bootstrap, [EVENTS], client_kwargs=kwargs):
         runtime.ingest.remember(record.headers or [])
         runtime.events_read[record.partition] = record.offset + 1

@@ -27,7 +27,7 @@ from typing import Any
 
 import structlog
 
-from hub.config import Settings
+from hub.context import HubContext
 from hub.domain.gatekeeper import Rejected
 from hub.events.topics import (
     CHECKPOINTS,
@@ -66,7 +66,7 @@ def build_app(runtime: Runtime) -> Any:
     serving = runtime.web is not None and can_listen(settings.web.host, settings.web.port)
     if runtime.web is not None and not serving:  # the server would take the worker down
         log.error("web_not_served", reason="address in use", port=settings.web.port)
-    datadir = (settings.data_dir / "faust").resolve()
+    datadir = settings.paths.faust.resolve()
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         GROUP,
@@ -309,12 +309,12 @@ async def admit_batch(
     return outs
 
 
-def run(settings: Settings, bootstrap: list[str]) -> None:
+def run(context: HubContext, bootstrap: list[str]) -> None:
     """Run the worker in this process until SIGTERM or Ctrl-C."""
     import faust
 
-    runtime = load_runtime(settings, bootstrap)
+    runtime = load_runtime(context, bootstrap)
     prepare(runtime)
     app = build_app(runtime)
-    worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
+    worker = faust.Worker(app, loglevel=context.settings.log_level.upper(), quiet=True)
     worker.execute_from_commandline()

@@ -322,9 +322,7 @@ async def audit(ctx: WebContext, view: Any) -> list[dict[str, Any]]:
 
     def run() -> list[dict[str, Any]]:
         log = read_log(ctx.settings, "kafka", ctx.bootstrap)
-        return [
-            json.loads(json.dumps(r, default=str)) for r in view(Auditor.open(ctx.settings, log))
-        ]
+        return [json.loads(json.dumps(r, default=str)) for r in view(Auditor(ctx.hub, log))]
 
     try:
         return await asyncio.to_thread(run)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hub.config import Settings
+from hub.context import HubContext
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.domain.agencies import AgencyRegistry
 from hub.domain.rejections import PREFIX
@@ -60,17 +61,33 @@ def verdict_of(outs: Sequence[Any]) -> Verdict:
 
 @dataclass
 class WebContext:
-    settings: Settings
-    codec: Codec
-    agencies: AgencyRegistry
-    keys: PublicKeys
-    hub_key: SigningKey
+    hub: HubContext
     bootstrap: list[str]
     view: DisclosureView = field(default_factory=DisclosureView)
     produce: Produce | None = None  # bound to the worker's producer once it runs
     counts: dict[str, int] = field(default_factory=dict)
     _recent: OrderedDict[Position, Verdict] = field(default_factory=OrderedDict)
     _waiting: dict[Position, asyncio.Future[Verdict]] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.hub.settings
+
+    @property
+    def codec(self) -> Codec:
+        return self.hub.codec
+
+    @property
+    def agencies(self) -> AgencyRegistry:
+        return self.hub.agencies
+
+    @property
+    def keys(self) -> PublicKeys:
+        return self.hub.public_keys
+
+    @property
+    def hub_key(self) -> SigningKey:
+        return self.hub.hub_key
 
     @property
     def requests(self) -> RequestVerifier:

@@ -26,6 +26,7 @@ from hub.audit.auditor import AuditLog, Auditor, read_log
 from hub.audit.erasure import publish_erasure
 from hub.cli import BROKER_FILE
 from hub.config import Settings, load_settings
+from hub.context import HubContext
 from hub.domain.agencies import AgencyRegistry
 from hub.domain.policy import load_policy, policy_event_id
 from hub.domain.rejections import parse
@@ -101,7 +102,7 @@ def watched(
 def story(settings: Settings, codec: Codec) -> tuple[Scenario, dict[str, Any]]:
     agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
     keys = demo_keys(settings, agencies)
-    datakeys = DataKeyStore(settings.data_dir / "datakeys")
+    datakeys = DataKeyStore(settings.paths.datakeys)
 
     def seal_for(pid: str) -> Callable[[Identity | Narrative], EncryptedField]:
         key_id, key = datakeys.get_or_create(pid)
@@ -174,13 +175,13 @@ def interrupted(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Inter
         run(hub, first, codec, keys, len(first.publications) + 1)
     # disaster recovery: the broker's log directory is lost; the next start formats a new
     # one and restores it from the archive, transaction markers' offsets and all
-    shutil.rmtree(settings.data_dir / "kafka")
+    shutil.rmtree(settings.paths.kafka)
     with embedded_hub(settings) as hub:
         total = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
         topics = run(hub, rest, codec, keys, total)
         state = final_state(topics, codec)
         for agency in ("opd", "bchd"):
-            assert witness(settings, hub.bootstrap, agency) is not None
+            assert witness(HubContext(settings), hub.bootstrap, agency) is not None
         kafka_log = read_log(settings, "kafka", hub.bootstrap)
         erased = erase_one(hub, settings, codec, topics)
     return Interrupted(settings, scenario, state, kafka_log, erased[0], erased[1])
@@ -217,14 +218,14 @@ def erase_one(hub: Running, settings: Settings, codec: Codec, topics: Any) -> tu
         for r in topics[EVENTS]
         if decode_envelope(r.value, codec).event_type == "referral_made"
     )
-    store = DataKeyStore(settings.data_dir / "datakeys")
+    store = DataKeyStore(settings.paths.datakeys)
     held = store.get(pid)
     assert held is not None
     fields = _fields_of(topics[EVENTS], codec, pid)
     assert fields, "the referral carries an encrypted identity"
     for f in fields:  # readable before
         open_field(f, participant_id=pid, key=held[1], codec=codec)
-    event_id = publish_erasure(settings, hub.bootstrap, pid, "EXPUNGEMENT", "admin-7")
+    event_id = publish_erasure(HubContext(settings), hub.bootstrap, pid, "EXPUNGEMENT", "admin-7")
     hub.watcher.wait_for({str(event_id)}, hub.worker, timeout_s=60)
     deadline = time.monotonic() + 30
     while store.get(pid) is not None and time.monotonic() < deadline:
@@ -269,7 +270,7 @@ def test_stop_and_start_ends_where_an_uninterrupted_run_ends(
 def _auditor(interrupted: Interrupted, source: str) -> Auditor:
     settings = interrupted.settings
     log = interrupted.kafka_log if source == "kafka" else read_log(settings, "archive")
-    return Auditor.open(settings, log)
+    return Auditor(HubContext(settings), log)
 
 
 @pytest.mark.parametrize("source", ["kafka", "archive"])
@@ -296,8 +297,8 @@ def test_an_erased_identity_cannot_be_read_from_kafka_or_the_archive(
 ) -> None:
     pid = interrupted.erased
     settings = interrupted.settings
-    assert DataKeyStore(settings.data_dir / "datakeys").get(pid) is None
-    assert not list((settings.data_dir / "datakeys").glob(f"{pid}*"))
+    assert DataKeyStore(settings.paths.datakeys).get(pid) is None
+    assert not list((settings.paths.datakeys).glob(f"{pid}*"))
     archived = list(read_log(settings, "archive").events)
     for source in (interrupted.kafka_log.events, archived):
         fields = _fields_of(source, codec, pid)

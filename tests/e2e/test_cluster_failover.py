@@ -22,6 +22,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from hub.audit.auditor import Auditor, read_log
 from hub.config import load_settings
+from hub.context import HubContext
 from hub.domain.policy import policy_event_id
 from hub.events.codec import Codec
 from hub.events.topics import AUDIT, EVENTS, notify_topic
@@ -185,7 +186,7 @@ def test_a_killed_partition_leader_loses_no_notice(
         client_kwargs=hub.kwargs(),
     )
     settings = hub.settings
-    auditor = Auditor.open(settings, read_log(settings, "kafka", hub.bootstrap))
+    auditor = Auditor(HubContext(settings), read_log(settings, "kafka", hub.bootstrap))
     findings, summary = auditor.replay_findings()
     assert findings == []
     assert summary["decisions_derived"] == summary["decisions_logged"] > 500

@@ -16,6 +16,7 @@ from hub.audit import merkle
 from hub.audit.checkpoints import log_keys
 from hub.cli import main
 from hub.config import load_settings
+from hub.context import HubContext
 from hub.crypto import note
 from hub.crypto.signing import PublicKeys
 from hub.domain.notices import notice_id
@@ -38,7 +39,7 @@ def test_the_demo_runs_and_its_checks_pass(
         ROOT / "deploy" / "demo.yaml", data_dir=tmp_path, keys_dir=tmp_path / "keys"
     )
     lines: list[str] = []
-    problems = run_demo(settings, participants=25, seed=11, out=lines.append)
+    problems = run_demo(HubContext(settings), participants=25, seed=11, out=lines.append)
     text = "\n".join(lines)
     assert problems == 0, text
     assert "all checks passed" in lines[-1]

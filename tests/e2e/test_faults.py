@@ -59,7 +59,7 @@ class Rig:
 
     @property
     def log(self) -> Path:
-        return self.hub.settings.data_dir / "worker.log"
+        return self.hub.settings.paths.worker_log
 
     def expected_events(self, scenario: Scenario) -> int:
         return len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]

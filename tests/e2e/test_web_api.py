@@ -301,7 +301,7 @@ def test_one_trace_follows_a_submission_from_http_through_the_agents(web_hub: We
     doc = json.dumps(json_submission(envelope, body)).encode()
     r = call(web_hub, "cm", "POST", "/v1/events", doc, headers={"Content-Type": "application/json"})
     assert r.status_code == 201
-    log = web_hub.hub.settings.data_dir / "worker.log"
+    log = web_hub.hub.settings.paths.worker_log
     deadline = time.monotonic() + 30
     while True:
         spans = [

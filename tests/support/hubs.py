@@ -118,8 +118,8 @@ def hub_on_a_broker(settings: Settings, codec: Codec) -> Iterator[Hub]:
     start."""
     agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
     with EmbeddedBroker(
-        data_dir=settings.data_dir / "kafka",
-        log_file=settings.data_dir / "broker.log",
+        data_dir=settings.paths.kafka,
+        log_file=settings.paths.broker_log,
         security=embedded_security(settings, agencies),
     ) as broker:
         provision(settings, agencies, broker, load_topic_specs(DEPLOY / "topics.yaml", agencies))

@@ -1,0 +1,82 @@
+"""The composition root: the parts every entry point needs, built from settings once.
+
+The CLI, the worker, the web server, the auditor, the report and the bench differ only in
+which parts they take. Each part is loaded the first time it is asked for and then shared,
+so a command that needs no keys never reads the keys directory, and no two parts of one
+process can disagree about the schemas, the agencies or the policy in force."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+
+from hub.config import DataDir, Settings
+from hub.crypto.sealing import load_recipient_key
+from hub.crypto.signing import PublicKeys, SigningKey, load_signing_key
+from hub.domain.agencies import AgencyRegistry
+from hub.domain.policy import Policy, load_policy
+from hub.events.codec import Codec
+from hub.events.schemas import SchemaRegistry
+from hub.events.topics import HUB, TopicSpec, check_topics_file, load_topic_specs
+
+
+class HubContext:
+    """One hub's configuration, contract and keys, as this process sees them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @property
+    def paths(self) -> DataDir:
+        return self.settings.paths
+
+    @cached_property
+    def schemas(self) -> SchemaRegistry:
+        return SchemaRegistry.load(self.settings.schemas_dir)
+
+    @cached_property
+    def codec(self) -> Codec:
+        return Codec(self.schemas, self.settings.limits.max_event_bytes)
+
+    @cached_property
+    def agencies(self) -> AgencyRegistry:
+        return AgencyRegistry.load(self.settings.agencies_file)
+
+    @property
+    def recipients(self) -> list[str]:
+        """Every agency a notice can go to: all but the hub itself."""
+        return [a for a in self.agencies if a != HUB]
+
+    @cached_property
+    def topics(self) -> list[TopicSpec]:
+        """deploy/topics.yaml for these agencies, as this hub creates them."""
+        check_topics_file(self.settings.topics_file)
+        rf = self.settings.broker.replication_factor
+        return load_topic_specs(self.settings.topics_file, self.agencies, rf)
+
+    def topic(self, name: str) -> TopicSpec:
+        return next(s for s in self.topics if s.name == name)
+
+    @cached_property
+    def policy(self) -> Policy:
+        """The policy file in force now (replay also reads every earlier version)."""
+        return load_policy(self.settings.policy_file, self.agencies)
+
+    @cached_property
+    def public_keys(self) -> PublicKeys:
+        """Every agency's signing keys, the hub's included: what verifies an event."""
+        return PublicKeys.load(self.settings.keys_dir)
+
+    @cached_property
+    def hub_key(self) -> SigningKey:
+        """The hub's own signing key: for its events, notices and checkpoints."""
+        return load_signing_key(self.settings.keys_dir, HUB)
+
+    def signing_key(self, agency: str) -> SigningKey:
+        return load_signing_key(self.settings.keys_dir, agency)
+
+    @cached_property
+    def recipient_keys(self) -> dict[str, tuple[str, X25519PublicKey]]:
+        """Each recipient's sealing key (id, public key): what a notice is sealed to."""
+        return {a: load_recipient_key(self.settings.keys_dir, a) for a in self.recipients}
