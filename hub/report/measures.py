@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
+from hub.domain.policy import ConsentState, Grant
 from hub.events import models as m
 from hub.events.envelope import SYSTEM_PARTICIPANT, Envelope
 from hub.report.tables import MEASURE, Measures, Statistic, table
@@ -186,7 +187,7 @@ def derive(log: ReportLog, period: Period, window_days: int) -> Measures:
     _status_and_contacts(scope, out)
     _services(scope, out)
     _rearrest(scope, out, entered)
-    _consent(scope, out)
+    _consent(known, scope, out)
     _sharing(scope, out, log, period)
     out.notes.append(
         "Counts from 1 to 10 are suppressed, and so is at least one more entry of any row or "
@@ -655,33 +656,52 @@ def _share(name: str, span: int, hit: int, n: int) -> Statistic:
     )
 
 
-CONSENT_STATES = ["active", "partly_revoked", "revoked", "expired"]
+CONSENT_STATES = [
+    "active",
+    "not_yet_effective",
+    "partly_revoked",
+    "revocation_pending",
+    "revoked",
+    "expired",
+    "erased",
+]
 
 
-def _consent(scope: _Scope, out: Measures) -> None:
-    revoked: dict[UUID, bool] = {}  # consent id -> wholly revoked
-    for e in scope.of("consent_revoked"):
-        assert isinstance(e.body, m.ConsentRevoked)
-        wholly = e.body.scope is m.RevocationScope.ALL
-        revoked[e.body.consent_id] = revoked.get(e.body.consent_id, False) or wholly
-    counts: Counter[tuple[str, str]] = Counter()
-    seen: set[UUID] = set()
-    for e in scope.of("consent_granted"):
-        body = e.body
-        assert isinstance(body, m.ConsentGranted)
-        if body.consent_id in seen:
+def consent_state(grant: Grant, at: datetime) -> str:
+    """One release of information as the hub enforces it at ``at``, given the grant as the
+    policy's own consent state left it (hub.domain.policy.consent)."""
+    if grant.revoked_for >= grant.recipients:
+        return "revoked"
+    if grant.pending_revocation:
+        return "revocation_pending"  # a 2.35 lock holds it for the justice agency
+    if at >= grant.expires_at:
+        return "expired"
+    if at < grant.effective_at:
+        return "not_yet_effective"
+    return "partly_revoked" if grant.revoked_for else "active"
+
+
+def _consent(known: list[LoggedEvent], scope: _Scope, out: Measures) -> None:
+    """Each participant's events recorded by the end of the period, in log order, folded by
+    the very state machine the hub decides with: so a 2.35 lock, an erasure and a consent
+    not yet in effect count here as they counted when the hub disclosed, or did not."""
+    states: dict[str, ConsentState] = {}
+    granted: dict[str, dict[UUID, str]] = defaultdict(dict)  # participant -> consent -> kind
+    for e in known:
+        if e.recorded > scope.horizon:
             continue
-        seen.add(body.consent_id)
-        kind = "part2" if body.part2 is not None else "general"
-        if revoked.get(body.consent_id):
-            state = "revoked"
-        elif body.expires_at <= scope.horizon:
-            state = "expired"
-        elif body.consent_id in revoked:
-            state = "partly_revoked"
-        else:
-            state = "active"
-        counts[(state, kind)] += 1
+        event_type = e.envelope.event_type
+        states[e.pid] = states.get(e.pid, ConsentState()).apply(event_type, e.body.model_dump())
+        if isinstance(e.body, m.ConsentGranted):
+            kind = "part2" if e.body.part2 is not None else "general"
+            granted[e.pid].setdefault(e.body.consent_id, kind)
+    counts: Counter[tuple[str, str]] = Counter()
+    for pid, consents in granted.items():
+        state = states[pid]  # it keeps every grant, until an erasure ends them all
+        grants = {g.consent_id: g for g in state.grants}
+        for consent_id, kind in consents.items():
+            name = "erased" if state.erased else consent_state(grants[consent_id], scope.horizon)
+            counts[(name, kind)] += 1
     out.tables.append(
         table(
             "consent",
@@ -692,10 +712,20 @@ def _consent(scope: _Scope, out: Measures) -> None:
             col_dim="kind",
             columns=["general", "part2"],
             counts=counts,
-            row_labels=["active", "active, revoked for some recipients", "revoked", "expired"],
+            row_labels=[
+                "active",
+                "not yet in effect",
+                "active, revoked for some recipients",
+                "revoked, held for the justice agency by a 2.35 lock",
+                "revoked",
+                "expired",
+                "ended by erasure",
+            ],
             col_labels=["LEAD release", "with a 42 CFR Part 2 consent"],
-            note="Every consent_granted by the end of the period: revoked if a consent_revoked "
-            "of scope ALL names it, expired if its expires_at has passed, else active.",
+            note="Every consent_granted recorded by the end of the period, as the hub enforced "
+            "it then (the participant's events in log order, through the policy's consent "
+            "state): a revocation waits for the event a 2.35 lock names, erasure ends every "
+            "release, and a release counts as in effect from its effective_at.",
         )
     )
 
