@@ -54,8 +54,10 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	$(APT) chromium >/dev/null || { $(SUDO) apt-get update -qq && $(APT) chromium >/dev/null; }
 
+# On both cores: the fault tests (mostly waiting for killed brokers and workers) beside
+# the rest (tests/conftest.py says who runs where).
 test: kafka $(CHROMIUM)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 # The pure layers alone (tests/unit: no broker, no browser), on both cores: the quick
 # check while editing.

@@ -15,9 +15,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     come back, on one worker; every other test that starts a broker on the other, in file
     order, as one session would run them; each unit-test module wherever there is room.
     (xdist's own ``loadgroup`` cannot do it on pytest 9.2: it renames ``item._nodeid``,
-    which no longer names the item.) `make test` does not use it yet: beside the other
-    broker tests, the broker-kill test's worker has twice stopped consuming for ~50 s after
-    a restart (issue 16's note), which is to be understood before the suite relies on it."""
+    which no longer names the item.) `make test` runs so."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ByWhatTheyShare(LoadScopeScheduling):
