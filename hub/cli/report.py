@@ -70,7 +70,8 @@ def report(
     intake, engagement, housing, new arrests, consent and data sharing. Aggregates only;
     counts from 1 to 10 and whatever would reveal them are suppressed."""
     from hub.report.charts import charts
-    from hub.report.measures import Period, derive
+    from hub.report.measures import derive
+    from hub.report.records import Period
     from hub.report.render import markdown, to_html, to_json
     from hub.report.source import read
     from hub.report.suppress import suppress

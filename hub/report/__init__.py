@@ -1,6 +1,9 @@
 """Program reports: the LEAD evaluation measures, derived from the log, safe to share.
 
-``measures`` derives aggregate tables from decoded log records (pure), ``suppress``
-hides small cells and their complements (pure), ``render`` and ``charts`` shape the
-published tables for people and tools, and ``source`` reads the log as the auditor does.
+``source`` reads the log (as the auditor does) into ``records``; ``measures.derive`` builds
+every table from them (pure): ``program`` (referrals, hand-offs, holds, intake),
+``outcomes`` (status, contacts, services, new arrests) and ``sharing`` (consent, decisions,
+notices), counted over the period of ``scope``. ``suppress`` hides small cells and their
+complements (pure); ``render``, ``summary`` and ``charts`` shape the published tables for
+people and tools.
 """

@@ -23,7 +23,7 @@ from hub.events.topics import AUDIT, EVENTS, REJECTED
 from hub.log.access import client_kwargs
 from hub.log.archive import Archive
 from hub.log.reading import read_topics
-from hub.report.measures import LoggedDecision, LoggedEvent, LoggedRejection, ReportLog
+from hub.report.records import LoggedDecision, LoggedEvent, LoggedRejection, ReportLog
 
 Source = Literal["archive", "kafka"]
 

@@ -18,7 +18,7 @@ from hub.events.codec import Codec
 from hub.events.envelope import sign_event
 from hub.events.models import RecordsViewed, ViewKind
 from hub.log.archive import ArchivedRecord
-from hub.report.measures import ReportLog
+from hub.report.records import ReportLog
 from hub.report.source import decode
 from hub.report.suppress import Published
 from hub.report.tables import Key

@@ -14,7 +14,8 @@ from hub.domain.policy import ConsentState
 from hub.events import models as m
 from hub.events.codec import Codec
 from hub.events.envelope import sign_event
-from hub.report.measures import LoggedEvent, Period, ReportLog, derive
+from hub.report.measures import derive
+from hub.report.records import LoggedEvent, Period, ReportLog
 from producers.samples import sample_event
 from tests.support.fakes import fake_seal
 

@@ -19,7 +19,8 @@ from hub.events import models as m
 from hub.events.codec import Codec
 from hub.events.topics import AUDIT
 from hub.report.charts import charts
-from hub.report.measures import Period, ReportLog, derive
+from hub.report.measures import derive
+from hub.report.records import Period, ReportLog
 from hub.report.render import markdown, to_html, to_json
 from hub.report.summary import summary
 from hub.report.suppress import HIGH, LOW, Published, suppress
