@@ -11,34 +11,29 @@ Ctrl-C or crash leaves an orphan JVM holding a port.
 With ``security=BrokerSecurity(...)`` (the hub's default, ``broker.embedded.secured``), the
 broker is secured as production is: clients on SASL_SSL with SCRAM-SHA-512 users made at
 format time, deny-by-default ACLs (StandardAuthorizer) from deploy/acls.yaml, and mutual
-TLS on the listeners only the broker itself uses; see ``EmbeddedBroker._secured_properties``.
+TLS on the listeners only the broker itself uses (``hub.log.server_properties``).
 Tests of the broker itself that need no principals start it PLAINTEXT.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
 import functools
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import ssl
-import struct
 import subprocess
 import tempfile
 import time
-import uuid
-from base64 import urlsafe_b64encode
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import structlog
 
@@ -52,111 +47,17 @@ from hub.log.access import (
 from hub.log.children import die_with_parent
 from hub.log.kafka_dist import ClassArchive, java_executable, kafka_libs
 from hub.log.local_ca import BrokerTls, broker_tls, write_private
-
-if TYPE_CHECKING:
-    pass
+from hub.log.probe import free_port, kafka_api_versions, new_cluster_id
+from hub.log.server_properties import (
+    JVM_OPTIONS,
+    LOG4J2,
+    NODE_ID,
+    SINGLE_NODE,
+    escape,
+    secured_properties,
+)
 
 log = structlog.get_logger(__name__)
-
-NODE_ID = 1
-# What a one-node broker needs to start fast and to work at all (internal topics of
-# replication 1); the rest is Kafka's defaults, as production would have them.
-_SINGLE_NODE = {
-    "process.roles": "broker,controller",
-    "controller.listener.names": "CONTROLLER",
-    "inter.broker.listener.name": "PLAINTEXT",
-    "offsets.topic.replication.factor": "1",
-    "offsets.topic.num.partitions": "8",
-    "transaction.state.log.replication.factor": "1",
-    "transaction.state.log.min.isr": "1",
-    "transaction.state.log.num.partitions": "8",
-    "share.coordinator.state.topic.replication.factor": "1",
-    "share.coordinator.state.topic.min.isr": "1",
-    "group.initial.rebalance.delay.ms": "0",
-    # a node restarted after a crash registers again only once its old registration has
-    # expired: 1.5 s, not Kafka's 9 s (it is its own controller; its heartbeats are local,
-    # every 0.3 s). Measured on 2 cores: a restart after SIGKILL is ready in 3.1 s, 6.2 s
-    # with 3 s.
-    "broker.session.timeout.ms": "1500",
-    "broker.heartbeat.interval.ms": "300",
-    "auto.create.topics.enable": "false",
-    "num.network.threads": "2",
-    "num.io.threads": "4",
-    "num.recovery.threads.per.data.dir": "2",
-}
-_LOG4J2 = """status = error
-appender.file.type = File
-appender.file.name = FILE
-appender.file.fileName = {log_file}
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = INFO
-rootLogger.appenderRef.file.ref = FILE
-logger.state.name = state.change.logger
-logger.state.level = WARN
-"""
-_JVM_OPTIONS = [
-    "-Xms128m",
-    "-XX:+UseG1GC",
-    "-XX:MaxGCPauseMillis=20",
-    # C1 only: a broker that starts often and serves one city spends less CPU compiling
-    # than C2 would save it (a restart ready in 2.8 s instead of 3.1 s, the first start in
-    # 2.1 s instead of 2.7 s, with the class archive, on 2 cores)
-    "-XX:TieredStopAtLevel=1",
-    "-Djava.awt.headless=true",
-]
-
-
-def free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def new_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
-    return urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-
-
-def kafka_api_versions(
-    host: str, port: int, timeout: float = 1.0, tls: ssl.SSLContext | None = None
-) -> bool:
-    """True when a Kafka broker answers ApiVersions v0 at host:port without error.
-
-    A listening socket is not enough: the broker must speak the protocol before the
-    hub creates topics, so this sends the real request every client sends first. On a
-    SASL_SSL listener (``tls``) ApiVersions is answered after the TLS handshake and before
-    authentication (KIP-43), so the probe needs no credentials.
-    """
-    correlation_id = 0x1EAD
-    client_id = b"leadhub-probe"
-    request = struct.pack(">hhih", 18, 0, correlation_id, len(client_id)) + client_id
-    try:
-        with contextlib.ExitStack() as stack:
-            raw = stack.enter_context(socket.create_connection((host, port), timeout=timeout))
-            # the TLS socket takes the descriptor over: it is the one to close
-            sock = stack.enter_context(tls.wrap_socket(raw, server_hostname=host)) if tls else raw
-            sock.sendall(struct.pack(">i", len(request)) + request)
-            header = _recv_exactly(sock, 4)
-            (size,) = struct.unpack(">i", header)
-            if size < 6 or size > 1 << 20:
-                return False
-            body = _recv_exactly(sock, size)
-    except OSError:  # ssl.SSLError is an OSError
-        return False
-    got_id, error_code = struct.unpack(">ih", body[:6])
-    return bool(got_id == correlation_id and error_code == 0)
-
-
-def _recv_exactly(sock: socket.socket, n: int) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("closed mid-response")
-        buf += chunk
-    return buf
-
 
 # The kernel sends PR_SET_PDEATHSIG when the *thread* that forked the child ends, not the
 # process: a broker started from a thread that returns (a supervisor's, a fault injector's)
@@ -343,7 +244,7 @@ class EmbeddedBroker:
             [
                 java,
                 f"-Xmx{self._heap_mb}m",
-                *_JVM_OPTIONS,
+                *JVM_OPTIONS,
                 *options,
                 f"-Dlog4j2.configurationFile={self.data_dir / 'log4j2.properties'}",
                 "-cp",
@@ -363,7 +264,7 @@ class EmbeddedBroker:
         controller = self._controller_port or free_port(self.host)
         self.controller_port = controller
         properties = {
-            **_SINGLE_NODE,
+            **SINGLE_NODE,
             "node.id": str(self.node_id),
             # a static voter set: the controller's port may differ from one start to the next
             "controller.quorum.voters": self._voters or f"{self.node_id}@{self.host}:{controller}",
@@ -372,65 +273,32 @@ class EmbeddedBroker:
             "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "log.dirs": str(self.log_dir),
             "metadata.log.dir": str(self.log_dir),
-            **(self._secured_properties(controller) if self.security else {}),
+            **(self._secured(controller) if self.security else {}),
             **self._properties,
         }
         config = self.data_dir / "server.properties"
-        text = "".join(f"{k}={_escape(v)}\n" for k, v in properties.items())
+        text = "".join(f"{k}={escape(v)}\n" for k, v in properties.items())
         if self.security is not None:  # it holds the key's password
             write_private(config, text.encode())
         else:
             config.write_text(text, encoding="utf-8")
         (self.data_dir / "log4j2.properties").write_text(
-            _LOG4J2.format(log_file=self.log_file), encoding="utf-8"
+            LOG4J2.format(log_file=self.log_file), encoding="utf-8"
         )
         return config
 
-    def _secured_properties(self, controller: int) -> dict[str, str]:
-        """Three listeners, none of which both admits a stranger and grants super-user rights:
-
-        - CLIENT (SASL_SSL, SCRAM-SHA-512): every client, the hub's admin included; the
-          principal is the SCRAM user, and the authorizer applies deploy/acls.yaml's ACLs;
-        - INTERNAL (SSL, client certificate required): the inter-broker listener;
-        - CONTROLLER (SSL, client certificate required): the broker's half talks to the
-          controller's half here. Kafka 4 cannot authenticate a controller listener with
-          SCRAM (its credentials live in the metadata the controller serves), so it is
-          mutual TLS: only a certificate of this hub's CA gets in, and the broker's own
-          (CN=leadhub-broker) is the only one the CA ever issues.
-
-        ``super.users`` names the hub's admin (SCRAM) and the broker's certificate; the
-        authorizer denies anything no ACL allows (``allow.everyone.if.no.acl.found=false``).
-        """
+    def _secured(self, controller: int) -> dict[str, str]:
         assert self.security is not None and self.tls is not None
         self.internal_port = self.internal_port or free_port(self.host)
-        tls = self.tls
-        return {
-            "listeners": (
-                f"CLIENT://{self.host}:{self.port},INTERNAL://{self.host}:{self.internal_port},"
-                f"CONTROLLER://{self.host}:{controller}"
-            ),
-            "advertised.listeners": (
-                f"CLIENT://{self.advertised},INTERNAL://{self.host}:{self.internal_port}"
-            ),
-            "listener.security.protocol.map": "CLIENT:SASL_SSL,INTERNAL:SSL,CONTROLLER:SSL",
-            "inter.broker.listener.name": "INTERNAL",
-            "sasl.enabled.mechanisms": SCRAM,
-            "listener.name.client.scram-sha-512.sasl.jaas.config": (
-                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
-            ),
-            "listener.name.internal.ssl.client.auth": "required",
-            "listener.name.controller.ssl.client.auth": "required",
-            # inline PEM: a PEM keystore *file* needs an encrypted key (see hub.log.local_ca)
-            "ssl.keystore.type": "PEM",
-            "ssl.keystore.certificate.chain": tls.chain.read_text(encoding="ascii"),
-            "ssl.keystore.key": tls.key.read_text(encoding="ascii"),
-            "ssl.truststore.type": "PEM",
-            "ssl.truststore.location": str(tls.ca_cert),
-            "ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
-            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-            "allow.everyone.if.no.acl.found": "false",
-            "super.users": f"User:{self.security.admin};{tls.principal}",
-        }
+        return secured_properties(
+            host=self.host,
+            port=self.port,
+            internal_port=self.internal_port,
+            controller=controller,
+            advertised=self.advertised,
+            tls=self.tls,
+            admin=self.security.admin,
+        )
 
     def _format(self, java: str, classpath: str, config: Path) -> None:
         cluster_id = self._cluster_id or new_cluster_id()
@@ -568,12 +436,6 @@ def _check_user(user: str) -> None:
     principal: refuse what would break either."""
     if not user or any(c in user for c in ",=[]\"' \n*;"):
         raise BrokerError(f"{user!r} cannot be a SCRAM user name of the embedded broker")
-
-
-def _escape(value: str) -> str:
-    """A value as a Java properties file reads it back: backslash is its escape, and a
-    PEM's line breaks become ``\\n`` so that the value stays on one line."""
-    return value.replace("\\", "\\\\").replace("\n", "\\n")
 
 
 def _java_complaint(output: str) -> str:

@@ -11,7 +11,7 @@ import yaml
 from hub.config import load_settings
 from hub.domain.policy import policy_event_id
 from hub.events.codec import Codec
-from hub.log.broker import free_port
+from hub.log.probe import free_port
 from producers.demo import EventsWatcher, start_worker
 from tests.support.hubs import Hub, WebHub, hub_on_a_broker, wait_for_http
 

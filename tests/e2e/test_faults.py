@@ -30,7 +30,8 @@ from hub.domain.policy import load_policy, policy_event_id
 from hub.events.codec import Codec
 from hub.events.envelope import decode_envelope
 from hub.events.topics import AUDIT, EVENTS, load_topic_specs
-from hub.log.broker import EmbeddedBroker, free_port
+from hub.log.broker import EmbeddedBroker
+from hub.log.probe import free_port
 from hub.ops.opening import embedded_security, provision
 from producers.demo import EventsWatcher, demo_keys, publish
 from producers.simulator import Scenario, add_bad_input, plan

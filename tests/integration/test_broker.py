@@ -20,7 +20,8 @@ from hub.config import load_settings
 from hub.domain.agencies import AgencyRegistry
 from hub.errors import BrokerError
 from hub.events.topics import TopicSpec, load_topic_specs
-from hub.log.broker import EmbeddedBroker, kafka_api_versions
+from hub.log.broker import EmbeddedBroker
+from hub.log.probe import kafka_api_versions
 from hub.ops.cluster import ensure_topics
 from hub.ops.opening import open_broker
 from tests.support.paths import DEPLOY, ROOT

@@ -17,7 +17,8 @@ import pytest
 
 from hub.crypto.signing import SigningKey, write_key
 from hub.events.codec import Codec
-from hub.log.broker import EmbeddedBroker, kafka_api_versions
+from hub.log.broker import EmbeddedBroker
+from hub.log.probe import kafka_api_versions
 from producers.samples import sample_event
 from producers.sdk import Publisher
 from tests.integration.test_broker import _wait_gone, ca_of
