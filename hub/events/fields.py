@@ -14,6 +14,7 @@ import json
 import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -69,7 +70,13 @@ def open_field(
 
 class DataKeyStore:
     """Per-participant data keys in one directory, one file each, so that erasing a person
-    is deleting one file. (The audit issue adds key wrapping and erasure events.)"""
+    is deleting one file.
+
+    Other processes read the store while one writes it (the worker destroys a key while the
+    demo, an auditor or a test looks it up), so a reader sees a key file whole or not at
+    all: a new key is written under a temporary name and linked into place (the link fails
+    if another process created the key first, whose key then wins), and an erased key is
+    renamed away before it is overwritten and unlinked."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -80,10 +87,11 @@ class DataKeyStore:
         return self.directory / f"{participant_id}.key"
 
     def get(self, participant_id: str) -> tuple[str, bytes] | None:
-        path = self._path(participant_id)
-        if not path.exists():
+        try:
+            text = self._path(participant_id).read_text(encoding="utf-8")
+        except FileNotFoundError:
             return None
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(text)
         return str(data["key_id"]), base64.b64decode(data["key"])
 
     def get_or_create(self, participant_id: str) -> tuple[str, bytes]:
@@ -93,15 +101,27 @@ class DataKeyStore:
         self.directory.mkdir(parents=True, exist_ok=True)
         key_id, key = f"dk-{secrets.token_hex(8)}", AESGCM.generate_key(bit_length=256)
         record = json.dumps({"key_id": key_id, "key": base64.b64encode(key).decode()})
-        fd = os.open(self._path(participant_id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(record)
+        fd, staged = tempfile.mkstemp(dir=self.directory, prefix=".new-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:  # mkstemp makes it 0600
+                f.write(record)
+            os.link(staged, self._path(participant_id))
+        except FileExistsError:
+            existing = self.get(participant_id)
+            if existing is None:  # created and erased meanwhile: as if never created
+                raise
+            return existing
+        finally:
+            os.unlink(staged)
         return key_id, key
 
     def erase(self, participant_id: str) -> bool:
         path = self._path(participant_id)
-        if not path.exists():
+        doomed = path.with_name(f".erased-{secrets.token_hex(8)}")
+        try:
+            path.rename(doomed)
+        except FileNotFoundError:
             return False
-        path.write_bytes(secrets.token_bytes(path.stat().st_size))
-        path.unlink()
+        doomed.write_bytes(secrets.token_bytes(doomed.stat().st_size))
+        doomed.unlink()
         return True

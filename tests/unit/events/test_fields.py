@@ -58,3 +58,18 @@ def test_erasure_destroys_the_key(tmp_path: Path, codec: Codec) -> None:
 def test_path_characters_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="pseudonym"):
         DataKeyStore(tmp_path).get_or_create("../etc/passwd")
+
+
+def test_readers_see_a_key_whole_or_not_at_all(tmp_path: Path) -> None:
+    """Another process reads the store while the worker writes it: a key is linked into
+    place complete, erased by renaming it away first, and no staging file is left behind."""
+    worker, reader = DataKeyStore(tmp_path), DataKeyStore(tmp_path)
+    created = worker.get_or_create("P-7K2M9Q4R8T")
+    assert reader.get("P-7K2M9Q4R8T") == created
+    assert reader.get_or_create("P-7K2M9Q4R8T") == created  # a second creator gets the same
+    assert worker.erase("P-7K2M9Q4R8T")
+    assert reader.get("P-7K2M9Q4R8T") is None
+    assert not worker.erase("P-7K2M9Q4R8T")
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    other = reader.get_or_create("P-7K2M9Q4R8T")  # a new key after erasure, not the old
+    assert other != created and sorted(p.name for p in tmp_path.iterdir()) == ["P-7K2M9Q4R8T.key"]
