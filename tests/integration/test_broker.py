@@ -74,6 +74,7 @@ def test_stop_ends_the_process_and_frees_the_port(tmp_path: Path) -> None:
     b.stop()  # idempotent
 
 
+@pytest.mark.usefixtures("ctrl_c_reaches_children")
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
 def test_no_orphan_when_the_parent_dies(tmp_path: Path, how: signal.Signals) -> None:
     """Whatever kills the hub (a crash, SIGTERM, Ctrl-C), its broker goes too."""

@@ -43,6 +43,7 @@ def _broker_children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.usefixtures("ctrl_c_reaches_children")
 def test_up_runs_until_ctrl_c_and_leaves_nothing(tmp_path: Path) -> None:
     env = {**os.environ, "LEADHUB_DATA_DIR": str(tmp_path)}
     proc = subprocess.Popen(
@@ -87,6 +88,7 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.usefixtures("ctrl_c_reaches_children")
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
 def test_run_stops_cleanly_on_a_service_managers_signal(
     tmp_path: Path, how: signal.Signals

@@ -158,6 +158,7 @@ def test_no_jvm_outlives_its_parent(tmp_path: Path) -> None:
     assert all(gone), f"JVMs {pids} outlived their parent: {gone}"
 
 
+@pytest.mark.usefixtures("ctrl_c_reaches_children")
 def test_up_with_three_brokers_replicates_the_hub_topics(tmp_path: Path) -> None:
     """`leadhub up --brokers 3`: three nodes, every hub topic with three replicas; Ctrl-C
     stops them all."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import signal
 import socket
 from collections.abc import Iterator
 
@@ -96,3 +97,15 @@ def refused_sockets_closed() -> Iterator[None]:
 
 def _listening(sock: socket.socket) -> bool:
     return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+
+
+@pytest.fixture
+def ctrl_c_reaches_children() -> Iterator[None]:
+    """Children started meanwhile take SIGINT (the test's Ctrl-C) as a terminal's foreground
+    job does. A test run started in the background (``make test &``) ignores SIGINT, and a
+    child inherits an ignored signal: Ctrl-C would never reach it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
