@@ -19,11 +19,9 @@ from hub.audit.checkpoints import LogCheck, log_keys, tree_of, verify_log, witne
 from hub.audit.replay import LogRecord, Replay, diff, logged_decisions, replay_events
 from hub.config import Settings
 from hub.context import HubContext
-from hub.domain.agencies import AgencyRegistry
 from hub.domain.notices import jsonable, notice_id
 from hub.domain.policy.archive import load_all
 from hub.errors import HubError
-from hub.events.codec import Codec
 from hub.events.envelope import decode_envelope
 from hub.events.errors import EventError
 from hub.events.fields import ENCRYPTED
@@ -237,14 +235,6 @@ class Auditor(_Checks):
     _replay: Replay | None = None
 
     @property
-    def codec(self) -> Codec:
-        return self.hub.codec
-
-    @property
-    def agencies(self) -> AgencyRegistry:
-        return self.hub.agencies
-
-    @property
     def replay(self) -> Replay:
         if self._replay is None:
             hub = self.hub
@@ -260,10 +250,10 @@ class Auditor(_Checks):
         submitted = set()
         for r in self.log.submitted:
             try:
-                submitted.add(decode_envelope(r.value, self.codec).event_id)
+                submitted.add(decode_envelope(r.value, self.hub.codec).event_id)
             except EventError:
                 continue  # the gatekeeper refuses it from lead.ingest.hub like any other
-        compared = diff(self.replay, self.log.audit, self.codec, submitted)
+        compared = diff(self.replay, self.log.audit, self.hub.codec, submitted)
         summary = {
             "events": self.replay.events,
             "decisions_derived": len(self.replay.decisions),
@@ -278,7 +268,7 @@ class Auditor(_Checks):
     def disclosures(self, participant: str) -> list[dict[str, Any]]:
         """The accounting of disclosures (42 CFR 2.25, HIPAA 164.528): every permit about
         the participant on lead.audit, as logged (not as replay says: what happened)."""
-        logged, _ = logged_decisions(self.log.audit, self.codec)
+        logged, _ = logged_decisions(self.log.audit, self.hub.codec)
         rows = [
             {
                 "disclosed_at": d["decided_at"],
@@ -305,7 +295,7 @@ class Auditor(_Checks):
         time, recorded_at: offsets_for_times is broken on the embedded broker), and, for an
         agency, what of it that agency had been shown: its own events and its permits."""
         self._known(participant)
-        if as_seen_by is not None and as_seen_by not in self.agencies:
+        if as_seen_by is not None and as_seen_by not in self.hub.agencies:
             raise HubError(f"unknown agency {as_seen_by!r}")
         rows: list[dict[str, Any]] = []
         for e in self.replay.envelopes.values():

@@ -26,7 +26,7 @@ def exposure(
         )
     if until is not None and until <= since:
         raise HubError("--until must be after --since")
-    logged, _ = logged_decisions(auditor.log.audit, auditor.codec)
+    logged, _ = logged_decisions(auditor.log.audit, auditor.hub.codec)
     rows = [
         {
             "disclosed_at": d["decided_at"],

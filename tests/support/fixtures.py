@@ -21,6 +21,7 @@ from hub.log.broker import EmbeddedBroker
 from hub.log.kafka_cluster import EmbeddedCluster
 from hub.ops.cluster import ensure_topics
 from tests.support.paths import DEPLOY, SCHEMAS
+from tests.support.stories import Story, build_story
 
 
 @pytest.fixture(scope="session")
@@ -109,3 +110,14 @@ def ctrl_c_reaches_children() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@pytest.fixture(scope="module")
+def story(
+    codec: Codec,
+    agencies: AgencyRegistry,
+    agency_keys: dict[str, SigningKey],
+    public_keys: PublicKeys,
+) -> Story:
+    """A seeded program told to the hub's handlers on an in-memory bus, once per module."""
+    return build_story(codec, agencies, agency_keys, public_keys)

@@ -14,11 +14,8 @@ from uuid import UUID
 import pytest
 
 from hub.audit.replay import Comparison, diff, replay_events
-from hub.crypto.signing import PublicKeys, SigningKey
-from hub.domain.agencies import AgencyRegistry
 from hub.domain.notices import Notice, open_notice
 from hub.domain.rejections import parse
-from hub.events.codec import Codec
 from hub.events.envelope import (
     decode_envelope,
     encode_envelope,
@@ -27,17 +24,7 @@ from hub.events.topics import AUDIT, EVENTS, REJECTED
 from producers.simulator import plan
 from tests.support.fakes import fake_seal
 from tests.support.histories import RECIPIENTS
-from tests.support.stories import POLICY, Story, build_story
-
-
-@pytest.fixture(scope="module")
-def story(
-    codec: Codec,
-    agencies: AgencyRegistry,
-    agency_keys: dict[str, SigningKey],
-    public_keys: PublicKeys,
-) -> Story:
-    return build_story(codec, agencies, agency_keys, public_keys)
+from tests.support.stories import POLICY, Story
 
 
 def test_the_plan_is_reproducible_from_its_seed() -> None:

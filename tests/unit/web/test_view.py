@@ -8,31 +8,17 @@ from datetime import timedelta
 
 import pytest
 
-from hub.crypto.signing import PublicKeys, SigningKey
-from hub.domain.agencies import AgencyRegistry
 from hub.domain.notices import Notice, open_notice
 from hub.domain.policy import PolicyBook
 from hub.domain.processor import PartitionProcessor
-from hub.events.codec import Codec
 from hub.events.envelope import sign_event
 from hub.events.models import NoticeAcknowledged, RecordsViewed, ViewKind
 from hub.events.topics import notify_topic
 from hub.web.view import OWN, DisclosureView, redacted
 from tests.support.histories import RECIPIENTS
-from tests.support.stories import POLICY, Story, build_story
+from tests.support.stories import POLICY, Story
 
 PART2 = {"treatment_admitted", "treatment_discharged"}
-
-
-@pytest.fixture(scope="module")
-def story(
-    codec: Codec,
-    agencies: AgencyRegistry,
-    agency_keys: dict[str, SigningKey],
-    public_keys: PublicKeys,
-) -> Story:
-    """The simulated program of the audit tests, folded once per module."""
-    return build_story(codec, agencies, agency_keys, public_keys)
 
 
 @pytest.fixture(scope="module")
