@@ -4,6 +4,7 @@ checked whole, so no other test may write to these topics), with a seeded LEAD s
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import yaml
@@ -14,6 +15,7 @@ from hub.events.codec import Codec
 from hub.log.probe import free_port
 from producers.demo import EventsWatcher, start_worker
 from tests.support.hubs import Hub, WebHub, hub_on_a_broker, wait_for_http
+from tests.support.rigs import Rig, rigged
 
 
 @pytest.fixture(scope="module")
@@ -62,3 +64,15 @@ def web_hub(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Iterator[
             yield WebHub(h, base, config, scenario, outputs)
         finally:
             watcher.stop()
+
+
+@pytest.fixture
+def proxied(tmp_path: Path, codec: Codec) -> Iterator[Rig]:
+    with rigged(tmp_path, codec, proxied=True) as rig:
+        yield rig
+
+
+@pytest.fixture
+def direct(tmp_path: Path, codec: Codec) -> Iterator[Rig]:
+    with rigged(tmp_path, codec, proxied=False) as rig:
+        yield rig

@@ -28,19 +28,19 @@ from hub.events.codec import Codec
 from hub.events.topics import AUDIT, EVENTS, notify_topic
 from hub.log.kafka_cluster import EmbeddedCluster
 from producers.demo import wait_for_checkpoint
-from tests.e2e.test_faults import (
-    Rig,
-    _accepted_once,
-    _consented,
-    _diagnose,
-    _wait,
-    _wait_joined,
-)
-from tests.e2e.test_lead_story import check_outputs
-from tests.e2e.test_scale_out import EVENTS_PARTITIONS, assignments
 from tests.support.fixtures import REFUSED_SOCKETS_LEAK
-from tests.support.hubs import RECIPIENTS, Hub, hub_on_a_cluster, replay
+from tests.support.hubs import RECIPIENTS, Hub, check_outputs, hub_on_a_cluster, replay
 from tests.support.paths import ROOT
+from tests.support.rigs import (
+    EVENTS_PARTITIONS,
+    Rig,
+    accepted_once,
+    assignments,
+    consented,
+    diagnose,
+    wait_for,
+    wait_joined,
+)
 
 pytestmark = [pytest.mark.integration, *REFUSED_SOCKETS_LEAK]
 
@@ -93,7 +93,7 @@ def test_a_killed_partition_leader_loses_no_notice(
     hub = rig.hub
     began = time.monotonic()
     first = hub.worker
-    _wait_joined(rig.log, first, timeout_s=90)
+    wait_joined(rig.log, first, timeout_s=90)
     second = hub.start_worker()
 
     def shared() -> bool:
@@ -101,7 +101,7 @@ def test_a_killed_partition_leader_loses_no_notice(
         a, b = now.get(first.pid, set()), now.get(second.pid, set())
         return bool(a) and bool(b) and not a & b and a | b == set(range(EVENTS_PARTITIONS))
 
-    _wait(shared, 90, "the two workers split lead.events")
+    wait_for(shared, 90, "the two workers split lead.events")
     scenario = hub.scenario(seed=SEED, participants=PARTICIPANTS)
     total = rig.expected_events(scenario)
     killed: dict[str, Any] = {}
@@ -113,7 +113,7 @@ def test_a_killed_partition_leader_loses_no_notice(
         """Once a third of the story is in, SIGKILL the leader of the lead.events partition
         holding the most events, and watch lead.events until it grows again."""
         try:
-            _wait(
+            wait_for(
                 lambda: len(rig.watcher.seen) > len(scenario.publications) // 3,
                 300,
                 "a third of the story is in",
@@ -157,10 +157,10 @@ def test_a_killed_partition_leader_loses_no_notice(
     topics = rig.outputs(total, timeout_s=300)
     try:
         sent = check_outputs(hub, scenario, topics)
-        _accepted_once(hub, topics)
-        named = _consented(hub, topics)
+        accepted_once(hub, topics)
+        named = consented(hub, topics)
     except AssertionError:
-        print(_diagnose(rig, topics))
+        print(diagnose(rig, topics))
         raise
 
     # per recipient topic: every permit is there once (lost = 0, duplicated = 0)

@@ -7,257 +7,33 @@ the worker is one Kafka transaction, so a crash leaves all of its outputs or non
 
 from __future__ import annotations
 
-import contextlib
-import os
-import pickle
 import random
-import socket
-import struct
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
-from uuid import UUID
+from typing import Literal
 
 import pytest
 
-from hub.config import load_settings
-from hub.domain.agencies import AgencyRegistry
-from hub.domain.policy import load_policy, policy_event_id
-from hub.events.codec import Codec
-from hub.events.envelope import decode_envelope
-from hub.events.topics import AUDIT, EVENTS, load_topic_specs
-from hub.log.broker import EmbeddedBroker
-from hub.log.probe import free_port
-from hub.ops.opening import embedded_security, provision
-from producers.demo import EventsWatcher, demo_keys, publish
-from producers.simulator import Scenario, add_bad_input, plan
-from tests.e2e.test_lead_story import check_outputs, notices
+from hub.events.topics import AUDIT
+from producers.simulator import add_bad_input, plan
 from tests.support.fakes import fake_seal
-from tests.support.fault_proxy import FaultProxy
-from tests.support.hubs import RECIPIENTS, Hub, replay
-from tests.support.paths import DEPLOY
+from tests.support.hubs import check_outputs
+from tests.support.rigs import (
+    Rig,
+    accepted_once,
+    checked_after_crashes,
+    consented,
+    diagnose,
+    publish_until,
+    wait_for,
+    wait_joined,
+)
 
 pytestmark = pytest.mark.integration
 
 HOST = "127.0.0.1"
 SESSION_S = 3.0
-
-
-@dataclass
-class Rig:
-    """A hub on a broker of its own, maybe behind a fault proxy, and a watcher of
-    lead.events (the test's own clients never suffer the proxy's faults)."""
-
-    hub: Hub
-    watcher: EventsWatcher
-    proxy: FaultProxy | None
-    broker: EmbeddedBroker | None = None
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def log(self) -> Path:
-        return self.hub.settings.paths.worker_log
-
-    def expected_events(self, scenario: Scenario) -> int:
-        return len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
-
-    def outputs(self, expected_events: int, timeout_s: float) -> dict[str, list[Any]]:
-        """Hub.outputs with an explicit time limit."""
-        return self.hub.outputs(expected_events, self.watcher, timeout_s)
-
-
-def _from_this_process(proxy_port: int) -> Callable[[tuple[str, int]], bool]:
-    """Whether a client of the proxy (seen at ``peer``) is a socket of this process: the
-    test's publishers and readers, which must see the log as it is, not the faults."""
-
-    def hexaddr(host: str, port: int) -> str:
-        return f"{struct.unpack('=I', socket.inet_aton(host))[0]:08X}:{port:04X}"
-
-    def check(peer: tuple[str, int]) -> bool:
-        local, remote = hexaddr(*peer), hexaddr(HOST, proxy_port)
-        inodes = {
-            fields[9]
-            for fields in (
-                line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
-            )
-            if fields[1] == local and fields[2] == remote and fields[9] != "0"
-        }
-        for fd in os.listdir("/proc/self/fd"):
-            with contextlib.suppress(OSError):
-                link = os.readlink(f"/proc/self/fd/{fd}")
-                if link.startswith("socket:[") and link[8:-1] in inodes:
-                    return True
-        return False
-
-    return lambda peer: not check(peer)
-
-
-@contextlib.contextmanager
-def _rig(data: Path, codec: Codec, *, proxied: bool) -> Iterator[Rig]:
-    # A killed worker's partitions move once its session expires: a short session (and a
-    # broker that allows one) makes each of the many kills below cost seconds, not ten.
-    settings = load_settings(
-        data_dir=data, keys_dir=data / "keys", streams={"session_timeout_s": SESSION_S}
-    )
-    agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
-    port = free_port(HOST)
-    with contextlib.ExitStack() as stack:
-        proxy = None
-        if proxied:
-            proxy_port = free_port(HOST)
-            proxy = FaultProxy(
-                (HOST, port), host=HOST, port=proxy_port, faulty=_from_this_process(proxy_port)
-            )
-            stack.enter_context(proxy)
-        broker = EmbeddedBroker(  # secured as `leadhub run` secures it
-            host=HOST,
-            port=port,
-            data_dir=data / "kafka",
-            log_file=data / "broker.log",
-            security=embedded_security(settings, agencies),
-            advertised=proxy.address if proxy else None,
-            properties={
-                "group.min.session.timeout.ms": "1000",
-                # a broker restarted after SIGKILL waits out its old session before it
-                # serves (3 s by default): 1 s keeps fifty restarts to minutes
-                "broker.session.timeout.ms": "1000",
-                "broker.heartbeat.interval.ms": "250",
-            },
-        )
-        stack.enter_context(broker)
-        bootstrap = [proxy.address] if proxy else broker.bootstrap_servers
-        provision(settings, agencies, broker, load_topic_specs(DEPLOY / "topics.yaml", agencies))
-        hub = Hub(
-            settings,
-            bootstrap,
-            codec,
-            demo_keys(settings, agencies),
-            load_policy(DEPLOY / "policy.yaml", agencies),
-        )
-        stack.callback(hub.stop_all)
-        watcher = hub.watcher()
-        stack.callback(watcher.stop)
-        hub.start_worker()
-        watcher.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=60)
-        yield Rig(hub, watcher, proxy, broker)
-
-
-@pytest.fixture
-def proxied(tmp_path: Path, codec: Codec) -> Iterator[Rig]:
-    with _rig(tmp_path, codec, proxied=True) as rig:
-        yield rig
-
-
-@pytest.fixture
-def direct(tmp_path: Path, codec: Codec) -> Iterator[Rig]:
-    with _rig(tmp_path, codec, proxied=False) as rig:
-        yield rig
-
-
-def _joined(log: Path, pid: int) -> bool:
-    """The worker ``pid`` has its partitions (the rebuilding consumer logs each)."""
-    tag = f"] [{pid}] ["
-    with log.open(errors="replace") as f:
-        return any(tag in line and "partition_resumed" in line for line in f)
-
-
-def _wait_joined(log: Path, worker: subprocess.Popen[bytes], timeout_s: float) -> float:
-    took = _wait(
-        lambda: _joined(log, worker.pid) or worker.poll() is not None,
-        timeout_s,
-        f"worker {worker.pid} joins its group",
-    )
-    assert worker.poll() is None, f"worker {worker.pid} exited with {worker.returncode}"
-    return took
-
-
-def _wait(condition: Callable[[], bool], timeout_s: float, what: str) -> float:
-    """Until ``condition`` holds; how long that took."""
-    start = time.monotonic()
-    while not condition():
-        if time.monotonic() - start > timeout_s:
-            raise AssertionError(f"{what}: not within {timeout_s} s")
-        time.sleep(0.05)
-    return time.monotonic() - start
-
-
-def _diagnose(rig: Rig, topics: dict[str, list[Any]]) -> str:
-    """What to look at when a check fails: the outputs are saved next to the worker's log
-    (outputs.pickle), and the events behind a mismatch are described."""
-    hub, codec = rig.hub, rig.hub.codec
-    saved = hub.settings.data_dir / "outputs.pickle"
-    saved.write_bytes(pickle.dumps(topics))
-    where: dict[Any, list[str]] = {}
-    for r in topics[EVENTS]:
-        e = decode_envelope(r.value, codec)
-        where.setdefault(e.event_id, []).append(
-            f"{e.event_type} from {e.source} at {r.partition}/{r.offset} "
-            f"recorded {e.recorded_at} ts {r.timestamp}"
-        )
-    expected = replay(topics[EVENTS], codec, hub.policy)
-    permits = {k for k, d in expected.items() if d.permit}
-    told = {(str(n.event_id), n.recipient) for n in notices(topics, codec)}
-    lines = [f"outputs saved in {saved}"]
-    lines += [f"twice: {k} {v}" for k, v in where.items() if len(v) > 1 and "policy" not in v[0]]
-    lines += [f"missing notice {k}: {where.get(UUID(k[0]))}" for k in sorted(permits - told)]
-    lines += [f"notice not permitted {k}: {where.get(UUID(k[0]))}" for k in sorted(told - permits)]
-    return "\n".join(lines)
-
-
-def _accepted_once(hub: Hub, topics: dict[str, list[Any]]) -> None:
-    """Every event is on lead.events once (the policy once per partition): not a second
-    time after a crash (transactions), nor by a producer's resend after a network fault
-    (idempotent producers)."""
-    first: dict[tuple[Any, int | None], Any] = {}
-    for r in topics[EVENTS]:
-        e = decode_envelope(r.value, hub.codec)
-        original = first.setdefault(
-            (e.event_id, r.partition if e.event_type == "policy_published" else None), r
-        )
-        assert original is r, (
-            f"accepted twice: {e.event_id} at {original.partition}/{original.offset} and {r.offset}"
-        )
-
-
-def _consented(hub: Hub, topics: dict[str, list[Any]]) -> int:
-    """Independently of the replay: a notice that names a consent names one its
-    participant granted to that recipient earlier in the log, not revoked before the
-    event. How many notices named a consent."""
-    from hub.events.envelope import decode_body
-    from hub.events.models import ConsentGranted, ConsentRevoked, RevocationScope
-
-    position: dict[Any, tuple[int, int]] = {}
-    granted: dict[Any, tuple[str, list[str], tuple[int, int]]] = {}
-    revoked: dict[tuple[Any, str], tuple[int, int]] = {}
-    for r in topics[EVENTS]:
-        envelope = decode_envelope(r.value, hub.codec)
-        at = (r.partition, r.offset)
-        position.setdefault(envelope.event_id, at)
-        if envelope.event_type not in {"consent_granted", "consent_revoked"}:
-            continue
-        body = decode_body(envelope, hub.codec)
-        if isinstance(body, ConsentGranted):
-            granted.setdefault(body.consent_id, (envelope.participant_id, body.recipients, at))
-        elif isinstance(body, ConsentRevoked):
-            names = RECIPIENTS if body.scope is RevocationScope.ALL else body.recipients
-            for name in names:
-                revoked.setdefault((body.consent_id, name), at)
-    named = 0
-    for n in notices(topics, hub.codec):
-        if n.consent_id is None:
-            continue
-        named += 1
-        participant, recipients, granted_at = granted[n.consent_id]
-        at = position[n.event_id]
-        assert participant == n.participant_id and n.recipient in recipients, n
-        assert granted_at[0] == at[0] and granted_at < at, n
-        until = revoked.get((n.consent_id, n.recipient))
-        assert until is None or until[0] != at[0] or at < until, n
-    return named
 
 
 @pytest.mark.timeout(180)
@@ -280,11 +56,11 @@ def test_the_worker_rides_out_latency_resets_and_blackholes(proxied: Rig) -> Non
     def flowing_again(what: str) -> float:
         """Until the worker has accepted more events (or has nothing left to accept)."""
         base = seen()
-        return _wait(lambda: seen() >= min(base + 5, total) or abort.is_set(), 45, what)
+        return wait_for(lambda: seen() >= min(base + 5, total) or abort.is_set(), 45, what)
 
     def inject() -> None:
         try:
-            _wait(lambda: seen() >= total // 5 or abort.is_set(), 60, "the scenario flows")
+            wait_for(lambda: seen() >= total // 5 or abort.is_set(), 60, "the scenario flows")
             base, start = seen(), time.monotonic()
             while time.monotonic() - start < 4.0 and not abort.is_set():
                 proxy.set_latency(rng.uniform(50, 200))
@@ -331,10 +107,10 @@ def test_the_worker_rides_out_latency_resets_and_blackholes(proxied: Rig) -> Non
     assert len(hub.workers) == 1 and hub.worker.poll() is None, "the worker never gave up"
     try:
         sent = check_outputs(hub, scenario, topics)
-        _accepted_once(hub, topics)
-        named = _consented(hub, topics)
+        accepted_once(hub, topics)
+        named = consented(hub, topics)
     except AssertionError:
-        print(_diagnose(rig, topics))
+        print(diagnose(rig, topics))
         raise
     print(
         f"faults survived: {survived}; {len(sent)} notices, none twice ({named} naming a "
@@ -343,42 +119,6 @@ def test_the_worker_rides_out_latency_resets_and_blackholes(proxied: Rig) -> Non
 
 
 KILLS = 50
-
-
-def _publish_until(
-    rig: Rig,
-    scenario: Scenario,
-    enough: Callable[[], bool],
-    worker: Callable[[], subprocess.Popen[bytes]] | None = None,
-) -> Scenario:
-    """demo.publish until ``enough()`` holds (checked after the bad input), each
-    acknowledgement awaited across broker restarts: what was published."""
-    hub = rig.hub
-    return publish(
-        scenario,
-        hub.settings,
-        hub.bootstrap,
-        hub.codec,
-        hub.keys,
-        rig.watcher,
-        worker or (lambda: hub.worker),
-        enough=enough,
-        ack_timeout_s=90,
-    )
-
-
-def checked_after_crashes(
-    rig: Rig, published: Scenario, topics: dict[str, list[Any]]
-) -> tuple[list[Any], int]:
-    """Nothing missing, nothing twice, every event accepted once, every consent a notice
-    names in force: the notices sent and how many named a consent."""
-    try:
-        sent = check_outputs(rig.hub, published, topics)
-        _accepted_once(rig.hub, topics)
-        return sent, _consented(rig.hub, topics)
-    except AssertionError:
-        print(_diagnose(rig, topics))
-        raise
 
 
 @pytest.mark.timeout(900)
@@ -404,7 +144,7 @@ def test_fifty_worker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
         try:
             while len(kills) < KILLS and not done.is_set():
                 victim = hub.worker
-                _wait_joined(rig.log, victim, timeout_s=60)
+                wait_joined(rig.log, victim, timeout_s=60)
                 hub.start_worker()
                 delay = rng.uniform(0.5, 3.0)
                 if done.wait(delay):
@@ -418,7 +158,7 @@ def test_fifty_worker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
     try:
-        published = _publish_until(rig, scenario, lambda: len(kills) >= KILLS or bool(errors))
+        published = publish_until(rig, scenario, lambda: len(kills) >= KILLS or bool(errors))
     finally:
         done.set()
         thread.join(30)
@@ -463,7 +203,7 @@ def test_fifty_broker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
 
     def killer() -> None:
         try:
-            _wait(lambda: len(rig.watcher.seen) > 20 or done.is_set(), 60, "the scenario flows")
+            wait_for(lambda: len(rig.watcher.seen) > 20 or done.is_set(), 60, "the scenario flows")
             while len(kills) < BROKER_KILLS and not done.is_set():
                 delay = rng.uniform(0.3, 2.0)
                 if done.wait(delay):
@@ -473,7 +213,7 @@ def test_fifty_broker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
                 # the next kill lands mid-stream: once the hub has accepted more since the
                 # restart (a kill storm before anyone reconnects would test nothing more)
                 seen = len(rig.watcher.seen)
-                recovered = _wait(
+                recovered = wait_for(
                     lambda: len(rig.watcher.seen) > seen or done.is_set(),  # noqa: B023
                     90,
                     f"the hub accepting events after broker restart {len(kills) + 1}",
@@ -492,7 +232,7 @@ def test_fifty_broker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
     try:
-        published = _publish_until(
+        published = publish_until(
             rig, scenario, lambda: len(kills) >= BROKER_KILLS or bool(errors), worker=supervised
         )
     finally:

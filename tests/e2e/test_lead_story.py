@@ -5,57 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from typing import Any
 
 import pytest
 
-from hub.domain.notices import Notice, notice_id
-from hub.domain.rejections import parse
 from hub.events.envelope import decode_envelope
-from hub.events.topics import AUDIT, EVENTS, REJECTED
+from hub.events.topics import EVENTS
 from producers.demo import EventsWatcher
 from producers.simulator import Scenario
-from tests.support.hubs import RECIPIENTS, Hub, replay
+from tests.support.hubs import Hub, check_outputs, notices
 
 pytestmark = pytest.mark.integration
-
-
-def notices(topics: dict[str, list[Any]], codec: Any) -> list[Notice]:
-    return [
-        Notice.model_validate(codec.decode(r.value, "notice").datum)
-        for agency in RECIPIENTS
-        for r in topics[f"lead.notify.{agency}"]
-    ]
-
-
-def check_outputs(hub: Hub, scenario: Scenario, topics: dict[str, list[Any]]) -> list[Notice]:
-    """What must hold whatever happened to the worker or the broker, read as a
-    ``read_committed`` consumer with no deduplication of its own: every notice is a permit
-    the auditor's replay reproduces, none is missing and none is there twice, and the audit
-    log has every decision once."""
-    codec = hub.codec
-    expected = replay(topics[EVENTS], codec, hub.policy)
-    sent = notices(topics, codec)
-    distinct = {(str(n.event_id), n.recipient): n for n in sent}
-    permits = {k for k, d in expected.items() if d.permit}
-    assert set(distinct) == permits, "notices must be exactly the replayed permits"
-    assert len(sent) == len(distinct), "a notice is sent once"
-    for (event_id, recipient), n in distinct.items():
-        assert n.notice_id == notice_id(n.event_id, recipient)
-        assert n.rule_id == expected[(event_id, recipient)].rule_id
-    audit = {}
-    for r in topics[AUDIT]:
-        record = codec.decode(r.value, "audit_decision").datum
-        audit[(str(record["event_id"]), record["recipient"])] = record
-    assert set(audit) == set(expected)
-    assert len(topics[AUDIT]) == len(audit), "a decision is logged once"
-    assert all(audit[k]["permit"] == d.permit for k, d in expected.items())
-    rejected = Counter(parse(r.headers)[0].reason.value for r in topics[REJECTED])
-    assert rejected == Counter(b.expected.value for b in scenario.bad), "each dead letter once"
-    for n in sent:  # Part 2 never reaches enforcement
-        assert not (n.recipient in {"bpd", "sao"} and n.event_type.startswith("treatment_"))
-    return sent
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,7 @@ import pytest
 
 from hub.crypto.signing import load_signing_key
 from hub.web.auth import issue_session
-from tests.e2e.test_web_api import expected_view
-from tests.support.hubs import WebHub
+from tests.support.hubs import WebHub, expected_view
 
 pytestmark = pytest.mark.timeout(600)
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

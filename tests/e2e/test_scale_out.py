@@ -4,54 +4,31 @@ disclosed without consent."""
 
 from __future__ import annotations
 
-import ast
 import random
-import re
 import threading
-import time
-from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
 from producers.simulator import add_bad_input, plan
-from tests.e2e.test_faults import (
-    Rig,
-    _publish_until,
-    _wait,
-    _wait_joined,
-    checked_after_crashes,
-    direct,  # noqa: F401 - the fixture
-)
 from tests.support.fakes import fake_seal
+from tests.support.rigs import (
+    EVENTS_PARTITIONS,
+    Rig,
+    assignments,
+    checked_after_crashes,
+    publish_until,
+    wait_for,
+    wait_joined,
+)
 
 pytestmark = pytest.mark.integration
-EVENTS_PARTITIONS = 6
-LINE = re.compile(
-    r"^\[(?P<at>[^\]]+)\] \[(?P<pid>\d+)\] \[INFO\] (?P<fields>\{.*'partition_resumed'.*\})"
-)
-
-
-def assignments(log: Path) -> dict[int, set[int]]:
-    """Each worker's latest lead.events assignment, from its partition_resumed lines (one
-    burst per rebalance: the lines within a second of its last)."""
-    seen: dict[int, list[tuple[float, int]]] = defaultdict(list)
-    for line in log.read_text(errors="replace").splitlines():
-        m = LINE.match(line)
-        if m:
-            fields = ast.literal_eval(m["fields"])
-            at = time.mktime(time.strptime(m["at"].split(",")[0], "%Y-%m-%d %H:%M:%S"))
-            seen[int(m["pid"])].append(
-                (at + int(m["at"].split(",")[1]) / 1000, fields["partition"])
-            )
-    return {pid: {p for at, p in lines if at >= lines[-1][0] - 1.0} for pid, lines in seen.items()}
 
 
 @pytest.mark.timeout(300)
-def test_two_workers_share_the_work_and_the_survivor_takes_over(direct: Rig) -> None:  # noqa: F811
+def test_two_workers_share_the_work_and_the_survivor_takes_over(direct: Rig) -> None:
     rig, hub = direct, direct.hub
     first = hub.worker
-    _wait_joined(rig.log, first, timeout_s=60)
+    wait_joined(rig.log, first, timeout_s=60)
     second = hub.start_worker()
 
     def shared() -> bool:
@@ -59,24 +36,24 @@ def test_two_workers_share_the_work_and_the_survivor_takes_over(direct: Rig) -> 
         a, b = now.get(first.pid, set()), now.get(second.pid, set())
         return bool(a) and bool(b) and not a & b and a | b == set(range(EVENTS_PARTITIONS))
 
-    _wait(shared, 60, "the two workers split lead.events")
+    wait_for(shared, 60, "the two workers split lead.events")
     split = assignments(rig.log)
     scenario = plan(4711, 60, lambda pid: fake_seal, span_days=150)
     add_bad_input(scenario, random.Random(4711), hub.codec, hub.keys)
     killed = threading.Event()
 
     def kill_first() -> None:
-        _wait(lambda: len(rig.watcher.seen) > 150, 120, "a part of the story is in")
+        wait_for(lambda: len(rig.watcher.seen) > 150, 120, "a part of the story is in")
         first.kill()
         first.wait(10)
         killed.set()
 
     killer = threading.Thread(target=kill_first, daemon=True)
     killer.start()
-    published = _publish_until(rig, scenario, killed.is_set)
+    published = publish_until(rig, scenario, killed.is_set)
     killer.join(30)
     assert first.returncode == -9 and second.poll() is None
-    _wait(
+    wait_for(
         lambda: assignments(rig.log).get(second.pid) == set(range(EVENTS_PARTITIONS)),
         60,
         "the survivor takes every partition",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +20,7 @@ from hub.events.topics import AUDIT, EVENTS, REJECTED
 from hub.web.api import AVRO
 from hub.web.auth import sign_request
 from producers.sdk import json_submission
-from tests.support.hubs import WebHub
+from tests.support.hubs import WebHub, expected_view
 
 pytestmark = pytest.mark.timeout(600)
 AGENCIES = ["bpd", "sao", "opd", "cm", "bchd", "tx", "hsg"]
@@ -37,23 +36,6 @@ def call(
     return httpx.request(
         method, web.base + target, content=body or None, headers=headers, timeout=60, **kw
     )
-
-
-def expected_view(web: WebHub) -> dict[tuple[str, str], dict[str, tuple[str, ...] | None]]:
-    """Independently of the hub's view, from the log: per (agency, participant), each event
-    id it may see, with the field names its permit on lead.audit named (None: its own)."""
-    codec = web.hub.codec
-    seen: dict[tuple[str, str], dict[str, tuple[str, ...] | None]] = defaultdict(dict)
-    for r in web.outputs[EVENTS]:
-        e = decode_envelope(r.value, codec, canonical=False)
-        if e.event_type != "records_viewed":
-            seen[(e.source, e.participant_id)][str(e.event_id)] = None
-    for r in web.outputs[AUDIT]:
-        d = codec.decode(r.value, "audit_decision").datum
-        if d["permit"] and d["event_type"] != "records_viewed":
-            fields = tuple(d["fields_disclosed"])
-            seen[(d["recipient"], d["participant_id"])][str(d["event_id"])] = fields
-    return seen
 
 
 def participants(web: WebHub) -> list[str]:

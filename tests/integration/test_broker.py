@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import textwrap
@@ -25,26 +24,9 @@ from hub.log.probe import kafka_api_versions
 from hub.ops.cluster import ensure_topics
 from hub.ops.opening import open_broker
 from tests.support.paths import DEPLOY, ROOT
+from tests.support.processes import alive, ca_of, wait_gone
 
 pytestmark = pytest.mark.integration
-
-
-def _alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
-def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_session_broker_has_every_declared_topic(
@@ -67,9 +49,9 @@ def test_session_broker_has_every_declared_topic(
 def test_stop_ends_the_process_and_frees_the_port(tmp_path: Path) -> None:
     b = EmbeddedBroker(log_file=tmp_path / "b.log").start()
     pid = b.pid
-    assert pid is not None and _alive(pid)
+    assert pid is not None and alive(pid)
     b.stop()
-    assert _wait_gone(pid)
+    assert wait_gone(pid)
     assert not kafka_api_versions(b.host, b.port, timeout=0.2)
     b.stop()  # idempotent
 
@@ -95,11 +77,11 @@ def test_no_orphan_when_the_parent_dies(tmp_path: Path, how: signal.Signals) -> 
     )
     assert parent.stdout is not None
     broker_pid = int(parent.stdout.readline())
-    assert _alive(broker_pid)
+    assert alive(broker_pid)
     parent.send_signal(how)
     parent.wait(10)
     parent.stdout.close()
-    assert _wait_gone(broker_pid), f"broker {broker_pid} outlived its parent ({how.name})"
+    assert wait_gone(broker_pid), f"broker {broker_pid} outlived its parent ({how.name})"
 
 
 def test_a_broker_started_from_a_thread_outlives_the_thread(tmp_path: Path) -> None:
@@ -112,7 +94,7 @@ def test_a_broker_started_from_a_thread_outlives_the_thread(tmp_path: Path) -> N
     try:
         assert broker.pid is not None
         time.sleep(1.0)  # a SIGTERM would have arrived as the thread ended
-        assert _alive(broker.pid) and kafka_api_versions(broker.host, broker.port, timeout=2)
+        assert alive(broker.pid) and kafka_api_versions(broker.host, broker.port, timeout=2)
     finally:
         broker.stop()
 
@@ -142,7 +124,7 @@ def test_acknowledged_records_survive_a_killed_broker(tmp_path: Path) -> None:
         pid = broker.pid
         assert pid is not None
         broker.kill()
-        assert _wait_gone(pid, 5)
+        assert wait_gone(pid, 5)
         broker.start()
         assert not broker.formatted
         acknowledged += _produce(broker, range(500, 600))
@@ -212,11 +194,6 @@ def test_external_cluster_mode_starts_nothing_and_ensures_topics(
         assert "lead.extra.test" in admin.list_topics()
     finally:
         admin.close()
-
-
-def ca_of(data_dir: Path) -> ssl.SSLContext:
-    """A TLS context that trusts the CA the hub made for its embedded broker."""
-    return ssl.create_default_context(cafile=data_dir / "kafka" / "security" / "tls" / "ca.pem")
 
 
 def test_embedded_mode_via_settings(tmp_path: Path) -> None:

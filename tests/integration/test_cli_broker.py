@@ -21,26 +21,11 @@ from hub.log.broker import EmbeddedBroker
 from hub.log.probe import kafka_api_versions
 from producers.samples import sample_event
 from producers.sdk import Publisher
-from tests.integration.test_broker import _wait_gone, ca_of
 from tests.support.fakes import fake_seal
 from tests.support.paths import ROOT
+from tests.support.processes import broker_children, ca_of, wait_gone
 
 pytestmark = pytest.mark.integration
-
-
-def _broker_children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            cmd = (entry / "cmdline").read_bytes()
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        if int(stat[1]) == pid and b"kafka.Kafka" in cmd:
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.mark.usefixtures("ctrl_c_reaches_children")
@@ -60,12 +45,12 @@ def test_up_runs_until_ctrl_c_and_leaves_nothing(tmp_path: Path) -> None:
     host, port = line.split()[3].rstrip(";").rsplit(":", 1)
     assert kafka_api_versions(host, int(port), tls=ca_of(tmp_path))
     assert (tmp_path / "broker.json").exists()
-    children = _broker_children(proc.pid)
+    children = broker_children(proc.pid)
     assert len(children) == 1
     proc.send_signal(signal.SIGINT)
     assert proc.wait(15) == 0
     proc.stdout.close()
-    assert _wait_gone(children[0])
+    assert wait_gone(children[0])
     assert not (tmp_path / "broker.json").exists()
 
 
@@ -117,12 +102,12 @@ def test_run_stops_cleanly_on_a_service_managers_signal(
             assert time.monotonic() < deadline, "the worker never took its partitions"
             time.sleep(0.2)
         children = _descendants(proc.pid)
-        assert _broker_children(proc.pid), "no broker JVM under `leadhub run`"
+        assert broker_children(proc.pid), "no broker JVM under `leadhub run`"
         sent = time.monotonic()
         proc.send_signal(how)
         assert proc.wait(10) == 0
         assert time.monotonic() - sent < 10
-        assert all(_wait_gone(c, 5) for c in children), "a child outlived `leadhub run`"
+        assert all(wait_gone(c, 5) for c in children), "a child outlived `leadhub run`"
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -20,10 +20,9 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from hub.config import load_settings
 from hub.log.access import client_kwargs
 from hub.log.kafka_cluster import LAYOUT_FILE, EmbeddedCluster
-from tests.integration.test_broker import _alive, _wait_gone
-from tests.integration.test_cli_broker import _broker_children
 from tests.support.fixtures import REFUSED_SOCKETS_LEAK
 from tests.support.paths import ROOT
+from tests.support.processes import alive, broker_children, wait_gone
 
 pytestmark = [pytest.mark.integration, *REFUSED_SOCKETS_LEAK]
 
@@ -150,11 +149,11 @@ def test_no_jvm_outlives_its_parent(tmp_path: Path) -> None:
     )
     assert parent.stdout is not None
     pids = [int(p) for p in parent.stdout.readline().split()]
-    assert len(pids) == 3 and all(_alive(p) for p in pids)
+    assert len(pids) == 3 and all(alive(p) for p in pids)
     parent.send_signal(signal.SIGKILL)
     parent.wait(10)
     parent.stdout.close()
-    gone = [_wait_gone(p, 30) for p in pids]
+    gone = [wait_gone(p, 30) for p in pids]
     assert all(gone), f"JVMs {pids} outlived their parent: {gone}"
 
 
@@ -177,7 +176,7 @@ def test_up_with_three_brokers_replicates_the_hub_topics(tmp_path: Path) -> None
         assert line.startswith("broker ready at 127.0.0.1:"), line
         servers = json.loads((tmp_path / "broker.json").read_text())["bootstrap_servers"]
         assert len(servers) == 3
-        children = _broker_children(proc.pid)
+        children = broker_children(proc.pid)
         assert len(children) == 3
         as_hub = client_kwargs(load_settings(data_dir=tmp_path))  # secured like one node
         with KafkaAdminClient(bootstrap_servers=servers, **as_hub) as admin:
@@ -190,4 +189,4 @@ def test_up_with_three_brokers_replicates_the_hub_topics(tmp_path: Path) -> None
         if proc.poll() is None:
             proc.kill()
         proc.stdout.close()
-    assert all(_wait_gone(pid) for pid in children)
+    assert all(wait_gone(pid) for pid in children)

@@ -8,7 +8,7 @@ import random
 import signal
 import subprocess
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +17,13 @@ from typing import Any
 from hub.config import Settings
 from hub.crypto.signing import SigningKey
 from hub.domain.agencies import AgencyRegistry
+from hub.domain.notices import Notice, notice_id
 from hub.domain.policy import Decision, Policy, PolicyBook, load_policy
 from hub.domain.processor import PartitionProcessor
+from hub.domain.rejections import parse
 from hub.events.codec import Codec
 from hub.events.envelope import decode_body, decode_envelope
-from hub.events.topics import AUDIT, EVENTS, load_topic_specs, notify_topic
+from hub.events.topics import AUDIT, EVENTS, REJECTED, load_topic_specs, notify_topic
 from hub.log.access import HUB, client_kwargs
 from hub.log.broker import EmbeddedBroker
 from hub.log.kafka_cluster import EmbeddedCluster
@@ -232,3 +234,57 @@ def wait_for_http(url: str, hub: Hub, timeout_s: float = 60.0) -> None:
             pass
         time.sleep(0.2)
     raise AssertionError(f"{url} did not answer in {timeout_s} s")
+
+
+def notices(topics: dict[str, list[Any]], codec: Any) -> list[Notice]:
+    return [
+        Notice.model_validate(codec.decode(r.value, "notice").datum)
+        for agency in RECIPIENTS
+        for r in topics[f"lead.notify.{agency}"]
+    ]
+
+
+def check_outputs(hub: Hub, scenario: Scenario, topics: dict[str, list[Any]]) -> list[Notice]:
+    """What must hold whatever happened to the worker or the broker, read as a
+    ``read_committed`` consumer with no deduplication of its own: every notice is a permit
+    the auditor's replay reproduces, none is missing and none is there twice, and the audit
+    log has every decision once."""
+    codec = hub.codec
+    expected = replay(topics[EVENTS], codec, hub.policy)
+    sent = notices(topics, codec)
+    distinct = {(str(n.event_id), n.recipient): n for n in sent}
+    permits = {k for k, d in expected.items() if d.permit}
+    assert set(distinct) == permits, "notices must be exactly the replayed permits"
+    assert len(sent) == len(distinct), "a notice is sent once"
+    for (event_id, recipient), n in distinct.items():
+        assert n.notice_id == notice_id(n.event_id, recipient)
+        assert n.rule_id == expected[(event_id, recipient)].rule_id
+    audit = {}
+    for r in topics[AUDIT]:
+        record = codec.decode(r.value, "audit_decision").datum
+        audit[(str(record["event_id"]), record["recipient"])] = record
+    assert set(audit) == set(expected)
+    assert len(topics[AUDIT]) == len(audit), "a decision is logged once"
+    assert all(audit[k]["permit"] == d.permit for k, d in expected.items())
+    rejected = Counter(parse(r.headers)[0].reason.value for r in topics[REJECTED])
+    assert rejected == Counter(b.expected.value for b in scenario.bad), "each dead letter once"
+    for n in sent:  # Part 2 never reaches enforcement
+        assert not (n.recipient in {"bpd", "sao"} and n.event_type.startswith("treatment_"))
+    return sent
+
+
+def expected_view(web: WebHub) -> dict[tuple[str, str], dict[str, tuple[str, ...] | None]]:
+    """Independently of the hub's view, from the log: per (agency, participant), each event
+    id it may see, with the field names its permit on lead.audit named (None: its own)."""
+    codec = web.hub.codec
+    seen: dict[tuple[str, str], dict[str, tuple[str, ...] | None]] = defaultdict(dict)
+    for r in web.outputs[EVENTS]:
+        e = decode_envelope(r.value, codec, canonical=False)
+        if e.event_type != "records_viewed":
+            seen[(e.source, e.participant_id)][str(e.event_id)] = None
+    for r in web.outputs[AUDIT]:
+        d = codec.decode(r.value, "audit_decision").datum
+        if d["permit"] and d["event_type"] != "records_viewed":
+            fields = tuple(d["fields_disclosed"])
+            seen[(d["recipient"], d["participant_id"])][str(d["event_id"])] = fields
+    return seen
