@@ -44,3 +44,17 @@ def test_a_cancelled_metadata_refresh_on_close_is_not_an_error(
     err = capsys.readouterr().err
     assert "Cancelled" not in err
     assert "broker gone" in err
+
+
+def test_a_slow_step_of_the_clients_network_loop_is_not_a_warning(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    logs.configure("info")
+    selector = logging.getLogger("kafka.net.selector")
+    selector.warning(
+        "Task <Task> ran for 0.131s (>0.100s threshold). It is blocking the event loop -- "
+        "likely a tight sync loop inside a coroutine. Other pollers will time out."
+    )
+    selector.warning("selector closed unexpectedly")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert [json.loads(line)["event"] for line in err] == ["selector closed unexpectedly"]
