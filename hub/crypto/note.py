@@ -1,5 +1,7 @@
-"""C2SP signed notes (c2sp.org/signed-note), tlog checkpoints (c2sp.org/tlog-checkpoint) and
-Ed25519 cosignatures (c2sp.org/tlog-cosignature, cosignature/v1), Ed25519 only.
+"""C2SP signed notes (c2sp.org/signed-note) and Ed25519 cosignatures
+(c2sp.org/tlog-cosignature, cosignature/v1) over the tlog checkpoints of
+hub.crypto.checkpoint, Ed25519 only; the text rules all three share are in
+hub.crypto.note_text.
 
 The audit log's tree heads leave the hub as signed checkpoints. Using the formats the Go
 checksum database, Sigsum and the transparency-dev witnesses already speak means an agency or
@@ -16,8 +18,6 @@ cosignatures (type 0x04); ML-DSA-44 cosignatures (0x06) and the other types are 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Iterable
@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from hub.crypto.checkpoint import Checkpoint
+from hub.crypto.note_text import NoteError, b64decode, b64encode, check_body, check_name, check_text
 
 __all__ = [
     "COSIGNATURE_V1",
@@ -53,79 +56,14 @@ MAX_SIGNATURES = 100
 """Go's sumdb/note limit; the spec asks verifiers for a limit of at least 16."""
 
 KEY_HASH_SIZE = 4
-ROOT_SIZE = 32
 _PUBLIC_SIZE = 32
 _ED25519_SIG_SIZE = 64
 _TIMESTAMP_SIZE = 8
-_MAX_SIZE = 2**64 - 1
 _MAX_TIMESTAMP = 2**63 - 1
 _SIG_PREFIX = "— "  # em dash U+2014, then a space
 _SKEY_PREFIX = "PRIVATE+KEY+"
-_SIZE_RE = re.compile(r"0|[1-9][0-9]*")
 _HASH_RE = re.compile(r"[0-9a-fA-F]{8}")
 _TYPES = frozenset({ED25519, COSIGNATURE_V1})
-
-
-class NoteError(ValueError):
-    """A note, key, checkpoint or signature that is malformed or does not verify.
-
-    A ValueError so callers parsing untrusted input can catch one family; the message is
-    one line naming the exact defect, because "malformed note" helps nobody debug a witness.
-    """
-
-
-def _check_text(text: str, what: str) -> bytes:
-    """The spec's character rules, shared by note texts, names, origins and extension lines:
-    valid UTF-8 and no ASCII control character except newline."""
-    try:
-        data = text.encode("utf-8")
-    except UnicodeEncodeError as e:
-        raise NoteError(f"{what} is not valid UTF-8 (lone surrogate at offset {e.start})") from e
-    for i, ch in enumerate(text):
-        if ord(ch) < 0x20 and ch != "\n":
-            raise NoteError(f"{what} contains control character U+{ord(ch):04X} at offset {i}")
-    return data
-
-
-def _check_name(name: str, what: str = "key name") -> None:
-    """Names are separated by spaces in signature lines and by '+' in vkeys, so neither may
-    appear inside one."""
-    if not name:
-        raise NoteError(f"{what} is empty")
-    _check_text(name, what)
-    if "+" in name:
-        raise NoteError(f"{what} {name!r} contains '+'")
-    for ch in name:
-        if ch.isspace():
-            raise NoteError(f"{what} {name!r} contains a space (U+{ord(ch):04X})")
-
-
-def _check_body(body: str) -> bytes:
-    """What any signer would sign: non-empty text that ends in a newline."""
-    data = _check_text(body, "note text")
-    if not body.endswith("\n"):
-        raise NoteError("note text does not end with a newline")
-    return data
-
-
-def _b64decode(text: str, what: str) -> bytes:
-    """Standard padded base64, and only its canonical spelling.
-
-    Canonical means re-encoding gives the same text, so the unused low bits of the last
-    character are zero. Go tolerates other spellings, but nothing honest emits them, and
-    accepting them would let two different texts carry the same signature or root.
-    """
-    try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (UnicodeEncodeError, binascii.Error) as e:
-        raise NoteError(f"{what} is not valid base64") from e
-    if base64.b64encode(raw).decode("ascii") != text:
-        raise NoteError(f"{what} is not canonical base64")
-    return raw
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
 
 
 def _raw_public(public: Ed25519PublicKey) -> bytes:
@@ -147,74 +85,6 @@ def _check_timestamp(timestamp: int) -> None:
 
 
 @dataclass(frozen=True)
-class Checkpoint:
-    """A transparency log's tree head as c2sp.org/tlog-checkpoint note text.
-
-    Constructing one validates it, so every Checkpoint has a body() that parse() accepts
-    and gives back unchanged; a signature over the body is then a signature over exactly
-    these fields.
-    """
-
-    origin: str
-    size: int
-    root: bytes
-    extensions: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.origin:
-            raise NoteError("checkpoint origin is empty")
-        _check_text(self.origin, "checkpoint origin")
-        if "\n" in self.origin:
-            raise NoteError("checkpoint origin contains a newline")
-        if isinstance(self.size, bool) or not isinstance(self.size, int):
-            raise NoteError(f"checkpoint size {self.size!r} is not an integer")
-        if not 0 <= self.size <= _MAX_SIZE:
-            raise NoteError(f"checkpoint size {self.size} is outside 0..2^64-1")
-        if not isinstance(self.root, bytes) or len(self.root) != ROOT_SIZE:
-            n = len(self.root) if isinstance(self.root, bytes | bytearray) else "not"
-            raise NoteError(f"checkpoint root hash is {n} bytes; want {ROOT_SIZE}")
-        if not isinstance(self.extensions, tuple):
-            raise NoteError("checkpoint extensions must be a tuple of lines")
-        for i, line in enumerate(self.extensions, start=1):
-            if not line:
-                raise NoteError(f"checkpoint extension line {i} is empty")
-            _check_text(line, f"checkpoint extension line {i}")
-            if "\n" in line:
-                raise NoteError(f"checkpoint extension line {i} contains a newline")
-
-    def body(self) -> str:
-        """The note text that logs sign and witnesses cosign."""
-        head = f"{self.origin}\n{self.size}\n{_b64encode(self.root)}\n"
-        return head + "".join(f"{line}\n" for line in self.extensions)
-
-    @classmethod
-    def parse(cls, body: str) -> Checkpoint:
-        """Parse a checkpoint's note text (the body open_note returns), strictly: only
-        the one spelling body() would produce is accepted."""
-        _check_text(body, "checkpoint")
-        if not body.endswith("\n"):
-            raise NoteError("checkpoint does not end with a newline")
-        lines = body[:-1].split("\n")
-        if len(lines) < 3:
-            raise NoteError(
-                f"checkpoint has {len(lines)} line(s); want origin, tree size and root hash"
-            )
-        origin, size_text, root_text, *extensions = lines
-        if not origin:
-            raise NoteError("checkpoint origin is empty")
-        if not _SIZE_RE.fullmatch(size_text):
-            raise NoteError(
-                f"checkpoint tree size {size_text!r} is not a decimal number without "
-                "sign or leading zeros"
-            )
-        size = int(size_text)
-        if size > _MAX_SIZE:
-            raise NoteError(f"checkpoint tree size {size_text} exceeds 2^64-1")
-        root = _b64decode(root_text, "checkpoint root hash")
-        return cls(origin, size, root, tuple(extensions))
-
-
-@dataclass(frozen=True)
 class NoteKey:
     """A public key that verifies note signatures under one name and signature type.
 
@@ -228,7 +98,7 @@ class NoteKey:
     sig_type: int = ED25519
 
     def __post_init__(self) -> None:
-        _check_name(self.name)
+        check_name(self.name)
         if not isinstance(self.public, Ed25519PublicKey):
             raise NoteError("public key is not an Ed25519 public key")
         if self.sig_type not in _TYPES:
@@ -254,7 +124,7 @@ class NoteKey:
         """The verifier key text operators exchange: "<name>+<hex key hash>+<base64(type ||
         public key)>"."""
         material = bytes([self.sig_type]) + _raw_public(self.public)
-        return f"{self.id}+{_b64encode(material)}"
+        return f"{self.id}+{b64encode(material)}"
 
     @classmethod
     def from_vkey(cls, text: str) -> NoteKey:
@@ -264,10 +134,10 @@ class NoteKey:
         if len(parts) != 3:
             raise NoteError("verifier key does not have the form <name>+<hash>+<key>")
         name, hash_text, key_text = parts
-        _check_name(name)
+        check_name(name)
         if not _HASH_RE.fullmatch(hash_text):
             raise NoteError(f"verifier key hash {hash_text!r} is not 8 hexadecimal digits")
-        material = _b64decode(key_text, "verifier key")
+        material = b64decode(key_text, "verifier key")
         if not material:
             raise NoteError("verifier key material is empty")
         sig_type, key = material[0], material[1:]
@@ -294,7 +164,7 @@ class NoteKey:
         since None cannot also mean failure: any failure raises NoteError. Whether a
         timestamp is too far in the future is the caller's policy, not this function's.
         """
-        data = _check_body(body)
+        data = check_body(body)
         if self.sig_type == ED25519:
             if len(signature) != _ED25519_SIG_SIZE:
                 raise NoteError(
@@ -332,7 +202,7 @@ class Signature:
     signature: bytes
 
     def __post_init__(self) -> None:
-        _check_name(self.name)
+        check_name(self.name)
         if len(self.key_hash) != KEY_HASH_SIZE:
             raise NoteError(f"key hash is {len(self.key_hash)} bytes; want {KEY_HASH_SIZE}")
         if not self.signature:
@@ -340,7 +210,7 @@ class Signature:
 
     def line(self) -> str:
         """The signature line, "— <name> <base64(key hash || signature)>\\n"."""
-        return f"{_SIG_PREFIX}{self.name} {_b64encode(self.key_hash + self.signature)}\n"
+        return f"{_SIG_PREFIX}{self.name} {b64encode(self.key_hash + self.signature)}\n"
 
 
 def _parse_line(line: str) -> Signature:
@@ -349,10 +219,10 @@ def _parse_line(line: str) -> Signature:
     name, space, b64 = line[len(_SIG_PREFIX) :].partition(" ")
     if not space:
         raise NoteError(f"signature line {line!r} has no space after the key name")
-    _check_name(name)
+    check_name(name)
     if not b64:
         raise NoteError(f"signature by {name} is empty")
-    raw = _b64decode(b64, f"signature by {name}")
+    raw = b64decode(b64, f"signature by {name}")
     if len(raw) <= KEY_HASH_SIZE:
         raise NoteError(
             f"signature by {name} is {len(raw)} bytes; want a {KEY_HASH_SIZE}-byte key hash "
@@ -384,7 +254,7 @@ def parse_note(text: str | bytes) -> tuple[str, list[Signature]]:
     notes arrive over the wire, where invalid UTF-8 is one more way to be malformed.
     """
     note = _as_text(text)
-    _check_text(note, "note")
+    check_text(note, "note")
     split = note.rfind("\n\n")
     if split < 0:
         raise NoteError("note has no blank line between its text and its signatures")
@@ -406,7 +276,7 @@ def format_note(body: str, signatures: Iterable[Signature | str]) -> str:
     Lines are re-parsed and re-rendered so a note this builds always parses back to the
     same text and signatures.
     """
-    _check_body(body)
+    check_body(body)
     lines: list[str] = []
     for item in signatures:
         sig = item if isinstance(item, Signature) else _parse_full_line(item)
@@ -420,7 +290,7 @@ def format_note(body: str, signatures: Iterable[Signature | str]) -> str:
 
 def sign(body: str, name: str, private: Ed25519PrivateKey) -> str:
     """A plain Ed25519 (type 0x01) signature line over a note text."""
-    data = _check_body(body)
+    data = check_body(body)
     key = NoteKey(name, private.public_key(), ED25519)
     return Signature(name, key.key_hash, private.sign(data)).line()
 
@@ -475,7 +345,7 @@ def signer_key(name: str, private: Ed25519PrivateKey, sig_type: int = ED25519) -
         serialization.PrivateFormat.Raw,
         serialization.NoEncryption(),
     )
-    return f"{_SKEY_PREFIX}{key.id}+{_b64encode(bytes([sig_type]) + seed)}"
+    return f"{_SKEY_PREFIX}{key.id}+{b64encode(bytes([sig_type]) + seed)}"
 
 
 def parse_signer_key(text: str) -> tuple[NoteKey, Ed25519PrivateKey]:
@@ -487,10 +357,10 @@ def parse_signer_key(text: str) -> tuple[NoteKey, Ed25519PrivateKey]:
     if len(parts) != 3:
         raise NoteError("signer key does not have the form PRIVATE+KEY+<name>+<hash>+<key>")
     name, hash_text, key_text = parts
-    _check_name(name)
+    check_name(name)
     if not _HASH_RE.fullmatch(hash_text):
         raise NoteError(f"signer key hash {hash_text!r} is not 8 hexadecimal digits")
-    material = _b64decode(key_text, "signer key")
+    material = b64decode(key_text, "signer key")
     if not material:
         raise NoteError("signer key material is empty")
     sig_type, seed = material[0], material[1:]
