@@ -211,6 +211,7 @@ def apply_topics(admin: Any, d: Diff) -> list[str]:
 
 def _apply_topics(admin: Any, d: Diff) -> list[str]:
     done: list[str] = []
+    ready: dict[str, int] = {}  # what must be led before the topics are usable
     for spec in d.create_topics:
         topic = NewTopic(
             spec.name, spec.partitions, spec.replication_factor, topic_configs=spec.configs
@@ -218,8 +219,10 @@ def _apply_topics(admin: Any, d: Diff) -> list[str]:
         try:
             admin.create_topics([topic])
             done.append(f"created topic {spec.name}")
+            ready[spec.name] = spec.partitions
         except TopicAlreadyExistsError:
             done.append(f"topic {spec.name} appeared meanwhile (left as it is)")
+            ready[spec.name] = 1
     if d.grow_partitions:
         try:
             admin.create_partitions(
@@ -228,6 +231,8 @@ def _apply_topics(admin: Any, d: Diff) -> list[str]:
         except IncompatibleBrokerVersion:
             raise BrokerError("the broker does not implement CreatePartitions") from None
         done += [f"grew topic {n} to {w} partitions" for n, (_, w) in d.grow_partitions.items()]
+        ready.update({n: w for n, (_, w) in d.grow_partitions.items()})
+    _wait_ready(admin, ready)
     if d.alter_configs:
         answers = admin.alter_configs(
             [
@@ -273,14 +278,26 @@ def apply_acls(admin: Any, d: Diff, timeout_s: float) -> list[str]:
     return done
 
 
-def _wait_listed(admin: KafkaAdminClient, names: list[str], timeout_s: float = 30.0) -> None:
-    """Until every broker's metadata lists the topics: a topic Kafka has just created is
-    not in the next metadata answer yet, and a client started then would not find it."""
+def _wait_ready(admin: Any, partitions: Mapping[str, int], timeout_s: float = 30.0) -> None:
+    """Until each topic has (at least) its partitions, every one with a leader: Kafka
+    answers a CreateTopics or CreatePartitions before every broker's metadata has them, and
+    a client started then would find the topic missing, or with no partitions yet."""
+    if not partitions:
+        return
     deadline = time.monotonic() + timeout_s
-    while not set(names) <= set(admin.list_topics()):
+    while True:
+        described = {t["name"]: t for t in admin.describe_topics(sorted(partitions))}
+        waiting = sorted(
+            name
+            for name, want in partitions.items()
+            if name not in described
+            or len(described[name]["partitions"]) < want
+            or any(p["leader_id"] < 0 for p in described[name]["partitions"])
+        )
+        if not waiting:
+            return
         if time.monotonic() > deadline:
-            missing = sorted(set(names) - set(admin.list_topics()))
-            raise BrokerError(f"topics created but not listed after {timeout_s:.0f} s: {missing}")
+            raise BrokerError(f"topics without a leader after {timeout_s:.0f} s: {waiting}")
         time.sleep(0.1)
 
 
@@ -311,7 +328,8 @@ def ensure_topics(
                     f"topic {spec.name} is missing, and this principal may not create it "
                     "(on a secured cluster `leadhub apply` creates the topics)"
                 ) from None
-        _wait_listed(admin, [s.name for s in specs])
+        # one that appeared meanwhile has whatever partitions its creator gave it
+        _wait_ready(admin, {s.name: s.partitions if s.name in created else 1 for s in missing})
         log.info("topics_ensured", created=len(created), existing=len(specs) - len(missing))
         return created
     finally:
