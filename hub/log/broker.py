@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import atexit
 import functools
-import json
 import os
-import secrets
 import shutil
 import signal
 import ssl
@@ -30,7 +28,6 @@ import tempfile
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -38,16 +35,13 @@ from typing import IO
 import structlog
 
 from hub.errors import BrokerError
-from hub.log.access import (
-    ADMIN_USER,
-    SCRAM,
-    security_env,
-    stored_client_kwargs,
-)
+from hub.log import scram
+from hub.log.access import security_env, stored_client_kwargs
 from hub.log.children import die_with_parent
 from hub.log.kafka_dist import ClassArchive, java_executable, kafka_libs
 from hub.log.local_ca import BrokerTls, broker_tls, write_private
 from hub.log.probe import free_port, kafka_api_versions, new_cluster_id
+from hub.log.scram import BrokerSecurity
 from hub.log.server_properties import (
     JVM_OPTIONS,
     LOG4J2,
@@ -64,22 +58,6 @@ log = structlog.get_logger(__name__)
 # would be SIGTERMed then. So brokers are forked from one thread that lives as long as the
 # process does (an idle executor thread never ends before the interpreter does).
 _SPAWNER = ThreadPoolExecutor(1, thread_name_prefix="leadhub-spawn")
-
-
-@dataclass(frozen=True)
-class BrokerSecurity:
-    """What a secured embedded broker needs to know: the SCRAM users to create (names
-    without ``User:``, e.g. the principals of deploy/acls.yaml) and which of them is the
-    super user that `leadhub apply` runs as. Passwords are generated on first start and
-    kept in ``<data_dir>/security/scram.json`` (0600); nobody types them."""
-
-    users: tuple[str, ...] = ()
-    admin: str = ADMIN_USER
-    hosts: tuple[str, ...] = field(default=("127.0.0.1", "localhost"))
-
-    @property
-    def all_users(self) -> list[str]:
-        return sorted({self.admin, *self.users})
 
 
 class EmbeddedBroker:
@@ -183,21 +161,12 @@ class EmbeddedBroker:
     def prepare_security(self) -> None:
         """The CA, the broker's certificate and every SCRAM user's password: made once,
         read back on every later start (a user added since gets a password now, and is
-        created on the running broker by ``_add_missing_users``)."""
+        created on the running broker once it answers)."""
         assert self.security is not None
         self.security_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.security_dir, 0o700)
         self.tls = broker_tls(self.security_dir / "tls", list(self.security.hosts))
-        store = self.security_dir / "scram.json"
-        known: dict[str, str] = (
-            json.loads(store.read_text(encoding="utf-8")) if store.exists() else {}
-        )
-        wanted = {u: known.get(u) or secrets.token_urlsafe(24) for u in self.security.all_users}
-        for user in wanted:
-            _check_user(user)
-        if wanted != known:
-            write_private(store, json.dumps({**known, **wanted}, indent=1).encode())
-        self._passwords = {**known, **wanted}
+        self._passwords = scram.passwords(self.security_dir, self.security.all_users)
 
     def start(self) -> EmbeddedBroker:
         if self._proc is not None:
@@ -214,9 +183,7 @@ class EmbeddedBroker:
         if self.formatted:
             self._format(java, classpath, config)
             if self.security is not None:
-                _registered(self.security_dir).write_text(
-                    "".join(f"{u}\n" for u in sorted(self._passwords)), encoding="utf-8"
-                )
+                scram.formatted_with(self.security_dir, self._passwords)
         self._classes = ClassArchive(libs, java)
         began = time.monotonic()
         # the JVM's own complaints (before log4j starts) go to a file beside its log
@@ -226,7 +193,9 @@ class EmbeddedBroker:
         self._wait_ready()
         self.ready_s = time.monotonic() - began
         if self.security is not None:
-            self._add_missing_users()
+            scram.add_missing_users(
+                self.bootstrap_servers, self.client_kwargs(), self.security_dir, self._passwords
+            )
         log.info(
             "broker_started",
             pid=self._proc.pid,
@@ -303,11 +272,7 @@ class EmbeddedBroker:
     def _format(self, java: str, classpath: str, config: Path) -> None:
         cluster_id = self._cluster_id or new_cluster_id()
         # SCRAM users exist from the first moment: bootstrapped into the metadata log
-        scram = [
-            arg
-            for user in sorted(self._passwords)
-            for arg in ("--add-scram", f"{SCRAM}=[name={user},password={self._passwords[user]}]")
-        ]
+        users = scram.format_arguments(self._passwords)
         done = subprocess.run(
             [
                 java,
@@ -320,7 +285,7 @@ class EmbeddedBroker:
                 f"--cluster-id={cluster_id}",
                 "-c",
                 str(config),
-                *scram,
+                *users,
             ],
             capture_output=True,
             text=True,
@@ -357,35 +322,6 @@ class EmbeddedBroker:
         if self.tls is None:
             return None
         return ssl.create_default_context(cafile=str(self.tls.ca_cert))
-
-    def _add_missing_users(self) -> None:
-        """Create, on the running broker, SCRAM users that were not there when its log was
-        formatted (an agency added to deploy/ since): format-time bootstrap runs once."""
-        from kafka.admin import KafkaAdminClient, ScramMechanism, UserScramCredentialUpsertion
-
-        done = _registered(self.security_dir)
-        have = set(done.read_text(encoding="utf-8").split()) if done.exists() else set()
-        missing = [u for u in sorted(self._passwords) if u not in have]
-        if not missing:
-            return
-        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap_servers, **self.client_kwargs())
-        try:
-            errors = admin.alter_user_scram_credentials(
-                [
-                    UserScramCredentialUpsertion(
-                        u, ScramMechanism.SCRAM_SHA_512, self._passwords[u]
-                    )
-                    for u in missing
-                ]
-            )
-        finally:
-            admin.close()
-        failed = {u: e for u, e in errors.items() if e}
-        if failed:
-            user, error = next(iter(failed.items()))
-            raise BrokerError(f"the broker refused SCRAM user {user!r}: {error}")
-        done.write_text("".join(f"{u}\n" for u in sorted(have | set(missing))), encoding="utf-8")
-        log.info("broker_scram_users_added", users=missing)
 
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM the broker's own pid (never a group): Kafka shuts down in order and
@@ -424,18 +360,6 @@ class EmbeddedBroker:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def _registered(security_dir: Path) -> Path:
-    """The SCRAM users the broker holds (created at format time or since)."""
-    return security_dir / "scram-users"
-
-
-def _check_user(user: str) -> None:
-    """A SCRAM user name goes into StorageTool's ``name=...,password=...`` syntax and a
-    principal: refuse what would break either."""
-    if not user or any(c in user for c in ",=[]\"' \n*;"):
-        raise BrokerError(f"{user!r} cannot be a SCRAM user name of the embedded broker")
 
 
 def _java_complaint(output: str) -> str:

@@ -34,8 +34,9 @@ from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from hub.errors import BrokerError
-from hub.log.broker import BrokerSecurity, EmbeddedBroker
+from hub.log.broker import EmbeddedBroker
 from hub.log.probe import free_port, new_cluster_id
+from hub.log.scram import BrokerSecurity
 
 log = structlog.get_logger(__name__)
 

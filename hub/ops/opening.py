@@ -17,8 +17,9 @@ from hub.events.topics import TopicSpec, load_topic_specs
 from hub.log.access import client_kwargs, embedded_users
 from hub.log.archive import Archive
 from hub.log.archiver import ArchiverProcess, restore
-from hub.log.broker import BrokerSecurity, EmbeddedBroker
+from hub.log.broker import EmbeddedBroker
 from hub.log.kafka_cluster import EmbeddedCluster
+from hub.log.scram import BrokerSecurity
 from hub.ops.cluster import ensure_topics
 
 log = structlog.get_logger(__name__)

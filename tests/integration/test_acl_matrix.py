@@ -43,9 +43,10 @@ from kafka.structs import OffsetAndMetadata
 from hub.domain.agencies import AgencyRegistry
 from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, load_topic_specs, notify_topic
 from hub.log.acls import desired_acls, load_principals, scram_users
-from hub.log.broker import BrokerSecurity, EmbeddedBroker
+from hub.log.broker import EmbeddedBroker
 from hub.log.local_ca import broker_tls
 from hub.log.probe import kafka_api_versions
+from hub.log.scram import BrokerSecurity
 from tests.support.paths import DEPLOY, ROOT
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,8 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from hub.domain.agencies import AgencyRegistry
 from hub.events.topics import load_topic_specs
 from hub.log.acls import desired_acls, load_principals
-from hub.log.broker import BrokerSecurity, EmbeddedBroker
+from hub.log.broker import EmbeddedBroker
+from hub.log.scram import BrokerSecurity
 from hub.ops.cluster import _any_acl, _key_of
 from hub.ops.plan import acl_key
 from tests.support.paths import DEPLOY, ROOT

@@ -11,8 +11,8 @@ import pytest
 
 from hub.config import load_settings
 from hub.errors import BrokerError
-from hub.log.broker import BrokerSecurity
 from hub.log.kafka_cluster import LAYOUT_FILE, EmbeddedCluster, Layout, replication_properties
+from hub.log.scram import BrokerSecurity
 
 
 def test_the_layout_is_chosen_once_and_kept(tmp_path: Path) -> None:

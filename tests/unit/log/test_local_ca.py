@@ -14,8 +14,9 @@ from cryptography.exceptions import InvalidSignature
 
 from hub.errors import BrokerError
 from hub.log.acls import desired_acls, load_principals, scram_users
-from hub.log.broker import BrokerSecurity, EmbeddedBroker
+from hub.log.broker import EmbeddedBroker
 from hub.log.local_ca import BROKER_CN, broker_tls
+from hub.log.scram import BrokerSecurity
 from tests.support.paths import DEPLOY
 
 
