@@ -81,13 +81,13 @@ def snake(name: str) -> str:
 def docstring(text: str, indent: str) -> list[str]:
     """A docstring wrapped to the line length, closing quotes on its last line."""
     text = " ".join(text.split()).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    if text.endswith('"'):
-        text += " "  # what ruff format does to a docstring ending in a quote
     lines = textwrap.wrap(
         text, LINE - len(indent) - 6, break_long_words=False, break_on_hyphens=False
     ) or [""]
-    lines[0] = '"""' + lines[0]
-    lines[-1] += '"""'
+    # a quote against the opening or closing ones reads badly (or ends the string): ruff
+    # puts a space between them, and so does this
+    lines[0] = ('""" ' if lines[0].startswith('"') else '"""') + lines[0]
+    lines[-1] += ' """' if lines[-1].endswith('"') and lines[-1] != '"""' else '"""'
     return [indent + line for line in lines]
 
 
