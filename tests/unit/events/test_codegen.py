@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
@@ -370,7 +370,14 @@ def test_every_event_needs_its_own_order() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.text(st.characters(categories=["L", "N", "P", "S", "Zs"]), max_size=400))
+@example("a" * 44 + " " + "b" * 46)  # one character too many for a one-line docstring
+@example('"""quoted" \\ backslash"')
+@given(
+    st.lists(
+        st.text(st.characters(categories=["L", "N", "P", "S", "Zs"]), min_size=1, max_size=14),
+        max_size=60,
+    ).map(" ".join)
+)
 def test_docstrings_wrap_to_the_line_and_keep_the_text(text: str) -> None:
     lines = docstring(text, "    ")
     assert all(len(line) <= codegen.LINE for line in lines if " " in line.strip())
