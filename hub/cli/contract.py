@@ -62,14 +62,9 @@ def schemas_check(schemas_dir: Path = Path("schemas")) -> None:
 @schemas_app.command("generate")
 def schemas_generate(schemas_dir: Path = Path("schemas")) -> None:
     """Write hub/events/models.py, the pydantic models of the schemas (never edit it)."""
-    from hub.events.codegen import MODULE_PATH, render
+    from hub.events.codegen import MODULE_PATH, write
 
-    text = render(schemas_dir)
-    if _read_text(MODULE_PATH) == text:
-        typer.echo(f"{MODULE_PATH}: up to date")
-        return
-    MODULE_PATH.write_text(text, encoding="utf-8")
-    typer.echo(f"{MODULE_PATH}: written")
+    typer.echo(f"{MODULE_PATH}: {'written' if write(schemas_dir) else 'up to date'}")
 
 
 def _read_text(path: Path) -> str | None:

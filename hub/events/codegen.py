@@ -15,9 +15,9 @@ not types stay hand-written in ``hub.events.rules``, attached by name (see that 
 
 from __future__ import annotations
 
-import json
 import keyword
 import re
+import sys
 import textwrap
 import types
 from collections.abc import Collection, Mapping, Sequence
@@ -27,6 +27,7 @@ from typing import Any
 
 from hub.errors import DeploymentError
 from hub.events import rules
+from hub.events.schemas import load_raw
 
 MODULE_PATH = Path(__file__).with_name("models.py")
 COMMAND = "leadhub schemas generate"
@@ -38,15 +39,8 @@ CATEGORY = "leadhub.category"
 BOUNDS = ("min_length", "max_length", "ge", "gt", "le", "lt")
 LINE = 100  # ruff's line-length in pyproject.toml
 
-PRIMITIVES = {
-    "string": "str",
-    "int": "int",
-    "long": "int",
-    "boolean": "bool",
-    "bytes": "bytes",
-    "float": "float",
-    "double": "float",
-}
+PRIMITIVES = {"string": "str", "bytes": "bytes", "boolean": "bool", "int": "int", "long": "int"}
+PRIMITIVES |= {"float": "float", "double": "float"}
 LOGICAL = {
     ("string", "uuid"): "UUID",
     ("long", "timestamp-micros"): "AwareDatetime",
@@ -57,8 +51,9 @@ HEADER = '''"""Pydantic models of the Avro event bodies and shared types in ``sc
 
 GENERATED from schemas/types/*.avsc and schemas/events/*.avsc by ``{command}``
 (hub/events/codegen.py): do not edit. Change the schemas, or hub/events/rules.py for the
-rules that are not types, and run the command again; ``leadhub schemas check`` fails while
-this file differs from what the generator writes.
+rules that are not types, and run the command again (``python -m hub.events.codegen`` if
+this module cannot be imported); ``leadhub schemas check`` fails while this file differs
+from what the generator writes.
 
 Mapping: string -> str, uuid -> UUID, timestamp-micros -> AwareDatetime, date -> dt.date,
 int/long -> int, boolean -> bool, bytes -> bytes, fixed(n) -> bytes of length n,
@@ -91,8 +86,11 @@ def docstring(text: str, indent: str) -> list[str]:
     return [indent + line for line in lines]
 
 
-def _bounds(spec: Any, where: str) -> str:
-    """``{"ge": 1, "le": 60}`` -> ``ge=1, le=60``; anything else is refused, not ignored."""
+def _constrained(annotation: str, spec: Any, where: str) -> str:
+    """``annotation`` with the bounds of ``spec`` (``{"ge": 1, "le": 60}`` ->
+    ``Annotated[int, Field(ge=1, le=60)]``); what it cannot mean is refused, not ignored."""
+    if spec is None:
+        return annotation
     if not isinstance(spec, dict) or not spec:
         raise ValueError(f"{where}: constraints must be a non-empty object")
     for key, value in spec.items():
@@ -100,17 +98,15 @@ def _bounds(spec: Any, where: str) -> str:
             raise ValueError(f"{where}: unknown constraint {key!r} (known: {', '.join(BOUNDS)})")
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(f"{where}: constraint {key} must be an integer")
-    return ", ".join(f"{key}={value}" for key, value in spec.items())
-
-
-def _constrained(annotation: str, spec: Any, where: str) -> str:
-    if spec is None:
-        return annotation
     if annotation not in _BOUNDED and not annotation.startswith(("list[", "dict[")):
         raise ValueError(f"{where}: constraints apply to strings, bytes, numbers and arrays")
     if annotation == "str" and spec == {"min_length": 1}:
         return "Id"
-    return f"Annotated[{annotation}, Field({_bounds(spec, where)})]"
+    return f"Annotated[{annotation}, Field({', '.join(f'{k}={v}' for k, v in spec.items())})]"
+
+
+def _full(name: str, namespace: str | None) -> str:
+    return name if "." in name or not namespace else f"{namespace}.{name}"
 
 
 @dataclass
@@ -127,8 +123,7 @@ class _Module:
     uses: set[str] = field(default_factory=set)  # names that need an import
 
     def resolve(self, name: str, namespace: str | None, where: str) -> str:
-        full = name if "." in name or not namespace else f"{namespace}.{name}"
-        for candidate in (full, name):
+        for candidate in (_full(name, namespace), name):
             if candidate in self.names:
                 return self.names[candidate]
             if candidate in self.shared:
@@ -163,7 +158,7 @@ class _Module:
         """Write a named type (after whatever it needs) and return its Python name."""
         name = str(schema["name"])
         namespace = schema.get("namespace", namespace)
-        full = name if "." in name or not namespace else f"{namespace}.{name}"
+        full = _full(name, namespace)
         short = name.rsplit(".", 1)[-1]
         if full in self.names:
             return self.names[full]
@@ -178,7 +173,7 @@ class _Module:
                 raise ValueError(f"{where}: enum {short} has symbols Python cannot name: {bad}")
             body = [f'    {s} = "{s}"' for s in schema["symbols"]] or ["    pass"]
             self.blocks.append(
-                "\n".join([f"class {short}(StrEnum):", *doc, *self._gap(doc), *body])
+                "\n".join([f"class {short}(StrEnum):", *doc, *([""] if doc else []), *body])
             )
             self.enums.append(full)
         elif kind == "fixed":
@@ -189,10 +184,6 @@ class _Module:
             self.blocks.append(self._record(schema, short, namespace, doc, where))
             self.records.append(full)
         return short
-
-    @staticmethod
-    def _gap(doc: list[str]) -> list[str]:
-        return [""] if doc else []
 
     def _record(
         self, schema: Mapping[str, Any], short: str, namespace: str | None, doc: list[str], at: str
@@ -206,7 +197,7 @@ class _Module:
             bases.insert(0, f"rules.{short}Methods")
             self.used_hooks.add(f"{short}Methods")
             self.uses.add("rules")
-        head = [f"class {short}({', '.join(bases)}):", *doc, *self._gap(doc)]
+        head = [f"class {short}({', '.join(bases)}):", *doc, *([""] if doc else [])]
         if is_event:
             self.uses.add("ClassVar")
             head += [
@@ -294,10 +285,7 @@ def generate(
     """The models module for these shared types (``schemas/types``) and event schemas
     (``schemas/events``); ``hooks`` are the rule functions and method classes that
     hub.events.rules offers (an unused one is an error: its rule would silently not run)."""
-    by_name: dict[str, Mapping[str, Any]] = {}
-    for schema in shared:
-        ns = schema.get("namespace")
-        by_name[f"{ns}.{schema['name']}" if ns else str(schema["name"])] = schema
+    by_name = {_full(str(schema["name"]), schema.get("namespace")): schema for schema in shared}
     module = _Module(shared=by_name, hooks=hooks)
     for full, schema in by_name.items():
         module.define(schema, None, full)
@@ -336,23 +324,6 @@ def generate(
 # --------------------------------------------------------------------------- I/O
 
 
-def read_schemas(schemas_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The raw (unexpanded) shared types and event schemas, in file-name order."""
-
-    def read(path: Path) -> dict[str, Any]:
-        try:
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise DeploymentError(f"{path}: cannot read schema: {exc}") from None
-        return data
-
-    shared = [read(p) for p in sorted((schemas_dir / "types").glob("*.avsc"))]
-    events = [read(p) for p in sorted((schemas_dir / "events").glob("*.avsc"))]
-    if not events:
-        raise DeploymentError(f"{schemas_dir}: no events/*.avsc (is this the schemas folder?)")
-    return shared, events
-
-
 def hooks_of(module: types.ModuleType) -> frozenset[str]:
     """The public functions and ``*Methods`` classes a rules module defines."""
     return frozenset(
@@ -364,10 +335,26 @@ def hooks_of(module: types.ModuleType) -> frozenset[str]:
     )
 
 
+def write(schemas_dir: Path) -> bool:
+    """Write the models module for this schemas folder; False if it was already that."""
+    text = render(schemas_dir)
+    if MODULE_PATH.is_file() and MODULE_PATH.read_text(encoding="utf-8") == text:
+        return False
+    MODULE_PATH.write_text(text, encoding="utf-8")
+    return True
+
+
 def render(schemas_dir: Path) -> str:
     """What ``leadhub schemas generate`` writes for this schemas folder."""
-    shared, events = read_schemas(schemas_dir)
+    shared, events = load_raw(schemas_dir)
     try:
         return generate(shared, events, hooks_of(rules))
     except (ValueError, KeyError, TypeError) as exc:
         raise DeploymentError(f"{schemas_dir}: cannot generate the models: {exc}") from None
+
+
+if __name__ == "__main__":
+    # ``leadhub`` itself imports the models: when models.py is missing or broken, this
+    # regenerates it (python -m hub.events.codegen [SCHEMAS_DIR]) without them.
+    folder = Path(sys.argv[1] if len(sys.argv) > 1 else "schemas")
+    print(f"{MODULE_PATH}: {'written' if write(folder) else 'up to date'}")

@@ -2,8 +2,9 @@
 
 GENERATED from schemas/types/*.avsc and schemas/events/*.avsc by ``leadhub schemas generate``
 (hub/events/codegen.py): do not edit. Change the schemas, or hub/events/rules.py for the
-rules that are not types, and run the command again; ``leadhub schemas check`` fails while
-this file differs from what the generator writes.
+rules that are not types, and run the command again (``python -m hub.events.codegen`` if
+this module cannot be imported); ``leadhub schemas check`` fails while this file differs
+from what the generator writes.
 
 Mapping: string -> str, uuid -> UUID, timestamp-micros -> AwareDatetime, date -> dt.date,
 int/long -> int, boolean -> bool, bytes -> bytes, fixed(n) -> bytes of length n,
