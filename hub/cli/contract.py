@@ -42,7 +42,9 @@ def schemas_list(schemas_dir: Path = Path("schemas")) -> None:
 
 @schemas_app.command("check")
 def schemas_check(schemas_dir: Path = Path("schemas")) -> None:
-    """Fail if any schema change would stop the hub reading a released version."""
+    """Fail if any schema change would stop the hub reading a released version, or if
+    hub/events/models.py is not what ``schemas generate`` writes from these schemas."""
+    from hub.events.codegen import COMMAND, MODULE_PATH, render
     from hub.events.evolution import check
 
     reports = check(schemas_dir)
@@ -52,7 +54,24 @@ def schemas_check(schemas_dir: Path = Path("schemas")) -> None:
     bad = [r for r in reports if not r.ok]
     if bad:
         raise HubError(f"schemas check: {len(bad)} subject(s) fail the BACKWARD gate")
-    typer.echo(f"schemas check: {len(reports)} subjects, all BACKWARD compatible")
+    if _read_text(MODULE_PATH) != render(schemas_dir):
+        raise HubError(f"schemas check: {MODULE_PATH} differs from {schemas_dir}: run {COMMAND}")
+    typer.echo(f"schemas check: {len(reports)} subjects, all BACKWARD compatible, models current")
+
+
+@schemas_app.command("generate")
+def schemas_generate(schemas_dir: Path = Path("schemas")) -> None:
+    """Write hub/events/models.py, the pydantic models of the schemas (never edit it)."""
+    from hub.events.codegen import MODULE_PATH, write
+
+    typer.echo(f"{MODULE_PATH}: {'written' if write(schemas_dir) else 'up to date'}")
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
 
 
 @schemas_app.command("release")

@@ -1,122 +1,105 @@
-"""Pydantic mirrors of the Avro event bodies in ``schemas/``.
+"""Pydantic models of the Avro event bodies and shared types in ``schemas/``.
 
-The ``.avsc`` files are the contract with agencies; these models exist so that Python
-code (producers, the gatekeeper, processors) builds and checks bodies with types and
-with the semantic rules Avro cannot express (deadlines after holds, consent scopes that
-make sense, sealed fields of the right kind). ``tests/unit/events/test_models_match_schemas.py``
-keeps the two in step: same field names and order, same types, same optionality.
+GENERATED from schemas/types/*.avsc and schemas/events/*.avsc by ``leadhub schemas generate``
+(hub/events/codegen.py): do not edit. Change the schemas, or hub/events/rules.py for the
+rules that are not types, and run the command again (``python -m hub.events.codegen`` if
+this module cannot be imported); ``leadhub schemas check`` fails while this file differs
+from what the generator writes.
 
-Mapping: string -> str, uuid -> UUID, timestamp-micros -> AwareDatetime, date -> date,
+Mapping: string -> str, uuid -> UUID, timestamp-micros -> AwareDatetime, date -> dt.date,
 int/long -> int, boolean -> bool, bytes -> bytes, fixed(n) -> bytes of length n,
 enum -> StrEnum of the same name and symbols, record -> frozen model of the same name,
-array -> list, ["null", T] -> ``T | None = None``.
+array -> list, ["null", T] -> ``T | None = None``; a field's ``leadhub.constraints`` and
+``leadhub.item_constraints`` become pydantic ``Field`` bounds.
 """
 
 import datetime as dt
-import re
-from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, ClassVar, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
-# --------------------------------------------------------------------------- scalar aliases
+from hub.events import rules
+from hub.events.rules import PART2_ELEMENTS, AvroRecord, EventBody
+
+__all__ = [
+    "EVENT_MODELS",
+    "PART2_ELEMENTS",
+    "SHARED_TYPES",
+    "ArrivalOutcome",
+    "AvroRecord",
+    "BedType",
+    "BenefitType",
+    "BenefitsObtained",
+    "CaseContactLogged",
+    "CaseManagerArrived",
+    "CaseManagerDispatched",
+    "ChargesDeclined",
+    "ChargesFiled",
+    "ChargesHeld",
+    "ConsentGranted",
+    "ConsentRevoked",
+    "ContactType",
+    "CriminalJusticeLock",
+    "DataCategory",
+    "DeclineReason",
+    "DischargeReason",
+    "EligibilityCriterion",
+    "EligibilityDecided",
+    "EncryptedField",
+    "ErasureBasis",
+    "EventBody",
+    "ExitReason",
+    "FilingReason",
+    "Goal",
+    "GoalStatus",
+    "HealthService",
+    "HealthServiceRecorded",
+    "Housed",
+    "HousingType",
+    "Id",
+    "Identity",
+    "IntakeCompleted",
+    "IntakeWindowExpired",
+    "InterventionPlanUpdated",
+    "LevelOfCare",
+    "LocalRecordNumber",
+    "Medication",
+    "Narrative",
+    "NeedDomain",
+    "NewArrestReported",
+    "Nonce96",
+    "NoticeAcknowledged",
+    "OffenceCategory",
+    "Part2Consent",
+    "ParticipantErased",
+    "ParticipantStatus",
+    "PlaintextType",
+    "PolicyPublished",
+    "ProgramExited",
+    "Purpose",
+    "RecordsViewed",
+    "ReferralDoor",
+    "ReferralMade",
+    "RevocationScope",
+    "ShelterEntered",
+    "SignerRole",
+    "StatusChanged",
+    "StatusReason",
+    "TreatmentAdmitted",
+    "TreatmentDischarged",
+    "ViewKind",
+]
 
 Id = Annotated[str, Field(min_length=1)]
-"""An id (agency, staff, program, key, opaque reference): empty ids would match nothing."""
-
-Nonce96 = Annotated[bytes, Field(min_length=12, max_length=12)]
-"""Avro ``fixed`` Nonce96: the 96-bit AES-GCM nonce."""
-
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-
-
-def _require_unique(values: Sequence[str], what: str) -> None:
-    """Duplicates in a set-like list are a producer bug that would skew policy matching."""
-    if len(set(values)) != len(values):
-        raise ValueError(f"{what} must not repeat values")
-
-
-def _require_sha256_hex(value: str | None, what: str) -> None:
-    if value is not None and not _SHA256_HEX.fullmatch(value):
-        raise ValueError(f"{what} must be 64 lowercase hex characters")
-
-
-# --------------------------------------------------------------------------- base classes
-
-
-class AvroRecord(BaseModel):
-    """Base of every nested Avro record: immutable (log facts never change) and closed
-    (an unknown field would be silently dropped by the Avro encoder)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class EventBody(BaseModel):
-    """Base of every event body; the envelope (ids, agency, participant, times, signature)
-    travels separately. ``event_type`` and ``category`` mirror the schema's
-    ``leadhub.event_type`` and ``leadhub.category`` attributes."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    event_type: ClassVar[str]
-    category: ClassVar[str]
-
-
-# --------------------------------------------------------------------------- shared types
-
-
-class PlaintextType(StrEnum):
-    """Which plaintext record an EncryptedField decrypts to."""
-
-    IDENTITY = "IDENTITY"
-    NARRATIVE = "NARRATIVE"
-
-
-class EncryptedField(AvroRecord):
-    """Identifying data and free text travel only sealed under a per-participant key, so
-    destroying the key erases the person from the immutable log (crypto-shredding)."""
-
-    plaintext_type: PlaintextType
-    key_id: Id
-    nonce: Nonce96
-    ciphertext: Annotated[bytes, Field(min_length=16)]  # at least the 16-byte GCM tag
-
-    def require(self, kind: PlaintextType, what: str) -> None:
-        """A field meant for an identity must not carry a narrative, and vice versa:
-        consumers choose the decoding schema from the field they read."""
-        if self.plaintext_type is not kind:
-            raise ValueError(f"{what} must be sealed with plaintext_type {kind.value}")
-
-
-class LocalRecordNumber(AvroRecord):
-    """A number identifying the person in one agency's own system (only ever sealed)."""
-
-    system: Id
-    value: Id
-
-
-class Identity(AvroRecord):
-    """PLAINTEXT identity; it is Avro-encoded and sealed into an EncryptedField, never sent
-    in clear."""
-
-    given_name: Id
-    family_name: Id
-    middle_name: str | None = None
-    aliases: list[Id]
-    date_of_birth: dt.date
-    local_record_numbers: list[LocalRecordNumber]
-
-
-class Narrative(AvroRecord):
-    """PLAINTEXT free text; sealed like identity because notes routinely identify people."""
-
-    text: str
+"""An id (agency, staff, program, key, opaque reference): a string whose schema says
+``"leadhub.constraints": {"min_length": 1}``, since empty ids would match nothing."""
 
 
 class DataCategory(StrEnum):
-    """The unit the data-sharing policy and consents are written in."""
+    """Data category of an event, the unit the data-sharing policy and consents are written in.
+    SUD_TREATMENT is 42 CFR Part 2 data."""
 
     PROGRAM = "PROGRAM"
     CONSENT = "CONSENT"
@@ -128,8 +111,77 @@ class DataCategory(StrEnum):
     SYSTEM = "SYSTEM"
 
 
+class PlaintextType(StrEnum):
+    """Which plaintext record the ciphertext decodes to once decrypted."""
+
+    IDENTITY = "IDENTITY"
+    NARRATIVE = "NARRATIVE"
+
+
+Nonce96 = Annotated[bytes, Field(min_length=12, max_length=12)]
+"""A 96-bit AES-GCM nonce, unique per encryption under one key."""
+
+
+class EncryptedField(rules.EncryptedFieldMethods, AvroRecord):
+    """Identifying data and free text only ever travel encrypted under a per-participant data
+    key, so that erasing the key erases the person from the immutable log (crypto-shredding).
+    The plaintext is the Avro single-object encoding (C3 01, fingerprint, binary) of the
+    record named by plaintext_type (org.leadhub.types.Identity or
+    org.leadhub.types.Narrative)."""
+
+    plaintext_type: PlaintextType
+    """Which record schema the decrypted plaintext must be decoded with: IDENTITY =
+    org.leadhub.types.Identity, NARRATIVE = org.leadhub.types.Narrative."""
+    key_id: Id
+    """Id of the participant's data key in the hub key store; destroying this key shreds every
+    field sealed under it."""
+    nonce: Nonce96
+    """AES-256-GCM nonce (12 bytes), never reused with the same key."""
+    ciphertext: Annotated[bytes, Field(min_length=16)]
+    """AES-256-GCM ciphertext followed by its 16-byte authentication tag."""
+
+
+class LocalRecordNumber(AvroRecord):
+    """A number identifying the person or their case in one agency's own system."""
+
+    system: Id
+    """The agency system that issued the number, e.g. "bpd-rms", "sao-case", "hmis"."""
+    value: Id
+    """The number as issued by that system."""
+
+
+class Identity(AvroRecord):
+    """PLAINTEXT identity of a participant. Never sent in clear: it is Avro-encoded and then
+    sealed into an org.leadhub.types.EncryptedField (plaintext_type IDENTITY) under the
+    participant's data key."""
+
+    given_name: Id
+    """Given (first) name."""
+    family_name: Id
+    """Family (last) name."""
+    middle_name: str | None = None
+    """Middle name or initial, if known."""
+    aliases: list[Id]
+    """Other names the person is known by (street names, prior names); may be empty."""
+    date_of_birth: dt.date
+    """Date of birth."""
+    local_record_numbers: list[LocalRecordNumber]
+    """Local record numbers (police RMS number, court docket, HMIS id) that let each agency match
+    the participant to its own records; may be empty."""
+
+
+class Narrative(AvroRecord):
+    """PLAINTEXT free text (contact notes and the like). Never sent in clear: it is Avro-encoded
+    and sealed into an org.leadhub.types.EncryptedField (plaintext_type NARRATIVE) because
+    free text routinely contains identifying details."""
+
+    text: str
+    """The free text, UTF-8."""
+
+
 class NeedDomain(StrEnum):
-    """Life domain of a need, goal or contact; shared so they aggregate together."""
+    """Life domain a need, goal or contact addresses (shared by intake, intervention plan and
+    case contacts so they aggregate together)."""
 
     HOUSING = "HOUSING"
     SUBSTANCE_USE = "SUBSTANCE_USE"
@@ -141,8 +193,9 @@ class NeedDomain(StrEnum):
 
 
 class OffenceCategory(StrEnum):
-    """Coarse offence category; NONE only where there is no offence (social contact,
-    community referral)."""
+    """Coarse offence category, shared by referrals, held charges and new arrests.
+    NOT_LEAD_ELIGIBLE covers any offence outside the LEAD categories; NONE means no offence
+    (social-contact or community referral)."""
 
     DRUG_POSSESSION = "DRUG_POSSESSION"
     DRUG_DELIVERY_LOW_LEVEL = "DRUG_DELIVERY_LOW_LEVEL"
@@ -153,11 +206,8 @@ class OffenceCategory(StrEnum):
     NONE = "NONE"
 
 
-# --------------------------------------------------------------------------- program
-
-
 class ReferralDoor(StrEnum):
-    """The three doors into LEAD."""
+    """The LEAD door the person came in by."""
 
     ARREST_DIVERSION = "ARREST_DIVERSION"
     SOCIAL_CONTACT = "SOCIAL_CONTACT"
@@ -165,50 +215,57 @@ class ReferralDoor(StrEnum):
 
 
 class ReferralMade(EventBody):
-    """A person is referred into LEAD; the only event that carries their identity."""
+    """A person is referred into LEAD through one of its three doors. Emitted by bpd, or by a
+    community partner (COMMUNITY door). The referral time is the envelope's occurred_at."""
 
     event_type: ClassVar[str] = "referral_made"
     category: ClassVar[str] = "program"
 
     door: ReferralDoor
+    """Door: ARREST_DIVERSION (officer diverts instead of booking), SOCIAL_CONTACT (officer
+    refers without an arrest) or COMMUNITY (partner referral)."""
     offence_category: OffenceCategory
+    """Category of the offence behind the referral; NONE when there is no offence (social-contact
+    or community referral)."""
     catchment_area: Id
+    """Configured catchment-area code the referral came from (e.g. "western"); an area, never an
+    address."""
     officer_id: Id | None = None
+    """Pseudonymous id of the referring officer (police doors only)."""
     referring_partner: Id | None = None
+    """Id of the referring community partner organisation (COMMUNITY door only)."""
     identity: EncryptedField
+    """The person's org.leadhub.types.Identity, sealed (plaintext_type IDENTITY)."""
     arrest_ref: Id | None = None
+    """Hub-issued opaque reference to the arrest (ARREST_DIVERSION only); the real RMS or booking
+    number goes inside identity.local_record_numbers."""
 
     @model_validator(mode="after")
-    def _door_rules(self) -> Self:
-        """Each door has its own referrer; an arrest diversion needs an offence."""
-        self.identity.require(PlaintextType.IDENTITY, "identity")
-        police = self.door in (ReferralDoor.ARREST_DIVERSION, ReferralDoor.SOCIAL_CONTACT)
-        if police and self.officer_id is None:
-            raise ValueError("police referrals need officer_id")
-        if not police and self.referring_partner is None:
-            raise ValueError("community referrals need referring_partner")
-        if self.door is ReferralDoor.ARREST_DIVERSION:
-            if self.offence_category is OffenceCategory.NONE:
-                raise ValueError("an arrest diversion needs an offence_category other than NONE")
-        elif self.arrest_ref is not None:
-            raise ValueError("arrest_ref is only for arrest diversions")
+    def _rules(self) -> Self:
+        rules.referral_made(self)
         return self
 
 
 class CaseManagerDispatched(EventBody):
-    """A case manager is sent to meet a referred person; dispatch time = occurred_at."""
+    """A case manager is sent to meet a referred person (ideally within 30 minutes of an arrest
+    diversion). The dispatch time is the envelope's occurred_at."""
 
     event_type: ClassVar[str] = "case_manager_dispatched"
     category: ClassVar[str] = "program"
 
     case_manager_id: Id
+    """Pseudonymous staff id of the case manager (never a name)."""
     referral_event_id: UUID
+    """Event id of the referral_made being answered."""
     location_area: Id
-    response_target_minutes: Annotated[int, Field(ge=1, le=24 * 60)]
+    """Configured area code where the meeting will happen (precinct, district); never an address."""
+    response_target_minutes: Annotated[int, Field(ge=1, le=1440)]
+    """Site target for the case manager to arrive, in minutes after dispatch (e.g. 30 for an
+    arrest diversion)."""
 
 
 class ArrivalOutcome(StrEnum):
-    """What the case manager found on arrival."""
+    """What happened when the case manager arrived."""
 
     MET_PARTICIPANT = "MET_PARTICIPANT"
     PARTICIPANT_GONE = "PARTICIPANT_GONE"
@@ -216,38 +273,52 @@ class ArrivalOutcome(StrEnum):
 
 
 class CaseManagerArrived(EventBody):
-    """The case manager arrived; arrival time = occurred_at (response time is measured)."""
+    """The dispatched case manager arrived. The arrival time is the envelope's occurred_at, so
+    response time = arrival occurred_at - dispatch occurred_at."""
 
     event_type: ClassVar[str] = "case_manager_arrived"
     category: ClassVar[str] = "program"
 
     case_manager_id: Id
+    """Pseudonymous staff id of the case manager (never a name)."""
     referral_event_id: UUID
+    """Event id of the referral_made being answered."""
     dispatch_event_id: UUID | None = None
+    """Event id of the case_manager_dispatched this arrival answers, if there was a dispatch."""
     location_area: Id
+    """Configured area code where the case manager met (or tried to meet) the person; never an
+    address."""
     outcome: ArrivalOutcome
+    """Whether the case manager met the person, found them gone, or they declined to meet."""
 
 
 class IntakeCompleted(EventBody):
-    """Intake done: what satisfies a prosecutor's charge hold."""
+    """The participant completed LEAD intake (assessment and consent). This is what satisfies a
+    prosecutor's charge hold."""
 
     event_type: ClassVar[str] = "intake_completed"
     category: ClassVar[str] = "program"
 
     case_manager_id: Id
+    """Pseudonymous staff id of the case manager (never a name)."""
     intake_at: AwareDatetime
+    """Instant the intake was completed, as recorded by the case manager; this is the time
+    compared with a charge hold's intake_deadline."""
     needs: list[NeedDomain]
+    """Domains the intake assessment identified as needs; unique, may be empty."""
     assessment_version: Id
+    """Version id of the intake assessment instrument used."""
     consent_id: UUID | None = None
+    """consent_id of the consent_granted signed at this intake, if any."""
 
     @model_validator(mode="after")
-    def _needs_unique(self) -> Self:
-        _require_unique(self.needs, "needs")
+    def _rules(self) -> Self:
+        rules.intake_completed(self)
         return self
 
 
 class GoalStatus(StrEnum):
-    """Progress of one plan goal."""
+    """Progress of one goal."""
 
     OPEN = "OPEN"
     IN_PROGRESS = "IN_PROGRESS"
@@ -256,35 +327,45 @@ class GoalStatus(StrEnum):
 
 
 class Goal(AvroRecord):
-    """A coded goal: codes, not free text, so plans can be shared without sealing."""
+    """One coded goal of the plan."""
 
     domain: NeedDomain
+    """Life domain the goal addresses."""
     summary_code: Id
+    """Site-configured goal code (e.g. "HSG-APPLY-PSH"); never free text."""
     status: GoalStatus
+    """Progress of the goal in this plan version."""
 
 
 class InterventionPlanUpdated(EventBody):
-    """A new version of the participant-directed plan."""
+    """A new version of the participant-directed intervention plan. Goals are coded: no free text
+    travels in clear."""
 
     event_type: ClassVar[str] = "intervention_plan_updated"
     category: ClassVar[str] = "program"
 
     case_manager_id: Id
-    plan_version: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    """Pseudonymous staff id of the case manager (never a name)."""
+    plan_version: Annotated[int, Field(ge=1, le=2147483647)]
+    """Plan version, starting at 1 and increasing by 1."""
     goals: list[Goal]
+    """The plan's goals, in the participant's order of priority; may be empty."""
     participant_agreed: bool
+    """True if the participant agreed this version of the plan (LEAD plans are
+    participant-directed)."""
     next_review_on: dt.date | None = None
+    """Date of the next planned plan review, if set."""
 
 
 class ParticipantStatus(StrEnum):
-    """Participants are active or inactive; they cannot fail out."""
+    """LEAD participation status."""
 
     ACTIVE = "ACTIVE"
     INACTIVE = "INACTIVE"
 
 
 class StatusReason(StrEnum):
-    """Why a participant's status changed."""
+    """Why the status changed."""
 
     INTAKE_COMPLETED = "INTAKE_COMPLETED"
     RE_ENGAGED = "RE_ENGAGED"
@@ -295,31 +376,29 @@ class StatusReason(StrEnum):
     OTHER = "OTHER"
 
 
-_ACTIVATING = {StatusReason.INTAKE_COMPLETED, StatusReason.RE_ENGAGED}
-_DEACTIVATING = {StatusReason.NO_RECENT_CONTACT, StatusReason.IN_CUSTODY, StatusReason.HOSPITALIZED}
-
-
 class StatusChanged(EventBody):
-    """Active/inactive transition; the reason must point the same way as the status."""
+    """The participant became active or inactive. Participants cannot fail out of LEAD; they are
+    only ever active or inactive until they exit."""
 
     event_type: ClassVar[str] = "status_changed"
     category: ClassVar[str] = "program"
 
     status: ParticipantStatus
+    """The new status."""
     reason: StatusReason
-    days_since_last_contact: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    """Why the status changed; INTAKE_COMPLETED and RE_ENGAGED only make a participant ACTIVE,
+    NO_RECENT_CONTACT, IN_CUSTODY and HOSPITALIZED only INACTIVE."""
+    days_since_last_contact: Annotated[int, Field(ge=0, le=2147483647)] | None = None
+    """Days since the last successful contact, when the change is about contact."""
 
     @model_validator(mode="after")
-    def _reason_matches_status(self) -> Self:
-        if self.status is ParticipantStatus.ACTIVE and self.reason in _DEACTIVATING:
-            raise ValueError(f"{self.reason.value} cannot make a participant ACTIVE")
-        if self.status is ParticipantStatus.INACTIVE and self.reason in _ACTIVATING:
-            raise ValueError(f"{self.reason.value} cannot make a participant INACTIVE")
+    def _rules(self) -> Self:
+        rules.status_changed(self)
         return self
 
 
 class ExitReason(StrEnum):
-    """Why a participant left LEAD."""
+    """Why the participant left LEAD."""
 
     GRADUATED_GOALS_MET = "GRADUATED_GOALS_MET"
     MOVED_AWAY = "MOVED_AWAY"
@@ -330,21 +409,21 @@ class ExitReason(StrEnum):
 
 
 class ProgramExited(EventBody):
-    """The participant left LEAD; exit time = occurred_at."""
+    """The participant left LEAD. The exit time is the envelope's occurred_at."""
 
     event_type: ClassVar[str] = "program_exited"
     category: ClassVar[str] = "program"
 
     case_manager_id: Id
+    """Pseudonymous staff id of the case manager (never a name)."""
     reason: ExitReason
+    """Why the participant left LEAD."""
     owg_reviewed: bool
-
-
-# --------------------------------------------------------------------------- consent
+    """True if the Operational Work Group reviewed the exit before it was recorded."""
 
 
 class Purpose(StrEnum):
-    """Purpose a disclosure may serve under a consent."""
+    """Purpose a disclosure may serve."""
 
     CARE_COORDINATION = "CARE_COORDINATION"
     CASE_MANAGEMENT = "CASE_MANAGEMENT"
@@ -364,157 +443,139 @@ class SignerRole(StrEnum):
     PERSONAL_REPRESENTATIVE = "PERSONAL_REPRESENTATIVE"
 
 
-# The nine elements 42 CFR 2.31(a) requires of a written consent, with the field that
-# carries each. A form missing any of them is no consent, and the hub says which.
-PART2_ELEMENTS: dict[str, str] = {
-    "patient_acknowledged": "patient",
-    "disclosing_program": "who may disclose",
-    "information_description": "description of the information",
-    "recipients_named": "recipients",
-    "purpose": "purpose",
-    "revocation_right_stated": "right to revoke",
-    "expiry_description": "expiry",
-    "signed": "signature",
-    "signed_on": "date",
-}
-
-
-def _present(value: object) -> bool:
-    """A 2.31 element is present when stated: true, non-blank, or a non-empty list."""
-    if isinstance(value, str):
-        return bool(value.strip())
-    if isinstance(value, list):
-        return any(isinstance(v, str) and v.strip() for v in value)
-    return bool(value)
-
-
 class Part2Consent(AvroRecord):
-    """The 42 CFR 2.31(a) elements of a written consent, one field each, so that a form
-    missing any element is refused at the door rather than relied on."""
+    """The required elements of a written 42 CFR 2.31 consent, one field per element, so the hub
+    can refuse a Part 2 disclosure under an incomplete form."""
 
     patient_acknowledged: bool
+    """2.31(a)(1): the form names the patient (the name itself is sealed in the participant's
+    identity, not here)."""
     disclosing_program: str
+    """2.31(a)(2): agency id of the Part 2 program permitted to disclose (e.g. tx)."""
     information_description: str
+    """2.31(a)(3): coded description of the information that may be disclosed (e.g.
+    "ADMISSION_DISCHARGE_ATTENDANCE")."""
     recipients_named: list[str]
+    """2.31(a)(4): agency ids of the recipients named on the form; non-empty, unique, each also
+    in recipients."""
     purpose: str
+    """2.31(a)(5): coded purpose of the disclosure as stated on the form."""
     revocation_right_stated: bool
+    """2.31(a)(6): the form states the patient's right to revoke and its exceptions."""
     expiry_description: str
+    """2.31(a)(7): the date, event or condition on which the consent expires, as stated on the
+    form."""
     signed: bool
+    """2.31(a)(8): the form is signed."""
     signed_on: dt.date
+    """2.31(a)(9): date the form was signed."""
     signer_role: SignerRole
+    """Who signed: the patient, or a guardian or personal representative where 2.15 allows."""
 
     @model_validator(mode="after")
-    def _complete(self) -> Self:
-        """2.31 makes every element mandatory: name every one that is missing."""
-        missing = [
-            f"{element} ({name})"
-            for name, element in PART2_ELEMENTS.items()
-            if not _present(getattr(self, name))
-        ]
-        if missing:
-            raise ValueError(f"Part 2 consent lacks 42 CFR 2.31 element(s): {', '.join(missing)}")
-        _require_unique(self.recipients_named, "recipients_named")
+    def _rules(self) -> Self:
+        rules.part2_consent(self)
         return self
 
 
 class CriminalJusticeLock(AvroRecord):
-    """A 42 CFR 2.35 consent, irrevocable until a named event, for the agency that
-    withholds charges in reliance on it."""
+    """A 42 CFR 2.35 criminal-justice consent: the participant's consent to disclose to the
+    agency withholding charges, irrevocable until the named event."""
 
     regulation: Id
+    """Citation the lock rests on, e.g. "42 CFR 2.35"."""
     justice_agency: Id
+    """Agency id of the criminal-justice recipient relying on the consent (e.g. sao); also in
+    recipients."""
     case_ref: Id | None = None
+    """Hub-issued opaque reference of the held case the lock relates to."""
     locked_until_event: Id
+    """Event type that ends irrevocability (e.g. "charges_declined" or "charges_filed" for final
+    disposition)."""
 
     @model_validator(mode="after")
-    def _known_event(self) -> Self:
-        """An unknown event type would keep the lock in force forever."""
-        if self.locked_until_event not in EVENT_MODELS:
-            raise ValueError(f"locked_until_event {self.locked_until_event!r} is not an event type")
+    def _rules(self) -> Self:
+        rules.criminal_justice_lock(self)
         return self
 
 
 class ConsentGranted(EventBody):
-    """A multi-party release of information, scoped by recipient, category, purpose and
-    period; Part 2 data additionally needs the 2.31 elements."""
+    """The participant signed a multi-party release of information naming LEAD partners, scoped
+    by recipient, data category, purpose and period. Part 2 (SUD treatment) data additionally
+    needs the 42 CFR 2.31 elements in part2; a 42 CFR 2.35 criminal-justice consent may be
+    irrevocable until a named event."""
 
     event_type: ClassVar[str] = "consent_granted"
     category: ClassVar[str] = "consent"
 
     consent_id: UUID
+    """Id of this consent, referenced by its revocation."""
     form_version: Id
+    """Version id of the consent form the participant signed."""
     recipients: list[Id]
+    """Agency ids the consent allows the hub to disclose to; non-empty, unique. Agency id as
+    configured in deploy/ (e.g. bpd, sao, opd, cm, bchd, tx, hsg, hub)."""
     categories: list[DataCategory]
+    """Data categories covered; non-empty, unique. SUD_TREATMENT requires part2."""
     purposes: list[Purpose]
+    """Purposes disclosures may serve; non-empty, unique."""
     effective_at: AwareDatetime
+    """Instant from which the consent is in force."""
     expires_at: AwareDatetime
+    """Instant the consent expires; after effective_at."""
     part2: Part2Consent | None = None
+    """Present iff the consent covers Part 2 (SUD_TREATMENT) data: the 2.31 elements of the
+    written consent."""
     criminal_justice_lock: CriminalJusticeLock | None = None
+    """Present for a 2.35 criminal-justice consent; revocation of the locked recipients is
+    refused until locked_until_event occurs."""
     signed_form_sha256: str | None = None
+    """Lowercase hex SHA-256 of the signed form as held by the case-management provider, to tie
+    this event to the paper."""
 
     @model_validator(mode="after")
-    def _scope(self) -> Self:
-        """A consent must cover someone, something, for some purpose, for some time."""
-        for name in ("recipients", "categories", "purposes"):
-            values: list[str] = getattr(self, name)
-            if not values:
-                raise ValueError(f"{name} must not be empty")
-            _require_unique(values, name)
-        if self.expires_at <= self.effective_at:
-            raise ValueError("expires_at must be after effective_at")
-        has_sud = DataCategory.SUD_TREATMENT in self.categories
-        if has_sud and self.part2 is None:
-            raise ValueError(
-                "covers Part 2 (SUD_TREATMENT) data but lacks every 42 CFR 2.31 element: "
-                + ", ".join(f"{e} ({n})" for n, e in PART2_ELEMENTS.items())
-            )
-        if self.part2 is not None and not has_sud:
-            raise ValueError("part2 elements given but categories lacks SUD_TREATMENT")
-        if self.part2 is not None:
-            unknown = set(self.part2.recipients_named) - set(self.recipients)
-            if unknown:
-                raise ValueError(f"part2 names recipients not in recipients: {sorted(unknown)}")
-        lock = self.criminal_justice_lock
-        if lock is not None and lock.justice_agency not in self.recipients:
-            raise ValueError("criminal_justice_lock.justice_agency must be in recipients")
-        _require_sha256_hex(self.signed_form_sha256, "signed_form_sha256")
+    def _rules(self) -> Self:
+        rules.consent_granted(self)
         return self
 
 
 class RevocationScope(StrEnum):
-    """How much of a consent a revocation withdraws."""
+    """How much of the consent is revoked."""
 
     ALL = "ALL"
     RECIPIENTS = "RECIPIENTS"
 
 
 class ConsentRevoked(EventBody):
-    """A consent withdrawn, wholly or for some recipients, from this log position on."""
+    """The participant revoked a consent, wholly or for some recipients. It takes effect at this
+    event's position in the log; action already taken in reliance on the consent is not
+    undone."""
 
     event_type: ClassVar[str] = "consent_revoked"
     category: ClassVar[str] = "consent"
 
     consent_id: UUID
+    """consent_id of the consent_granted being revoked."""
     revoked_at: AwareDatetime
+    """Instant the participant revoked (signed the revocation, or said so where oral revocation
+    is allowed)."""
     in_writing: bool
+    """True if the revocation was made in writing (HIPAA requires writing; Part 2 also accepts
+    oral revocation)."""
     scope: RevocationScope
+    """ALL revokes the whole consent; RECIPIENTS only for the listed recipients."""
     recipients: list[Id]
+    """Agency ids no longer covered; non-empty and unique when scope is RECIPIENTS, empty when
+    ALL."""
 
     @model_validator(mode="after")
-    def _recipients_match_scope(self) -> Self:
-        if self.scope is RevocationScope.ALL and self.recipients:
-            raise ValueError("recipients must be empty when scope is ALL")
-        if self.scope is RevocationScope.RECIPIENTS and not self.recipients:
-            raise ValueError("recipients must not be empty when scope is RECIPIENTS")
-        _require_unique(self.recipients, "recipients")
+    def _rules(self) -> Self:
+        rules.consent_revoked(self)
         return self
 
 
-# --------------------------------------------------------------------------- justice
-
-
 class EligibilityCriterion(StrEnum):
-    """A LEAD exclusion criterion a referral can fail."""
+    """A LEAD exclusion criterion."""
 
     OFFENCE_NOT_ELIGIBLE = "OFFENCE_NOT_ELIGIBLE"
     OVER_QUANTITY_THRESHOLD = "OVER_QUANTITY_THRESHOLD"
@@ -528,48 +589,56 @@ class EligibilityCriterion(StrEnum):
 
 
 class EligibilityDecided(EventBody):
-    """The prosecutor's eligibility screen of a referral."""
+    """The prosecutor screened a referral against the site's LEAD eligibility criteria."""
 
     event_type: ClassVar[str] = "eligibility_decided"
     category: ClassVar[str] = "justice"
 
     referral_event_id: UUID
+    """Event id of the referral_made screened."""
     reviewer_id: Id
+    """Pseudonymous staff id of the screening prosecutor."""
     eligible: bool
+    """True if the person is eligible for LEAD."""
     criteria_failed: list[EligibilityCriterion]
+    """Exclusion criteria met; empty iff eligible, unique."""
 
     @model_validator(mode="after")
-    def _criteria_match_outcome(self) -> Self:
-        if self.eligible == bool(self.criteria_failed):
-            raise ValueError("criteria_failed must be empty if and only if eligible")
-        _require_unique(self.criteria_failed, "criteria_failed")
+    def _rules(self) -> Self:
+        rules.eligibility_decided(self)
         return self
 
 
 class ChargesHeld(EventBody):
-    """A charge held pending intake; the deadlines processor watches intake_deadline."""
+    """The prosecutor holds a charge while the person completes intake; the charge is declined on
+    intake, or may be filed if the window lapses."""
 
     event_type: ClassVar[str] = "charges_held"
     category: ClassVar[str] = "justice"
 
     case_ref: Id
+    """Hub-issued opaque reference of the held case; the real docket number goes inside
+    identity.local_record_numbers."""
     charge_category: OffenceCategory
+    """Category of the held charge (never NONE)."""
     referral_event_id: UUID | None = None
+    """Event id of the referral_made, if any."""
     held_at: AwareDatetime
+    """Instant the prosecutor placed the hold."""
     intake_deadline: AwareDatetime
+    """Instant by which intake must be completed; after held_at. Authoritative for the deadlines
+    processor."""
     window_days: Annotated[int, Field(ge=1, le=60)]
+    """Site-configured intake window in days (1 to 60; typically 7 to 30)."""
 
     @model_validator(mode="after")
-    def _window(self) -> Self:
-        if self.charge_category is OffenceCategory.NONE:
-            raise ValueError("a held charge needs a charge_category other than NONE")
-        if self.intake_deadline <= self.held_at:
-            raise ValueError("intake_deadline must be after held_at")
+    def _rules(self) -> Self:
+        rules.charges_held(self)
         return self
 
 
 class DeclineReason(StrEnum):
-    """Why a held charge was declined."""
+    """Why the charge was declined."""
 
     INTAKE_COMPLETED = "INTAKE_COMPLETED"
     INTERESTS_OF_JUSTICE = "INTERESTS_OF_JUSTICE"
@@ -584,13 +653,17 @@ class ChargesDeclined(EventBody):
     category: ClassVar[str] = "justice"
 
     case_ref: Id
+    """Hub-issued opaque reference of the held case."""
     decided_at: AwareDatetime
+    """Instant of the charging decision of record."""
     reason: DeclineReason
+    """Why the charge was declined (INTAKE_COMPLETED is the usual LEAD outcome)."""
     intake_event_id: UUID | None = None
+    """Event id of the intake_completed that satisfied the hold, if that is the reason."""
 
 
 class FilingReason(StrEnum):
-    """Why a held charge was filed."""
+    """Why the held charge was filed."""
 
     INTAKE_WINDOW_LAPSED = "INTAKE_WINDOW_LAPSED"
     PARTICIPANT_DECLINED_LEAD = "PARTICIPANT_DECLINED_LEAD"
@@ -605,30 +678,35 @@ class ChargesFiled(EventBody):
     category: ClassVar[str] = "justice"
 
     case_ref: Id
+    """Hub-issued opaque reference of the held case."""
     decided_at: AwareDatetime
+    """Instant of the charging decision of record."""
     reason: FilingReason
+    """Why the charge was filed."""
     window_expired_event_id: UUID | None = None
+    """Event id of the intake_window_expired behind the filing, if any."""
 
 
 class NewArrestReported(EventBody):
-    """Police report a new arrest; the participant id identifies the person."""
+    """Police report a new arrest of a participant (the participant id already identifies the
+    person, so no identity is carried)."""
 
     event_type: ClassVar[str] = "new_arrest_reported"
     category: ClassVar[str] = "justice"
 
     offence_category: OffenceCategory
+    """Category of the new arrest's offence (never NONE)."""
     arrest_ref: Id | None = None
+    """Hub-issued opaque reference to the arrest."""
     diverted: bool
+    """True if the officer diverted the arrest to LEAD instead of booking."""
     officer_id: Id | None = None
+    """Pseudonymous id of the arresting officer."""
 
     @model_validator(mode="after")
-    def _has_offence(self) -> Self:
-        if self.offence_category is OffenceCategory.NONE:
-            raise ValueError("an arrest needs an offence_category other than NONE")
+    def _rules(self) -> Self:
+        rules.new_arrest_reported(self)
         return self
-
-
-# --------------------------------------------------------------------------- case management
 
 
 class ContactType(StrEnum):
@@ -642,22 +720,25 @@ class ContactType(StrEnum):
 
 
 class CaseContactLogged(EventBody):
-    """A contact or attempt; the note, if any, is sealed narrative."""
+    """A case manager logged a contact with (or an attempt to reach) the participant."""
 
     event_type: ClassVar[str] = "case_contact_logged"
     category: ClassVar[str] = "case_management"
 
     case_manager_id: Id
+    """Pseudonymous staff id of the case manager (never a name)."""
     contact_type: ContactType
-    duration_minutes: Annotated[int, Field(ge=0, le=24 * 60)]
+    """Kind of contact; ATTEMPTED means the participant was not reached."""
+    duration_minutes: Annotated[int, Field(ge=0, le=1440)]
+    """Length of the contact in minutes (0 to 1440)."""
     domains: list[NeedDomain]
+    """Life domains the contact worked on; unique, may be empty."""
     note: EncryptedField | None = None
+    """Contact note: an org.leadhub.types.Narrative, sealed (plaintext_type NARRATIVE)."""
 
     @model_validator(mode="after")
-    def _checks(self) -> Self:
-        _require_unique(self.domains, "domains")
-        if self.note is not None:
-            self.note.require(PlaintextType.NARRATIVE, "note")
+    def _rules(self) -> Self:
+        rules.case_contact_logged(self)
         return self
 
 
@@ -674,21 +755,22 @@ class BenefitType(StrEnum):
 
 
 class BenefitsObtained(EventBody):
-    """A benefit or document obtained; approval time = occurred_at."""
+    """The participant obtained a benefit or document with case-management help. The approval
+    time is the envelope's occurred_at."""
 
     event_type: ClassVar[str] = "benefits_obtained"
     category: ClassVar[str] = "case_management"
 
     case_manager_id: Id
+    """Pseudonymous staff id of the case manager (never a name)."""
     benefit: BenefitType
+    """Benefit or document obtained (GA = general assistance)."""
     applied_on: dt.date | None = None
-
-
-# --------------------------------------------------------------------------- health
+    """Date the application was submitted, to measure time to benefit."""
 
 
 class HealthService(StrEnum):
-    """Kind of (non-Part 2) health service."""
+    """Kind of health service."""
 
     PRIMARY_CARE = "PRIMARY_CARE"
     MENTAL_HEALTH = "MENTAL_HEALTH"
@@ -704,17 +786,18 @@ class HealthService(StrEnum):
 
 
 class HealthServiceRecorded(EventBody):
-    """A health service; service time = occurred_at."""
+    """The health department recorded a (non-Part 2) health service for the participant. The
+    service time is the envelope's occurred_at."""
 
     event_type: ClassVar[str] = "health_service_recorded"
     category: ClassVar[str] = "health"
 
     service: HealthService
+    """Kind of health service provided."""
     provider: Id
+    """Configured id of the provider organisation or clinic."""
     referred_by_case_manager: bool
-
-
-# --------------------------------------------------------------------------- SUD treatment
+    """True if a LEAD case manager made the referral that led to the service."""
 
 
 class LevelOfCare(StrEnum):
@@ -737,15 +820,21 @@ class Medication(StrEnum):
 
 
 class TreatmentAdmitted(EventBody):
-    """Admission to a Part 2 program (42 CFR Part 2 data)."""
+    """A Part 2 program admitted the participant to substance-use treatment. 42 CFR Part 2 data:
+    disclosed only under a 2.31 consent naming the recipient."""
 
     event_type: ClassVar[str] = "treatment_admitted"
     category: ClassVar[str] = "sud_treatment"
 
     program_id: Id
+    """Configured id of the treatment program."""
     level_of_care: LevelOfCare
+    """Level of care: OTP (opioid treatment program), IOP (intensive outpatient), OUTPATIENT,
+    RESIDENTIAL or WITHDRAWAL_MANAGEMENT."""
     medication: Medication
+    """Medication started or continued at admission, if any."""
     admitted_at: AwareDatetime
+    """Instant of admission as recorded by the program."""
 
 
 class DischargeReason(StrEnum):
@@ -761,18 +850,19 @@ class DischargeReason(StrEnum):
 
 
 class TreatmentDischarged(EventBody):
-    """Discharge from a Part 2 program (42 CFR Part 2 data)."""
+    """A Part 2 program discharged the participant. 42 CFR Part 2 data."""
 
     event_type: ClassVar[str] = "treatment_discharged"
     category: ClassVar[str] = "sud_treatment"
 
     program_id: Id
+    """Configured id of the treatment program."""
     reason: DischargeReason
+    """Why the participant was discharged."""
     discharged_at: AwareDatetime
+    """Instant of discharge as recorded by the program."""
     admission_event_id: UUID | None = None
-
-
-# --------------------------------------------------------------------------- housing
+    """Event id of the matching treatment_admitted, if known."""
 
 
 class BedType(StrEnum):
@@ -786,18 +876,21 @@ class BedType(StrEnum):
 
 
 class ShelterEntered(EventBody):
-    """A shelter entry; entry time = occurred_at."""
+    """The participant entered a shelter bed. The entry time is the envelope's occurred_at."""
 
     event_type: ClassVar[str] = "shelter_entered"
     category: ClassVar[str] = "housing"
 
     shelter_program_id: Id
+    """Configured id of the shelter program."""
     bed_type: BedType
+    """Kind of bed."""
     lead_reserved_bed: bool
+    """True if the bed is one reserved for LEAD."""
 
 
 class HousingType(StrEnum):
-    """Kind of housing moved into."""
+    """Kind of housing."""
 
     PERMANENT_SUPPORTIVE = "PERMANENT_SUPPORTIVE"
     RAPID_REHOUSING = "RAPID_REHOUSING"
@@ -808,52 +901,60 @@ class HousingType(StrEnum):
 
 
 class Housed(EventBody):
-    """A move into housing."""
+    """The participant moved into housing."""
 
     event_type: ClassVar[str] = "housed"
     category: ClassVar[str] = "housing"
 
     housing_type: HousingType
+    """Kind of housing."""
     subsidy: bool
+    """True if the housing is subsidised."""
     move_in_date: dt.date
+    """Move-in date (HMIS housing move-in date)."""
     housing_program_id: Id | None = None
-
-
-# --------------------------------------------------------------------------- system
+    """Configured id of the housing program, if it is a program placement."""
 
 
 class IntakeWindowExpired(EventBody):
-    """The hub saw a hold's intake deadline pass without intake."""
+    """The hub's deadlines processor saw a charge hold's intake deadline pass without an
+    intake_completed."""
 
     event_type: ClassVar[str] = "intake_window_expired"
     category: ClassVar[str] = "system"
 
     case_ref: Id
+    """Hub-issued opaque reference of the held case."""
     held_event_id: UUID
+    """Event id of the charges_held whose window lapsed."""
     deadline: AwareDatetime
+    """The intake_deadline that passed (copied from charges_held)."""
 
 
 class PolicyPublished(EventBody):
-    """A policy version came into force; replay needs to know which one governed."""
+    """A version of the data-sharing policy came into force; replay uses it to know which policy
+    governed each decision."""
 
     event_type: ClassVar[str] = "policy_published"
     category: ClassVar[str] = "system"
 
     policy_version: Id
+    """Version id of the policy (e.g. "2025.1")."""
     policy_sha256: str
+    """Lowercase hex SHA-256 (64 characters) of the canonical policy file."""
     effective_at: AwareDatetime
+    """Instant from which decisions use this version."""
     supersedes_version: Id | None = None
+    """policy_version this one replaces; null for the first policy."""
 
     @model_validator(mode="after")
-    def _checks(self) -> Self:
-        _require_sha256_hex(self.policy_sha256, "policy_sha256")
-        if self.supersedes_version == self.policy_version:
-            raise ValueError("a policy version cannot supersede itself")
+    def _rules(self) -> Self:
+        rules.policy_published(self)
         return self
 
 
 class ErasureBasis(StrEnum):
-    """Lawful basis for crypto-shredding a participant."""
+    """Lawful basis for erasure."""
 
     EXPUNGEMENT = "EXPUNGEMENT"
     RETENTION_ENDED = "RETENTION_ENDED"
@@ -861,28 +962,38 @@ class ErasureBasis(StrEnum):
 
 
 class ParticipantErased(EventBody):
-    """The participant's data key was destroyed; destruction time = occurred_at."""
+    """The hub destroyed the participant's data key, crypto-shredding every encrypted field about
+    them. The destruction time is the envelope's occurred_at."""
 
     event_type: ClassVar[str] = "participant_erased"
     category: ClassVar[str] = "system"
 
     basis: ErasureBasis
+    """Lawful basis for the erasure."""
     key_id: Id
+    """Id of the destroyed data key."""
     authorised_by: Id
+    """Pseudonymous id of the hub administrator who authorised the erasure."""
 
 
 class NoticeAcknowledged(EventBody):
-    """A recipient acknowledged a sealed notice."""
+    """A recipient agency acknowledged a sealed notice from the hub."""
 
     event_type: ClassVar[str] = "notice_acknowledged"
     category: ClassVar[str] = "system"
 
     notice_id: UUID
+    """Id of the notice acknowledged."""
     recipient: Id
+    """Agency id of the acknowledging recipient. Agency id as configured in deploy/ (e.g. bpd,
+    sao, opd, cm, bchd, tx, hsg, hub)."""
     acknowledged_at: AwareDatetime
+    """Instant the recipient's system or staff acknowledged the notice."""
 
 
 class ViewKind(StrEnum):
+    """Which reading of the hub's records."""
+
     TIMELINE = "TIMELINE"
     INBOX = "INBOX"
     CASELOAD = "CASELOAD"
@@ -890,51 +1001,55 @@ class ViewKind(StrEnum):
 
 
 class RecordsViewed(EventBody):
-    """An agency read what the hub had disclosed to it about the participant."""
+    """An agency read, through the hub's API or pages, what the hub had disclosed to it about the
+    participant. A read is a disclosure too, so the hub logs it before it answers, and the
+    accounting of disclosures lists it."""
 
     event_type: ClassVar[str] = "records_viewed"
     category: ClassVar[str] = "system"
 
     viewer: Id
+    """Agency id of the reader, as authenticated. Agency id as configured in deploy/ (e.g. bpd,
+    sao, opd, cm, bchd, tx, hsg, hub)."""
     view: ViewKind
+    """The API endpoint or page that showed the records."""
     event_ids: list[UUID]
+    """Every event about the participant whose disclosed fields the reader was shown, in log
+    order."""
     request_id: UUID
+    """Id of the HTTP request, shared by the records_viewed of every participant one request
+    showed."""
 
-
-# --------------------------------------------------------------------------- registries
 
 EVENT_MODELS: dict[str, type[EventBody]] = {
-    model.event_type: model
-    for model in (
-        ReferralMade,
-        CaseManagerDispatched,
-        CaseManagerArrived,
-        IntakeCompleted,
-        InterventionPlanUpdated,
-        StatusChanged,
-        ProgramExited,
-        ConsentGranted,
-        ConsentRevoked,
-        EligibilityDecided,
-        ChargesHeld,
-        ChargesDeclined,
-        ChargesFiled,
-        NewArrestReported,
-        CaseContactLogged,
-        BenefitsObtained,
-        HealthServiceRecorded,
-        TreatmentAdmitted,
-        TreatmentDischarged,
-        ShelterEntered,
-        Housed,
-        IntakeWindowExpired,
-        PolicyPublished,
-        ParticipantErased,
-        NoticeAcknowledged,
-        RecordsViewed,
-    )
+    "referral_made": ReferralMade,
+    "case_manager_dispatched": CaseManagerDispatched,
+    "case_manager_arrived": CaseManagerArrived,
+    "intake_completed": IntakeCompleted,
+    "intervention_plan_updated": InterventionPlanUpdated,
+    "status_changed": StatusChanged,
+    "program_exited": ProgramExited,
+    "consent_granted": ConsentGranted,
+    "consent_revoked": ConsentRevoked,
+    "eligibility_decided": EligibilityDecided,
+    "charges_held": ChargesHeld,
+    "charges_declined": ChargesDeclined,
+    "charges_filed": ChargesFiled,
+    "new_arrest_reported": NewArrestReported,
+    "case_contact_logged": CaseContactLogged,
+    "benefits_obtained": BenefitsObtained,
+    "health_service_recorded": HealthServiceRecorded,
+    "treatment_admitted": TreatmentAdmitted,
+    "treatment_discharged": TreatmentDischarged,
+    "shelter_entered": ShelterEntered,
+    "housed": Housed,
+    "intake_window_expired": IntakeWindowExpired,
+    "policy_published": PolicyPublished,
+    "participant_erased": ParticipantErased,
+    "notice_acknowledged": NoticeAcknowledged,
+    "records_viewed": RecordsViewed,
 }
-"""Event type -> body model, one per ``schemas/events/<event_type>.avsc``."""
+"""Event type -> body model, one per ``schemas/events/*.avsc``, by leadhub.order."""
 
 SHARED_TYPES: dict[str, type[AvroRecord] | type[StrEnum]] = {
     "org.leadhub.types.EncryptedField": EncryptedField,

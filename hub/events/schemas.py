@@ -192,6 +192,15 @@ def load_current(schemas_dir: Path) -> dict[str, dict[str, Any]]:
     return subjects
 
 
+def load_raw(schemas_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The shared types and event schemas as written (unexpanded), in file-name order: what
+    the models are generated from (hub.events.codegen)."""
+    events = [_read_json(p) for p in sorted((schemas_dir / "events").glob("*.avsc"))]
+    if not events:
+        raise DeploymentError(f"{schemas_dir}: no events/*.avsc (is this the schemas folder?)")
+    return [_read_json(p) for p in sorted((schemas_dir / "types").glob("*.avsc"))], events
+
+
 def type_subject(full_name: str) -> str:
     """Shared record types are subjects too (their evolution is checked like events')."""
     return f"{TYPE_PREFIX}{full_name.rsplit('.', 1)[-1]}"

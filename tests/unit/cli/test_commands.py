@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,19 @@ def test_schemas_check_passes_on_the_repository() -> None:
     result = leadhub("schemas", "check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all BACKWARD compatible" in result.stdout
+
+
+def test_schemas_check_names_the_command_when_the_models_are_stale(tmp_path: Path) -> None:
+    """A schema change the models do not reflect yet: one line, naming the fix."""
+    schemas = tmp_path / "schemas"
+    shutil.copytree(ROOT / "schemas", schemas)
+    housed = schemas / "events" / "housed.avsc"
+    housed.write_text(housed.read_text().replace("Kind of housing.", "Kind of home."))
+    result = leadhub("schemas", "check", "--schemas-dir", str(schemas))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "models.py differs" in lines[0], result.stderr
+    assert lines[0].endswith("run leadhub schemas generate")
 
 
 def test_help_works() -> None:
