@@ -3,9 +3,7 @@
 Starts the broker, generates DEMO keys, starts the hub worker (a separate process, as in
 production), publishes a seeded scenario (hundreds of synthetic participants over two
 months of simulated time, plus a small share of bad input), waits until the hub has
-handled everything, and prints what happened: events by type, notices by agency, denials
-and rejections by reason, how holds ended, and one participant's story as each agency saw
-it.
+handled everything, and prints what happened (producers.demo_summary).
 """
 
 from __future__ import annotations
@@ -20,11 +18,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
@@ -35,22 +30,19 @@ from hub.crypto.sealing import generate_sealing_key, load_sealing_key, write_sea
 from hub.crypto.signing import SigningKey, generate_key, load_signing_key, write_key
 from hub.domain.agencies import AgencyRegistry
 from hub.domain.policy import policy_event_id
-from hub.domain.rejections import parse
 from hub.errors import DeploymentError, HubError
 from hub.events.codec import Codec
-from hub.events.envelope import SYSTEM_PARTICIPANT, Envelope, decode_envelope
 from hub.events.fields import DataKeyStore, seal_field
 from hub.events.models import EncryptedField, Identity, Narrative
 from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
 from hub.log.access import client_env, client_kwargs
 from hub.log.reading import read_topics
 from hub.ops.opening import open_broker
+from producers.demo_summary import Out, Records, summarise
 from producers.sdk import Publisher
 from producers.simulator import Scenario, add_bad_input, plan
 
-Out = Callable[[str], None]
 WITNESSES = ("opd", "bchd")  # the defender and the health department cosign the log
-Records = dict[str, list[Any]]  # topic -> kafka-python ConsumerRecords
 
 
 def demo_keys(settings: Settings, agencies: AgencyRegistry) -> dict[str, SigningKey]:
@@ -354,104 +346,3 @@ def run_demo(
             stop_worker(worker)
     seconds = time.monotonic() - started
     return summarise(scenario, topics, notices, codec, out, seconds, settings, config)
-
-
-def summarise(
-    scenario: Scenario,
-    topics: Records,
-    notices: Records,
-    codec: Codec,
-    out: Out,
-    seconds: float,
-    settings: Settings,
-    config: Path | None = None,
-) -> int:
-    unique: dict[object, Envelope] = {}
-    for r in topics[EVENTS]:  # policy_published stands once in every partition
-        e = decode_envelope(r.value, codec)
-        unique.setdefault(e.event_id, e)
-    events = list(unique.values())
-    by_type = Counter(e.event_type for e in events)
-    audit = [codec.decode(r.value, "audit_decision").datum for r in topics[AUDIT]]
-    denials = Counter(a["reason"] for a in audit if not a["permit"])
-    letters = {r.rejection_id: r for r in (parse(x.headers)[0] for x in topics[REJECTED])}
-    rejections = Counter(r.reason.value for r in letters.values())
-    truth = scenario.truth
-    out("")
-    out(f"events in the canonical log: {len(events)}")
-    for event_type, n in sorted(by_type.items()):
-        out(f"  {event_type:26} {n:6}")
-    out("notices by agency: " + ", ".join(f"{a} {len(v)}" for a, v in sorted(notices.items())))
-    out("denials by reason: " + ", ".join(f"{r} {n}" for r, n in denials.most_common()))
-    out("rejections by reason: " + ", ".join(f"{r} {n}" for r, n in rejections.most_common()))
-    lapsed = by_type["intake_window_expired"]
-    out(
-        f"holds: {truth['holds.started']} started; {by_type['charges_declined']} declined "
-        f"after intake; {lapsed} lapsed, {by_type['charges_filed']} filed"
-    )
-    expected_rejections = Counter(b.expected.value for b in scenario.bad)
-    problems = 0
-    for what, got, want in [
-        ("lapsed holds", lapsed, truth["holds.lapsed"]),
-        ("rejections", rejections, expected_rejections),
-        ("Part 2 notices to police or prosecutor", _part2_to_enforcement(notices, codec), 0),
-    ]:
-        if got != want:
-            problems += 1
-            out(f"MISMATCH {what}: hub {got}, scenario {want}")
-    # a story with a lapse shows the most; a small program may have none
-    people = [e for e in events if e.participant_id != SYSTEM_PARTICIPANT]
-    with_lapse = [e for e in people if e.event_type == "intake_window_expired"]
-    sample = (with_lapse or people)[0].participant_id
-    out("")
-    out(f"one participant's story ({sample}), and who was told:")
-    told: dict[str, list[str]] = {}
-    for a, records in notices.items():
-        for r in records:
-            notice = codec.decode(r.value, "notice").datum
-            if notice["participant_id"] == sample:
-                told.setdefault(str(notice["event_id"]), []).append(a)
-    for e in sorted(events, key=lambda e: e.occurred_at):
-        if e.participant_id == sample:
-            recipients = ", ".join(sorted(told.get(str(e.event_id), []))) or "nobody"
-            out(f"  {e.occurred_at:%Y-%m-%d %H:%M}  {e.source:4} {e.event_type:26} -> {recipients}")
-    story = [e for e in events if e.participant_id == sample]
-    middle = story[len(story) // 2].recorded_at or story[len(story) // 2].occurred_at
-    _next_steps(out, settings, config, sample, middle)
-    out("")
-    verdict = "all checks passed" if not problems else f"{problems} MISMATCH(ES)"
-    out(f"demo finished in {seconds:.1f} s; {verdict}")
-    return problems
-
-
-def _next_steps(
-    out: Out, settings: Settings, config: Path | None, sample: str, middle: datetime
-) -> None:
-    """What to do with the demo's log once the broker has stopped."""
-    out("")
-    cfg = f" -c {config}" if config else ""
-    auditor = ".venv/bin/leadhub audit"
-    out("audit it (from the signed archive, with the broker stopped):")
-    out(f"  {auditor} verify{cfg}")
-    out(f"  {auditor} replay{cfg}")
-    out(f"  {auditor} disclosures{cfg} --participant {sample}")
-    out(
-        f"  {auditor} timeline{cfg} --participant {sample} "
-        f"--as-of {middle:%Y-%m-%dT%H:%M} --as-seen-by sao"
-    )
-    out(f"  .venv/bin/leadhub report{cfg} --format html --output {settings.data_dir}/report.html")
-    if settings.web.enabled:
-        web = f"http://{settings.web.host}:{settings.web.port}"
-        out("")
-        out(f"see it as each agency does, in the pages at {web} (the hub starts on the same log):")
-        out(f"  .venv/bin/leadhub run{cfg}")
-        out(f"  .venv/bin/leadhub web login cm{cfg}    (or sao, opd, bchd...: open the link)")
-
-
-def _part2_to_enforcement(notices: Records, codec: Codec) -> int:
-    return sum(
-        1
-        for agency in ("bpd", "sao")
-        for r in notices.get(agency, [])
-        if codec.decode(r.value, "notice").datum["event_type"].startswith("treatment_")
-    )
