@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import MutableMapping
+import time
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
@@ -68,6 +69,45 @@ def _not_a_slow_step(record: logging.LogRecord) -> bool:
     return not (isinstance(record.msg, str) and "It is blocking the event loop" in record.msg)
 
 
+class Repeats(logging.Filter):
+    """A client library that cannot reach a broker says so on every attempt, from every
+    client: a worker's log had 51,923 "Unable connect to node" lines in one test that
+    restarts the broker 50 times. The first warning or error of a kind (its logger and
+    message template) goes through; the same kind is held back for ``every_s``, and the
+    next one through says how many were held back. Below WARNING nothing is held."""
+
+    def __init__(self, every_s: float = 10.0, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.every_s = every_s
+        self._clock = clock
+        self._kinds: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        kind, now = (record.name, str(record.msg)), self._clock()
+        since, held = self._kinds.get(kind, (-self.every_s, 0))
+        if now - since < self.every_s:
+            self._kinds[kind] = (since, held + 1)
+            return False
+        self._kinds[kind] = (now, 0)
+        if held:
+            record.msg = f"{record.msg} [and {held} more like this in {now - since:.0f} s]"
+        return True
+
+
+def quiet_repeats(prefixes: tuple[str, ...] = ("kafka", "aiokafka")) -> None:
+    """Hold back repeats (``Repeats``) on every logger of the Kafka clients created so far;
+    call it once their modules are imported. A logger's filters see only its own records,
+    not its children's, hence one filter on each."""
+    shared = Repeats()
+    names = [n for n in logging.Logger.manager.loggerDict if n.split(".")[0] in prefixes]
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, Repeats) for f in logger.filters):
+            logger.addFilter(shared)
+
+
 def configure(level: str = "info") -> None:
     """JSON lines on stderr (stdout stays for command output), the libraries' included."""
     shared: list[structlog.types.Processor] = [
@@ -95,6 +135,7 @@ def configure(level: str = "info") -> None:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     logging.getLogger("kafka.cluster").addFilter(_not_a_cancelled_refresh)
     logging.getLogger("kafka.net.selector").addFilter(_not_a_slow_step)
+    quiet_repeats()
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -27,6 +27,7 @@ from typing import Any
 
 import structlog
 
+from hub import logs
 from hub.context import HubContext
 from hub.domain.gatekeeper import Rejected
 from hub.events.topics import (
@@ -321,4 +322,5 @@ def run(context: HubContext, bootstrap: list[str]) -> None:
     prepare(runtime)
     app = build_app(runtime)
     worker = faust.Worker(app, loglevel=context.settings.log_level.upper(), quiet=True)
+    logs.quiet_repeats()  # every client module is imported by now
     worker.execute_from_commandline()

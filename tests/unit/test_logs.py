@@ -58,3 +58,44 @@ def test_a_slow_step_of_the_clients_network_loop_is_not_a_warning(
     selector.warning("selector closed unexpectedly")
     err = capsys.readouterr().err.strip().splitlines()
     assert [json.loads(line)["event"] for line in err] == ["selector closed unexpectedly"]
+
+
+def test_a_repeated_complaint_is_held_back_and_then_counted() -> None:
+    now = [0.0]
+    repeats = logs.Repeats(every_s=10.0, clock=lambda: now[0])
+
+    def passes(msg: str, level: int = logging.ERROR, name: str = "aiokafka.client") -> bool:
+        record = logging.LogRecord(name, level, __file__, 1, msg, ("1", "refused"), None)
+        passed = repeats.filter(record)
+        if passed:
+            shown.append(record.getMessage())
+        return passed
+
+    shown: list[str] = []
+    template = "Unable connect to node with id %s: %s"
+    assert passes(template)
+    now[0] = 3.0
+    assert not passes(template) and not passes(template)
+    assert passes("Unable to update metadata from %s %s")  # another kind
+    assert passes(template, name="aiokafka.conn")  # the same words from another logger
+    assert passes(template, level=logging.INFO)  # below WARNING, never held
+    now[0] = 10.5
+    assert passes(template)
+    assert shown[-1] == "Unable connect to node with id 1: refused [and 2 more like this in 10 s]"
+    now[0] = 25.0
+    assert passes(template)
+    assert shown[-1] == "Unable connect to node with id 1: refused"
+
+
+def test_every_kafka_client_logger_holds_back_repeats() -> None:
+    import aiokafka.client
+    import aiokafka.producer.sender
+    import kafka.net.manager
+
+    logs.quiet_repeats()
+    logs.quiet_repeats()  # idempotent: one filter per logger
+    for module in (aiokafka.client, aiokafka.producer.sender, kafka.net.manager):
+        name = module.log.name
+        held = [f for f in logging.getLogger(name).filters if isinstance(f, logs.Repeats)]
+        assert len(held) == 1
+    assert not any(isinstance(f, logs.Repeats) for f in logging.getLogger("hub").filters)
