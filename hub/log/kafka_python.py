@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from kafka.cluster import ClusterMetadata
 from kafka.errors import KafkaConnectionError, KafkaError
 
+log = structlog.get_logger(__name__)
 _MARK = "_leadhub_any_failure_is_a_connection_error"
 
 
@@ -37,8 +39,11 @@ def repair() -> None:
             await original(self, node_id)
         except KafkaError:
             raise
-        except Exception as exc:
+        except OSError as exc:  # a connection reset or refused, reaching the loop bare
             raise KafkaConnectionError(f"metadata refresh failed: {exc}") from exc
+        except Exception as exc:  # not a network failure: say so, and still keep refreshing
+            log.warning("kafka_metadata_refresh_error", error=type(exc).__name__)
+            raise KafkaConnectionError(f"metadata refresh failed: {exc!r}") from exc
 
     setattr(refresh, _MARK, True)
     ClusterMetadata._do_refresh_metadata = refresh

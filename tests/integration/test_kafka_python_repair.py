@@ -20,28 +20,35 @@ from hub.log.broker import EmbeddedBroker
 pytestmark = pytest.mark.integration
 
 
-def _reset_once(cluster: object) -> list[int]:
-    """The client's next metadata request fails as a reset connection does, bare."""
+def _fail_once(cluster: object, failure: Exception) -> list[int]:
+    """The client's next metadata request fails with ``failure``, bare."""
     calls: list[int] = []
     original = cluster.metadata_request  # type: ignore[attr-defined]
 
     def metadata_request() -> object:
         calls.append(1)
         if len(calls) == 1:
-            raise ConnectionResetError(104, "Connection reset by peer")
+            raise failure
         return original()
 
     cluster.metadata_request = metadata_request  # type: ignore[attr-defined]
     return calls
 
 
-def test_a_bare_reset_does_not_end_the_metadata_refresh(broker: EmbeddedBroker) -> None:
+@pytest.mark.parametrize(
+    "failure",
+    [ConnectionResetError(104, "Connection reset by peer"), ValueError("not a network fault")],
+    ids=["reset", "other"],
+)
+def test_a_bare_failure_does_not_end_the_metadata_refresh(
+    broker: EmbeddedBroker, failure: Exception
+) -> None:
     consumer = KafkaConsumer(bootstrap_servers=broker.bootstrap_servers, enable_auto_commit=False)
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
     try:
         assert consumer.topics()  # bootstrapped, the refresh loop running
         cluster = consumer._cluster
-        calls = _reset_once(cluster)
+        calls = _fail_once(cluster, failure)
         cluster.request_update()
         deadline = time.monotonic() + 10
         while len(calls) < 2 and time.monotonic() < deadline:
