@@ -9,7 +9,6 @@ admin API. ``<security_dir>/scram-users`` lists those the broker holds, so each 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,15 +40,14 @@ class BrokerSecurity:
 
 
 def passwords(security_dir: Path, users: Sequence[str]) -> dict[str, str]:
-    """Every user's password: those stored, and a new one for a user not stored yet."""
+    """Every user's password: those stored, and a new one for a user not stored yet (in
+    ``security_dir``, which the broker has made, 0700, for its CA as well)."""
     store = security_dir / "scram.json"
     known: dict[str, str] = json.loads(store.read_text(encoding="utf-8")) if store.exists() else {}
     wanted = {u: known.get(u) or secrets.token_urlsafe(24) for u in users}
     for user in wanted:
         _check_user(user)
     if wanted != known:
-        security_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(security_dir, 0o700)
         write_private(store, json.dumps({**known, **wanted}, indent=1).encode())
     return {**known, **wanted}
 

@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from hub.audit.auditor import Auditor, read_log
 from hub.config import load_settings
@@ -29,7 +28,8 @@ from hub.events.topics import AUDIT, EVENTS, notify_topic
 from hub.log.kafka_cluster import EmbeddedCluster
 from producers.demo import wait_for_checkpoint
 from tests.support.fixtures import REFUSED_SOCKETS_LEAK
-from tests.support.hubs import RECIPIENTS, Hub, check_outputs, hub_on_a_cluster, replay
+from tests.support.hubs import RECIPIENTS, check_outputs, hub_on_a_cluster, replay
+from tests.support.offsets import end_offsets
 from tests.support.paths import ROOT
 from tests.support.rigs import (
     EVENTS_PARTITIONS,
@@ -63,17 +63,6 @@ def on_cluster(
             yield Rig(hub, watcher, None), cluster
         finally:
             watcher.stop()
-
-
-def _events_per_partition(hub: Hub) -> dict[int, int]:
-    consumer = KafkaConsumer(
-        bootstrap_servers=hub.bootstrap, enable_auto_commit=False, **hub.kwargs()
-    )
-    try:
-        tps = [TopicPartition(EVENTS, p) for p in range(EVENTS_PARTITIONS)]
-        return {tp.partition: n for tp, n in consumer.end_offsets(tps).items()}
-    finally:
-        consumer.close()
 
 
 def _longest_stall(samples: list[tuple[float, int]]) -> float:
@@ -118,7 +107,7 @@ def test_a_killed_partition_leader_loses_no_notice(
                 300,
                 "a third of the story is in",
             )
-            counts = _events_per_partition(hub)
+            counts = end_offsets(hub.bootstrap, EVENTS, EVENTS_PARTITIONS, hub.kwargs())
             busiest = max(counts, key=lambda p: counts[p])
             victim = cluster.leader_of(EVENTS, busiest)
             led = [p for p, d in cluster.partitions(EVENTS).items() if d["leader"] == victim]

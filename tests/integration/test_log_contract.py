@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -22,6 +21,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from hub.log.broker import EmbeddedBroker
 from hub.log.kafka_cluster import EmbeddedCluster
 from hub.log.reading import read_topics
+from tests.support.offsets import end_offsets
 
 pytestmark = pytest.mark.integration
 
@@ -39,17 +39,6 @@ def _topic(log: Log) -> str:
     finally:
         admin.close()
     return name
-
-
-def _end_offsets(log: Log, topic: str) -> dict[int, int]:
-    consumer = KafkaConsumer(
-        bootstrap_servers=log.bootstrap_servers, enable_auto_commit=False, **log.client_kwargs()
-    )
-    try:
-        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        return {tp.partition: n for tp, n in consumer.end_offsets(tps).items()}
-    finally:
-        consumer.close()
 
 
 def _values(log: Log, topic: str) -> dict[int, list[bytes]]:
@@ -85,7 +74,8 @@ class LogContract:
                 f.get(60)
         finally:
             producer.close()
-        assert _end_offsets(log, topic) == {p: len(v) for p, v in sent.items()}
+        ends = end_offsets(log.bootstrap_servers, topic, PARTITIONS, log.client_kwargs())
+        assert ends == {p: len(v) for p, v in sent.items()}
         assert _values(log, topic) == sent
 
     def test_a_transaction_commits_its_records_and_offsets_or_nothing(self, log: Log) -> None:
@@ -162,13 +152,13 @@ class TestTheEmbeddedNode(LogContract):
     kind = "node"
 
     @pytest.fixture
-    def log(self, broker: EmbeddedBroker) -> Iterator[Any]:
-        yield broker
+    def log(self, broker: EmbeddedBroker) -> Log:
+        return broker
 
 
 class TestAThreeNodeCluster(LogContract):
     kind = "cluster"
 
     @pytest.fixture
-    def log(self, kafka_cluster: EmbeddedCluster) -> Iterator[Any]:
-        yield kafka_cluster
+    def log(self, kafka_cluster: EmbeddedCluster) -> Log:
+        return kafka_cluster
