@@ -14,9 +14,9 @@ from pathlib import Path
 
 from hub.config import load_settings
 from hub.context import HubContext
-from hub.domain.accepted import AcceptedIds
 from hub.domain.policy import PolicyBook
 from hub.domain.processor import PartitionProcessor
+from hub.domain.seen import AcceptedIds
 from hub.events.envelope import Envelope
 from hub.events.models import EncryptedField, Identity, Narrative, PlaintextType
 from hub.events.topics import EVENTS

@@ -27,6 +27,7 @@ from hub.crypto.signing import PublicKeys
 from hub.domain.notices import audit_record
 from hub.domain.policy import Decision, Policy, PolicyBook
 from hub.domain.processor import PartitionProcessor, audited
+from hub.domain.seen import FirstSeen
 from hub.events.codec import Codec
 from hub.events.envelope import Envelope, decode_body, decode_envelope, verify
 from hub.events.errors import EventError
@@ -62,9 +63,9 @@ class Replay:
     decisions: dict[UUID, dict[str, Any]] = field(default_factory=dict)
     decided_on: dict[UUID, Position] = field(default_factory=dict)  # each decision's event
     disclosed: dict[UUID, Decision] = field(default_factory=dict)  # permits, with values
-    envelopes: dict[UUID, Envelope] = field(default_factory=dict)
+    envelopes: FirstSeen[UUID, Envelope] = field(default_factory=FirstSeen)
     # the expiry event ids replay expects, each with the event that made it due
-    lapses: dict[UUID, Position] = field(default_factory=dict)
+    lapses: FirstSeen[UUID, Position] = field(default_factory=FirstSeen)
     findings: list[str] = field(default_factory=list)
     events: int = 0
 
@@ -114,9 +115,9 @@ def replay_events(
             outcome = processor.process(envelope, body)
             if not outcome.duplicate:
                 result.events += 1
-                result.envelopes.setdefault(envelope.event_id, envelope)
+                result.envelopes.keep(envelope.event_id, envelope)
             for hold in outcome.lapsed:
-                result.lapses.setdefault(hold.expiry_event_id, (r.partition, r.offset))
+                result.lapses.keep(hold.expiry_event_id, (r.partition, r.offset))
             for d in audited(r.partition, envelope, outcome):
                 record = audit_record(envelope, d)
                 result.decisions[record["decision_id"]] = record

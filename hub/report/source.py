@@ -15,6 +15,7 @@ from uuid import UUID
 from hub.audit.replay import LogRecord
 from hub.context import HubContext
 from hub.domain.rejections import parse
+from hub.domain.seen import FirstSeen
 from hub.errors import BrokerError
 from hub.events.codec import Codec
 from hub.events.envelope import decode_body, decode_envelope
@@ -64,8 +65,8 @@ def _earliest(found: dict[UUID, int], r: LogRecord) -> None:
 def decode(records: Iterable[LogRecord], codec: Codec, has_rejected: bool) -> ReportLog:
     """Records of any topics, in any topic order; each partition's own order is kept."""
     log = ReportLog(rejections=[] if has_rejected else None)
-    events: dict[UUID, LoggedEvent] = {}
-    decisions: dict[UUID, LoggedDecision] = {}
+    events: FirstSeen[UUID, LoggedEvent] = FirstSeen()
+    decisions: FirstSeen[UUID, LoggedDecision] = FirstSeen()
     ingested: dict[UUID, int] = {}
     canonical: dict[UUID, int] = {}
     ordered = sorted(records, key=lambda r: (r.topic, r.partition, r.offset))
@@ -78,14 +79,14 @@ def decode(records: Iterable[LogRecord], codec: Codec, has_rejected: bool) -> Re
             except EventError:
                 log.unreadable += 1
                 continue
-            events.setdefault(envelope.event_id, LoggedEvent(envelope, body))
+            events.keep(envelope.event_id, LoggedEvent(envelope, body))
         elif r.topic == AUDIT:
             try:
                 d = codec.decode(r.value, "audit_decision").datum
             except EventError:
                 log.unreadable += 1
                 continue
-            decisions.setdefault(
+            decisions.keep(
                 d["decision_id"],
                 LoggedDecision(
                     d["decision_id"],

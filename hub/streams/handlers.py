@@ -22,7 +22,6 @@ from hub.audit.checkpoints import signed_checkpoint
 from hub.audit.merkle import leaf_hash
 from hub.audit.tree import MerkleTree
 from hub.crypto.signing import SigningKey
-from hub.domain.accepted import AcceptedIds
 from hub.domain.deadlines import Hold
 from hub.domain.gatekeeper import Accepted, Clock, Gatekeeper, Rejected, Screened
 from hub.domain.notices import audit_record, build_notice
@@ -30,6 +29,7 @@ from hub.domain.policy import Decision
 from hub.domain.policy.decide import RECORDS_VIEWED
 from hub.domain.processor import BROADCAST, PartitionProcessor, audited
 from hub.domain.rejections import Rejection
+from hub.domain.seen import AcceptedIds, Positions
 from hub.events.codec import Codec
 from hub.events.envelope import (
     Envelope,
@@ -307,14 +307,14 @@ class AuditHandler:
     origin: str
     hub_key: SigningKey
     tree: MerkleTree = field(default_factory=MerkleTree)
-    next_offset: int = 0
+    read: Positions = field(default_factory=Positions)  # of lead.audit's one partition
     published: int = 0  # the largest tree size already checkpointed on lead.checkpoints
 
     def add(self, offset: int, value: bytes) -> None:
-        if offset < self.next_offset:
+        if self.read.folded(0, offset):
             return  # a redelivery: this record is a leaf already
         self.tree.append(leaf_hash(value))
-        self.next_offset = offset + 1
+        self.read.advance(0, offset)
 
     def checkpoint(self) -> list[Out]:
         size = self.tree.size

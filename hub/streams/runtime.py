@@ -11,21 +11,18 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 
 from hub.config import Settings
 from hub.context import HubContext
 from hub.crypto.note import Checkpoint, NoteError, parse_note
-from hub.crypto.signing import SigningKey
-from hub.domain.agencies import AgencyRegistry
 from hub.domain.gatekeeper import Clock, Gatekeeper, LogClock, wall_clock
-from hub.domain.policy import Policy, PolicyBook, policy_event_id
+from hub.domain.policy import PolicyBook, policy_event_id
 from hub.domain.policy.archive import keep
 from hub.domain.processor import PartitionProcessor
 from hub.domain.rejections import REJECTION_ID
-from hub.events.codec import Codec
+from hub.domain.seen import OnTheLog, Positions
 from hub.events.envelope import CE_TYPE_PREFIX, SYSTEM_PARTICIPANT, decode_envelope
 from hub.events.errors import EventError
 from hub.events.fields import DataKeyStore
@@ -34,7 +31,6 @@ from hub.events.topics import (
     AUDIT,
     CHECKPOINTS,
     EVENTS,
-    HUB,
     REJECTED,
     notify_topic,
 )
@@ -61,20 +57,17 @@ GROUP = "leadhub"  # the faust app's id, so its consumer group and transactions'
 
 @dataclass
 class Runtime:
-    """Everything the agents share: registries, keys, handlers, per-partition positions."""
+    """What one worker process holds beyond its ``HubContext``: the handlers of the
+    partitions it folds, and where its reading of the log stands (see ``hub.domain.seen``
+    for what each kind of "seen" means)."""
 
-    settings: Settings
+    context: HubContext
     bootstrap: list[str]
-    codec: Codec
-    agencies: AgencyRegistry
-    policy: Policy
-    hub_key: SigningKey
-    recipient_keys: dict[str, tuple[str, Any]]
     ingest: IngestHandler
     notary: AuditHandler
     events_partitions: int
     canonical: dict[int, CanonicalHandler] = field(default_factory=dict)
-    next_offset: dict[int, int] = field(default_factory=dict)
+    folded: Positions = field(default_factory=Positions)  # lead.events, per partition
     silent_until: dict[int, int] = field(default_factory=dict)
     # lead.events partitions another worker fenced this one from: their state is dropped
     # and their records skipped until an assignment gives them back (and rebuilds them)
@@ -82,15 +75,18 @@ class Runtime:
     transactions: Transactions | None = None  # set once the worker's loop runs
     # After a disaster restore (the broker's log rebuilt from the archive: no committed
     # offsets, and each topic archived up to a different moment), the worker derives the
-    # whole log again; the ids (Out.id) of outputs already on the log are learned at start
-    # and those outputs are not sent again. Empty on every other start: the transactions'
-    # committed offsets say exactly where the outputs end.
-    sent: set[str] = field(default_factory=set)
+    # whole log again; the outputs already on the log are learned at start and not sent
+    # again. Empty on every other start: the committed offsets say where the outputs end.
+    on_log: OnTheLog = field(default_factory=OnTheLog)
     web: WebContext | None = None  # the HTTP API and pages, when enabled
     # the accepted ids of every lead.events partition, whoever wrote them (see follow_events)
-    events_read: dict[int, int] = field(default_factory=dict)  # next offset, per partition
+    followed: Positions = field(default_factory=Positions)
     assigned_at: float = 0.0  # monotonic time of the latest partition assignment
     events_idle_at: float = -1.0  # monotonic time the follower last found nothing new
+
+    @property
+    def settings(self) -> Settings:
+        return self.context.settings
 
     def learn(self, topic: str, headers: Iterable[tuple[str, bytes]]) -> None:
         found = dict(headers)
@@ -98,42 +94,29 @@ class Runtime:
             return  # of lead.events, the hub derives only its lapses
         output_id = found.get(REJECTION_ID if topic == REJECTED else "ce_id")
         if output_id:
-            self.sent.add(f"{topic}/{output_id.decode()}")
+            self.on_log.add(f"{topic}/{output_id.decode()}")
 
     def unsent(self, outs: Iterable[Out]) -> list[Out]:
-        """``outs`` less those on the log already (see ``sent``); each is dropped once, as
-        the worker derives each output once, so the set empties as it catches up."""
-        if not self.sent:
-            return list(outs)
-        kept = []
-        for out in outs:
-            if out.id is not None and out.id in self.sent:
-                self.sent.discard(out.id)
-            else:
-                kept.append(out)
-        return kept
+        return self.on_log.unsent(outs, lambda out: out.id)
 
     def drop(self, partition: int) -> None:
         """Forget what this worker folded of a lead.events partition it no longer holds."""
         self.canonical.pop(partition, None)
-        self.next_offset.pop(partition, None)
+        self.folded.forget(partition)
         self.fenced.add(partition)
-
-    @property
-    def recipients(self) -> list[str]:
-        return [a for a in self.agencies if a != HUB]
 
     def canonical_for(self, partition: int) -> CanonicalHandler:
         handler = self.canonical.get(partition)
         if handler is None:
-            processor = PartitionProcessor(PolicyBook.of([self.policy]), self.recipients)
+            context = self.context
+            processor = PartitionProcessor(PolicyBook.of([context.policy]), context.recipients)
             handler = CanonicalHandler(
-                self.codec,
+                context.codec,
                 processor,
-                self.recipient_keys,
-                self.hub_key,
+                context.recipient_keys,
+                context.hub_key,
                 partition,
-                DataKeyStore(self.settings.paths.datakeys),
+                DataKeyStore(context.paths.datakeys),
                 observe=self.web.view.record if self.web is not None else None,
             )
             self.canonical[partition] = handler
@@ -147,13 +130,8 @@ def load_runtime(context: HubContext, bootstrap: list[str]) -> Runtime:
     web = WebContext(context, bootstrap) if settings.web.enabled else None
     events_partitions = context.topic(EVENTS).partitions
     return Runtime(
-        settings=settings,
+        context=context,
         bootstrap=bootstrap,
-        codec=codec,
-        agencies=agencies,
-        policy=context.policy,
-        hub_key=context.hub_key,
-        recipient_keys=context.recipient_keys,
         ingest=IngestHandler(
             Gatekeeper(codec, agencies, context.public_keys, settings.site.intake_window_days),
             clock,
@@ -191,7 +169,7 @@ def prepare(runtime: Runtime) -> None:
     published: set[str] = set()
     kwargs = runtime.settings.broker.client_kwargs()
     if not committed_offsets(runtime.bootstrap, kwargs):
-        outputs = [AUDIT, REJECTED, *(notify_topic(a) for a in runtime.recipients)]
+        outputs = [AUDIT, REJECTED, *(notify_topic(a) for a in runtime.context.recipients)]
         for record in read_topics(runtime.bootstrap, outputs, client_kwargs=kwargs):
             runtime.learn(record.topic, record.headers or [])
     for record in read_topics(runtime.bootstrap, [CHECKPOINTS], client_kwargs=kwargs):
@@ -200,21 +178,21 @@ def prepare(runtime: Runtime) -> None:
         except NoteError:
             continue
         runtime.notary.published = max(runtime.notary.published, size)
-    keep(runtime.settings.policy_file, runtime.policy, runtime.settings.paths.policies)
+    keep(runtime.settings.policy_file, runtime.context.policy, runtime.settings.paths.policies)
     for record in read_topics(runtime.bootstrap, [EVENTS], client_kwargs=kwargs):
         runtime.ingest.remember(record.headers or [])
-        runtime.events_read[record.partition] = record.offset + 1
-        if runtime.sent:
+        runtime.followed.advance(record.partition, record.offset)
+        if runtime.on_log:
             runtime.learn(EVENTS, record.headers or [])
         try:
-            envelope = decode_envelope(record.value, runtime.codec, canonical=False)
+            envelope = decode_envelope(record.value, runtime.context.codec, canonical=False)
         except EventError:
             continue
         if envelope.event_type == "policy_published":
             published.add(envelope.event_id.hex)
         if isinstance(runtime.ingest.clock, LogClock):
             runtime.ingest.clock(envelope)
-    policy_event = policy_event_id(runtime.policy)
+    policy_event = policy_event_id(runtime.context.policy)
     if policy_event.hex in published:
         return
     # On the log's clock (a simulation) the policy holds from the start of the log: stamping
@@ -222,20 +200,20 @@ def prepare(runtime: Runtime) -> None:
     clock = runtime.ingest.clock
     now = clock.now if isinstance(clock, LogClock) else datetime.now(UTC)
     body = PolicyPublished(
-        policy_version=runtime.policy.version,
-        policy_sha256=runtime.policy.sha256,
+        policy_version=runtime.context.policy.version,
+        policy_sha256=runtime.context.policy.sha256,
         effective_at=now,
     )
     with Publisher(
-        key=runtime.hub_key,
-        codec=runtime.codec,
+        key=runtime.context.hub_key,
+        codec=runtime.context.codec,
         bootstrap_servers=runtime.bootstrap,
         client_kwargs=kwargs,
     ) as publisher:
         publisher.publish(
             body, participant_id=SYSTEM_PARTICIPANT, occurred_at=now, event_id=policy_event
         )
-    log.info("policy_published", version=runtime.policy.version)
+    log.info("policy_published", version=runtime.context.policy.version)
 
 
 async def follow_events(runtime: Runtime) -> None:
@@ -260,14 +238,14 @@ async def follow_events(runtime: Runtime) -> None:
         tps = [TopicPartition(EVENTS, p) for p in range(runtime.events_partitions)]
         consumer.assign(tps)
         for tp in tps:
-            consumer.seek(tp, runtime.events_read.get(tp.partition, 0))
+            consumer.seek(tp, runtime.followed[tp.partition])
         while True:
             asked = time.monotonic()
             fetched = await consumer.getmany(timeout_ms=200)
             for tp, records in fetched.items():
                 for record in records:
                     runtime.ingest.remember(record.headers or [])
-                    runtime.events_read[tp.partition] = record.offset + 1
+                    runtime.followed.advance(tp.partition, record.offset)
             if not fetched:
                 runtime.events_idle_at = asked
     finally:
@@ -308,7 +286,7 @@ async def read_audit_leaves(runtime: Runtime, is_notary: Callable[[], bool]) -> 
                 await asyncio.sleep(0.2)
                 continue
             if not reading:
-                consumer.seek(audit, runtime.notary.next_offset)
+                consumer.seek(audit, runtime.notary.read[0])
                 reading = True
             fetched = await consumer.getmany(audit, timeout_ms=200)
             for record in fetched.get(audit, []):

@@ -94,9 +94,9 @@ def build_app(runtime: Runtime) -> Any:
         autodiscover=False,
         worker_redirect_stdouts=False,
     )
-    ingest = app.topic(*[ingest_topic(a) for a in runtime.agencies])
+    ingest = app.topic(*[ingest_topic(a) for a in runtime.context.agencies])
     events = app.topic(EVENTS)
-    sources = {EVENTS, *(ingest_topic(a) for a in runtime.agencies)}  # steps with outputs
+    sources = {EVENTS, *(ingest_topic(a) for a in runtime.context.agencies)}  # steps with outputs
     traced = trace_agents(app, settings.streams.tracing)
 
     broker = settings.broker
@@ -159,7 +159,7 @@ def build_app(runtime: Runtime) -> Any:
                     continue
                 runtime.fenced.discard(tp.partition)
                 committed = self._committed_offset.get(tp) or 0
-                start = runtime.next_offset.get(tp.partition, 0)
+                start = runtime.folded[tp.partition]
                 runtime.silent_until[tp.partition] = committed
                 await self.seek(tp, start)
                 self._committed_offset[tp] = start  # else faust sees a gap and stops committing
@@ -226,17 +226,17 @@ def build_app(runtime: Runtime) -> Any:
         for event in taken:
             m = event.message
             p = m.partition
-            if p in runtime.fenced or m.offset < runtime.next_offset.get(p, 0):
+            if p in runtime.fenced or runtime.folded.folded(p, m.offset):
                 continue  # not ours any more, or folded already (a redelivery)
             emit = m.offset >= runtime.silent_until.get(p, 0)
             trace = carried(m.headers or [])
             outs = runtime.canonical_for(p).handle(event.value, emit=emit, trace=trace)
             if emit:
                 steps.setdefault(p, []).extend(outs)
-            runtime.next_offset[p] = m.offset + 1
+            runtime.folded.advance(p, m.offset)
         for p, outs in steps.items():
             try:
-                await transactions.commit((EVENTS, p), runtime.unsent(outs), runtime.next_offset[p])
+                await transactions.commit((EVENTS, p), runtime.unsent(outs), runtime.folded[p])
             except Fenced as exc:
                 log.warning("fenced", step="disclosure", detail=str(exc))
                 runtime.drop(p)
