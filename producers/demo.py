@@ -38,9 +38,10 @@ from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic
 from hub.log.access import client_env, client_kwargs
 from hub.log.reading import read_topics
 from hub.ops.opening import open_broker
+from producers.bad_input import add_bad_input
 from producers.demo_summary import Out, Records, summarise
 from producers.sdk import Publisher
-from producers.simulator import Scenario, add_bad_input, plan
+from producers.simulator import Scenario, plan
 
 WITNESSES = ("opd", "bchd")  # the defender and the health department cosign the log
 

@@ -8,79 +8,31 @@ go through ``seal``, exactly as an agency's producer would do it.
 """
 
 import datetime as dt
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from random import Random
-from typing import TypeVar
 
 from hub.events import models as m
+from producers.synthetic import (
+    NOTES,
+    choice,
+    day,
+    identity,
+    instant,
+    random_uuid,
+    sample_of,
+    staff_id,
+)
 
 Seal = Callable[[m.Identity | m.Narrative], m.EncryptedField]
-_E = TypeVar("_E")
 
 SAMPLE_TYPES: list[str] = list(m.EVENT_MODELS)
 
 AGENCIES = ["bpd", "sao", "opd", "cm", "bchd", "tx", "hsg"]
 CATCHMENT_AREAS = ["central", "western", "southern", "eastern", "northwest"]
-_SYLLABLES = ["ka", "lo", "mir", "ten", "va", "zu", "ri", "bel", "no", "sha", "dre", "quo"]
-_EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-_NOTES = [
-    "Met at the drop-in centre; talked about getting an ID card.",
-    "Went together to the benefits office; application submitted.",
-    "Phone check-in; wants to look at a treatment program next week.",
-    "Could not find them at the usual spot; left a message with outreach.",
-]
-
-
-def _uuid(rng: Random) -> uuid.UUID:
-    return uuid.UUID(int=rng.getrandbits(128), version=4)
-
-
-def _name(rng: Random) -> str:
-    return "".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
-
-
-def _instant(rng: Random) -> dt.datetime:
-    """A whole-second instant in 2025 (timestamp-micros round-trips it exactly)."""
-    return _EPOCH + dt.timedelta(seconds=rng.randrange(365 * 24 * 3600))
-
-
-def _day(rng: Random) -> dt.date:
-    return _instant(rng).date()
-
-
-def _staff_id(rng: Random, prefix: str) -> str:
-    return f"{prefix}-{rng.randrange(1000, 9999)}"
-
-
-def _choice(rng: Random, options: Iterable[_E]) -> _E:
-    return rng.choice(list(options))
-
-
-def _sample_of(rng: Random, options: Iterable[_E], low: int = 0) -> list[_E]:
-    """A random subset, in declaration order (stable and unique)."""
-    pool = list(options)
-    picked = set(rng.sample(range(len(pool)), rng.randint(low, len(pool))))
-    return [item for i, item in enumerate(pool) if i in picked]
-
-
-def _identity(rng: Random) -> m.Identity:
-    family = _name(rng)
-    return m.Identity(
-        given_name=_name(rng),
-        family_name=family,
-        middle_name=_name(rng)[0] if rng.random() < 0.4 else None,
-        aliases=[_name(rng) for _ in range(rng.randint(0, 2))],
-        date_of_birth=dt.date(1960, 1, 1) + dt.timedelta(days=rng.randrange(40 * 365)),
-        local_record_numbers=[
-            m.LocalRecordNumber(system="bpd-rms", value=f"R{rng.randrange(10**7):07d}"),
-            m.LocalRecordNumber(system="hmis", value=f"H{rng.randrange(10**6):06d}"),
-        ],
-    )
 
 
 def _referral_made(rng: Random, seal: Seal) -> m.ReferralMade:
-    door = _choice(rng, m.ReferralDoor)
+    door = choice(rng, m.ReferralDoor)
     lead_offences = [
         c
         for c in m.OffenceCategory
@@ -89,41 +41,41 @@ def _referral_made(rng: Random, seal: Seal) -> m.ReferralMade:
     arrest = door is m.ReferralDoor.ARREST_DIVERSION
     return m.ReferralMade(
         door=door,
-        offence_category=_choice(rng, lead_offences) if arrest else m.OffenceCategory.NONE,
-        catchment_area=_choice(rng, CATCHMENT_AREAS),
-        officer_id=None if door is m.ReferralDoor.COMMUNITY else _staff_id(rng, "ofc"),
+        offence_category=choice(rng, lead_offences) if arrest else m.OffenceCategory.NONE,
+        catchment_area=choice(rng, CATCHMENT_AREAS),
+        officer_id=None if door is m.ReferralDoor.COMMUNITY else staff_id(rng, "ofc"),
         referring_partner="harm-reduction-coalition" if door is m.ReferralDoor.COMMUNITY else None,
-        identity=seal(_identity(rng)),
+        identity=seal(identity(rng)),
         arrest_ref=f"arr-{rng.getrandbits(48):012x}" if arrest else None,
     )
 
 
 def _case_manager_dispatched(rng: Random, seal: Seal) -> m.CaseManagerDispatched:
     return m.CaseManagerDispatched(
-        case_manager_id=_staff_id(rng, "cm"),
-        referral_event_id=_uuid(rng),
-        location_area=_choice(rng, CATCHMENT_AREAS),
-        response_target_minutes=_choice(rng, [30, 60, 240]),
+        case_manager_id=staff_id(rng, "cm"),
+        referral_event_id=random_uuid(rng),
+        location_area=choice(rng, CATCHMENT_AREAS),
+        response_target_minutes=choice(rng, [30, 60, 240]),
     )
 
 
 def _case_manager_arrived(rng: Random, seal: Seal) -> m.CaseManagerArrived:
     return m.CaseManagerArrived(
-        case_manager_id=_staff_id(rng, "cm"),
-        referral_event_id=_uuid(rng),
-        dispatch_event_id=_uuid(rng),
-        location_area=_choice(rng, CATCHMENT_AREAS),
-        outcome=_choice(rng, m.ArrivalOutcome),
+        case_manager_id=staff_id(rng, "cm"),
+        referral_event_id=random_uuid(rng),
+        dispatch_event_id=random_uuid(rng),
+        location_area=choice(rng, CATCHMENT_AREAS),
+        outcome=choice(rng, m.ArrivalOutcome),
     )
 
 
 def _intake_completed(rng: Random, seal: Seal) -> m.IntakeCompleted:
     return m.IntakeCompleted(
-        case_manager_id=_staff_id(rng, "cm"),
-        intake_at=_instant(rng),
-        needs=_sample_of(rng, m.NeedDomain, low=1),
+        case_manager_id=staff_id(rng, "cm"),
+        intake_at=instant(rng),
+        needs=sample_of(rng, m.NeedDomain, low=1),
         assessment_version="lead-intake-2024.2",
-        consent_id=_uuid(rng),
+        consent_id=random_uuid(rng),
     )
 
 
@@ -133,35 +85,35 @@ def _intervention_plan_updated(rng: Random, seal: Seal) -> m.InterventionPlanUpd
         m.Goal(
             domain=domain,
             summary_code=codes.get(domain, f"{domain.value[:3]}-GOAL-{rng.randint(1, 9)}"),
-            status=_choice(rng, m.GoalStatus),
+            status=choice(rng, m.GoalStatus),
         )
-        for domain in _sample_of(rng, m.NeedDomain, low=1)[:4]
+        for domain in sample_of(rng, m.NeedDomain, low=1)[:4]
     ]
     return m.InterventionPlanUpdated(
-        case_manager_id=_staff_id(rng, "cm"),
+        case_manager_id=staff_id(rng, "cm"),
         plan_version=rng.randint(1, 6),
         goals=goals,
         participant_agreed=rng.random() < 0.9,
-        next_review_on=_day(rng),
+        next_review_on=day(rng),
     )
 
 
 def _status_changed(rng: Random, seal: Seal) -> m.StatusChanged:
     if rng.random() < 0.5:
         status = m.ParticipantStatus.ACTIVE
-        reason = _choice(rng, [m.StatusReason.INTAKE_COMPLETED, m.StatusReason.RE_ENGAGED])
+        reason = choice(rng, [m.StatusReason.INTAKE_COMPLETED, m.StatusReason.RE_ENGAGED])
         days = None
     else:
         status = m.ParticipantStatus.INACTIVE
-        reason = _choice(rng, [m.StatusReason.NO_RECENT_CONTACT, m.StatusReason.IN_CUSTODY])
+        reason = choice(rng, [m.StatusReason.NO_RECENT_CONTACT, m.StatusReason.IN_CUSTODY])
         days = rng.randint(30, 120)
     return m.StatusChanged(status=status, reason=reason, days_since_last_contact=days)
 
 
 def _program_exited(rng: Random, seal: Seal) -> m.ProgramExited:
     return m.ProgramExited(
-        case_manager_id=_staff_id(rng, "cm"),
-        reason=_choice(rng, m.ExitReason),
+        case_manager_id=staff_id(rng, "cm"),
+        reason=choice(rng, m.ExitReason),
         owg_reviewed=True,
     )
 
@@ -183,7 +135,7 @@ def part2_consent(signed_on: dt.date, recipients_named: list[str]) -> m.Part2Con
 
 
 def _consent_granted(rng: Random, seal: Seal) -> m.ConsentGranted:
-    effective = _instant(rng)
+    effective = instant(rng)
     signed_on = effective.date()
     with_part2 = rng.random() < 0.6
     categories = [
@@ -207,7 +159,7 @@ def _consent_granted(rng: Random, seal: Seal) -> m.ConsentGranted:
         else None
     )
     return m.ConsentGranted(
-        consent_id=_uuid(rng),
+        consent_id=random_uuid(rng),
         form_version="lead-roi-2024.1",
         recipients=list(AGENCIES),
         categories=categories,
@@ -225,10 +177,10 @@ def _consent_granted(rng: Random, seal: Seal) -> m.ConsentGranted:
 
 
 def _consent_revoked(rng: Random, seal: Seal) -> m.ConsentRevoked:
-    scope = _choice(rng, m.RevocationScope)
+    scope = choice(rng, m.RevocationScope)
     return m.ConsentRevoked(
-        consent_id=_uuid(rng),
-        revoked_at=_instant(rng),
+        consent_id=random_uuid(rng),
+        revoked_at=instant(rng),
         in_writing=rng.random() < 0.8,
         scope=scope,
         recipients=["bpd"] if scope is m.RevocationScope.RECIPIENTS else [],
@@ -238,22 +190,22 @@ def _consent_revoked(rng: Random, seal: Seal) -> m.ConsentRevoked:
 def _eligibility_decided(rng: Random, seal: Seal) -> m.EligibilityDecided:
     eligible = rng.random() < 0.8
     return m.EligibilityDecided(
-        referral_event_id=_uuid(rng),
-        reviewer_id=_staff_id(rng, "dda"),
+        referral_event_id=random_uuid(rng),
+        reviewer_id=staff_id(rng, "dda"),
         eligible=eligible,
-        criteria_failed=[] if eligible else [_choice(rng, m.EligibilityCriterion)],
+        criteria_failed=[] if eligible else [choice(rng, m.EligibilityCriterion)],
     )
 
 
 def _charges_held(rng: Random, seal: Seal) -> m.ChargesHeld:
-    held = _instant(rng)
-    window = _choice(rng, [7, 14, 30])
+    held = instant(rng)
+    window = choice(rng, [7, 14, 30])
     return m.ChargesHeld(
         case_ref=f"case-{rng.getrandbits(48):012x}",
-        charge_category=_choice(
+        charge_category=choice(
             rng, [m.OffenceCategory.DRUG_POSSESSION, m.OffenceCategory.PROSTITUTION]
         ),
-        referral_event_id=_uuid(rng),
+        referral_event_id=random_uuid(rng),
         held_at=held,
         intake_deadline=held + dt.timedelta(days=window),
         window_days=window,
@@ -263,94 +215,94 @@ def _charges_held(rng: Random, seal: Seal) -> m.ChargesHeld:
 def _charges_declined(rng: Random, seal: Seal) -> m.ChargesDeclined:
     return m.ChargesDeclined(
         case_ref=f"case-{rng.getrandbits(48):012x}",
-        decided_at=_instant(rng),
+        decided_at=instant(rng),
         reason=m.DeclineReason.INTAKE_COMPLETED,
-        intake_event_id=_uuid(rng),
+        intake_event_id=random_uuid(rng),
     )
 
 
 def _charges_filed(rng: Random, seal: Seal) -> m.ChargesFiled:
     return m.ChargesFiled(
         case_ref=f"case-{rng.getrandbits(48):012x}",
-        decided_at=_instant(rng),
+        decided_at=instant(rng),
         reason=m.FilingReason.INTAKE_WINDOW_LAPSED,
-        window_expired_event_id=_uuid(rng),
+        window_expired_event_id=random_uuid(rng),
     )
 
 
 def _new_arrest_reported(rng: Random, seal: Seal) -> m.NewArrestReported:
     return m.NewArrestReported(
-        offence_category=_choice(
+        offence_category=choice(
             rng, [c for c in m.OffenceCategory if c is not m.OffenceCategory.NONE]
         ),
         arrest_ref=f"arr-{rng.getrandbits(48):012x}",
         diverted=rng.random() < 0.6,
-        officer_id=_staff_id(rng, "ofc"),
+        officer_id=staff_id(rng, "ofc"),
     )
 
 
 def _case_contact_logged(rng: Random, seal: Seal) -> m.CaseContactLogged:
-    kind = _choice(rng, m.ContactType)
+    kind = choice(rng, m.ContactType)
     attempted = kind is m.ContactType.ATTEMPTED
     return m.CaseContactLogged(
-        case_manager_id=_staff_id(rng, "cm"),
+        case_manager_id=staff_id(rng, "cm"),
         contact_type=kind,
         duration_minutes=rng.randint(0, 10) if attempted else rng.randint(10, 180),
-        domains=[] if attempted else _sample_of(rng, m.NeedDomain, low=1)[:3],
-        note=seal(m.Narrative(text=_choice(rng, _NOTES))) if rng.random() < 0.7 else None,
+        domains=[] if attempted else sample_of(rng, m.NeedDomain, low=1)[:3],
+        note=seal(m.Narrative(text=choice(rng, NOTES))) if rng.random() < 0.7 else None,
     )
 
 
 def _benefits_obtained(rng: Random, seal: Seal) -> m.BenefitsObtained:
     return m.BenefitsObtained(
-        case_manager_id=_staff_id(rng, "cm"),
-        benefit=_choice(rng, m.BenefitType),
-        applied_on=_day(rng),
+        case_manager_id=staff_id(rng, "cm"),
+        benefit=choice(rng, m.BenefitType),
+        applied_on=day(rng),
     )
 
 
 def _health_service_recorded(rng: Random, seal: Seal) -> m.HealthServiceRecorded:
     return m.HealthServiceRecorded(
-        service=_choice(rng, m.HealthService),
-        provider=_choice(rng, ["bchd-clinic-east", "bchd-mobile-van", "street-medicine"]),
+        service=choice(rng, m.HealthService),
+        provider=choice(rng, ["bchd-clinic-east", "bchd-mobile-van", "street-medicine"]),
         referred_by_case_manager=rng.random() < 0.5,
     )
 
 
 def _treatment_admitted(rng: Random, seal: Seal) -> m.TreatmentAdmitted:
-    level = _choice(rng, m.LevelOfCare)
+    level = choice(rng, m.LevelOfCare)
     medication = (
-        _choice(rng, [m.Medication.METHADONE, m.Medication.BUPRENORPHINE])
+        choice(rng, [m.Medication.METHADONE, m.Medication.BUPRENORPHINE])
         if level is m.LevelOfCare.OTP
-        else _choice(rng, [m.Medication.NONE, m.Medication.BUPRENORPHINE, m.Medication.NALTREXONE])
+        else choice(rng, [m.Medication.NONE, m.Medication.BUPRENORPHINE, m.Medication.NALTREXONE])
     )
     return m.TreatmentAdmitted(
-        program_id=_choice(rng, ["tx-otp-north", "tx-iop-central", "tx-residential-1"]),
+        program_id=choice(rng, ["tx-otp-north", "tx-iop-central", "tx-residential-1"]),
         level_of_care=level,
         medication=medication,
-        admitted_at=_instant(rng),
+        admitted_at=instant(rng),
     )
 
 
 def _treatment_discharged(rng: Random, seal: Seal) -> m.TreatmentDischarged:
     return m.TreatmentDischarged(
-        program_id=_choice(rng, ["tx-otp-north", "tx-iop-central", "tx-residential-1"]),
-        reason=_choice(rng, m.DischargeReason),
-        discharged_at=_instant(rng),
-        admission_event_id=_uuid(rng),
+        program_id=choice(rng, ["tx-otp-north", "tx-iop-central", "tx-residential-1"]),
+        reason=choice(rng, m.DischargeReason),
+        discharged_at=instant(rng),
+        admission_event_id=random_uuid(rng),
     )
 
 
 def _shelter_entered(rng: Random, seal: Seal) -> m.ShelterEntered:
     return m.ShelterEntered(
-        shelter_program_id=_choice(rng, ["hsg-shelter-a", "hsg-safe-haven", "hsg-respite"]),
-        bed_type=_choice(rng, m.BedType),
+        shelter_program_id=choice(rng, ["hsg-shelter-a", "hsg-safe-haven", "hsg-respite"]),
+        bed_type=choice(rng, m.BedType),
         lead_reserved_bed=rng.random() < 0.5,
     )
 
 
 def _housed(rng: Random, seal: Seal) -> m.Housed:
-    housing_type = _choice(rng, m.HousingType)
+    housing_type = choice(rng, m.HousingType)
     program = housing_type in (
         m.HousingType.PERMANENT_SUPPORTIVE,
         m.HousingType.RAPID_REHOUSING,
@@ -359,7 +311,7 @@ def _housed(rng: Random, seal: Seal) -> m.Housed:
     return m.Housed(
         housing_type=housing_type,
         subsidy=program,
-        move_in_date=_day(rng),
+        move_in_date=day(rng),
         housing_program_id=f"hsg-{housing_type.value.lower()}" if program else None,
     )
 
@@ -367,8 +319,8 @@ def _housed(rng: Random, seal: Seal) -> m.Housed:
 def _intake_window_expired(rng: Random, seal: Seal) -> m.IntakeWindowExpired:
     return m.IntakeWindowExpired(
         case_ref=f"case-{rng.getrandbits(48):012x}",
-        held_event_id=_uuid(rng),
-        deadline=_instant(rng),
+        held_event_id=random_uuid(rng),
+        deadline=instant(rng),
     )
 
 
@@ -377,33 +329,33 @@ def _policy_published(rng: Random, seal: Seal) -> m.PolicyPublished:
     return m.PolicyPublished(
         policy_version=f"2025.{minor}",
         policy_sha256=f"{rng.getrandbits(256):064x}",
-        effective_at=_instant(rng),
+        effective_at=instant(rng),
         supersedes_version=f"2025.{minor - 1}" if minor > 1 else None,
     )
 
 
 def _participant_erased(rng: Random, seal: Seal) -> m.ParticipantErased:
     return m.ParticipantErased(
-        basis=_choice(rng, m.ErasureBasis),
+        basis=choice(rng, m.ErasureBasis),
         key_id=f"dk-{rng.getrandbits(64):016x}",
-        authorised_by=_staff_id(rng, "hubadmin"),
+        authorised_by=staff_id(rng, "hubadmin"),
     )
 
 
 def _records_viewed(rng: Random, seal: Seal) -> m.RecordsViewed:
     return m.RecordsViewed(
-        viewer=_choice(rng, AGENCIES),
-        view=_choice(rng, m.ViewKind),
-        event_ids=[_uuid(rng) for _ in range(rng.randint(0, 4))],
-        request_id=_uuid(rng),
+        viewer=choice(rng, AGENCIES),
+        view=choice(rng, m.ViewKind),
+        event_ids=[random_uuid(rng) for _ in range(rng.randint(0, 4))],
+        request_id=random_uuid(rng),
     )
 
 
 def _notice_acknowledged(rng: Random, seal: Seal) -> m.NoticeAcknowledged:
     return m.NoticeAcknowledged(
-        notice_id=_uuid(rng),
-        recipient=_choice(rng, AGENCIES),
-        acknowledged_at=_instant(rng),
+        notice_id=random_uuid(rng),
+        recipient=choice(rng, AGENCIES),
+        acknowledged_at=instant(rng),
     )
 
 

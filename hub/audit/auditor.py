@@ -28,6 +28,7 @@ from hub.events.fields import ENCRYPTED
 from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, HUB, ingest_topic
 from hub.log.access import AUDITOR, client_kwargs
 from hub.log.archive import Archive, ArchivedRecord
+from hub.log.archive_check import check_archive
 from hub.log.reading import read_topics
 
 Source = Literal["archive", "kafka"]
@@ -112,7 +113,7 @@ class _Checks:
         origin = self.hub.settings.audit.origin
         if self.log.archive is not None:
             archive = self.log.archive
-            found = archive.verify(origin, log_keys(origin, self.hub.public_keys))
+            found = check_archive(archive, origin, log_keys(origin, self.hub.public_keys))
             segments = sum(len(archive.segment_files(*s)) for s in archive.streams())
             rows.append(
                 {

@@ -44,7 +44,7 @@ ZERO = bytes(32)
 CHECKPOINT_FILE = "checkpoint"
 SEGMENTS = "segments"
 ARCHIVE_SUFFIX = "/archive"  # the archive checkpoint's first line: the log's origin + this
-_META = "leadhub."
+META = "leadhub."
 
 
 @dataclass(frozen=True)
@@ -71,17 +71,6 @@ def chain_value(previous: bytes, r: ArchivedRecord) -> bytes:
     ]
     framed = b"".join(struct.pack(">I", len(p)) + p for p in parts)
     return hashlib.sha256(CHAIN_TAG + previous + framed).digest()
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One failed check, with the place it failed: auditors act on the place."""
-
-    where: str
-    problem: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.problem}"
 
 
 @dataclass
@@ -272,11 +261,11 @@ class Archive:
     def _open_segment(self, head: StreamHead, stream: tuple[str, int], first: int) -> None:
         """Start a segment whose header links it to the segment before and the chain."""
         metadata = {
-            f"{_META}topic": stream[0],
-            f"{_META}partition": str(stream[1]),
-            f"{_META}first_offset": str(first),
-            f"{_META}previous_segment": head.segment_hash.hex(),
-            f"{_META}chain_start": head.chain.hex(),
+            f"{META}topic": stream[0],
+            f"{META}partition": str(stream[1]),
+            f"{META}first_offset": str(first),
+            f"{META}previous_segment": head.segment_hash.hex(),
+            f"{META}chain_start": head.chain.hex(),
         }
         buffer = io.BytesIO()
         fastavro.writer(buffer, self.schema, [], codec="deflate", metadata=metadata)
@@ -310,7 +299,7 @@ class Archive:
 
     # -- reading --------------------------------------------------------------------------
 
-    def _read_segment(
+    def read_segment(
         self, path: Path, topic: str, partition: int
     ) -> Iterator[tuple[ArchivedRecord, bytes]]:
         with path.open("rb") as f:
@@ -331,129 +320,11 @@ class Archive:
 
     def read(self, topics: Iterable[str] | None = None) -> Iterator[ArchivedRecord]:
         """Every archived record of these topics (all if None), stream by stream in offset
-        order. Reading does not verify: ``verify`` does, and says where."""
+        order. Reading does not verify: ``hub.log.archive_check`` does, and says where."""
         wanted = None if topics is None else set(topics)
         for topic, partition in self.streams():
             if wanted is not None and topic not in wanted:
                 continue
             for path in self.segment_files(topic, partition):
-                for r, _chain in self._read_segment(path, topic, partition):
+                for r, _chain in self.read_segment(path, topic, partition):
                     yield r
-
-    # -- verifying ------------------------------------------------------------------------
-
-    def verify(self, origin: str, hub_keys: Sequence[note.NoteKey]) -> list[Finding]:
-        """Every check the archive supports; an empty list means all passed."""
-        findings: list[Finding] = []
-        signed = self._checkpoint(origin, hub_keys, findings)
-        streams = set(self.streams()) | (set(signed.heads) if signed else set())
-        for topic, partition in sorted(streams):
-            head = self._verify_stream(topic, partition, findings)
-            want = signed.heads.get((topic, partition)) if signed else None
-            where = f"archive {topic}/{partition}"
-            if signed is None:
-                continue
-            if want is None:
-                findings.append(Finding(where, "stream is not covered by the signed checkpoint"))
-            elif (want.next_offset, want.segments) != (head.next_offset, head.segments):
-                findings.append(
-                    Finding(
-                        where,
-                        f"the signed checkpoint says {want.segments} segments ending at offset "
-                        f"{want.next_offset}; the archive has {head.segments} ending at "
-                        f"{head.next_offset}",
-                    )
-                )
-            elif (want.segment_hash, want.chain) != (head.segment_hash, head.chain):
-                findings.append(
-                    Finding(where, "the last segment differs from the signed checkpoint")
-                )
-        return findings
-
-    def _checkpoint(
-        self, origin: str, hub_keys: Sequence[note.NoteKey], findings: list[Finding]
-    ) -> ArchiveCheckpoint | None:
-        path = self.root / CHECKPOINT_FILE
-        where = f"archive {CHECKPOINT_FILE}"
-        if not path.exists():
-            if self.exists:
-                findings.append(Finding(where, "missing: nothing vouches for the segments"))
-            return None
-        try:
-            body, _ = note.open_note(path.read_text(), hub_keys)
-            signed = ArchiveCheckpoint.parse(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            findings.append(Finding(where, f"not a valid signed checkpoint: {exc}"))
-            return None
-        if signed.origin != origin:
-            findings.append(Finding(where, f"origin {signed.origin!r}, expected {origin!r}"))
-        return signed
-
-    def _verify_stream(self, topic: str, partition: int, findings: list[Finding]) -> StreamHead:
-        head = StreamHead()
-        for path in self.segment_files(topic, partition):
-            where = f"archive {topic}/{partition} segment {path.name}"
-            data = path.read_bytes()
-            head.segments += 1
-            try:
-                meta = fastavro.reader(io.BytesIO(data)).metadata
-            except Exception as exc:
-                findings.append(Finding(where, f"unreadable header: {exc}"))
-                head.segment_hash = hashlib.sha256(data).digest()
-                continue
-            if meta.get(f"{_META}previous_segment") != head.segment_hash.hex():
-                findings.append(
-                    Finding(
-                        where,
-                        "does not link to the segment before it (removed, replaced "
-                        "or edited segment)",
-                    )
-                )
-            continues = meta.get(f"{_META}chain_start") == head.chain.hex()
-            if not continues:
-                findings.append(Finding(where, "its chain does not continue the previous one"))
-            first = int(meta.get(f"{_META}first_offset", -1))
-            # a later start is a transaction's gap, unless the chain says records are missing
-            if first < head.next_offset or (first > head.next_offset and not continues):
-                findings.append(
-                    Finding(where, f"starts at offset {first}, expected {head.next_offset}")
-                )
-            count = 0
-            chain, expected = head.chain, head.next_offset
-            try:
-                for r, stored in self._read_segment(path, topic, partition):
-                    count += 1
-                    # a gap alone is a transaction's marker or aborted records; a gap where
-                    # the chain breaks is a record taken out
-                    continues = chain_value(chain, r) == stored
-                    if r.offset < expected:
-                        findings.append(
-                            Finding(
-                                where,
-                                f"record at offset {expected} out of order (found offset "
-                                f"{r.offset})",
-                            )
-                        )
-                    elif r.offset > expected and not continues:
-                        findings.append(
-                            Finding(
-                                where,
-                                f"record at offset {expected} missing (found offset {r.offset}, "
-                                "which does not continue the chain)",
-                            )
-                        )
-                    elif not continues:
-                        findings.append(
-                            Finding(
-                                where,
-                                f"record at offset {r.offset} does not match its chain (edited)",
-                            )
-                        )
-                    chain, expected = stored, max(expected, r.offset) + 1
-            except Exception as exc:
-                findings.append(
-                    Finding(where, f"truncated or corrupt after {count} records: {exc}")
-                )
-            head.segment_hash = hashlib.sha256(data).digest()
-            head.chain, head.next_offset = chain, expected
-        return head

@@ -38,6 +38,7 @@ from hub.events.topics import AUDIT, EVENTS, REJECTED, notify_topic
 from hub.log.access import client_kwargs
 from hub.log.reading import read_topics
 from hub.ops.opening import open_broker
+from producers.bad_input import add_bad_input
 from producers.demo import (
     EventsWatcher,
     demo_keys,
@@ -47,7 +48,7 @@ from producers.demo import (
     wait_for_checkpoint,
     wait_until_handled,
 )
-from producers.simulator import Scenario, add_bad_input, plan
+from producers.simulator import Scenario, plan
 from tests.support.paths import DEPLOY
 
 pytestmark = pytest.mark.integration

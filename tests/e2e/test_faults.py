@@ -16,7 +16,8 @@ from typing import Literal
 import pytest
 
 from hub.events.topics import AUDIT
-from producers.simulator import add_bad_input, plan
+from producers.bad_input import add_bad_input
+from producers.simulator import plan
 from tests.support.fakes import fake_seal
 from tests.support.hubs import check_outputs
 from tests.support.rigs import (

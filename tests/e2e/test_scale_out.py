@@ -9,7 +9,8 @@ import threading
 
 import pytest
 
-from producers.simulator import add_bad_input, plan
+from producers.bad_input import add_bad_input
+from producers.simulator import plan
 from tests.support.fakes import fake_seal
 from tests.support.rigs import (
     EVENTS_PARTITIONS,

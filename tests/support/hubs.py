@@ -29,8 +29,9 @@ from hub.log.broker import EmbeddedBroker
 from hub.log.kafka_cluster import EmbeddedCluster
 from hub.log.reading import read_topics
 from hub.ops.opening import embedded_security, provision
+from producers.bad_input import add_bad_input
 from producers.demo import EventsWatcher, demo_keys, publish, start_worker, wait_until_handled
-from producers.simulator import Scenario, add_bad_input, plan
+from producers.simulator import Scenario, plan
 from tests.support.fakes import fake_seal
 from tests.support.paths import DEPLOY
 

@@ -23,7 +23,8 @@ from hub.report.source import decode
 from hub.report.suppress import Published
 from hub.report.tables import Key
 from hub.streams.handlers import Out
-from producers.simulator import Scenario, add_bad_input, plan
+from producers.bad_input import add_bad_input
+from producers.simulator import Scenario, plan
 from tests.support.fakes import fake_seal
 from tests.support.histories import default_policy
 from tests.support.stories import MemoryBus, told

@@ -26,7 +26,8 @@ from hub.events.envelope import (
 from hub.events.models import PolicyPublished
 from hub.events.topics import EVENTS, REJECTED, ingest_topic
 from hub.streams.handlers import CanonicalHandler, IngestHandler, Out
-from producers.simulator import Scenario, add_bad_input, plan
+from producers.bad_input import add_bad_input
+from producers.simulator import Scenario, plan
 from tests.support.fakes import fake_seal
 from tests.support.histories import RECIPIENTS, default_policy
 
