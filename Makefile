@@ -60,9 +60,10 @@ test: kafka $(CHROMIUM)
 	$(BIN)/pytest -n 2
 
 # The pure layers alone (tests/unit: no broker, no browser), on both cores: the quick
-# check while editing.
+# check while editing. Its stress tests (full-size payloads, 100k generated events) run
+# in make test.
 test-unit: $(STAMP)
-	$(BIN)/pytest tests/unit -n 2
+	$(BIN)/pytest tests/unit -n 2 -m "not stress"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -114,6 +114,7 @@ def test_out_of_range_arguments_are_refused(call: Callable[[], object], message:
         call()
 
 
+@pytest.mark.stress
 def test_a_million_leaves_serve_proofs_in_polylog_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     n = 1_000_000
     leaves = [leaf_hash(i.to_bytes(4, "big")) for i in range(n)]

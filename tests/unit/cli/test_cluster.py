@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hub.crypto.signing import KEY_ID, new_key_id
-from tests.support.commands import leadhub
+from tests.support.commands import leadhub_here as leadhub
 
 
 @pytest.mark.parametrize(

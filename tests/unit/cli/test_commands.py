@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.commands import leadhub
+from tests.support.commands import leadhub_here as leadhub
 from tests.support.paths import ROOT
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -187,6 +188,13 @@ _ANY_GATE = Gatekeeper(
 )
 
 
+@functools.cache
+def _keyless_gate() -> Gatekeeper:
+    """Built once: hypothesis's examples share it (a fixture would be function-scoped)."""
+    codec = Codec(SchemaRegistry.load(SCHEMAS))
+    return Gatekeeper(codec, AgencyRegistry.load(DEPLOY / "agencies.yaml"), PublicKeys({}))
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     value=st.binary(max_size=400),
@@ -196,9 +204,7 @@ _ANY_GATE = Gatekeeper(
 def test_never_raises_on_anything(
     value: bytes, key: bytes, headers: list[tuple[str, bytes]]
 ) -> None:
-    codec = Codec(SchemaRegistry.load(SCHEMAS))
-    gate = Gatekeeper(codec, AgencyRegistry.load(DEPLOY / "agencies.yaml"), PublicKeys({}))
-    result = gate.admit(
+    result = _keyless_gate().admit(
         topic_agency="bpd", value=value, key=key, headers=headers, clock=LogClock(), seen=set()
     )
     assert isinstance(result, Rejected)

@@ -862,6 +862,7 @@ def test_a_bomb_in_the_envelope_is_rejected_by_the_gatekeeper(
             assert result.reason in BOMB_REASONS, result
 
 
+@pytest.mark.stress
 @pytest.mark.parametrize(("subject", "field"), FILL_SITES, ids=[f"{s}.{f}" for s, f in FILL_SITES])
 def test_a_full_size_payload_of_the_smallest_items_stays_bounded(
     subject: str, field: str, codec: Codec
@@ -881,6 +882,7 @@ def test_a_full_size_payload_of_the_smallest_items_stays_bounded(
     assert len(outcome.datum[field]) == count
 
 
+@pytest.mark.stress
 def test_a_full_size_map_of_distinct_keys_stays_bounded(map_codec: Codec) -> None:
     """Maps at the size limit, every entry a distinct short key (so none collapse)."""
     entries: dict[str, str] = {}
@@ -897,6 +899,7 @@ def test_a_full_size_map_of_distinct_keys_stays_bounded(map_codec: Codec) -> Non
     assert outcome.datum["labels"] == entries
 
 
+@pytest.mark.stress
 @pytest.mark.parametrize(
     ("event_type", "field"), TYPED_FILL_SITES, ids=[f"{s}.{f}" for s, f in TYPED_FILL_SITES]
 )

@@ -14,7 +14,7 @@ from hub.crypto.signing import PublicKeys, SigningKey
 from hub.domain.agencies import AgencyRegistry
 from hub.events.codec import Codec
 from hub.log.archive import Archive, ArchivedRecord
-from tests.support.commands import leadhub
+from tests.support.commands import leadhub_here as leadhub
 from tests.support.paths import SCHEMAS
 from tests.support.reports import run_scenario
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -66,6 +67,7 @@ def check_history(history: list[PolicyEvent]) -> None:
                 assert "part2_redisclosure" in d.notices
 
 
+@pytest.mark.stress
 def test_properties_hold_over_100k_generated_events() -> None:
     counted = itertools.count()
 
