@@ -137,7 +137,8 @@ def test_fifty_worker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
     # a long calendar, stopped after the last kill: it must not run out before that
     scenario = plan(31337, 250, lambda pid: fake_seal, span_days=720)
     add_bad_input(scenario, random.Random(31337), hub.codec, hub.keys)
-    kills: list[tuple[int, float, int]] = []  # pid, seconds after it joined, events seen
+    # pid, s it took to join, s after it joined, events seen
+    kills: list[tuple[int, float, float, int]] = []
     errors: list[BaseException] = []
     done = threading.Event()
 
@@ -145,14 +146,14 @@ def test_fifty_worker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
         try:
             while len(kills) < KILLS and not done.is_set():
                 victim = hub.worker
-                wait_joined(rig.log, victim, timeout_s=60)
+                join_s = wait_joined(rig.log, victim, timeout_s=60)
                 hub.start_worker()
                 delay = rng.uniform(0.5, 3.0)
                 if done.wait(delay):
                     return
                 victim.kill()
                 victim.wait(10)
-                kills.append((victim.pid, round(delay, 2), len(rig.watcher.seen)))
+                kills.append((victim.pid, round(join_s, 2), round(delay, 2), len(rig.watcher.seen)))
         except BaseException as e:
             errors.append(e)
 
@@ -171,7 +172,7 @@ def test_fifty_worker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
     topics = rig.outputs(len(published.publications) + 1, timeout_s=90)
     sent, named = checked_after_crashes(rig, published, topics)
     print(
-        f"{len(kills)} worker kills (pid, s after join, events seen): {kills}; "
+        f"{len(kills)} worker kills (pid, s to join, s after join, events seen): {kills}; "
         f"{len(published.publications)} events published in {took:.0f} s; {len(sent)} "
         f"notices, none twice; {len(topics[AUDIT])} decisions, none twice; {named} notices "
         f"naming a consent; {time.monotonic() - rig.started:.0f} s"

@@ -49,14 +49,11 @@ from hub.events.errors import EventError, Reason
 from hub.events.models import (
     EVENT_MODELS,
     ChargesHeld,
-    EncryptedField,
     EventBody,
-    Identity,
-    Narrative,
-    PlaintextType,
 )
 from hub.events.schemas import ENVELOPE, SchemaRegistry, SchemaVersion, fingerprint64
 from producers.samples import sample_event
+from tests.support.fakes import fake_seal
 from tests.support.paths import SCHEMAS
 from tests.support.strategies import avro_values
 
@@ -353,14 +350,6 @@ def encoded_length(value: Any) -> int:
 
 
 # --------------------------------------------------------------------------- events
-
-
-def fake_seal(plain: Identity | Narrative) -> EncryptedField:
-    """Sealing is not under test: a well-formed EncryptedField without real crypto."""
-    kind = PlaintextType.IDENTITY if isinstance(plain, Identity) else PlaintextType.NARRATIVE
-    return EncryptedField(
-        plaintext_type=kind, key_id="dk-fuzz", nonce=b"n" * 12, ciphertext=b"c" * 16
-    )
 
 
 def sample_body(event_type: str, seed: int) -> EventBody:

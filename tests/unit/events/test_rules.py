@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from hub.events import models as m
 from hub.events import rules
 from hub.events.codegen import hooks_of, snake
+from tests.support.fakes import fake_seal
 from tests.support.paths import ROOT
 from tests.support.records import sample_records
 
@@ -29,12 +30,7 @@ MODELS: dict[str, type[BaseModel]] = {
 RULES = sorted(h for h in hooks_of(rules) if not h.endswith("Methods"))
 
 
-def _seal(plaintext: m.Identity | m.Narrative) -> m.EncryptedField:
-    kind = m.PlaintextType.IDENTITY if isinstance(plaintext, m.Identity) else "NARRATIVE"
-    return m.EncryptedField(plaintext_type=kind, key_id="k", nonce=bytes(12), ciphertext=bytes(16))
-
-
-RECORDS = sample_records(_seal)
+RECORDS = sample_records(fake_seal)
 
 
 def test_importing_the_rules_does_not_import_the_models() -> None:
