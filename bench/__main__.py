@@ -23,10 +23,10 @@ from bench import baselines, machine, micro, pipeline
 from bench.workload import Record, scenario_records
 from hub.config import load_settings
 from hub.context import HubContext
-from hub.domain.agencies import AgencyRegistry
-from hub.events.topics import TopicSpec, load_topic_specs
-from hub.log.broker import EmbeddedBroker
-from hub.ops.cluster import ensure_topics
+from hub.domain import AgencyRegistry
+from hub.events import TopicSpec, load_topic_specs
+from hub.log import EmbeddedBroker
+from hub.ops import ensure_topics
 from producers.demo import demo_keys, start_worker, stop_worker
 
 PARTICIPANTS = 1500  # about 16,000 events

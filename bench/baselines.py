@@ -17,7 +17,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.workload import Record
-from hub.log.reading import read_topics
+from hub.log import read_topics
 
 
 async def produce(bootstrap: Sequence[str], topic: str, records: Sequence[Record]) -> None:

@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from hub.log.kafka_dist import kafka_version
+from hub.log import kafka_version
 
 PACKAGES = ("faust-streaming", "aiokafka", "kafka-python", "fastavro", "cryptography")
 

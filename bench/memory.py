@@ -14,12 +14,8 @@ from pathlib import Path
 
 from hub.config import load_settings
 from hub.context import HubContext
-from hub.domain.policy import PolicyBook
-from hub.domain.processor import PartitionProcessor
-from hub.domain.seen import AcceptedIds
-from hub.events.envelope import Envelope
-from hub.events.models import EncryptedField, Identity, Narrative, PlaintextType
-from hub.events.topics import EVENTS
+from hub.domain import AcceptedIds, PartitionProcessor, PolicyBook
+from hub.events import EVENTS, EncryptedField, Envelope, Identity, Narrative, PlaintextType
 from producers.simulator import plan
 
 PARTITIONS = 6

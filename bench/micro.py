@@ -9,8 +9,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from bench.workload import Record
-from hub.events.codec import Codec
-from hub.events.envelope import decode_body, decode_envelope, encode_envelope
+from hub.events import Codec, decode_body, decode_envelope, encode_envelope
 
 
 def codec_costs(codec: Codec, records: list[Record]) -> dict[str, Any]:

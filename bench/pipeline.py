@@ -15,12 +15,11 @@ from aiokafka import AIOKafkaProducer
 
 from bench.baselines import rate_of, wait_for_outputs
 from bench.workload import Record
-from hub.audit.auditor import Auditor, read_log
+from hub.audit import Auditor, read_log
 from hub.config import Settings
 from hub.context import HubContext
-from hub.events.codec import Codec
-from hub.events.topics import AUDIT, EVENTS, notify_topic
-from hub.log.reading import read_topics
+from hub.events import AUDIT, EVENTS, Codec, notify_topic
+from hub.log import read_topics
 
 RECIPIENTS = ("bpd", "sao", "opd", "cm", "bchd", "tx", "hsg")
 NOTIFY = [notify_topic(a) for a in RECIPIENTS]

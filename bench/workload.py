@@ -8,12 +8,18 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from hub.crypto.signing import SigningKey
-from hub.events.codec import Codec
-from hub.events.envelope import cloudevents_headers, encode_envelope, sign_event
-from hub.events.fields import seal_field
-from hub.events.models import EncryptedField, Identity, Narrative
-from hub.events.topics import ingest_topic
+from hub.crypto import SigningKey
+from hub.events import (
+    Codec,
+    EncryptedField,
+    Identity,
+    Narrative,
+    cloudevents_headers,
+    encode_envelope,
+    ingest_topic,
+    seal_field,
+    sign_event,
+)
 from producers.simulator import plan
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hub.cli.common import (
+from hub.cli import (
     BootstrapOption,
     ConfigOption,
     app,
@@ -19,7 +19,7 @@ from hub.cli.common import (
     settings_from,
 )
 from hub.errors import HubError
-from hub.log.access import client_kwargs
+from hub.log import client_kwargs
 
 
 @app.command()
@@ -34,7 +34,7 @@ def tail(
     """Show a topic's records decoded, with CloudEvents headers and signature status.
     Identity and notes stay encrypted."""
     from consumers.tail import describe
-    from hub.log.reading import read_topics
+    from hub.log import read_topics
 
     hub = context_from(config)
     servers = bootstrap_for(hub.settings, bootstrap_servers)
@@ -63,7 +63,7 @@ ReasonOption = Annotated[str | None, typer.Option(help="only this reason code")]
 
 
 def _reason(value: str | None) -> Any:
-    from hub.events.errors import Reason
+    from hub.events import Reason
 
     if value is None:
         return None
@@ -149,7 +149,7 @@ def inbox(
     from dataclasses import asdict
 
     from consumers.inbox import Inbox, acknowledge_with, sync
-    from hub.crypto.sealing import load_sealing_key
+    from hub.crypto import load_sealing_key
 
     hub = context_from(config)
     settings, registry, codec = hub.settings, hub.agencies, hub.codec

@@ -19,14 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hub.crypto.sealing import SealError, SealingKey
-from hub.crypto.signing import PublicKeys, SigningKey
-from hub.domain.notices import Notice, open_notice
-from hub.events.codec import Codec
-from hub.events.errors import EventError
-from hub.events.models import NoticeAcknowledged
-from hub.events.topics import notify_topic
-from hub.log.reading import read_topics
+from hub.crypto import PublicKeys, SealError, SealingKey, SigningKey
+from hub.domain import Notice, open_notice
+from hub.events import Codec, EventError, NoticeAcknowledged, notify_topic
+from hub.log import read_topics
 from producers.sdk import Publisher
 
 

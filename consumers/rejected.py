@@ -15,10 +15,9 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from hub.domain.rejections import Rejection, parse
-from hub.events.errors import Reason
-from hub.events.topics import REJECTED
-from hub.log.reading import read_topics
+from hub.domain import Rejection, parse
+from hub.events import REJECTED, Reason
+from hub.log import read_topics
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,16 @@ from uuid import UUID
 
 from kafka.consumer.fetcher import ConsumerRecord
 
-from hub.crypto.signing import PublicKeys
-from hub.events.codec import Codec
-from hub.events.envelope import check_headers, decode_body, decode_envelope, verify
-from hub.events.errors import EventError
-from hub.events.fields import ENCRYPTED
+from hub.crypto import PublicKeys
+from hub.events import (
+    ENCRYPTED,
+    Codec,
+    EventError,
+    check_headers,
+    decode_body,
+    decode_envelope,
+    verify,
+)
 
 
 @dataclass

@@ -15,18 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.audit import merkle
-from hub.audit.auditor import AuditLog
-from hub.audit.checkpoints import log_keys, tree_of, witness_name
-from hub.audit.tree import MerkleTree
+from hub.audit import AuditLog, MerkleTree, log_keys, merkle, tree_of, witness_name
 from hub.context import HubContext
-from hub.crypto import note
-from hub.crypto.note import Checkpoint, parse_note
-from hub.crypto.signing import SigningKey
+from hub.crypto import Checkpoint, SigningKey, note, parse_note
 from hub.errors import HubError
-from hub.events.topics import AUDIT, CHECKPOINTS
-from hub.log.access import client_kwargs
-from hub.log.reading import read_topics
+from hub.events import AUDIT, CHECKPOINTS
+from hub.log import client_kwargs, read_topics
 
 
 @dataclass(frozen=True)

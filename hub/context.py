@@ -12,13 +12,9 @@ from functools import cached_property
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from hub.config import DataDir, Settings
-from hub.crypto.sealing import load_recipient_key
-from hub.crypto.signing import PublicKeys, SigningKey, load_signing_key
-from hub.domain.agencies import AgencyRegistry
-from hub.domain.policy import Policy, load_policy
-from hub.events.codec import Codec
-from hub.events.schemas import SchemaRegistry
-from hub.events.topics import HUB, TopicSpec, check_topics_file, load_topic_specs
+from hub.crypto import PublicKeys, SigningKey, load_recipient_key, load_signing_key
+from hub.domain import AgencyRegistry, Policy, load_policy
+from hub.events import HUB, Codec, SchemaRegistry, TopicSpec, check_topics_file, load_topic_specs
 
 
 class HubContext:

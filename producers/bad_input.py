@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import random
 
-from hub.crypto.signing import SigningKey, generate_key
+from hub.crypto import SigningKey, generate_key
+from hub.events import (
+    MAGIC,
+    Codec,
+    Envelope,
+    Reason,
+    cloudevents_headers,
+    encode_envelope,
+    ingest_topic,
+    sign_event,
+)
 from hub.events import models as m
-from hub.events.codec import MAGIC, Codec
-from hub.events.envelope import Envelope, cloudevents_headers, encode_envelope, sign_event
-from hub.events.errors import Reason
-from hub.events.topics import ingest_topic
 from producers.samples import sample_event
 from producers.simulator import BadRecord, Planned, Scenario
 

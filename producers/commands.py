@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from hub.cli.common import ConfigOption, app, context_from
+from hub.cli import ConfigOption, app, context_from
 from hub.errors import HubError
 
 

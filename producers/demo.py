@@ -26,18 +26,33 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from consumers.witness import witness
 from hub.config import Settings
 from hub.context import HubContext
-from hub.crypto.sealing import generate_sealing_key, load_sealing_key, write_sealing_key
-from hub.crypto.signing import SigningKey, generate_key, load_signing_key, write_key
-from hub.domain.agencies import AgencyRegistry
-from hub.domain.policy import policy_event_id
+from hub.crypto import (
+    SigningKey,
+    generate_key,
+    generate_sealing_key,
+    load_sealing_key,
+    load_signing_key,
+    write_key,
+    write_sealing_key,
+)
+from hub.domain import AgencyRegistry, policy_event_id
 from hub.errors import DeploymentError, HubError
-from hub.events.codec import Codec
-from hub.events.fields import DataKeyStore, seal_field
-from hub.events.models import EncryptedField, Identity, Narrative
-from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
-from hub.log.access import client_env, client_kwargs
-from hub.log.reading import read_topics
-from hub.ops.opening import open_broker
+from hub.events import (
+    AUDIT,
+    CHECKPOINTS,
+    EVENTS,
+    REJECTED,
+    Codec,
+    DataKeyStore,
+    EncryptedField,
+    Identity,
+    Narrative,
+    ingest_topic,
+    notify_topic,
+    seal_field,
+)
+from hub.log import client_env, client_kwargs, read_topics
+from hub.ops import open_broker
 from producers.bad_input import add_bad_input
 from producers.demo_summary import Out, Records, summarise
 from producers.sdk import Publisher

@@ -12,10 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from hub.config import Settings
-from hub.domain.rejections import parse
-from hub.events.codec import Codec
-from hub.events.envelope import SYSTEM_PARTICIPANT, Envelope, decode_envelope
-from hub.events.topics import AUDIT, EVENTS, REJECTED
+from hub.domain import parse
+from hub.events import AUDIT, EVENTS, REJECTED, SYSTEM_PARTICIPANT, Codec, Envelope, decode_envelope
 from producers.simulator import Scenario
 
 Out = Callable[[str], None]

@@ -9,9 +9,8 @@ and sending, whoever sends.
 
 from __future__ import annotations
 
-from hub.events.envelope import Envelope
-from hub.events.models import EventBody
-from hub.log.publishing import AsyncPublisher, Publisher
+from hub.events import Envelope, EventBody
+from hub.log import AsyncPublisher, Publisher
 
 __all__ = ["AsyncPublisher", "Publisher", "json_submission"]
 

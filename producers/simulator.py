@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hub.domain.deadlines import Hold
+from hub.domain import Hold
+from hub.events import Reason
 from hub.events import models as m
-from hub.events.errors import Reason
 from producers.samples import Seal, part2_consent, sample_event
 
 SCENARIO_START = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)

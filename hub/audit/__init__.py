@@ -1,1 +1,31 @@
-"""Audit: the tamper-evident decision log and what auditors verify with it."""
+"""What lets someone who does not trust the hub check it: the decision log is tamper-evident
+(a Merkle tree over lead.audit, checkpoints the hub signs and witnesses cosign), and an
+auditor verifies the archive and the checkpoints, replays every decision through the same
+domain code and compares, accounts for each disclosure, lists what a breach exposed and
+erases a person without breaking a proof."""
+
+from hub.audit import merkle
+from hub.audit.auditor import AuditLog, Auditor, read_log
+from hub.audit.checkpoints import log_keys, signed_checkpoint, tree_of, witness_name
+from hub.audit.erasure import erasure_basis, publish_erasure
+from hub.audit.exposure import exposure
+from hub.audit.merkle import leaf_hash
+from hub.audit.replay import LogRecord
+from hub.audit.tree import MerkleTree
+
+__all__ = [
+    "AuditLog",
+    "Auditor",
+    "LogRecord",
+    "MerkleTree",
+    "erasure_basis",
+    "exposure",
+    "leaf_hash",
+    "log_keys",
+    "merkle",
+    "publish_erasure",
+    "read_log",
+    "signed_checkpoint",
+    "tree_of",
+    "witness_name",
+]

@@ -19,17 +19,19 @@ from hub.audit.checkpoints import LogCheck, log_keys, tree_of, verify_log, witne
 from hub.audit.replay import LogRecord, Replay, diff, logged_decisions, replay_events
 from hub.config import Settings
 from hub.context import HubContext
-from hub.domain.notices import jsonable, notice_id
-from hub.domain.policy.archive import load_all
+from hub.domain import jsonable, load_all, notice_id
 from hub.errors import HubError
-from hub.events.envelope import decode_envelope
-from hub.events.errors import EventError
-from hub.events.fields import ENCRYPTED
-from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, HUB, ingest_topic
-from hub.log.access import AUDITOR, client_kwargs
-from hub.log.archive import Archive, ArchivedRecord
-from hub.log.archive_check import check_archive
-from hub.log.reading import read_topics
+from hub.events import (
+    AUDIT,
+    CHECKPOINTS,
+    ENCRYPTED,
+    EVENTS,
+    HUB,
+    EventError,
+    decode_envelope,
+    ingest_topic,
+)
+from hub.log import AUDITOR, Archive, ArchivedRecord, check_archive, client_kwargs, read_topics
 
 Source = Literal["archive", "kafka"]
 SUBMITTED = ingest_topic(HUB)  # the hub's own events (lapses) on their way to lead.events

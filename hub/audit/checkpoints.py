@@ -16,8 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.audit import merkle
 from hub.audit.tree import MerkleTree
-from hub.crypto import note
-from hub.crypto.signing import PublicKeys
+from hub.crypto import PublicKeys, note
 
 
 def witness_name(origin: str, agency: str) -> str:

@@ -11,10 +11,8 @@ from uuid import UUID
 
 from hub.context import HubContext
 from hub.errors import HubError
-from hub.events.fields import DataKeyStore
-from hub.events.models import ErasureBasis, ParticipantErased
-from hub.log.access import client_kwargs
-from hub.log.publishing import Publisher
+from hub.events import DataKeyStore, ErasureBasis, ParticipantErased
+from hub.log import Publisher, client_kwargs
 
 
 def erasure_basis(basis: str) -> ErasureBasis:

@@ -23,15 +23,26 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
-from hub.crypto.signing import PublicKeys
-from hub.domain.notices import audit_record
-from hub.domain.policy import Decision, Policy, PolicyBook
-from hub.domain.processor import PartitionProcessor, audited
-from hub.domain.seen import FirstSeen
-from hub.events.codec import Codec
-from hub.events.envelope import Envelope, decode_body, decode_envelope, verify
-from hub.events.errors import EventError
-from hub.events.topics import AUDIT, EVENTS
+from hub.crypto import PublicKeys
+from hub.domain import (
+    Decision,
+    FirstSeen,
+    PartitionProcessor,
+    Policy,
+    PolicyBook,
+    audit_record,
+    audited,
+)
+from hub.events import (
+    AUDIT,
+    EVENTS,
+    Codec,
+    Envelope,
+    EventError,
+    decode_body,
+    decode_envelope,
+    verify,
+)
 
 
 class LogRecord(Protocol):

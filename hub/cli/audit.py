@@ -30,14 +30,14 @@ from hub.errors import HubError
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from hub.audit.auditor import Auditor
+    from hub.audit import Auditor
 
 
 ParticipantOption = Annotated[str, typer.Option("--participant", "-p", help="participant id")]
 
 
 def _auditor(config: Path | None, source: str, bootstrap_servers: str | None) -> Auditor:
-    from hub.audit.auditor import Auditor, read_log
+    from hub.audit import Auditor, read_log
 
     where = log_source(source)
     hub = context_from(config)
@@ -142,7 +142,7 @@ def erase(
     """Erase a participant (expungement, end of retention): the hub publishes
     participant_erased and its worker destroys the data key, so the identity in every copy
     of the log can no longer be decrypted, while the log still replays and proves."""
-    from hub.audit.erasure import erasure_basis, publish_erasure
+    from hub.audit import erasure_basis, publish_erasure
 
     lawful = erasure_basis(basis)
     hub = context_from(config)
@@ -163,7 +163,7 @@ def audit_exposure(
 ) -> None:
     """Every disclosure to one recipient decided since a moment: who it concerned, what
     fields, under which rule and consent. The count goes to stderr."""
-    from hub.audit.exposure import exposure
+    from hub.audit import exposure
 
     start, form = moment("--since", since), table_format(fmt)
     end = moment("--until", until) if until is not None else None

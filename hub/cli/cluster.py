@@ -19,14 +19,14 @@ from hub.cli.common import (
     context_from,
 )
 from hub.errors import HubError
-from hub.events.topics import check_topics_file
-from hub.log.access import ADMIN, client_kwargs
+from hub.events import check_topics_file
+from hub.log import ADMIN, client_kwargs
 
 
 @app.command("plan")
 def plan(config: ConfigOption = None) -> None:
     """Print the topics and ACLs the cluster needs, from deploy/ (agencies, topics, acls)."""
-    from hub.ops.plan import desired_state, plan_lines
+    from hub.ops import desired_state, plan_lines
 
     hub = context_from(config)
     check_topics_file(hub.settings.topics_file)
@@ -53,8 +53,15 @@ def apply(
     ] = 30.0,
 ) -> None:
     """Create or update the cluster's topics and ACLs to match deploy/."""
-    from hub.ops.cluster import AclsUnavailable, admin_client, apply_acls, apply_topics, observe
-    from hub.ops.plan import desired_state, diff
+    from hub.ops import (
+        AclsUnavailable,
+        admin_client,
+        apply_acls,
+        apply_topics,
+        desired_state,
+        diff,
+        observe,
+    )
 
     hub = context_from(config)
     settings = hub.settings

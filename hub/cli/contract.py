@@ -11,8 +11,7 @@ from hub.cli.common import ConfigOption, app, context_from
 from hub.errors import HubError
 
 if TYPE_CHECKING:
-    from hub.domain.agencies import AgencyRegistry
-    from hub.domain.policy import Policy
+    from hub.domain import AgencyRegistry, Policy
 
 schemas_app = typer.Typer(no_args_is_help=True, help="The Avro event contract in schemas/.")
 
@@ -27,7 +26,7 @@ app.add_typer(policy_app, name="policy")
 @schemas_app.command("list")
 def schemas_list(schemas_dir: Path = Path("schemas")) -> None:
     """Each subject with its category, fingerprint and released version."""
-    from hub.events.schemas import SchemaRegistry, load_lock
+    from hub.events import SchemaRegistry, load_lock
 
     registry = SchemaRegistry.load(schemas_dir)
     lock = load_lock(schemas_dir)
@@ -44,8 +43,7 @@ def schemas_list(schemas_dir: Path = Path("schemas")) -> None:
 def schemas_check(schemas_dir: Path = Path("schemas")) -> None:
     """Fail if any schema change would stop the hub reading a released version, or if
     hub/events/models.py is not what ``schemas generate`` writes from these schemas."""
-    from hub.events.codegen import COMMAND, MODULE_PATH, render
-    from hub.events.evolution import check
+    from hub.events import COMMAND, MODULE_PATH, check, render
 
     reports = check(schemas_dir)
     for r in reports:
@@ -62,7 +60,7 @@ def schemas_check(schemas_dir: Path = Path("schemas")) -> None:
 @schemas_app.command("generate")
 def schemas_generate(schemas_dir: Path = Path("schemas")) -> None:
     """Write hub/events/models.py, the pydantic models of the schemas (never edit it)."""
-    from hub.events.codegen import MODULE_PATH, write
+    from hub.events import MODULE_PATH, write
 
     typer.echo(f"{MODULE_PATH}: {'written' if write(schemas_dir) else 'up to date'}")
 
@@ -77,7 +75,7 @@ def _read_text(path: Path) -> str | None:
 @schemas_app.command("release")
 def schemas_release(schemas_dir: Path = Path("schemas")) -> None:
     """Freeze new and changed schemas as their next released version."""
-    from hub.events.evolution import release
+    from hub.events import release
 
     try:
         done = release(schemas_dir)
@@ -95,8 +93,7 @@ def keys_generate(
 ) -> None:
     """Generate an agency's key pairs: Ed25519 to sign what it publishes, X25519 to open the
     notices sealed to it. Private halves are written 0600 beside the public ones."""
-    from hub.crypto.sealing import generate_sealing_key, write_sealing_key
-    from hub.crypto.signing import generate_key, write_key
+    from hub.crypto import generate_key, generate_sealing_key, write_key, write_sealing_key
 
     hub = context_from(config)
     settings, registry = hub.settings, hub.agencies
@@ -113,7 +110,7 @@ def keys_generate(
 
 
 def _policy(config: Path | None, policy_file: Path | None) -> tuple[Policy, AgencyRegistry]:
-    from hub.domain.policy import load_policy
+    from hub.domain import load_policy
 
     hub = context_from(config)
     policy = load_policy(policy_file, hub.agencies) if policy_file else hub.policy
@@ -142,7 +139,7 @@ def policy_explain(
     fmt: Annotated[str, typer.Option("--format", help="text, markdown or html")] = "text",
 ) -> None:
     """Print who sees what: the matrix of event types by recipient, and the fields."""
-    from hub.domain.policy.explain import RENDERERS
+    from hub.domain import RENDERERS
 
     if fmt not in RENDERERS:
         raise typer.BadParameter(f"must be one of {', '.join(RENDERERS)}", param_hint="--format")

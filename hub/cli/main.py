@@ -3,13 +3,16 @@ and every failure a person can cause printed as one line, not a traceback.
 
 The hub's own areas are imported here; the commands of the packages above the hub (an
 agency's inbox, the log tail and dead letters, the witness, the demo) register themselves
-through the ``leadhub.commands`` entry point group, so the hub never imports them.
+through the ``leadhub.commands`` entry point group, so the hub never imports them. They are
+loaded when ``main`` runs, not when this module is imported: they import ``hub.cli``, whose
+``__init__`` imports this module, so loading them at import would meet a half-made package.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
+from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -19,8 +22,12 @@ from hub.cli import audit, cluster, contract, report, running, web  # noqa: F401
 from hub.cli.common import app
 from hub.errors import HubError
 
-for command in entry_points(group="leadhub.commands"):
-    command.load()  # importing the module registers its commands on ``app``
+
+@cache
+def _register_plugins() -> None:
+    """Once per process: importing each module of the group registers its commands on ``app``."""
+    for command in entry_points(group="leadhub.commands"):
+        command.load()
 
 
 def _fail(message: str, code: int) -> int:
@@ -30,6 +37,7 @@ def _fail(message: str, code: int) -> int:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: usage mistakes and hub errors become one line on stderr, not a traceback."""
+    _register_plugins()
     run: Callable[..., Any] = app
     try:
         result = run(args=list(argv) if argv is not None else None, standalone_mode=False)

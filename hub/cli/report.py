@@ -69,12 +69,7 @@ def report(
     """The LEAD evaluation measures for a period, from the log: referrals, hand-offs, holds,
     intake, engagement, housing, new arrests, consent and data sharing. Aggregates only;
     counts from 1 to 10 and whatever would reveal them are suppressed."""
-    from hub.report.charts import charts
-    from hub.report.measures import derive
-    from hub.report.records import Period
-    from hub.report.render import markdown, to_html, to_json
-    from hub.report.source import read
-    from hub.report.suppress import suppress
+    from hub.report import Period, charts, derive, markdown, read, suppress, to_html, to_json
 
     form, where = _format(fmt), log_source(source)
     recorded_by = moment("--as-of", as_of) if as_of is not None else None

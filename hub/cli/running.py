@@ -13,7 +13,7 @@ import typer
 from hub.cli.common import BROKER_FILE, ConfigOption, app, context_from
 from hub.config import Settings
 from hub.context import HubContext
-from hub.log.access import as_client, client_kwargs
+from hub.log import as_client, client_kwargs
 
 
 @app.command()
@@ -28,7 +28,7 @@ def up(
 ) -> None:
     """Start the broker (embedded unless a cluster is configured), create the hub's topics,
     and run until Ctrl-C."""
-    from hub.ops.opening import open_broker
+    from hub.ops import open_broker
 
     overrides = {"broker": {"embedded": {"nodes": brokers}}} if brokers else {}
     hub = context_from(config, **overrides)
@@ -69,8 +69,8 @@ def _announced(settings: Settings, bootstrap: list[str]) -> Iterator[None]:
 def run_hub(config: ConfigOption = None) -> None:
     """Run the hub: its broker (embedded unless a cluster is configured) and the stream
     worker (gatekeeper, disclosure), until Ctrl-C or SIGTERM."""
-    from hub.ops.opening import open_broker
-    from hub.streams.worker import run
+    from hub.ops import open_broker
+    from hub.streams import run
 
     hub = context_from(config)
     settings = hub.settings

@@ -21,7 +21,7 @@ def web_login(
 ) -> None:
     """Print a sign-in link for one agency's staff, signed with the hub's key; it works
     until it expires, so hand it over the way you would hand over a password."""
-    from hub.web.auth import issue_session
+    from hub.web import issue_session
 
     hub = context_from(config)
     settings, agencies = hub.settings, hub.agencies

@@ -1,1 +1,78 @@
-"""Signing (Ed25519) and field encryption: pure functions over bytes and keys."""
+"""Keys and signatures (Ed25519, per agency and key id), notices sealed to one agency (HPKE,
+RFC 9180) and the C2SP signed notes of the checkpoints: pure functions over bytes and keys,
+so that every layer above can prove who said what, and only its recipient can open a
+notice, without any of them doing I/O."""
+
+from typing import TYPE_CHECKING
+
+from hub.surface import lazy_surface
+
+__all__ = [
+    "KEY_ID",
+    "Checkpoint",
+    "NoteError",
+    "PublicKeys",
+    "SealError",
+    "SealingKey",
+    "SigningKey",
+    "generate_key",
+    "generate_sealing_key",
+    "load_recipient_key",
+    "load_sealing_key",
+    "load_signing_key",
+    "note",
+    "open_sealed",
+    "parse_note",
+    "seal",
+    "write_key",
+    "write_sealing_key",
+]
+
+# Loaded name by name (hub.surface): every command imports hub.context, which needs the
+# signing and sealing keys; the signed notes wait for the checkpoints and the archive.
+if TYPE_CHECKING:
+    from hub.crypto import note
+    from hub.crypto.note import Checkpoint, NoteError, parse_note
+    from hub.crypto.sealing import (
+        SealError,
+        SealingKey,
+        generate_sealing_key,
+        load_recipient_key,
+        load_sealing_key,
+        open_sealed,
+        seal,
+        write_sealing_key,
+    )
+    from hub.crypto.signing import (
+        KEY_ID,
+        PublicKeys,
+        SigningKey,
+        generate_key,
+        load_signing_key,
+        write_key,
+    )
+else:
+    __getattr__ = lazy_surface(
+        __name__,
+        {
+            "hub.crypto.note": ("Checkpoint", "NoteError", "parse_note"),
+            "hub.crypto.sealing": (
+                "SealError",
+                "SealingKey",
+                "generate_sealing_key",
+                "load_recipient_key",
+                "load_sealing_key",
+                "open_sealed",
+                "seal",
+                "write_sealing_key",
+            ),
+            "hub.crypto.signing": (
+                "KEY_ID",
+                "PublicKeys",
+                "SigningKey",
+                "generate_key",
+                "load_signing_key",
+                "write_key",
+            ),
+        },
+    )

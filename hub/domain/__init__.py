@@ -1,3 +1,127 @@
-"""The pure domain: what the hub decides, with no I/O. Policy and consent, admission of an
-event (the gatekeeper), deadlines and lapses, timelines, notices, and the partition
-processor that folds one canonical event into all of them."""
+"""The pure domain: every decision the hub makes, as a function of the log and nothing else
+(no I/O; the time an event was accepted is handed in), so that replaying the log gives an
+auditor the same decisions. Policy and consent, admission of an event (the gatekeeper),
+deadlines and lapses, timelines, notices, rejections, what "already seen" means, and the
+partition processor that folds one canonical event into all of them."""
+
+from typing import TYPE_CHECKING
+
+from hub.surface import lazy_surface
+
+__all__ = [
+    "BROADCAST",
+    "PREFIX",
+    "RECORDS_VIEWED",
+    "REJECTION_ID",
+    "RENDERERS",
+    "Accepted",
+    "AcceptedIds",
+    "AgencyRegistry",
+    "Clock",
+    "ConsentState",
+    "Decision",
+    "FirstSeen",
+    "Gatekeeper",
+    "Grant",
+    "Hold",
+    "LogClock",
+    "Notice",
+    "OnTheLog",
+    "PartitionProcessor",
+    "Policy",
+    "PolicyBook",
+    "Positions",
+    "Rejected",
+    "Rejection",
+    "Screened",
+    "audit_record",
+    "audited",
+    "build_notice",
+    "jsonable",
+    "keep",
+    "load_all",
+    "load_policy",
+    "notice_id",
+    "open_notice",
+    "parse",
+    "policy_event_id",
+    "wall_clock",
+]
+
+# Loaded name by name (hub.surface): every command imports hub.context, which needs only
+# the agencies and the policy; the gatekeeper, processor and notices wait for the worker.
+if TYPE_CHECKING:
+    from hub.domain.agencies import AgencyRegistry
+    from hub.domain.deadlines import Hold
+    from hub.domain.gatekeeper import (
+        Accepted,
+        Clock,
+        Gatekeeper,
+        LogClock,
+        Rejected,
+        Screened,
+        wall_clock,
+    )
+    from hub.domain.notices import (
+        Notice,
+        audit_record,
+        build_notice,
+        jsonable,
+        notice_id,
+        open_notice,
+    )
+    from hub.domain.policy import (
+        ConsentState,
+        Decision,
+        Grant,
+        Policy,
+        PolicyBook,
+        load_policy,
+        policy_event_id,
+    )
+    from hub.domain.policy.archive import keep, load_all
+    from hub.domain.policy.decide import RECORDS_VIEWED
+    from hub.domain.policy.explain import RENDERERS
+    from hub.domain.processor import BROADCAST, PartitionProcessor, audited
+    from hub.domain.rejections import PREFIX, REJECTION_ID, Rejection, parse
+    from hub.domain.seen import AcceptedIds, FirstSeen, OnTheLog, Positions
+else:
+    __getattr__ = lazy_surface(
+        __name__,
+        {
+            "hub.domain.agencies": ("AgencyRegistry",),
+            "hub.domain.deadlines": ("Hold",),
+            "hub.domain.gatekeeper": (
+                "Accepted",
+                "Clock",
+                "Gatekeeper",
+                "LogClock",
+                "Rejected",
+                "Screened",
+                "wall_clock",
+            ),
+            "hub.domain.notices": (
+                "Notice",
+                "audit_record",
+                "build_notice",
+                "jsonable",
+                "notice_id",
+                "open_notice",
+            ),
+            "hub.domain.policy": (
+                "ConsentState",
+                "Decision",
+                "Grant",
+                "Policy",
+                "PolicyBook",
+                "load_policy",
+                "policy_event_id",
+            ),
+            "hub.domain.policy.archive": ("keep", "load_all"),
+            "hub.domain.policy.decide": ("RECORDS_VIEWED",),
+            "hub.domain.policy.explain": ("RENDERERS",),
+            "hub.domain.processor": ("BROADCAST", "PartitionProcessor", "audited"),
+            "hub.domain.rejections": ("PREFIX", "REJECTION_ID", "Rejection", "parse"),
+            "hub.domain.seen": ("AcceptedIds", "FirstSeen", "OnTheLog", "Positions"),
+        },
+    )

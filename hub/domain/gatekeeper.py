@@ -15,12 +15,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from hub.crypto.signing import PublicKeys
+from hub.crypto import PublicKeys
 from hub.domain.agencies import AgencyRegistry
-from hub.events.codec import Codec
-from hub.events.envelope import Envelope, check_headers, decode_body, decode_envelope, verify
-from hub.events.errors import EventError, InvalidEvent, Reason
-from hub.events.models import ChargesHeld, EventBody
+from hub.events import (
+    ChargesHeld,
+    Codec,
+    Envelope,
+    EventBody,
+    EventError,
+    InvalidEvent,
+    Reason,
+    check_headers,
+    decode_body,
+    decode_envelope,
+    verify,
+)
 
 Clock = Callable[[Envelope], datetime]
 

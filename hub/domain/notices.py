@@ -21,11 +21,9 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from hub.crypto.sealing import SealingKey, open_sealed, seal
-from hub.crypto.signing import PublicKeys, SigningKey
+from hub.crypto import PublicKeys, SealingKey, SigningKey, open_sealed, seal
 from hub.domain.policy import Decision, Policy
-from hub.events.envelope import Envelope, epoch_micros
-from hub.events.errors import SignatureError
+from hub.events import Envelope, SignatureError, epoch_micros
 
 NOTICE_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0001")
 NOTICE_SIGNING_TAG = b"LEADHUB-NOTICE-SIG-V1\x00"

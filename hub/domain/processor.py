@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from hub.domain.deadlines import Deadlines, Hold
 from hub.domain.policy import ConsentState, Decision, PolicyBook, PolicyEvent, decide
 from hub.domain.timeline import Timeline
-from hub.events.envelope import Envelope
-from hub.events.models import EventBody
+from hub.events import Envelope, EventBody
 
 EMPTY = Timeline()
 # events every lead.events partition holds a copy of, so that each sees the change at a

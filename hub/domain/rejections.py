@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.events.errors import Reason
+from hub.events import Reason
 
 PREFIX = "leadhub-"
 REJECTION_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0003")

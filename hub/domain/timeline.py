@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from hub.events.envelope import epoch_micros
-from hub.events.models import EVENT_MODELS
+from hub.events import EVENT_MODELS, epoch_micros
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PACKED = struct.Struct(">16sHHqq")  # event id, type, source, occurred_at, recorded_at

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from hub.crypto.signing import KEY_ID, PublicKeys, SigningKey
+from hub.crypto import KEY_ID, PublicKeys, SigningKey
 from hub.events.codec import Codec
 from hub.events.errors import (
     HeaderMismatch,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hub.config import SecuritySettings, Settings
 from hub.errors import BrokerError
-from hub.events.topics import HUB
+from hub.events import HUB
 from hub.log.acls import desired_acls, load_principals, scram_users
 
 ADMIN = "admin"  # the embedded broker's super user: topics and ACLs (`leadhub apply`)

@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hub.errors import DeploymentError
-from hub.events.topics import (
+from hub.events import (
     AGENCY_PLACEHOLDER,
     AUDIT,
     CHECKPOINTS,

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from hub.crypto.signing import SigningKey, load_signing_key
+from hub.crypto import SigningKey, load_signing_key
 from hub.errors import BrokerError, DeploymentError
 from hub.log.archive import Archive, ArchivedRecord
 

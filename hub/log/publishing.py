@@ -14,11 +14,16 @@ from typing import Any
 
 from kafka import KafkaProducer
 
-from hub.crypto.signing import SigningKey
-from hub.events.codec import Codec
-from hub.events.envelope import Envelope, cloudevents_headers, encode_envelope, sign_event
-from hub.events.models import EventBody
-from hub.events.topics import ingest_topic
+from hub.crypto import SigningKey
+from hub.events import (
+    Codec,
+    Envelope,
+    EventBody,
+    cloudevents_headers,
+    encode_envelope,
+    ingest_topic,
+    sign_event,
+)
 
 
 def _record(envelope: Envelope, codec: Codec) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from kafka.errors import (
 )
 
 from hub.errors import BrokerError
-from hub.events.topics import TopicSpec
+from hub.events import TopicSpec
 from hub.ops.plan import MANAGED_PREFIX, AclKey, Diff, Observed, ObservedTopic
 
 log = structlog.get_logger(__name__)

@@ -13,13 +13,17 @@ from collections.abc import Callable, Iterable, Iterator
 import structlog
 
 from hub.config import Settings
-from hub.events.topics import TopicSpec, load_topic_specs
-from hub.log.access import client_kwargs, embedded_users
-from hub.log.archive import Archive
-from hub.log.archiver import ArchiverProcess, restore
-from hub.log.broker import EmbeddedBroker
-from hub.log.kafka_cluster import EmbeddedCluster
-from hub.log.scram import BrokerSecurity
+from hub.events import TopicSpec, load_topic_specs
+from hub.log import (
+    Archive,
+    ArchiverProcess,
+    BrokerSecurity,
+    EmbeddedBroker,
+    EmbeddedCluster,
+    client_kwargs,
+    embedded_users,
+    restore,
+)
 from hub.ops.cluster import ensure_topics
 
 log = structlog.get_logger(__name__)

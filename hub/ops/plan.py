@@ -17,8 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from hub.config import Settings
-from hub.events.topics import TopicSpec, load_topic_specs
-from hub.log.acls import ANY_HOST, Grant
+from hub.events import TopicSpec, load_topic_specs
+from hub.log import ANY_HOST, Grant
 
 MIN_INSYNC = "min.insync.replicas"
 MANAGED_PREFIX = "lead."
@@ -72,7 +72,7 @@ def with_min_insync(specs: Iterable[TopicSpec]) -> list[TopicSpec]:
 
 
 def desired_state(settings: Settings, agencies: Iterable[str]) -> Desired:
-    from hub.log.acls import desired_acls, load_principals
+    from hub.log import desired_acls, load_principals
 
     names = list(agencies)
     specs = load_topic_specs(settings.topics_file, names, settings.broker.replication_factor)

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
+from hub.events import Envelope
 from hub.events import models as m
-from hub.events.envelope import Envelope
 
 READ = "records_viewed"  # the hub's own event for a read through its API
 

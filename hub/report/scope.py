@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from hub.events.envelope import SYSTEM_PARTICIPANT
+from hub.events import SYSTEM_PARTICIPANT
 from hub.report.records import LoggedEvent, Period, ReportLog
 
 DAY = timedelta(days=1)

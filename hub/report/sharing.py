@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from datetime import datetime
 from uuid import UUID
 
-from hub.domain.policy import ConsentState, Grant
+from hub.domain import ConsentState, Grant
 from hub.events import models as m
 from hub.report.records import READ, LoggedEvent, Period, ReportLog
 from hub.report.scope import Scope, median_of

@@ -12,18 +12,12 @@ from collections.abc import Iterable, Sequence
 from typing import Literal
 from uuid import UUID
 
-from hub.audit.replay import LogRecord
+from hub.audit import LogRecord
 from hub.context import HubContext
-from hub.domain.rejections import parse
-from hub.domain.seen import FirstSeen
+from hub.domain import FirstSeen, parse
 from hub.errors import BrokerError
-from hub.events.codec import Codec
-from hub.events.envelope import decode_body, decode_envelope
-from hub.events.errors import EventError
-from hub.events.topics import AUDIT, EVENTS, REJECTED
-from hub.log.access import client_kwargs
-from hub.log.archive import Archive
-from hub.log.reading import read_topics
+from hub.events import AUDIT, EVENTS, REJECTED, Codec, EventError, decode_body, decode_envelope
+from hub.log import Archive, client_kwargs, read_topics
 from hub.report.records import LoggedDecision, LoggedEvent, LoggedRejection, ReportLog
 
 Source = Literal["archive", "kafka"]

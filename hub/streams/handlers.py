@@ -18,31 +18,45 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from hub.audit.checkpoints import signed_checkpoint
-from hub.audit.merkle import leaf_hash
-from hub.audit.tree import MerkleTree
-from hub.crypto.signing import SigningKey
-from hub.domain.deadlines import Hold
-from hub.domain.gatekeeper import Accepted, Clock, Gatekeeper, Rejected, Screened
-from hub.domain.notices import audit_record, build_notice
-from hub.domain.policy import Decision
-from hub.domain.policy.decide import RECORDS_VIEWED
-from hub.domain.processor import BROADCAST, PartitionProcessor, audited
-from hub.domain.rejections import Rejection
-from hub.domain.seen import AcceptedIds, Positions
-from hub.events.codec import Codec
-from hub.events.envelope import (
+from hub.audit import MerkleTree, leaf_hash, signed_checkpoint
+from hub.crypto import SigningKey
+from hub.domain import (
+    BROADCAST,
+    RECORDS_VIEWED,
+    Accepted,
+    AcceptedIds,
+    Clock,
+    Decision,
+    Gatekeeper,
+    Hold,
+    PartitionProcessor,
+    Positions,
+    Rejected,
+    Rejection,
+    Screened,
+    audit_record,
+    audited,
+    build_notice,
+)
+from hub.events import (
+    AUDIT,
+    CHECKPOINTS,
+    EVENTS,
+    REJECTED,
+    Codec,
+    DataKeyStore,
     Envelope,
+    EventError,
+    IntakeWindowExpired,
+    Reason,
     cloudevents_headers,
     decode_body,
     decode_envelope,
     encode_envelope,
+    ingest_topic,
+    notify_topic,
     sign_event,
 )
-from hub.events.errors import EventError, Reason
-from hub.events.fields import DataKeyStore
-from hub.events.models import IntakeWindowExpired
-from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
 
 INGEST_PREFIX = "lead.ingest."
 # Where on lead.ingest.* an accepted event came from, so that the gatekeeper can tell its

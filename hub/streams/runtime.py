@@ -16,26 +16,34 @@ import structlog
 
 from hub.config import Settings
 from hub.context import HubContext
-from hub.crypto.note import Checkpoint, NoteError, parse_note
-from hub.domain.gatekeeper import Clock, Gatekeeper, LogClock, wall_clock
-from hub.domain.policy import PolicyBook, policy_event_id
-from hub.domain.policy.archive import keep
-from hub.domain.processor import PartitionProcessor
-from hub.domain.rejections import REJECTION_ID
-from hub.domain.seen import OnTheLog, Positions
-from hub.events.envelope import CE_TYPE_PREFIX, SYSTEM_PARTICIPANT, decode_envelope
-from hub.events.errors import EventError
-from hub.events.fields import DataKeyStore
-from hub.events.models import PolicyPublished
-from hub.events.topics import (
+from hub.crypto import Checkpoint, NoteError, parse_note
+from hub.domain import (
+    REJECTION_ID,
+    Clock,
+    Gatekeeper,
+    LogClock,
+    OnTheLog,
+    PartitionProcessor,
+    PolicyBook,
+    Positions,
+    keep,
+    policy_event_id,
+    wall_clock,
+)
+from hub.events import (
     AUDIT,
+    CE_TYPE_PREFIX,
     CHECKPOINTS,
     EVENTS,
     REJECTED,
+    SYSTEM_PARTICIPANT,
+    DataKeyStore,
+    EventError,
+    PolicyPublished,
+    decode_envelope,
     notify_topic,
 )
-from hub.log.publishing import Publisher
-from hub.log.reading import read_topics
+from hub.log import Publisher, read_topics
 from hub.streams.credentials import aiokafka_kwargs
 from hub.streams.handlers import (
     AuditHandler,
@@ -44,7 +52,7 @@ from hub.streams.handlers import (
     Out,
 )
 from hub.streams.transactions import Transactions
-from hub.web.context import WebContext
+from hub.web import WebContext
 
 log = structlog.get_logger(__name__)
 

@@ -25,8 +25,7 @@ def serve_web(app: Any, runtime: Runtime) -> None:
     once an OpenTelemetry SDK is configured; until then the API is a no-op."""
     from faust.contrib.asgi import serve_asgi
 
-    from hub.web.metrics import hub_registry
-    from hub.web.server import create_asgi
+    from hub.web import create_asgi, hub_registry
 
     web = runtime.web
     assert web is not None

@@ -29,8 +29,8 @@ import structlog
 
 from hub import logs
 from hub.context import HubContext
-from hub.domain.gatekeeper import Rejected
-from hub.events.topics import (
+from hub.domain import Rejected
+from hub.events import (
     CHECKPOINTS,
     EVENTS,
     ingest_topic,

@@ -18,14 +18,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
 from hub.errors import HubError
-from hub.events.envelope import (
+from hub.events import (
+    EVENT_MODELS,
     Envelope,
+    EventError,
+    ViewKind,
     cloudevents_headers,
     decode_envelope,
     encode_envelope,
 )
-from hub.events.errors import EventError
-from hub.events.models import EVENT_MODELS, ViewKind
 from hub.web.auth import Unauthenticated
 from hub.web.context import WebContext
 from hub.web.view import Shown, as_json
@@ -318,7 +319,7 @@ async def log_views(ctx: WebContext, who: str, kind: ViewKind, shown: list[Shown
 
 async def audit(ctx: WebContext, view: Any) -> list[dict[str, Any]]:
     """An auditor's view over the live log, off the event loop (it reads the whole log)."""
-    from hub.audit.auditor import Auditor, read_log
+    from hub.audit import Auditor, read_log
 
     def run() -> list[dict[str, Any]]:
         log = read_log(ctx.settings, "kafka", ctx.bootstrap)

@@ -25,7 +25,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from hub.crypto.signing import PublicKeys, SigningKey
+from hub.crypto import PublicKeys, SigningKey
 
 SCHEME = "LEAD-Ed25519"
 SESSION_COOKIE = "leadhub_session"

@@ -20,13 +20,19 @@ from typing import Any
 
 from hub.config import Settings
 from hub.context import HubContext
-from hub.crypto.signing import PublicKeys, SigningKey
-from hub.domain.agencies import AgencyRegistry
-from hub.domain.rejections import PREFIX
-from hub.events.codec import Codec
-from hub.events.envelope import cloudevents_headers, encode_envelope, sign_event
-from hub.events.models import RecordsViewed, ViewKind
-from hub.events.topics import EVENTS, REJECTED, ingest_topic
+from hub.crypto import PublicKeys, SigningKey
+from hub.domain import PREFIX, AgencyRegistry
+from hub.events import (
+    EVENTS,
+    REJECTED,
+    Codec,
+    RecordsViewed,
+    ViewKind,
+    cloudevents_headers,
+    encode_envelope,
+    ingest_topic,
+    sign_event,
+)
 from hub.web.auth import RequestVerifier, SessionVerifier
 from hub.web.view import DisclosureView
 

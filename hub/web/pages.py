@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from hub.events.models import ViewKind
+from hub.events import ViewKind
 from hub.web.api import ApiProblem, audit, log_views
 from hub.web.auth import SESSION_COOKIE, Unauthenticated
 from hub.web.context import WebContext

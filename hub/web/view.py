@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from hub.domain.notices import jsonable, notice_id
-from hub.domain.policy import Decision
-from hub.events.envelope import Envelope
+from hub.domain import Decision, jsonable, notice_id
+from hub.events import Envelope
 
 OWN = "own event"
 HOLD_ENDS = frozenset({"charges_declined", "charges_filed", "intake_window_expired"})

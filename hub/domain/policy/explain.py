@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 
 from hub.domain.policy.rules import ConsentKind, Policy
-from hub.events.models import EVENT_MODELS
+from hub.events import EVENT_MODELS
 
 LEGEND = {
     ConsentKind.NONE.value: "shared under the interagency agreement, no consent needed",

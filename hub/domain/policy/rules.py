@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.errors import HubError
-from hub.events.models import EVENT_MODELS, Purpose
+from hub.events import EVENT_MODELS, Purpose
 
 # The notice id whose text is the 42 CFR 2.32 prohibition on redisclosure; every rule that
 # discloses Part 2 data must attach it.
