@@ -1,4 +1,5 @@
-"""Properties of the decision over generated consent histories (at least 100,000 events).
+"""Properties of the decision over generated consent histories: a few thousand events in
+make test-unit, at least 100,000 in the stress run.
 
 Each history is a participant's log: consents granted, revoked (some under 2.35 locks),
 policy versions published (known, unknown, with a wrong hash), erasure, and every kind of
@@ -86,3 +87,11 @@ def test_properties_hold_over_100k_generated_events() -> None:
 
     prop()
     assert next(counted) >= TARGET_EVENTS
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**63), length=st.integers(20, 120))
+def test_properties_hold_over_random_histories(seed: int, length: int) -> None:
+    """The same properties at unit scale (random seeds, a few thousand events in all): what
+    ``make test-unit`` checks of the decision while the 100k run waits for ``make test``."""
+    check_history(generate(seed, length, POLICIES))
