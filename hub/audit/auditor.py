@@ -15,8 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from hub.audit.checkpoints import LogCheck, log_keys, tree_of, verify_log, witness_keys
-from hub.audit.replay import LogRecord, Replay, diff, logged_decisions, replay_events
+from hub.audit.checkpoints import log_keys, tree_of, witness_keys
+from hub.audit.log_check import LogCheck, Problem, verify_log
+from hub.audit.replay import LogRecord, Replay, diff, logged_decisions, replay_events, suspects
+from hub.audit.verification import (
+    Findings,
+    Leaf,
+    Status,
+    check_rows,
+    log_findings,
+    result_row,
+)
 from hub.config import Settings
 from hub.context import HubContext
 from hub.domain import jsonable, load_all, notice_id
@@ -83,8 +92,9 @@ def _shown(fields: Any) -> str:
     return " ".join(f"{k}={json.dumps(value(v), ensure_ascii=False)}" for k, v in fields.items())
 
 
-def _status(ok: bool) -> str:
-    return "ok" if ok else "FAIL"
+def _decision_of(r: LogRecord) -> str | None:
+    named = dict(r.headers or []).get("ce_id")
+    return named.decode("utf-8", "replace") if named is not None else None
 
 
 def _b64(raw: bytes) -> str:
@@ -96,12 +106,24 @@ class _Checks:
 
     hub: HubContext
     log: AuditLog
+    _replay: Replay | None
+
+    @property
+    def replay(self) -> Replay:
+        if self._replay is None:
+            hub = self.hub
+            policies = load_all(hub.paths.policies, hub.agencies, hub.settings.policy_file)
+            self._replay = replay_events(
+                self.log.events, hub.codec, hub.public_keys, policies, hub.recipients
+            )
+        return self._replay
 
     def log_check(self) -> LogCheck:
         origin = self.hub.settings.audit.origin
-        notes: list[tuple[str, str]] = []
-        for r in self.log.checkpoints:
-            notes.append((f"{CHECKPOINTS}@{r.offset}", r.value.decode("utf-8", "replace")))
+        notes = [
+            ((r.topic, r.partition, r.offset), r.value.decode("utf-8", "replace"))
+            for r in self.log.checkpoints
+        ]
         return verify_log(
             [r.value for r in self.log.audit],
             notes,
@@ -111,96 +133,57 @@ class _Checks:
         )
 
     def verify(self) -> list[dict[str, Any]]:
+        """Each check's outcome, then one finding per fault (hub.audit.verification)."""
         rows: list[dict[str, Any]] = []
-        origin = self.hub.settings.audit.origin
+        findings = Findings()
+        evidence: list[Problem] = []
         if self.log.archive is not None:
-            archive = self.log.archive
-            found = check_archive(archive, origin, log_keys(origin, self.hub.public_keys))
-            segments = sum(len(archive.segment_files(*s)) for s in archive.streams())
-            rows.append(
-                {
-                    "check": "archive",
-                    "status": _status(not found),
-                    "detail": f"{len(archive.streams())} streams, {segments} segments: record "
-                    "chains, segment links and the signed heads"
-                    + (" verified" if not found else f": {len(found)} failure(s)"),
-                }
-            )
-            rows += [{"check": "archive", "status": "FAIL", "detail": str(f)} for f in found]
+            rows.append(self._archive_row(findings, evidence))
         check = self.log_check()
-        latest = check.latest
-        rows.append(
-            {
-                "check": "checkpoints",
-                "status": _status(latest is not None),
-                "detail": (
-                    f"{len(check.checkpoints)} signed by the hub; latest: size "
-                    f"{latest.checkpoint.size}, root {_b64(latest.checkpoint.root)}"
-                    if latest
-                    else "no signed checkpoint of lead.audit"
-                ),
-            }
-        )
-        if latest is not None:
-            witnessed = [w for w in check.checkpoints.values() if w.cosigners]
-            newest = max(witnessed, key=lambda w: w.checkpoint.size) if witnessed else None
-            names = sorted(n.rsplit("/", 1)[-1] for n in newest.cosigners) if newest else []
-            rows.append(
-                {
-                    "check": "witnesses",
-                    "status": "ok" if newest else "warn",
-                    "detail": (
-                        f"{len(witnessed)} checkpoint(s) cosigned; the newest, size "
-                        f"{newest.checkpoint.size}, by {', '.join(names)}"
-                        if newest
-                        else "no agency has cosigned a checkpoint yet"
-                    ),
-                }
-            )
-            rows.append(
-                {
-                    "check": "inclusion",
-                    "status": "ok",
-                    "detail": f"{check.inclusion_proofs} of {latest.checkpoint.size} records "
-                    f"proved included in checkpoint {latest.checkpoint.size}",
-                }
-            )
-            rows.append(
-                {
-                    "check": "consistency",
-                    "status": "ok",
-                    "detail": f"{check.consistency_proofs} proofs: each checkpoint extends "
-                    "the one before",
-                }
-            )
-            pending = check.records - latest.checkpoint.size
-            if pending > 0:
-                rows.append(
-                    {
-                        "check": "coverage",
-                        "status": "warn",
-                        "detail": f"{pending} records after the latest checkpoint are not "
-                        "yet covered by one",
-                    }
-                )
-        rows += [{"check": "log", "status": "FAIL", "detail": f} for f in check.findings]
-        return rows
+        rows += check_rows(check)
+        leaves = [Leaf((r.topic, r.partition, r.offset), _decision_of(r)) for r in self.log.audit]
+        if check.mismatch is not None:  # replay says which records are not what it derives
+            for index, why in suspects(self.replay, self.log.audit, self.hub.codec):
+                if index >= check.mismatch.start:
+                    findings.add(leaves[index].place, why)
+                    evidence.append(Problem(leaves[index].place, why))
+        log_findings(check, leaves, evidence, findings)
+        rows += findings.rows(leaves)
+        return [*rows, result_row(rows)]
+
+    def _archive_row(self, findings: Findings, evidence: list[Problem]) -> dict[str, Any]:
+        archive = self.log.archive
+        assert archive is not None
+        origin = self.hub.settings.audit.origin
+        found = check_archive(archive, origin, log_keys(origin, self.hub.public_keys))
+        for f in found:
+            if f.place is None:
+                findings.add(None, f.problem, f.where)
+            else:
+                what = f"{f.problem} ({f.where})"
+                findings.add(f.place, what)
+                evidence.append(Problem(f.place, what))
+        segments = sum(len(archive.segment_files(*s)) for s in archive.streams())
+        scope = f"{len(archive.streams())} streams, {segments} segments"
+        if found:
+            return {"check": "archive", "status": Status.FAIL, "detail": f"{scope}: see below"}
+        return {
+            "check": "archive",
+            "status": Status.OK,
+            "detail": f"{scope}: every record chain, segment link and signed head verified",
+        }
 
     def prove(self, *, decision: str | None, since: int | None) -> dict[str, Any]:
         check = self.log_check()
         latest = check.latest
-        if latest is None or check.findings:
+        if latest is None or not check.intact:
             raise HubError("the log does not verify: run `leadhub audit verify`")
         cp = latest.checkpoint
         tree = tree_of(r.value for r in self.log.audit[: cp.size])
         proof: dict[str, Any] = {"origin": cp.origin, "tree_size": cp.size}
         if decision is not None:
             index = next(
-                (
-                    i
-                    for i, r in enumerate(self.log.audit[: cp.size])
-                    if dict(r.headers or []).get("ce_id", b"").decode() == decision
-                ),
+                (i for i, r in enumerate(self.log.audit[: cp.size]) if _decision_of(r) == decision),
                 None,
             )
             if index is None:
@@ -236,16 +219,6 @@ class Auditor(_Checks):
     hub: HubContext
     log: AuditLog
     _replay: Replay | None = None
-
-    @property
-    def replay(self) -> Replay:
-        if self._replay is None:
-            hub = self.hub
-            policies = load_all(hub.paths.policies, hub.agencies, hub.settings.policy_file)
-            self._replay = replay_events(
-                self.log.events, hub.codec, hub.public_keys, policies, hub.recipients
-            )
-        return self._replay
 
     def replay_findings(self) -> tuple[list[str], dict[str, int]]:
         """Findings, and the counts: ``decisions_pending`` and ``lapses_pending`` are what

@@ -262,3 +262,28 @@ def _differences(decision_id: UUID, want: dict[str, Any], got: dict[str, Any]) -
         f"{_named(decision_id, want)}: {AUDIT} differs from replay in "
         + ", ".join(f"{k} (logged {got.get(k)!r}, replay {want[k]!r})" for k in changed)
     ]
+
+
+def suspects(derived: Replay, records: Sequence[LogRecord], codec: Codec) -> list[tuple[int, str]]:
+    """The lead.audit records (by position) that are not what replay derives, and why: the
+    evidence that places an altered record once the signed checkpoints say one is. A
+    decision's encoding is canonical, so a record whose bytes are those replay derives for
+    the decision its ce_id names is that decision."""
+    expected = {
+        str(i).encode(): codec.encode("audit_decision", w) for i, w in derived.decisions.items()
+    }
+    first: dict[bytes, int] = {}
+    found: list[tuple[int, str]] = []
+    for index, r in enumerate(records):
+        named = next((v for k, v in r.headers if k == "ce_id"), None)
+        if named is None:
+            found.append((index, "a record without a decision id (inserted)"))
+        elif named in first and records[first[named]].value == r.value:
+            where = records[first[named]].offset
+            found.append((index, f"a second copy of the record at offset {where} (inserted)"))
+        elif named not in expected:
+            found.append((index, "replay derives no such decision (forged or inserted)"))
+        elif expected[named] != r.value:
+            found.append((index, "replay derives this decision differently (edited)"))
+        first.setdefault(named or b"", index)
+    return found

@@ -106,7 +106,19 @@ def test_the_demo_runs_and_its_checks_pass(
     meta = {k: v for k, v in metadata.items() if k.startswith("leadhub.")}
     fastavro.writer(buffer, schema, rows, codec="deflate", metadata=meta)
     segment.write_bytes(buffer.getvalue())
-    code, tampered = leadhub(capsys, "audit", "verify")
+    code, tampered = leadhub(capsys, "audit", "verify", "--format", "json")
     assert code == 1
-    assert f"segment {segment.name}: record at offset 2 does not match its chain" in tampered
-    assert "lead.audit records 0.." in tampered
+    rows = json.loads(tampered)
+    findings = [r["detail"] for r in rows if r["check"] == "finding"]
+    assert len(findings) == 1, findings  # one fault, one line, on its record
+    assert findings[0].startswith("lead.audit/0 offset 2 (decision ")
+    for evidence in (
+        f"does not match its chain value (edited, or inserted) (archive lead.audit/0 segment "
+        f"{segment.name})",
+        "replay derives this decision differently (edited)",
+        "the first checkpoint that no longer matches is ",
+    ):
+        assert evidence in findings[0]
+    statuses = {r["check"]: r["status"] for r in rows if r["check"] != "finding"}
+    assert statuses["inclusion"] == statuses["consistency"] == "NOT CHECKED"
+    assert statuses["result"] == "FAIL" and "ok" not in (statuses["tree"], statuses["archive"])
