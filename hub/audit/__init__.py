@@ -12,6 +12,7 @@ from hub.audit.exposure import exposure
 from hub.audit.merkle import leaf_hash
 from hub.audit.replay import LogRecord
 from hub.audit.tree import MerkleTree
+from hub.audit.verification import exit_code
 
 __all__ = [
     "AuditLog",
@@ -19,6 +20,7 @@ __all__ = [
     "LogRecord",
     "MerkleTree",
     "erasure_basis",
+    "exit_code",
     "exposure",
     "leaf_hash",
     "log_keys",

@@ -16,8 +16,18 @@ from datetime import datetime
 from typing import Any, Literal
 
 from hub.audit.checkpoints import log_keys, tree_of, witness_keys
-from hub.audit.log_check import LogCheck, Problem, verify_log
-from hub.audit.replay import LogRecord, Replay, diff, logged_decisions, replay_events, suspects
+from hub.audit.log_check import LogCheck, Problem, place_text, verify_log
+from hub.audit.replay import (
+    MISSING,
+    Comparison,
+    LogRecord,
+    Replay,
+    decision_named,
+    diff,
+    logged_decisions,
+    replay_events,
+    suspects,
+)
 from hub.audit.verification import (
     Findings,
     Leaf,
@@ -107,6 +117,8 @@ class _Checks:
     hub: HubContext
     log: AuditLog
     _replay: Replay | None
+    _comparison: Comparison | None
+    _verified: tuple[list[dict[str, Any]], Findings] | None
 
     @property
     def replay(self) -> Replay:
@@ -134,6 +146,27 @@ class _Checks:
 
     def verify(self) -> list[dict[str, Any]]:
         """Each check's outcome, then one finding per fault (hub.audit.verification)."""
+        checks, findings = self._verification()
+        rows = [*checks, *findings.rows(self._leaves())]
+        return [*rows, result_row(rows)]
+
+    def _compared(self) -> Comparison:
+        if self._comparison is None:
+            submitted = set()
+            for r in self.log.submitted:
+                try:
+                    submitted.add(decode_envelope(r.value, self.hub.codec).event_id)
+                except EventError:
+                    continue  # the gatekeeper refuses it from lead.ingest.hub like any other
+            self._comparison = diff(self.replay, self.log.audit, self.hub.codec, submitted)
+        return self._comparison
+
+    def _leaves(self) -> list[Leaf]:
+        return [Leaf((r.topic, r.partition, r.offset), _decision_of(r)) for r in self.log.audit]
+
+    def _verification(self) -> tuple[list[dict[str, Any]], Findings]:
+        if self._verified is not None:
+            return self._verified
         rows: list[dict[str, Any]] = []
         findings = Findings()
         evidence: list[Problem] = []
@@ -141,15 +174,17 @@ class _Checks:
             rows.append(self._archive_row(findings, evidence))
         check = self.log_check()
         rows += check_rows(check)
-        leaves = [Leaf((r.topic, r.partition, r.offset), _decision_of(r)) for r in self.log.audit]
-        if check.mismatch is not None:  # replay says which records are not what it derives
+        leaves = self._leaves()
+        missing: list[str] = []
+        if check.mismatch is not None:  # replay's word on the records the checkpoints lost
             for index, why in suspects(self.replay, self.log.audit, self.hub.codec):
                 if index >= check.mismatch.start:
                     findings.add(leaves[index].place, why)
                     evidence.append(Problem(leaves[index].place, why))
-        log_findings(check, leaves, evidence, findings)
-        rows += findings.rows(leaves)
-        return [*rows, result_row(rows)]
+            missing = [f for f in self._compared().findings if f.endswith(MISSING)]
+        log_findings(check, leaves, evidence, findings, missing)
+        self._verified = rows, findings
+        return self._verified
 
     def _archive_row(self, findings: Findings, evidence: list[Problem]) -> dict[str, Any]:
         archive = self.log.archive
@@ -219,17 +254,15 @@ class Auditor(_Checks):
     hub: HubContext
     log: AuditLog
     _replay: Replay | None = None
+    _comparison: Comparison | None = None
+    _verified: tuple[list[dict[str, Any]], Findings] | None = None
 
     def replay_findings(self) -> tuple[list[str], dict[str, int]]:
         """Findings, and the counts: ``decisions_pending`` and ``lapses_pending`` are what
-        the hub had still in flight when the log was read (see hub.audit.replay)."""
-        submitted = set()
-        for r in self.log.submitted:
-            try:
-                submitted.add(decode_envelope(r.value, self.hub.codec).event_id)
-            except EventError:
-                continue  # the gatekeeper refuses it from lead.ingest.hub like any other
-        compared = diff(self.replay, self.log.audit, self.hub.codec, submitted)
+        the hub had still in flight when the log was read (see hub.audit.replay). A finding
+        about a decision on lead.audit names its record, and says when ``verify`` finds
+        that record altered: the same fault, seen from both sides."""
+        compared = self._compared()
         summary = {
             "events": self.replay.events,
             "decisions_derived": len(self.replay.decisions),
@@ -239,7 +272,23 @@ class Auditor(_Checks):
             "audit_records": len(self.log.audit),
             "permits": sum(1 for d in self.replay.decisions.values() if d["permit"]),
         }
-        return compared.findings, summary
+        if not compared.findings:
+            return [], summary
+        places = {leaf.decision: leaf.place for leaf in self._leaves()}
+        altered = self._verification()[1].by_place
+        placed = []
+        for f in compared.findings:
+            place = places.get(decision_named(f))
+            if place is not None:
+                seen = "; audit verify finds this record altered" if place in altered else ""
+                placed.append(f"{f} [{place_text(place)}{seen}]")
+                continue
+            # a decision missing from the log: verify may have found where it was taken out
+            where = next((k for k, whats in altered.items() if f in whats), None)
+            if isinstance(where, tuple):
+                f = f"{f} [audit verify finds a record removed at {place_text(where)}]"  # noqa: PLW2901
+            placed.append(f)
+        return placed, summary
 
     def disclosures(self, participant: str) -> list[dict[str, Any]]:
         """The accounting of disclosures (42 CFR 2.25, HIPAA 164.528): every permit about

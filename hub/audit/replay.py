@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -207,7 +208,7 @@ def diff(
         elif in_flight(derived.decided_on[decision_id]):
             pending += 1
         else:
-            findings.append(f"{_named(decision_id, want)}: derived by replay, missing from {AUDIT}")
+            findings.append(f"{_named(decision_id, want)}: {MISSING}")
     findings += [
         f"{_named(decision_id, got)}: on {AUDIT}, but replay derives no such decision"
         for decision_id, got in logged.items()
@@ -250,8 +251,27 @@ def _matching(
     return matched, odd
 
 
+MISSING = f"derived by replay, missing from {AUDIT}"
+
+
 def _named(decision_id: UUID, decision: dict[str, Any]) -> str:
     return f"decision {decision_id} ({decision['event_type']} -> {decision['recipient']})"
+
+
+def _shown(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else repr(value)
+
+
+def decision_named(finding: str) -> str | None:
+    """The decision id a finding begins with (``_named``'s form), if it names one."""
+    head, _, rest = finding.partition(" ")
+    if head != "decision":
+        return None
+    named = rest.split(" ", 1)[0]
+    try:
+        return str(UUID(named))
+    except ValueError:
+        return None
 
 
 def _differences(decision_id: UUID, want: dict[str, Any], got: dict[str, Any]) -> list[str]:
@@ -260,7 +280,7 @@ def _differences(decision_id: UUID, want: dict[str, Any], got: dict[str, Any]) -
         return []
     return [
         f"{_named(decision_id, want)}: {AUDIT} differs from replay in "
-        + ", ".join(f"{k} (logged {got.get(k)!r}, replay {want[k]!r})" for k in changed)
+        + ", ".join(f"{k} (logged {_shown(got.get(k))}, replay {_shown(want[k])})" for k in changed)
     ]
 
 

@@ -231,9 +231,11 @@ def log_findings(
     leaves: Sequence[Leaf],
     evidence: Sequence[Problem],
     findings: Findings,
+    unplaced: Sequence[str] = (),
 ) -> None:
     """Add the log's problems and the first fault to ``findings``, on the record other
-    evidence places it at when there is one."""
+    evidence places it at when there is one; ``unplaced`` is what other checks say about
+    the fault without a place (replay's decisions missing from the log)."""
     for p in [*check.problems, *check.witness_problems]:
         findings.add(p.place, p.what, "lead.audit")
     mismatch = check.mismatch
@@ -242,6 +244,8 @@ def log_findings(
     place = locate(mismatch, leaves, [e.place for e in evidence if e.place is not None])
     if place is not None:
         findings.add(place, checkpoint_said(mismatch))
-        return
-    what, where = first_fault(mismatch, leaves)
-    findings.add(None, what, where)
+    else:
+        what, where = first_fault(mismatch, leaves)
+        findings.add(None, what, where)
+    for what in unplaced:
+        findings.add(place, what, where if place is None else "")

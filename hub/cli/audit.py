@@ -56,7 +56,7 @@ def audit_verify(
     proof, and (from the archive) every segment and record chain. Each check is ok, FAIL or
     NOT CHECKED, and each fault is one finding at its place. Exit 0 if all is ok, 1 on a
     failure, 2 if something could not be checked."""
-    from hub.audit.verification import exit_code
+    from hub.audit import exit_code
 
     form = table_format(fmt)
     rows = _auditor(config, source, bootstrap_servers).verify()
