@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from hub.audit.checkpoints import log_keys, tree_of, witness_keys
@@ -82,12 +83,19 @@ class AuditLog:
         return self
 
 
-def read_log(settings: Settings, source: Source, bootstrap: Sequence[str] = ()) -> AuditLog:
+def read_log(
+    settings: Settings,
+    source: Source,
+    bootstrap: Sequence[str] = (),
+    archive_dir: Path | None = None,
+) -> AuditLog:
+    """The log from the running broker, or from the archive (the hub's own, or a copy of it
+    at ``archive_dir``)."""
     topics = [EVENTS, AUDIT, CHECKPOINTS, SUBMITTED]
     if source == "kafka":
         kwargs = client_kwargs(settings, AUDITOR)
         return AuditLog().add(read_topics(bootstrap, topics, client_kwargs=kwargs))
-    archive = Archive.existing(settings.paths.archive, settings.schemas_dir)
+    archive = Archive.existing(archive_dir or settings.paths.archive, settings.schemas_dir)
     records: Iterable[ArchivedRecord] = archive.read(topics)
     log = AuditLog(archive=archive)
     return log.add(records)

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from consumers.witness import witness
+from hub.audit import exit_code
 from hub.audit.auditor import AuditLog, Auditor, read_log
 from hub.audit.erasure import publish_erasure
 from hub.cli import BROKER_FILE
@@ -49,6 +50,7 @@ from producers.demo import (
     wait_until_handled,
 )
 from producers.simulator import Scenario, plan
+from tests.support import tamper
 from tests.support.paths import DEPLOY
 
 pytestmark = pytest.mark.integration
@@ -268,6 +270,9 @@ def test_stop_and_start_ends_where_an_uninterrupted_run_ends(
     assert sum(got["rejections"].values()) == len(interrupted.scenario.bad)
 
 
+FIRST = "the first checkpoint that no longer matches is "
+
+
 def _auditor(interrupted: Interrupted, source: str) -> Auditor:
     settings = interrupted.settings
     log = interrupted.kafka_log if source == "kafka" else read_log(settings, "archive")
@@ -288,9 +293,115 @@ def test_the_archive_and_every_proof_verify_after_an_erasure(interrupted: Interr
     assert not [r for r in rows if r["status"] == "FAIL"], rows
     checks = {r["check"]: r for r in rows}
     assert checks["witnesses"]["status"] == "ok" and "bchd, opd" in checks["witnesses"]["detail"]
+    assert exit_code(rows) == 0, "every check ok, the whole of each population proved"
     check = auditor.log_check()
     assert check.latest is not None and check.latest.checkpoint.size == len(auditor.log.audit)
     assert check.inclusion_proofs == check.latest.checkpoint.size
+
+
+FAULTS: dict[str, tuple[Callable[[Path], tuple[str, int]], tuple[str, ...]]] = {
+    # what the tamperer does to a copy of the archive, and what the one finding must say
+    "edit a decision": (
+        lambda d: tamper.edit_decision(d, 40),
+        ("does not match its chain value", "replay derives this decision differently", FIRST),
+    ),
+    "delete a record": (
+        lambda d: tamper.delete_record(d, 60),
+        ("missing: the next record", "derived by replay, missing from lead.audit", FIRST),
+    ),
+    "insert a forged one": (
+        lambda d: tamper.insert_forged(d, 80),
+        ("does not match its chain value", "replay derives no such decision", FIRST),
+    ),
+    # two records swapped in the file, their offsets kept: the archive's chain finds it;
+    # read in offset order the log is intact, so every checkpoint still matches
+    "swap two": (lambda d: tamper.swap_two(d, 100), ("reordered: found after offset",)),
+    "truncate a segment": (
+        lambda d: tamper.truncate_segment(d, 30),
+        ("removed with every record after it (truncated)", FIRST),
+    ),
+    "drop a checkpoint": (
+        lambda d: tamper.drop_checkpoint(d, 3),
+        ("missing: the next record",),
+    ),
+    "forge a checkpoint signature": (
+        lambda d: tamper.forge_checkpoint_signature(d, 2),
+        ("does not match its chain value", "not a checkpoint signed by the hub"),
+    ),
+    "edit a witness cosignature": (
+        tamper.edit_cosignature,
+        ("does not match its chain value", "the cosignature of"),
+    ),
+    "lose a whole segment file": (
+        lambda d: tamper.lose_segment(d, "lead.notify.sao"),
+        ("removed with every record after it (truncated)",),
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_each_kind_of_fault_is_one_finding_at_its_place(
+    interrupted: Interrupted, tmp_path: Path, fault: str
+) -> None:
+    """On a copy of the archive with one fault, verify prints exactly one finding, at the
+    record the fault is at, says FAIL, and calls nothing ok that the fault kept it from
+    proving; a fault that changes lead.audit names the first checkpoint it breaks."""
+    settings = interrupted.settings
+    copy = tmp_path / "archive"
+    shutil.copytree(settings.paths.archive, copy)
+    do, says = FAULTS[fault]
+    topic, offset = do(copy)
+    rows = Auditor(HubContext(settings), read_log(settings, "archive", archive_dir=copy)).verify()
+    found = [r["detail"] for r in rows if r["check"] == "finding"]
+    assert len(found) == 1, (fault, found)
+    assert found[0].startswith(f"{topic}/0 offset {offset}"), (fault, found)
+    for phrase in says:
+        assert phrase in found[0], (fault, phrase, found[0])
+    status = {r["check"]: r["status"] for r in rows if r["check"] != "finding"}
+    assert status["result"] == "FAIL" and exit_code(rows) == 1
+    if FIRST in says:  # what the fault kept verify from proving is not called ok
+        assert status["tree"] == "FAIL"
+        assert status["inclusion"] == status["consistency"] == "NOT CHECKED", status
+    else:
+        assert FIRST not in found[0] and status["tree"] == "ok"
+
+
+def test_kafka_and_the_archive_place_the_same_edit_at_the_same_record(
+    interrupted: Interrupted, tmp_path: Path
+) -> None:
+    """The same decision edited on both sources: the same record, the same replay word and
+    the same first checkpoint; only the archive adds its own chain's evidence. And replay
+    names that record, and that verify finds it altered."""
+    settings = interrupted.settings
+    copy = tmp_path / "archive"
+    shutil.copytree(settings.paths.archive, copy)
+    _, offset = tamper.edit_decision(copy, 40)
+    from_archive = Auditor(HubContext(settings), read_log(settings, "archive", archive_dir=copy))
+    kafka = interrupted.kafka_log
+    edited = [
+        r._replace(value=r.value[:-1] + bytes([r.value[-1] ^ 1])) if r.offset == offset else r
+        for r in kafka.audit
+    ]
+    from_kafka = Auditor(
+        HubContext(settings),
+        AuditLog(events=kafka.events, audit=edited, checkpoints=kafka.checkpoints),
+    )
+    archive_says, kafka_says = (
+        next(r["detail"] for r in a.verify() if r["check"] == "finding")
+        for a in (from_archive, from_kafka)
+    )
+    place, _, rest = kafka_says.partition(": ")
+    assert place.startswith(f"lead.audit/0 offset {offset} (decision ")
+    assert archive_says.startswith(f"{place}: ")
+    assert rest.startswith("replay derives this decision differently (edited); " + FIRST)
+    # the same first checkpoint (Kafka was read before the hub's last few: fewer after it)
+    assert rest.split(FIRST)[1].split(",")[0] == archive_says.split(FIRST)[1].split(",")[0]
+    for auditor in (from_archive, from_kafka):
+        findings, _ = auditor.replay_findings()
+        assert len(findings) == 1
+        assert findings[0].endswith(
+            f"[{place.split(' (')[0]}; audit verify finds this record altered]"
+        )
 
 
 def test_an_erased_identity_cannot_be_read_from_kafka_or_the_archive(

@@ -4,12 +4,10 @@ the summary, and its checks against the scenario's ground truth."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 from pathlib import Path
 from uuid import UUID
 
-import fastavro
 import pytest
 
 from hub.audit import merkle
@@ -22,6 +20,7 @@ from hub.crypto.signing import PublicKeys
 from hub.domain.notices import notice_id
 from producers.demo import run_demo
 from tests.support.paths import ROOT
+from tests.support.tamper import Rows, rewrite_segment
 
 pytestmark = pytest.mark.integration
 
@@ -96,16 +95,14 @@ def test_the_demo_runs_and_its_checks_pass(
 
     # one edited decision record in the archive: verify fails and names the place
     segment = sorted((tmp_path / "archive" / "segments" / "lead.audit" / "0").glob("*.avro"))[0]
-    with segment.open("rb") as f:
-        reader = fastavro.reader(f)
-        schema, metadata, rows = reader.writer_schema, dict(reader.metadata), list(reader)
-    edited = bytearray(rows[2]["value"])
-    edited[-1] ^= 1  # the low bit of decided_at: still a well-formed record
-    rows[2]["value"] = bytes(edited)
-    buffer = io.BytesIO()
-    meta = {k: v for k, v in metadata.items() if k.startswith("leadhub.")}
-    fastavro.writer(buffer, schema, rows, codec="deflate", metadata=meta)
-    segment.write_bytes(buffer.getvalue())
+
+    def edit(rows: Rows) -> Rows:
+        edited = bytearray(rows[2]["value"])
+        edited[-1] ^= 1  # the low bit of decided_at: still a well-formed record
+        rows[2]["value"] = bytes(edited)
+        return rows
+
+    rewrite_segment(segment, edit)
     code, tampered = leadhub(capsys, "audit", "verify", "--format", "json")
     assert code == 1
     rows = json.loads(tampered)

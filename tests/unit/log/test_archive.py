@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 from pathlib import Path
 
-import fastavro
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -15,6 +13,7 @@ from hub.crypto import note
 from hub.log.archive import Archive, ArchivedRecord
 from hub.log.archive_check import check_archive
 from tests.support.paths import SCHEMAS
+from tests.support.tamper import rewrite_segment
 
 ORIGIN = "leadhub.test/audit"
 KEY = Ed25519PrivateKey.generate()
@@ -45,20 +44,6 @@ def _archive(tmp_path: Path) -> Archive:
     archive.append(_records("lead.events", 3, 0, 5))
     archive.write_checkpoint(ORIGIN, ORIGIN, KEY)
     return archive
-
-
-def _rewrite(path: Path, change: object) -> None:
-    """What a tamperer with write access does: decode a segment, change the records, and
-    write a well-formed segment with the same header back."""
-    with path.open("rb") as f:
-        reader = fastavro.reader(f)
-        schema, metadata = reader.writer_schema, dict(reader.metadata)
-        rows = list(reader)
-    rows = change(rows)  # type: ignore[operator]
-    meta = {k: v for k, v in metadata.items() if k.startswith("leadhub.")}
-    buffer = io.BytesIO()
-    fastavro.writer(buffer, schema, rows, codec="deflate", metadata=meta)
-    path.write_bytes(buffer.getvalue())
 
 
 def _segment(archive: Archive, index: int) -> Path:
@@ -100,7 +85,7 @@ def test_offsets_may_skip_where_transactions_ended(tmp_path: Path) -> None:
     assert _problems(archive) == []
     assert [r.offset for r in archive.read(["lead.audit"])][-4:] == [29, 31, 32, 36]
     assert archive.next_offset("lead.audit", 0) == 37
-    _rewrite(_segment(archive, 3), lambda rows: rows[:-2] + rows[-1:])
+    rewrite_segment(_segment(archive, 3), lambda rows: rows[:-2] + rows[-1:])
     assert _problems(archive) == [
         f"{_SEG}31.avro offset 32: missing: the next record, at offset 36, does not continue "
         "the chain"
@@ -121,7 +106,7 @@ def test_an_edited_record_is_named_by_its_offset(tmp_path: Path) -> None:
         rows[3]["value"] = b"value 13, but permitted"
         return rows
 
-    _rewrite(_segment(archive, 1), edit)
+    rewrite_segment(_segment(archive, 1), edit)
     assert _problems(archive) == [
         f"{_SEG}10.avro offset 13: does not match its chain value (edited, or inserted)"
     ], "one finding: the next segment's link to this one follows from it"
@@ -129,7 +114,7 @@ def test_an_edited_record_is_named_by_its_offset(tmp_path: Path) -> None:
 
 def test_a_deleted_record_is_named(tmp_path: Path) -> None:
     archive = _archive(tmp_path)
-    _rewrite(_segment(archive, 1), lambda rows: rows[:4] + rows[5:])
+    rewrite_segment(_segment(archive, 1), lambda rows: rows[:4] + rows[5:])
     assert _problems(archive) == [
         f"{_SEG}10.avro offset 14: missing: the next record, at offset 15, does not continue "
         "the chain"
@@ -143,7 +128,7 @@ def test_two_reordered_records_are_named(tmp_path: Path) -> None:
         rows[5], rows[6] = rows[6], rows[5]
         return rows
 
-    _rewrite(_segment(archive, 2), swap)
+    rewrite_segment(_segment(archive, 2), swap)
     assert _problems(archive) == [f"{_SEG}20.avro offset 25: reordered: found after offset 26"]
 
 
