@@ -89,7 +89,7 @@ class Findings:
         return rows
 
 
-def locate(mismatch: Mismatch, leaves: Sequence[Leaf], suspects: Sequence[Place]) -> Place | None:
+def _locate(mismatch: Mismatch, leaves: Sequence[Leaf], suspects: Sequence[Place]) -> Place | None:
     """The first suspect place within the records that hold the first fault: a record
     found altered there, or the place where one was found missing (which is where the
     records after it shifted from)."""
@@ -105,10 +105,10 @@ def locate(mismatch: Mismatch, leaves: Sequence[Leaf], suspects: Sequence[Place]
     return best[1] if best else None
 
 
-def first_fault(mismatch: Mismatch, leaves: Sequence[Leaf]) -> tuple[str, str]:
+def _first_fault(mismatch: Mismatch, leaves: Sequence[Leaf]) -> tuple[str, str]:
     """What to say, and where, about the first fault when no other evidence places it on
     one record."""
-    said = checkpoint_said(mismatch)
+    said = _checkpoint_said(mismatch)
     if mismatch.truncated:
         size = mismatch.checkpoint.checkpoint.size
         return (
@@ -124,9 +124,11 @@ def first_fault(mismatch: Mismatch, leaves: Sequence[Leaf]) -> tuple[str, str]:
     )
 
 
-def checkpoint_said(mismatch: Mismatch) -> str:
+def _checkpoint_said(mismatch: Mismatch) -> str:
     cp = mismatch.checkpoint
-    after = f", and the {mismatch.later} checkpoints after it" if mismatch.later else ""
+    later = mismatch.later
+    after = f", and the {later} checkpoints after it" if later > 1 else ""
+    after = ", and the checkpoint after it" if later == 1 else after
     return (
         f"the first checkpoint that no longer matches is {cp.checkpoint.size} "
         f"({place_text(cp.place)}){after}"
@@ -241,11 +243,11 @@ def log_findings(
     mismatch = check.mismatch
     if mismatch is None:
         return
-    place = locate(mismatch, leaves, [e.place for e in evidence if e.place is not None])
+    place = _locate(mismatch, leaves, [e.place for e in evidence if e.place is not None])
     if place is not None:
-        findings.add(place, checkpoint_said(mismatch))
+        findings.add(place, _checkpoint_said(mismatch))
     else:
-        what, where = first_fault(mismatch, leaves)
+        what, where = _first_fault(mismatch, leaves)
         findings.add(None, what, where)
     for what in unplaced:
         findings.add(place, what, where if place is None else "")

@@ -321,7 +321,7 @@ FAULTS: dict[str, tuple[Callable[[Path], tuple[str, int]], tuple[str, ...]]] = {
         ("removed with every record after it (truncated)", FIRST),
     ),
     "drop a checkpoint": (
-        lambda d: tamper.drop_checkpoint(d, 3),
+        lambda d: tamper.delete_record(d, 3, "lead.checkpoints"),
         ("missing: the next record",),
     ),
     "forge a checkpoint signature": (

@@ -12,6 +12,7 @@ import fastavro
 
 Rows = list[dict[str, Any]]
 SIGNATURE = "\n\u2014 ".encode()  # a signed note's signature lines begin with an em dash
+FORGED_ID = b"00000000-0000-5000-8000-000000000000"
 
 
 def rewrite_segment(path: Path, change: Callable[[Rows], Rows]) -> None:
@@ -39,39 +40,46 @@ def _flip_signature(note: bytes, line: int) -> bytes:
     return bytes(changed)
 
 
+def _tamper(
+    archive_dir: Path, topic: str, change: Callable[[Rows], tuple[Rows, int]], segment: int = 0
+) -> tuple[str, int]:
+    """Apply ``change`` (new rows, and the offset of the record the fault is at) to one
+    segment of ``topic``; returns the fault's topic and offset."""
+    at: list[int] = []
+
+    def apply(rows: Rows) -> Rows:
+        changed, offset = change(rows)
+        at.append(offset)
+        return changed
+
+    rewrite_segment(segments(archive_dir, topic)[segment], apply)
+    return topic, at[0]
+
+
 def edit_decision(archive_dir: Path, index: int) -> tuple[str, int]:
     """Flip the low bit of one lead.audit record's last byte (its decided_at): still a
     well-formed decision, now a different one."""
-    found: list[int] = []
 
-    def edit(rows: Rows) -> Rows:
+    def edit(rows: Rows) -> tuple[Rows, int]:
         value = bytearray(rows[index]["value"])
         value[-1] ^= 1
         rows[index]["value"] = bytes(value)
-        found.append(rows[index]["offset"])
-        return rows
+        return rows, rows[index]["offset"]
 
-    rewrite_segment(segments(archive_dir, "lead.audit")[0], edit)
-    return "lead.audit", found[0]
+    return _tamper(archive_dir, "lead.audit", edit)
 
 
-def delete_record(archive_dir: Path, index: int) -> tuple[str, int]:
-    found: list[int] = []
-
-    def delete(rows: Rows) -> Rows:
-        found.append(rows[index]["offset"])
-        return rows[:index] + rows[index + 1 :]
-
-    rewrite_segment(segments(archive_dir, "lead.audit")[0], delete)
-    return "lead.audit", found[0]
+def delete_record(archive_dir: Path, index: int, topic: str = "lead.audit") -> tuple[str, int]:
+    return _tamper(
+        archive_dir, topic, lambda rows: (rows[:index] + rows[index + 1 :], rows[index]["offset"])
+    )
 
 
 def insert_forged(archive_dir: Path, index: int) -> tuple[str, int]:
     """A copy of a decision under a new id, in the offset a transaction marker left free
     after the first such gap from ``index`` on, carrying its model's chain value."""
-    found: list[int] = []
 
-    def insert(rows: Rows) -> Rows:
+    def insert(rows: Rows) -> tuple[Rows, int]:
         at = next(
             i for i in range(index, len(rows) - 1) if rows[i + 1]["offset"] > rows[i]["offset"] + 1
         )
@@ -79,86 +87,53 @@ def insert_forged(archive_dir: Path, index: int) -> tuple[str, int]:
         forged["offset"] = rows[at]["offset"] + 1
         forged["value"] = rows[at]["value"][:-1] + bytes([rows[at]["value"][-1] ^ 1])
         forged["headers"] = [
-            {
-                "key": h["key"],
-                "value": b"00000000-0000-5000-8000-000000000000"
-                if h["key"] == "ce_id"
-                else h["value"],
-            }
+            {"key": h["key"], "value": FORGED_ID if h["key"] == "ce_id" else h["value"]}
             for h in rows[at]["headers"]
         ]
-        found.append(forged["offset"])
-        return [*rows[: at + 1], forged, *rows[at + 1 :]]
+        return [*rows[: at + 1], forged, *rows[at + 1 :]], forged["offset"]
 
-    rewrite_segment(segments(archive_dir, "lead.audit")[0], insert)
-    return "lead.audit", found[0]
+    return _tamper(archive_dir, "lead.audit", insert)
 
 
 def swap_two(archive_dir: Path, index: int) -> tuple[str, int]:
-    found: list[int] = []
+    """Two neighbours swapped in the file, their offsets kept; the fault is at the earlier
+    record, now found second."""
 
-    def swap(rows: Rows) -> Rows:
+    def swap(rows: Rows) -> tuple[Rows, int]:
         rows[index], rows[index + 1] = rows[index + 1], rows[index]
-        found.append(rows[index + 1]["offset"])  # the earlier record, now found second
-        return rows
+        return rows, rows[index + 1]["offset"]
 
-    rewrite_segment(segments(archive_dir, "lead.audit")[0], swap)
-    return "lead.audit", found[0]
+    return _tamper(archive_dir, "lead.audit", swap)
 
 
-def truncate_segment(archive_dir: Path, keep_all_but: int) -> tuple[str, int]:
-    found: list[int] = []
-
-    def cut(rows: Rows) -> Rows:
-        found.append(rows[-keep_all_but]["offset"])
-        return rows[:-keep_all_but]
-
-    rewrite_segment(segments(archive_dir, "lead.audit")[-1], cut)
-    return "lead.audit", found[0]
-
-
-def drop_checkpoint(archive_dir: Path, index: int) -> tuple[str, int]:
-    found: list[int] = []
-
-    def drop(rows: Rows) -> Rows:
-        found.append(rows[index]["offset"])
-        return rows[:index] + rows[index + 1 :]
-
-    rewrite_segment(segments(archive_dir, "lead.checkpoints")[0], drop)
-    return "lead.checkpoints", found[0]
+def truncate_segment(archive_dir: Path, cut: int) -> tuple[str, int]:
+    """The last ``cut`` records of lead.audit's last segment removed."""
+    return _tamper(
+        archive_dir, "lead.audit", lambda rows: (rows[:-cut], rows[-cut]["offset"]), segment=-1
+    )
 
 
 def forge_checkpoint_signature(archive_dir: Path, index: int) -> tuple[str, int]:
-    """One character of the hub's signature on a checkpoint changed (its first signature
-    line comes right after the note's blank line)."""
-    found: list[int] = []
+    """One character of the hub's signature on a checkpoint changed."""
 
-    def forge(rows: Rows) -> Rows:
+    def forge(rows: Rows) -> tuple[Rows, int]:
         value: bytes = rows[index]["value"]
         rows[index]["value"] = _flip_signature(value, value.index(SIGNATURE) + 1)
-        found.append(rows[index]["offset"])
-        return rows
+        return rows, rows[index]["offset"]
 
-    rewrite_segment(segments(archive_dir, "lead.checkpoints")[0], forge)
-    return "lead.checkpoints", found[0]
+    return _tamper(archive_dir, "lead.checkpoints", forge)
 
 
 def edit_cosignature(archive_dir: Path) -> tuple[str, int]:
     """One character of a witness's cosignature changed, on the first cosigned checkpoint
     (a note with more than one signature line)."""
-    found: list[int] = []
 
-    def edit(rows: Rows) -> Rows:
-        for row in rows:
-            value: bytes = row["value"]
-            if value.count(SIGNATURE) > 1:
-                row["value"] = _flip_signature(value, value.rindex(SIGNATURE) + 1)
-                found.append(row["offset"])
-                return rows
-        raise AssertionError("no cosigned checkpoint to tamper with")
+    def edit(rows: Rows) -> tuple[Rows, int]:
+        row = next(r for r in rows if r["value"].count(SIGNATURE) > 1)
+        row["value"] = _flip_signature(row["value"], row["value"].rindex(SIGNATURE) + 1)
+        return rows, row["offset"]
 
-    rewrite_segment(segments(archive_dir, "lead.checkpoints")[0], edit)
-    return "lead.checkpoints", found[0]
+    return _tamper(archive_dir, "lead.checkpoints", edit)
 
 
 def lose_segment(archive_dir: Path, topic: str) -> tuple[str, int]:

@@ -116,7 +116,7 @@ def test_a_deleted_record_is_placed_where_it_was_missed() -> None:
     missing = Problem(ORIGINAL[25][0], "missing: the next record, at offset 52, does not continue")
     assert _found(_verify(log, NOTES, [missing])) == [
         f"lead.audit/0 offset 50: {missing.what}; the first checkpoint that no longer matches "
-        "is 32 (lead.checkpoints/0 offset 3), and the 1 checkpoints after it"
+        "is 32 (lead.checkpoints/0 offset 3), and the checkpoint after it"
     ]
 
 
