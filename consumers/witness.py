@@ -19,7 +19,7 @@ from hub.audit import AuditLog, MerkleTree, log_keys, merkle, tree_of, witness_n
 from hub.context import HubContext
 from hub.crypto import Checkpoint, SigningKey, note, parse_note
 from hub.errors import HubError
-from hub.events import AUDIT, CHECKPOINTS
+from hub.events import AUDIT, CHECKPOINTS, NOTE_TEXT, record_headers
 from hub.log import client_kwargs, read_topics
 
 
@@ -128,7 +128,10 @@ def witness(hub: HubContext, bootstrap: Sequence[str], agency: str) -> int | Non
         bootstrap_servers=list(bootstrap), acks="all", enable_idempotence=True, **kwargs
     )
     try:
-        producer.send(CHECKPOINTS, key=str(size).encode(), value=cosigned.encode()).get(30)
+        headers = record_headers(f"checkpoint-{size}-{agency}", "cosignature", agency, NOTE_TEXT)
+        producer.send(
+            CHECKPOINTS, key=str(size).encode(), value=cosigned.encode(), headers=headers
+        ).get(30)
     finally:
         producer.close()
     return size

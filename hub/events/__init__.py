@@ -19,6 +19,7 @@ __all__ = [
     "HUB",
     "MAGIC",
     "MODULE_PATH",
+    "NOTE_TEXT",
     "REJECTED",
     "SYSTEM_PARTICIPANT",
     "ChargesHeld",
@@ -57,6 +58,7 @@ __all__ = [
     "load_topic_specs",
     "models",
     "notify_topic",
+    "record_headers",
     "release",
     "render",
     "seal_field",
@@ -74,6 +76,7 @@ if TYPE_CHECKING:
     from hub.events.codegen import COMMAND, MODULE_PATH, render, write
     from hub.events.envelope import (
         CE_TYPE_PREFIX,
+        NOTE_TEXT,
         SYSTEM_PARTICIPANT,
         Envelope,
         check_headers,
@@ -82,6 +85,7 @@ if TYPE_CHECKING:
         decode_envelope,
         encode_envelope,
         epoch_micros,
+        record_headers,
         sign_event,
         verify,
     )
@@ -128,6 +132,7 @@ else:
             "hub.events.envelope": (
                 "CE_TYPE_PREFIX",
                 "Envelope",
+                "NOTE_TEXT",
                 "SYSTEM_PARTICIPANT",
                 "check_headers",
                 "cloudevents_headers",
@@ -135,6 +140,7 @@ else:
                 "decode_envelope",
                 "encode_envelope",
                 "epoch_micros",
+                "record_headers",
                 "sign_event",
                 "verify",
             ),

@@ -34,6 +34,7 @@ CE_SPECVERSION = "1.0"
 CE_TYPE_PREFIX = "org.leadhub."
 CE_SOURCE_PREFIX = "/leadhub/agencies/"
 CONTENT_TYPE = "application/avro"
+NOTE_TEXT = "text/plain; charset=utf-8"  # a signed checkpoint (C2SP signed note)
 # Events about no one participant (policy_published) carry this reserved participant id.
 SYSTEM_PARTICIPANT = "SYSTEM"
 
@@ -199,6 +200,21 @@ def cloudevents_headers(envelope: Envelope) -> list[tuple[str, bytes]]:
         ("ce_type", f"{CE_TYPE_PREFIX}{envelope.event_type}".encode()),
         ("ce_time", envelope.occurred_at.astimezone(UTC).isoformat().encode()),
         ("content-type", CONTENT_TYPE.encode()),
+    ]
+
+
+def record_headers(
+    record_id: str, record_type: str, source: str, content_type: str = CONTENT_TYPE
+) -> list[tuple[str, bytes]]:
+    """CloudEvents 1.0 binary-mode attributes for a record that is not an agency's event (a
+    notice, an audit decision, a checkpoint): every record on the hub's topics reads as a
+    CloudEvent, so an agency's router or a broker tool needs nothing of ours to sort it."""
+    return [
+        ("ce_specversion", CE_SPECVERSION.encode()),
+        ("ce_id", record_id.encode()),
+        ("ce_source", f"{CE_SOURCE_PREFIX}{source}".encode()),
+        ("ce_type", f"{CE_TYPE_PREFIX}{record_type}".encode()),
+        ("content-type", content_type.encode()),
     ]
 
 

@@ -42,6 +42,8 @@ from hub.events import (
     AUDIT,
     CHECKPOINTS,
     EVENTS,
+    HUB,
+    NOTE_TEXT,
     REJECTED,
     Codec,
     DataKeyStore,
@@ -55,6 +57,7 @@ from hub.events import (
     encode_envelope,
     ingest_topic,
     notify_topic,
+    record_headers,
     sign_event,
 )
 
@@ -261,7 +264,7 @@ class CanonicalHandler:
                     AUDIT,
                     key,
                     self.codec.encode("audit_decision", record),
-                    [("ce_id", decision_id), *trace],
+                    [*record_headers(decision_id.decode(), "audit_decision", HUB), *trace],
                     id=f"{AUDIT}/{decision_id.decode()}",
                 )
             )
@@ -281,7 +284,7 @@ class CanonicalHandler:
                     notify_topic(d.recipient),
                     key,
                     self.codec.encode("notice", dict(notice)),
-                    [("ce_id", str(notice.notice_id).encode()), *trace],
+                    [*record_headers(str(notice.notice_id), "notice", HUB), *trace],
                     id=f"{notify_topic(d.recipient)}/{notice.notice_id}",
                 )
             )
@@ -341,6 +344,6 @@ class AuditHandler:
                 CHECKPOINTS,
                 str(size).encode(),
                 text.encode(),
-                [("ce_id", f"checkpoint-{size}".encode())],
+                record_headers(f"checkpoint-{size}", "checkpoint", HUB, NOTE_TEXT),
             )
         ]

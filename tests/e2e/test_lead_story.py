@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from typing import Any
 
 import pytest
+from cloudevents.core.bindings.kafka import KafkaMessage, from_binary
+from cloudevents.core.formats.json import JSONFormat
 
 from hub.events.envelope import decode_envelope
-from hub.events.topics import EVENTS
+from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
 from producers.demo import EventsWatcher
 from producers.simulator import Scenario
-from tests.support.hubs import Hub, check_outputs, notices
+from tests.support.hubs import RECIPIENTS, Hub, check_outputs, notices
 
 pytestmark = pytest.mark.integration
+REQUIRED = {"ce_specversion", "ce_id", "ce_source", "ce_type"}  # CloudEvents 1.0
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +162,28 @@ def test_the_prosecutors_inbox_opens_deduplicates_and_acknowledges(
                 acks.add(e.event_id)
         time.sleep(0.3)
     assert len(acks) == acked, "the hub accepted every acknowledgement"
+
+
+def test_every_record_the_hub_writes_reads_as_a_cloudevent(
+    hub: Hub, story: tuple[Scenario, dict[str, list[Any]]]
+) -> None:
+    """Read with the CloudEvents SDK's own Kafka binding, not the hub's reader: every
+    accepted event, notice, audit decision and checkpoint, every ingest record the hub
+    accepted, and every dead letter of a record that was a CloudEvent."""
+    _, topics = story
+    accepted = {dict(r.headers)["ce_id"] for r in hub.read(EVENTS)}
+    checked: Counter[str] = Counter()
+    ingest = [ingest_topic(a) for a in [*RECIPIENTS, "hub"]]
+    for topic in [EVENTS, AUDIT, CHECKPOINTS, REJECTED, *ingest, *map(notify_topic, RECIPIENTS)]:
+        for r in topics.get(topic) or hub.read(topic):
+            headers = dict(r.headers)
+            if topic in ingest and headers.get("ce_id") not in accepted:
+                continue  # an agency's bad input, refused: not the hub's to vouch for
+            if topic == REJECTED and not headers.keys() >= REQUIRED:
+                continue  # a dead letter keeps what the refused record had
+            event = from_binary(KafkaMessage(headers, r.key, r.value), JSONFormat())
+            assert event.get_id() == headers["ce_id"].decode(), (topic, r.offset)
+            assert event.get_source().startswith("/leadhub/agencies/"), (topic, r.offset)
+            checked[topic.rsplit(".", 1)[0] if "notify" in topic else topic] += 1
+    for topic in (EVENTS, AUDIT, CHECKPOINTS, "lead.notify", "lead.ingest.bpd", REJECTED):
+        assert checked[topic] > 0, (topic, checked)

@@ -284,6 +284,17 @@ def vector(marker: str) -> dict[str, str]:
     return values
 
 
+def hub_headers(record_id: object, record_type: str) -> list[tuple[str, bytes]]:
+    """Section 13: the CloudEvents set on the hub's own Avro records."""
+    return [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", str(record_id).encode()),
+        ("ce_source", b"/leadhub/agencies/hub"),
+        ("ce_type", f"org.leadhub.{record_type}".encode()),
+        ("content-type", b"application/avro"),
+    ]
+
+
 def test_the_document_quotes_this_example_verbatim() -> None:
     source = Path(__file__).read_text("utf-8")
     begin = source.index(EXAMPLE_BEGIN) + len(EXAMPLE_BEGIN)
@@ -709,7 +720,9 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
     assert all(
         o.key == key
         and o.headers
-        == [("ce_id", str(read_single_object(o.value, "audit_decision")["decision_id"]).encode())]
+        == hub_headers(
+            read_single_object(o.value, "audit_decision")["decision_id"], "audit_decision"
+        )
         for o in outs
         if o.topic == "lead.audit"
     )
@@ -726,7 +739,7 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
         notice, opened = reader["open_notice"](out.value, RELEASED, hub_keys, sealing_keys)
         nid = uuid.uuid5(NOTICE_NAMESPACE, f"{held_id}/{recipient}")
         assert notice["notice_id"] == nid == permits[recipient]["decision_id"]
-        assert (out.key, out.headers) == (key, [("ce_id", str(nid).encode())])
+        assert (out.key, out.headers) == (key, hub_headers(nid, "notice"))
         assert (notice["recorded_at"], notice["recipient_key_id"]) == (
             now["t"],
             sealing[recipient].key_id,
