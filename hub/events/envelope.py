@@ -218,6 +218,28 @@ def record_headers(
     ]
 
 
+def is_cloudevent(headers: Iterable[tuple[str, bytes]]) -> bool:
+    """Whether Kafka headers make a valid CloudEvents 1.0 binary-mode event: the required
+    attributes present and non-empty, version 1.0, a time (if any) in RFC 3339, and every
+    header UTF-8 (the SDKs decode them all)."""
+    found: dict[str, str] = {}
+    for k, v in headers:
+        try:
+            found[k] = v.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    if found.get("ce_specversion") != CE_SPECVERSION:
+        return False
+    if not all(found.get(f"ce_{name}") for name in ("id", "source", "type")):
+        return False
+    if "ce_time" in found:
+        try:
+            datetime.fromisoformat(found["ce_time"])
+        except ValueError:
+            return False
+    return True
+
+
 def check_headers(
     headers: Iterable[tuple[str, bytes]], key: bytes | None, envelope: Envelope
 ) -> None:

@@ -19,7 +19,6 @@ from producers.simulator import Scenario
 from tests.support.hubs import RECIPIENTS, Hub, check_outputs, notices
 
 pytestmark = pytest.mark.integration
-REQUIRED = {"ce_specversion", "ce_id", "ce_source", "ce_type"}  # CloudEvents 1.0
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +168,7 @@ def test_every_record_the_hub_writes_reads_as_a_cloudevent(
 ) -> None:
     """Read with the CloudEvents SDK's own Kafka binding, not the hub's reader: every
     accepted event, notice, audit decision and checkpoint, every ingest record the hub
-    accepted, and every dead letter of a record that was a CloudEvent."""
+    accepted, and every dead letter that says it is one (the others have no ce_ header)."""
     _, topics = story
     accepted = {dict(r.headers)["ce_id"] for r in hub.read(EVENTS)}
     checked: Counter[str] = Counter()
@@ -179,8 +178,8 @@ def test_every_record_the_hub_writes_reads_as_a_cloudevent(
             headers = dict(r.headers)
             if topic in ingest and headers.get("ce_id") not in accepted:
                 continue  # an agency's bad input, refused: not the hub's to vouch for
-            if topic == REJECTED and not headers.keys() >= REQUIRED:
-                continue  # a dead letter keeps what the refused record had
+            if topic == REJECTED and not any(k.startswith("ce_") for k in headers):
+                continue  # a dead letter of a record that was no CloudEvent claims none
             event = from_binary(KafkaMessage(headers, r.key, r.value), JSONFormat())
             assert event.get_id() == headers["ce_id"].decode(), (topic, r.offset)
             assert event.get_source().startswith("/leadhub/agencies/"), (topic, r.offset)
