@@ -294,7 +294,7 @@ class Auditor(_Checks):
             # a decision missing from the log: verify may have found where it was taken out
             where = next((k for k, whats in altered.items() if f in whats), None)
             if isinstance(where, tuple):
-                f = f"{f} [audit verify finds a record removed at {place_text(where)}]"  # noqa: PLW2901
+                f = f"{f} [audit verify finds the log broken at {place_text(where)}]"  # noqa: PLW2901
             placed.append(f)
         return placed, summary
 

@@ -11,6 +11,7 @@ it counted on the same line. Pure: the auditor gathers the evidence, this module
 
 from __future__ import annotations
 
+import base64
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -154,7 +155,8 @@ def check_rows(check: LogCheck) -> list[dict[str, Any]]:
             row(name, Status.NOT_CHECKED, "no signed checkpoint to check against")
         return rows
     sizes = sorted(check.checkpoints)
-    valid = f"{len(sizes)} signed by the hub (sizes {sizes[0]}..{sizes[-1]})"
+    root = base64.b64encode(latest.checkpoint.root).decode()
+    valid = f"{len(sizes)} signed by the hub (sizes {sizes[0]}..{sizes[-1]}); latest root {root}"
     if bad_notes:
         row("checkpoints", Status.FAIL, f"{valid}; {bad_notes} not valid (below)")
     else:
@@ -244,10 +246,11 @@ def log_findings(
     if mismatch is None:
         return
     place = _locate(mismatch, leaves, [e.place for e in evidence if e.place is not None])
-    if place is not None:
-        findings.add(place, _checkpoint_said(mismatch))
-    else:
+    where = ""
+    if place is None:
         what, where = _first_fault(mismatch, leaves)
         findings.add(None, what, where)
+    else:
+        findings.add(place, _checkpoint_said(mismatch))
     for what in unplaced:
-        findings.add(place, what, where if place is None else "")
+        findings.add(place, what, where)

@@ -192,14 +192,15 @@ def _check_records(
                     findings.append(Finding(where, text, (*stream, r.offset)))
             elif r.offset > expected and not continues:
                 # a gap alone is a transaction's marker or aborted records; a gap where the
-                # chain breaks is a record taken out (or moved, if it turns up later)
+                # chain breaks is this record edited or one before it taken out (or moved,
+                # if it turns up later): the chain cannot tell which, replay can
                 missing[expected] = len(findings)
                 findings.append(
                     Finding(
                         where,
-                        f"missing: the next record, at offset {r.offset}, does not continue "
-                        "the chain",
-                        (*stream, expected),
+                        "does not continue the chain: edited, or a record before it removed "
+                        f"(from offsets {expected}..{r.offset - 1})",
+                        (*stream, r.offset),
                     )
                 )
             elif not continues:

@@ -307,7 +307,7 @@ FAULTS: dict[str, tuple[Callable[[Path], tuple[str, int]], tuple[str, ...]]] = {
     ),
     "delete a record": (
         lambda d: tamper.delete_record(d, 60),
-        ("missing: the next record", "derived by replay, missing from lead.audit", FIRST),
+        ("does not continue the chain", "derived by replay, missing from lead.audit", FIRST),
     ),
     "insert a forged one": (
         lambda d: tamper.insert_forged(d, 80),
@@ -322,7 +322,7 @@ FAULTS: dict[str, tuple[Callable[[Path], tuple[str, int]], tuple[str, ...]]] = {
     ),
     "drop a checkpoint": (
         lambda d: tamper.delete_record(d, 3, "lead.checkpoints"),
-        ("missing: the next record",),
+        ("does not continue the chain",),
     ),
     "forge a checkpoint signature": (
         lambda d: tamper.forge_checkpoint_signature(d, 2),

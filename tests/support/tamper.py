@@ -70,8 +70,12 @@ def edit_decision(archive_dir: Path, index: int) -> tuple[str, int]:
 
 
 def delete_record(archive_dir: Path, index: int, topic: str = "lead.audit") -> tuple[str, int]:
+    """One record taken out; the fault shows at the record after it, whose chain value was
+    made over the one removed."""
     return _tamper(
-        archive_dir, topic, lambda rows: (rows[:index] + rows[index + 1 :], rows[index]["offset"])
+        archive_dir,
+        topic,
+        lambda rows: (rows[:index] + rows[index + 1 :], rows[index + 1]["offset"]),
     )
 
 

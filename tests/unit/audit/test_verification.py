@@ -111,12 +111,13 @@ def test_without_other_evidence_the_finding_is_the_records_between_two_checkpoin
     ]
 
 
-def test_a_deleted_record_is_placed_where_it_was_missed() -> None:
+def test_a_deleted_record_is_placed_where_the_chain_breaks() -> None:
     log = ORIGINAL[:25] + ORIGINAL[26:]
-    missing = Problem(ORIGINAL[25][0], "missing: the next record, at offset 52, does not continue")
+    said = "does not continue the chain: edited, or a record before it removed (from 50..51)"
+    missing = Problem(ORIGINAL[26][0], said)
     assert _found(_verify(log, NOTES, [missing])) == [
-        f"lead.audit/0 offset 50: {missing.what}; the first checkpoint that no longer matches "
-        "is 32 (lead.checkpoints/0 offset 3), and the checkpoint after it"
+        f"lead.audit/0 offset 52 (decision d52): {said}; the first checkpoint that no longer "
+        "matches is 32 (lead.checkpoints/0 offset 3), and the checkpoint after it"
     ]
 
 

@@ -87,8 +87,8 @@ def test_offsets_may_skip_where_transactions_ended(tmp_path: Path) -> None:
     assert archive.next_offset("lead.audit", 0) == 37
     rewrite_segment(_segment(archive, 3), lambda rows: rows[:-2] + rows[-1:])
     assert _problems(archive) == [
-        f"{_SEG}31.avro offset 32: missing: the next record, at offset 36, does not continue "
-        "the chain"
+        f"{_SEG}31.avro offset 36: does not continue the chain: edited, or a record before "
+        "it removed (from offsets 32..35)"
     ]
 
 
@@ -116,8 +116,8 @@ def test_a_deleted_record_is_named(tmp_path: Path) -> None:
     archive = _archive(tmp_path)
     rewrite_segment(_segment(archive, 1), lambda rows: rows[:4] + rows[5:])
     assert _problems(archive) == [
-        f"{_SEG}10.avro offset 14: missing: the next record, at offset 15, does not continue "
-        "the chain"
+        f"{_SEG}10.avro offset 15: does not continue the chain: edited, or a record before "
+        "it removed (from offsets 14..14)"
     ]
 
 
