@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hub.audit.checkpoints import log_keys, tree_of, witness_keys
-from hub.audit.log_check import LogCheck, Problem, place_text, verify_log
+from hub.audit.log_check import LogCheck, place_text, verify_log
 from hub.audit.replay import (
     MISSING,
     Comparison,
@@ -177,9 +177,8 @@ class _Checks:
             return self._verified
         rows: list[dict[str, Any]] = []
         findings = Findings()
-        evidence: list[Problem] = []
         if self.log.archive is not None:
-            rows.append(self._archive_row(findings, evidence))
+            rows.append(self._archive_row(findings))
         check = self.log_check()
         rows += check_rows(check)
         leaves = self._leaves()
@@ -188,13 +187,12 @@ class _Checks:
             for index, why in suspects(self.replay, self.log.audit, self.hub.codec):
                 if index >= check.mismatch.start:
                     findings.add(leaves[index].place, why)
-                    evidence.append(Problem(leaves[index].place, why))
             missing = [f for f in self._compared().findings if f.endswith(MISSING)]
-        log_findings(check, leaves, evidence, findings, missing)
+        log_findings(check, leaves, findings, missing)
         self._verified = rows, findings
         return self._verified
 
-    def _archive_row(self, findings: Findings, evidence: list[Problem]) -> dict[str, Any]:
+    def _archive_row(self, findings: Findings) -> dict[str, Any]:
         archive = self.log.archive
         assert archive is not None
         origin = self.hub.settings.audit.origin
@@ -203,9 +201,7 @@ class _Checks:
             if f.place is None:
                 findings.add(None, f.problem, f.where)
             else:
-                what = f"{f.problem} ({f.where})"
-                findings.add(f.place, what)
-                evidence.append(Problem(f.place, what))
+                findings.add(f.place, f"{f.problem} ({f.where})")
         segments = sum(len(archive.segment_files(*s)) for s in archive.streams())
         scope = f"{len(archive.streams())} streams, {segments} segments"
         if found:

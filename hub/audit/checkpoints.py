@@ -22,6 +22,11 @@ def witness_name(origin: str, agency: str) -> str:
     return f"{origin}/witness/{agency}"
 
 
+def witness_agency(name: str) -> str:
+    """The agency of a witness key's name (``witness_name`` read back)."""
+    return name.rsplit("/", 1)[-1]
+
+
 def log_keys(origin: str, keys: PublicKeys, hub: str = "hub") -> list[note.NoteKey]:
     """The hub's checkpoint keys (every one it ever had), named by the log's origin as
     C2SP logs are."""

@@ -14,12 +14,12 @@ first fault; other evidence (the archive's record chains, replay) places it on o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
 from hub.audit import merkle
-from hub.audit.checkpoints import tree_of
+from hub.audit.checkpoints import tree_of, witness_agency
 from hub.audit.tree import MerkleTree
 from hub.crypto import note
 
@@ -109,8 +109,9 @@ def verify_log(
 ) -> LogCheck:
     """Check the signed checkpoints ``notes`` (place, text) against lead.audit's ``values``."""
     check = LogCheck(records=len(values))
+    cosigners = {(k.name, k.key_hash): k for k in witnesses}
     for place, text in notes:
-        _read_note(check, place, text, origin, hub, witnesses)
+        _read_note(check, place, text, origin, hub, cosigners)
     tree = tree_of(values)
     _match(check, tree)
     _prove(check, tree)
@@ -123,7 +124,7 @@ def _read_note(
     text: str,
     origin: str,
     hub: Sequence[note.NoteKey],
-    witnesses: Sequence[note.NoteKey],
+    cosigners: Mapping[tuple[str, bytes], note.NoteKey],
 ) -> None:
     # the hub's signature decides whether the checkpoint counts; a witness's bad
     # cosignature is that witness's finding and does not discard what the hub signed
@@ -146,7 +147,6 @@ def _read_note(
             )
         )
         return
-    cosigners = {(k.name, k.key_hash): k for k in witnesses}
     for sig in note.parse_note(text)[1]:
         key = cosigners.get((sig.name, sig.key_hash))
         if key is None:
@@ -154,7 +154,7 @@ def _read_note(
         try:
             timestamp = key.verify(body, sig.signature)
         except note.NoteError:
-            witness = key.name.rsplit("/", 1)[-1]
+            witness = witness_agency(key.name)
             check.witness_problems.append(
                 Problem(place, f"the cosignature of {witness} on checkpoint {cp.size} is invalid")
             )

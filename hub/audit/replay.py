@@ -80,6 +80,18 @@ class Replay:
     lapses: FirstSeen[UUID, Position] = field(default_factory=FirstSeen)
     findings: list[str] = field(default_factory=list)
     events: int = 0
+    _encoded: dict[bytes, tuple[UUID, bytes]] | None = field(default=None, repr=False)
+
+    def encoded(self, codec: Codec) -> dict[bytes, tuple[UUID, bytes]]:
+        """Each derived decision's bytes, by its ce_id header value: a decision's encoding
+        is canonical, so a record with these bytes under that id is that decision. Encoded
+        once, for the diff and for verify's suspects alike."""
+        if self._encoded is None:
+            self._encoded = {
+                str(i).encode(): (i, codec.encode("audit_decision", want))
+                for i, want in self.decisions.items()
+            }
+        return self._encoded
 
 
 @dataclass(frozen=True)
@@ -233,10 +245,7 @@ def _matching(
     header names is that decision; only the others are decoded and compared field by
     field (a decision's encoding is canonical, so equal bytes are equal content, and
     decoding every record would cost more than deriving it)."""
-    expected = {
-        str(i).encode(): (i, codec.encode("audit_decision", want))
-        for i, want in derived.decisions.items()
-    }
+    expected = derived.encoded(codec)
     matched: set[UUID] = set()
     odd = []
     for r in records:
@@ -286,12 +295,8 @@ def _differences(decision_id: UUID, want: dict[str, Any], got: dict[str, Any]) -
 
 def suspects(derived: Replay, records: Sequence[LogRecord], codec: Codec) -> list[tuple[int, str]]:
     """The lead.audit records (by position) that are not what replay derives, and why: the
-    evidence that places an altered record once the signed checkpoints say one is. A
-    decision's encoding is canonical, so a record whose bytes are those replay derives for
-    the decision its ce_id names is that decision."""
-    expected = {
-        str(i).encode(): codec.encode("audit_decision", w) for i, w in derived.decisions.items()
-    }
+    evidence that places an altered record once the signed checkpoints say one is."""
+    expected = derived.encoded(codec)
     first: dict[bytes, int] = {}
     found: list[tuple[int, str]] = []
     for index, r in enumerate(records):
@@ -303,7 +308,7 @@ def suspects(derived: Replay, records: Sequence[LogRecord], codec: Codec) -> lis
             found.append((index, f"a second copy of the record at offset {where} (inserted)"))
         elif named not in expected:
             found.append((index, "replay derives no such decision (forged or inserted)"))
-        elif expected[named] != r.value:
+        elif expected[named][1] != r.value:
             found.append((index, "replay derives this decision differently (edited)"))
         first.setdefault(named or b"", index)
     return found

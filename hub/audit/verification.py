@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from hub.audit.log_check import LogCheck, Mismatch, Place, Problem, place_text
+from hub.audit.checkpoints import witness_agency
+from hub.audit.log_check import LogCheck, Mismatch, Place, place_text
 from hub.events import AUDIT
 
 
@@ -128,8 +129,9 @@ def _first_fault(mismatch: Mismatch, leaves: Sequence[Leaf]) -> tuple[str, str]:
 def _checkpoint_said(mismatch: Mismatch) -> str:
     cp = mismatch.checkpoint
     later = mismatch.later
-    after = f", and the {later} checkpoints after it" if later > 1 else ""
-    after = ", and the checkpoint after it" if later == 1 else after
+    after = {0: "", 1: ", and the checkpoint after it"}.get(
+        later, f", and the {later} checkpoints after it"
+    )
     return (
         f"the first checkpoint that no longer matches is {cp.checkpoint.size} "
         f"({place_text(cp.place)}){after}"
@@ -221,7 +223,7 @@ def _witnesses(check: LogCheck) -> tuple[str, Status, str]:
     if not witnessed:
         return "witnesses", Status.NOT_CHECKED, "no agency has cosigned a checkpoint yet"
     newest = max(witnessed, key=lambda w: w.checkpoint.size)
-    names = sorted(n.rsplit("/", 1)[-1] for n in newest.cosigners)
+    names = sorted(witness_agency(n) for n in newest.cosigners)
     return (
         "witnesses",
         Status.OK,
@@ -231,21 +233,19 @@ def _witnesses(check: LogCheck) -> tuple[str, Status, str]:
 
 
 def log_findings(
-    check: LogCheck,
-    leaves: Sequence[Leaf],
-    evidence: Sequence[Problem],
-    findings: Findings,
-    unplaced: Sequence[str] = (),
+    check: LogCheck, leaves: Sequence[Leaf], findings: Findings, unplaced: Sequence[str] = ()
 ) -> None:
-    """Add the log's problems and the first fault to ``findings``, on the record other
-    evidence places it at when there is one; ``unplaced`` is what other checks say about
-    the fault without a place (replay's decisions missing from the log)."""
+    """Add the log's problems and the first fault to ``findings``, on the record that what
+    other checks found there (already in ``findings``) places it at, when there is one;
+    ``unplaced`` is what other checks say about the fault without a place (replay's
+    decisions missing from the log)."""
+    suspects = [k for k in findings.by_place if isinstance(k, tuple)]
     for p in [*check.problems, *check.witness_problems]:
         findings.add(p.place, p.what, "lead.audit")
     mismatch = check.mismatch
     if mismatch is None:
         return
-    place = _locate(mismatch, leaves, [e.place for e in evidence if e.place is not None])
+    place = _locate(mismatch, leaves, suspects)
     where = ""
     if place is None:
         what, where = _first_fault(mismatch, leaves)

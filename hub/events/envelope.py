@@ -192,15 +192,11 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def cloudevents_headers(envelope: Envelope) -> list[tuple[str, bytes]]:
-    """CloudEvents 1.0 Kafka binary-mode attributes, so routers need not decode Avro."""
-    return [
-        ("ce_specversion", CE_SPECVERSION.encode()),
-        ("ce_id", str(envelope.event_id).encode()),
-        ("ce_source", f"{CE_SOURCE_PREFIX}{envelope.source}".encode()),
-        ("ce_type", f"{CE_TYPE_PREFIX}{envelope.event_type}".encode()),
-        ("ce_time", envelope.occurred_at.astimezone(UTC).isoformat().encode()),
-        ("content-type", CONTENT_TYPE.encode()),
-    ]
+    """CloudEvents 1.0 Kafka binary-mode attributes, so routers need not decode Avro: the
+    set every record carries, with the event's time before ``content-type``."""
+    headers = record_headers(str(envelope.event_id), envelope.event_type, envelope.source)
+    time = envelope.occurred_at.astimezone(UTC).isoformat().encode()
+    return [*headers[:-1], ("ce_time", time), headers[-1]]
 
 
 def record_headers(

@@ -52,7 +52,7 @@ def _verify(
     for e in evidence:
         findings.add(e.place, e.what)
     rows = check_rows(check)
-    log_findings(check, leaves, evidence, findings)
+    log_findings(check, leaves, findings)
     rows += findings.rows(leaves)
     return [*rows, result_row(rows)]
 
