@@ -12,6 +12,7 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -31,7 +32,13 @@ def _create(cluster: EmbeddedCluster, topic: str, partitions: int) -> None:
     """A topic with the cluster's default replication (-1), as `leadhub up` does not ask."""
     with cluster.admin() as admin:
         admin.create_topics([NewTopic(topic, partitions, -1)])
-    _until(lambda: all(p["leader"] >= 0 for p in cluster.partitions(topic).values()), 30)
+    _until(lambda: _led(cluster.partitions(topic), partitions), 30)
+
+
+def _led(described: dict[int, dict[str, Any]], partitions: int) -> bool:
+    """Every partition is known and has a leader. Just after the create the metadata may list
+    none of them, and ``all()`` of nothing is true: count them too."""
+    return len(described) == partitions and all(p["leader"] >= 0 for p in described.values())
 
 
 def _until(condition: Callable[[], bool], timeout_s: float) -> float:
