@@ -78,7 +78,9 @@ def build_app(runtime: Runtime) -> Any:
         broker_credentials=faust_credentials(settings.broker.security),
         broker_client_id=settings.broker.client_id,
         broker_session_timeout=settings.streams.session_timeout_s,
-        broker_heartbeat_interval=1,
+        # a quarter of the session: three heartbeats may go missing before the group
+        # believes the worker dead
+        broker_heartbeat_interval=min(1.0, settings.streams.session_timeout_s / 4),
         broker_commit_interval=settings.streams.commit_interval_s,
         store="memory://",  # derived state is rebuilt from the log, see the module doc
         web_enabled=serving,

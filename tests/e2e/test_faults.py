@@ -34,7 +34,6 @@ from tests.support.rigs import (
 pytestmark = pytest.mark.integration
 
 HOST = "127.0.0.1"
-SESSION_S = 3.0
 
 
 @pytest.mark.timeout(180)

@@ -35,7 +35,7 @@ from tests.support.hubs import RECIPIENTS, Hub, check_outputs, notices, replay
 from tests.support.paths import DEPLOY
 
 HOST = "127.0.0.1"
-SESSION_S = 3.0
+SESSION_S = 2.0
 
 
 @dataclass
