@@ -9,10 +9,66 @@ and sending, whoever sends.
 
 from __future__ import annotations
 
+import json
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from hub.crypto import SigningKey
+from hub.errors import HubError
 from hub.events import Envelope, EventBody
 from hub.log import AsyncPublisher, Publisher
+from hub.web import sign_request
 
-__all__ = ["AsyncPublisher", "Publisher", "json_submission"]
+__all__ = ["AsyncPublisher", "HubApi", "Publisher", "json_submission"]
+
+
+class HubApi:
+    """The hub's HTTP API as an agency system calls it: each request signed with the
+    agency's event-signing key (docs/protocol.md, section 17.1). Standard library only."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: SigningKey,
+        *,
+        timeout_s: float = 10.0,
+        context: ssl.SSLContext | None = None,
+    ) -> None:
+        if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
+            raise HubError(f"the hub's API is http:// or https://, not {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.key = key
+        self.timeout_s = timeout_s
+        self.context = context
+
+    def new_participant_id(self) -> str:
+        """A participant id the hub issued, for a person the agency is about to refer
+        (POST /v1/participants): use it in the referral and every event after it."""
+        answer = self._call("POST", "/v1/participants")
+        return str(answer["participant_id"])
+
+    def _call(self, method: str, path: str, body: bytes = b"") -> dict[str, object]:
+        target = urllib.parse.urlsplit(self.base_url).path + path
+        request = urllib.request.Request(  # noqa: S310 (the scheme is checked at __init__)
+            self.base_url + path,
+            data=body,
+            method=method,
+            headers={"Authorization": sign_request(self.key, method, target, body)},
+        )
+        try:
+            with urllib.request.urlopen(  # noqa: S310 (as above)
+                request, timeout=self.timeout_s, context=self.context
+            ) as r:
+                answer: dict[str, object] = json.load(r)
+                return answer
+        except urllib.error.HTTPError as exc:
+            problem = json.loads(exc.read() or b"{}")
+            raise HubError(
+                f"{method} {path}: {exc.code} {problem.get('reason', '')}: "
+                f"{problem.get('detail') or problem.get('title', '')}"
+            ) from None
 
 
 def json_submission(envelope: Envelope, body: EventBody) -> dict[str, object]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hub.domain import Hold
+from hub.domain import Hold, issue_participant_id
 from hub.events import Reason
 from hub.events import models as m
 from producers.samples import Seal, part2_consent, sample_event
@@ -66,10 +66,6 @@ def _with(body: m.EventBody, **updates: Any) -> m.EventBody:
     return type(body).model_validate({**body.model_dump(), **updates})
 
 
-def participant_id(rng: random.Random) -> str:
-    return "P-" + "".join(rng.choice("ABCDEFGHJKMNPQRSTVWXYZ23456789") for _ in range(10))
-
-
 class _Story:
     """One participant's path through LEAD."""
 
@@ -82,7 +78,7 @@ class _Story:
     ) -> None:
         self.rng = rng
         self.scenario = scenario
-        self.pid = participant_id(rng)
+        self.pid = issue_participant_id(rng.randbytes)  # as the hub issues them
         self.seal = seal_for(self.pid)
         self.correlation = self._id()
         self.consent_id = self.correlation

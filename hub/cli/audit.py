@@ -33,7 +33,23 @@ if TYPE_CHECKING:
     from hub.audit import Auditor
 
 
-ParticipantOption = Annotated[str, typer.Option("--participant", "-p", help="participant id")]
+def _participant(typed: str) -> str:
+    """The id as the hub issued it, from what a person typed (case, spaces, I/L for 1, O
+    for 0); refused if its check symbol fails, so a mistyped id erases or shows no one."""
+    from hub.domain import read_participant_id
+
+    participant = read_participant_id(typed)
+    if participant is None:
+        raise typer.BadParameter(
+            f"{typed!r} is not a participant id the hub issued (P- and twelve symbols; "
+            "its check symbol fails)"
+        )
+    return participant
+
+
+ParticipantOption = Annotated[
+    str, typer.Option("--participant", "-p", help="participant id", callback=_participant)
+]
 
 
 def _auditor(config: Path | None, source: str, bootstrap_servers: str | None) -> Auditor:

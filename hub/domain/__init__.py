@@ -37,6 +37,7 @@ __all__ = [
     "audit_record",
     "audited",
     "build_notice",
+    "issue_participant_id",
     "jsonable",
     "keep",
     "load_all",
@@ -45,6 +46,7 @@ __all__ = [
     "open_notice",
     "parse",
     "policy_event_id",
+    "read_participant_id",
     "wall_clock",
 ]
 
@@ -69,6 +71,10 @@ if TYPE_CHECKING:
         jsonable,
         notice_id,
         open_notice,
+    )
+    from hub.domain.participant_ids import (
+        issue_participant_id,
+        read_participant_id,
     )
     from hub.domain.policy import (
         ConsentState,
@@ -107,6 +113,10 @@ else:
                 "jsonable",
                 "notice_id",
                 "open_notice",
+            ),
+            "hub.domain.participant_ids": (
+                "issue_participant_id",
+                "read_participant_id",
             ),
             "hub.domain.policy": (
                 "ConsentState",

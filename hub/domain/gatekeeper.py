@@ -16,8 +16,11 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from hub.crypto import PublicKeys
+from hub.domain import participant_ids
 from hub.domain.agencies import AgencyRegistry
 from hub.events import (
+    HUB,
+    SYSTEM_PARTICIPANT,
     ChargesHeld,
     Codec,
     Envelope,
@@ -162,6 +165,14 @@ class Gatekeeper:
         if not self.agencies.may_emit(envelope.source, envelope.event_type):
             return Rejected(
                 Reason.TYPE_NOT_ALLOWED, f"{envelope.source} may not emit {envelope.event_type}"
+            )
+        if not participant_ids.is_participant_id(envelope.participant_id) and (
+            envelope.participant_id,
+            envelope.source,
+        ) != (SYSTEM_PARTICIPANT, HUB):
+            return Rejected(
+                Reason.INVALID_PARTICIPANT_ID,
+                "participant_id is not an id the hub issued (its check symbol fails: mistyped?)",
             )
         if envelope.recorded_at is not None:
             raise InvalidEvent("recorded_at is set by the hub and must be null on ingest")

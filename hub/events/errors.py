@@ -20,6 +20,7 @@ class Reason(StrEnum):
     DUPLICATE = "DUPLICATE"  # an event id the hub has already accepted
     WRONG_TOPIC = "WRONG_TOPIC"  # source agency is not the owner of the ingest topic
     UNRELEASED_SCHEMA = "UNRELEASED_SCHEMA"  # written with a schema not yet released
+    INVALID_PARTICIPANT_ID = "INVALID_PARTICIPANT_ID"  # not an id the hub issues (check symbol)
 
 
 class EventError(Exception):

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from hub.surface import lazy_surface
 
-__all__ = ["WebContext", "create_asgi", "hub_registry", "issue_session"]
+__all__ = ["WebContext", "create_asgi", "hub_registry", "issue_session", "sign_request"]
 
 # Loaded name by name (hub.surface): the worker and `leadhub web` need the context and
 # the sessions; FastAPI, Jinja and Prometheus load only when the worker serves HTTP.
 if TYPE_CHECKING:
-    from hub.web.auth import issue_session
+    from hub.web.auth import issue_session, sign_request
     from hub.web.context import WebContext
     from hub.web.metrics import hub_registry
     from hub.web.server import create_asgi
@@ -19,7 +19,7 @@ else:
     __getattr__ = lazy_surface(
         __name__,
         {
-            "hub.web.auth": ("issue_session",),
+            "hub.web.auth": ("issue_session", "sign_request"),
             "hub.web.context": ("WebContext",),
             "hub.web.metrics": ("hub_registry",),
             "hub.web.server": ("create_asgi",),

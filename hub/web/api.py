@@ -8,15 +8,18 @@ import asyncio
 import base64
 import binascii
 import json
+import secrets
 import uuid
 from collections import defaultdict
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import structlog
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
+from hub.domain import issue_participant_id
 from hub.errors import HubError
 from hub.events import (
     EVENT_MODELS,
@@ -30,6 +33,8 @@ from hub.events import (
 from hub.web.auth import Unauthenticated
 from hub.web.context import WebContext
 from hub.web.view import Shown, as_json
+
+log = structlog.get_logger(__name__)
 
 AVRO = "application/vnd.leadhub.envelope+avro"
 PROBLEM = "application/problem+json"
@@ -71,6 +76,12 @@ NOTHING_DISCLOSED = ApiProblem(
     404, "NOTHING_DISCLOSED", "nothing disclosed to you about this participant"
 )
 NOT_AUDITOR = ApiProblem(403, "NOT_AN_AUDITOR", "auditor endpoints are for oversight agencies")
+NOT_A_REFERRER = ApiProblem(
+    403,
+    "NOT_A_REFERRER",
+    "participant ids are issued to agencies that refer people",
+    "your agency may not emit referral_made (deploy/agencies.yaml)",
+)
 
 
 class SubmittedEvent(BaseModel):
@@ -87,6 +98,13 @@ class SubmittedEvent(BaseModel):
     correlation_id: uuid.UUID | None = None
     body: dict[str, Any]
     signature: str = Field(description="base64 Ed25519 signature over the signing input")
+
+
+class IssuedParticipant(BaseModel):
+    participant_id: str = Field(
+        description="P- and twelve Crockford base-32 symbols, the last a check symbol",
+        examples=["P-7KQ2M9XR4TQF"],
+    )
 
 
 class Verdict(BaseModel):
@@ -248,6 +266,18 @@ def router(ctx: WebContext) -> APIRouter:
         return Verdict(
             status="accepted", event_id=verdict.event_id, ingest=ingest, detail=verdict.detail
         )
+
+    @api.post("/participants", response_model=IssuedParticipant, status_code=201)
+    async def issue_participant(who: Agency) -> IssuedParticipant:
+        """A new participant id, for the person your agency is about to refer: random (55
+        bits; no sequence, date or agency in it), with a check symbol the gatekeeper tests,
+        so a mistyped id is refused (INVALID_PARTICIPANT_ID) instead of starting a second
+        timeline. Issued to agencies that may emit referral_made; the hub keeps no list,
+        so an id unused costs nothing."""
+        if not ctx.agencies.may_emit(who, "referral_made"):
+            raise NOT_A_REFERRER
+        log.info("participant_id_issued", agency=who)
+        return IssuedParticipant(participant_id=issue_participant_id(secrets.token_bytes))
 
     @api.get("/participants/{participant_id}/timeline", response_model=Timeline)
     async def timeline(participant_id: str, who: Agency, as_of: datetime | None = None) -> Timeline:

@@ -13,13 +13,17 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.domain.participant_ids import is_participant_id
 from hub.domain.rejections import parse
+from hub.errors import HubError
 from hub.events.envelope import decode_body, decode_envelope, encode_envelope, sign_event
 from hub.events.models import CaseManagerDispatched, StatusChanged
 from hub.events.topics import AUDIT, EVENTS, REJECTED
 from hub.web.api import AVRO
 from hub.web.auth import sign_request
-from producers.sdk import json_submission
+from producers.samples import sample_event
+from producers.sdk import HubApi, json_submission
+from tests.support.fakes import fake_seal
 from tests.support.hubs import WebHub, expected_view
 
 pytestmark = pytest.mark.timeout(600)
@@ -190,6 +194,39 @@ def test_a_json_event_goes_through_the_gatekeeper_and_its_verdict_comes_back(
     broken["body"]["response_target_minutes"] = "soon"
     r = call(web_hub, "cm", "POST", "/v1/events", json.dumps(broken).encode(), headers=json_type)
     assert r.status_code == 422 and r.json()["reason"] == "INVALID_EVENT"
+
+
+def test_a_referrer_gets_ids_from_the_hub_and_a_mistyped_one_is_refused(
+    web_hub: WebHub,
+) -> None:
+    """The agency SDK asks for ids (POST /v1/participants, signed); the gatekeeper takes an
+    event under one, and refuses the same event under the id with two neighbouring symbols
+    swapped, as a person copying it might; only a referring agency gets ids. (A case
+    contact, not a referral: it is disclosed to no one, so the other tests' inboxes stay
+    the scenario's.)"""
+    api = HubApi(web_hub.base, web_hub.hub.keys["cm"])
+    ids = {api.new_participant_id() for _ in range(20)}
+    assert len(ids) == 20 and all(is_participant_id(i) for i in ids)
+    pid = min(ids)
+    at = next(i for i in range(len(pid) - 2, 2, -1) if pid[i] != pid[i + 1])
+    typo = pid[:at] + pid[at + 1] + pid[at] + pid[at + 2 :]
+    avro = {"Content-Type": AVRO}
+    contact = sample_event("case_contact_logged", random.Random(9), fake_seal)
+    last = max(p.occurred_at for p in web_hub.scenario.publications)  # on the scenario's clock
+    for participant, status, reason in ((typo, 422, "INVALID_PARTICIPANT_ID"), (pid, 201, None)):
+        envelope = sign_event(
+            contact,
+            codec=web_hub.hub.codec,
+            key=web_hub.hub.keys["cm"],
+            participant_id=participant,
+            occurred_at=last,
+        )
+        value = encode_envelope(envelope, web_hub.hub.codec)
+        r = call(web_hub, "cm", "POST", "/v1/events", value, headers=avro)
+        assert r.status_code == status and r.json().get("reason") == reason, r.text
+        assert participant not in r.text or status == 201  # a refusal does not quote the id
+    with pytest.raises(HubError, match="403 NOT_A_REFERRER"):
+        HubApi(web_hub.base, web_hub.hub.keys["sao"]).new_participant_id()
 
 
 def test_avro_submissions_and_their_dead_letters(web_hub: WebHub) -> None:

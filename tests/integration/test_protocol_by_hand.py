@@ -440,11 +440,38 @@ def test_the_document_ids_vector() -> None:
     assert v["policy_namespace"] == str(POLICY_NAMESPACE)
     event_id = uuid.UUID(v["event_id"])
     assert str(notice_id(event_id, v["recipient"])) == v["notice_id"]
-    hold = Hold(event_id, "P-7KQ2M9XR4T", "SAO-2026-000123", datetime(2026, 11, 17, tzinfo=UTC))
+    hold = Hold(event_id, "P-7KQ2M9XR4TQF", "SAO-2026-000123", datetime(2026, 11, 17, tzinfo=UTC))
     assert str(hold.expiry_event_id) == v["expiry_event_id"]
     text = doc_text()  # the namespaces the prose gives are these
     for name in ("notice", "expiry", "rejection", "policy"):
         assert f"uuid5(`{v[f'{name}_namespace']}`" in text, name
+
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def damm32(symbols: str) -> int:
+    """Section 16.1 as written: r := alpha*r XOR value(d) over GF(2^5), x^5 + x^2 + 1."""
+    r = 0
+    for d in symbols:
+        r <<= 1
+        if r & 0b100000:
+            r ^= 0b100101
+        r ^= CROCKFORD.index(d)
+    return r
+
+
+def test_the_document_participant_id_vector() -> None:
+    from hub.domain.participant_ids import is_participant_id
+
+    v = vector("test-vector:participant-id")
+    r = damm32(v["symbols"])
+    alpha_r = (r << 1) ^ (0b100101 if r & 0b10000 else 0)
+    assert CROCKFORD[alpha_r] == v["check_symbol"]
+    assert v["participant_id"] == "P-" + v["symbols"] + v["check_symbol"]
+    assert damm32(v["participant_id"][2:]) == 0 and is_participant_id(v["participant_id"])
+    assert damm32(v["mistyped"][2:]) != 0 and not is_participant_id(v["mistyped"])
+    assert v["mistyped_valid"] == "false"
 
 
 def test_the_document_notice_vector(codec: object) -> None:
@@ -649,7 +676,7 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
         key_id=sao_key_id,
         event_type="charges_held",
         version=1,
-        participant_id="P-7KQ2M9XR4T",
+        participant_id="P-7KQ2M9XR4TQF",
         occurred_at=datetime(2026, 11, 3, 9, 15, 0, 250_001, tzinfo=UTC),
         body={
             "case_ref": "SAO-2026-000123",
@@ -777,7 +804,7 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
         "hub",
         hub.key_id,
     )
-    assert (expired["participant_id"], expired["occurred_at"]) == ("P-7KQ2M9XR4T", deadline)
+    assert (expired["participant_id"], expired["occurred_at"]) == ("P-7KQ2M9XR4TQF", deadline)
     assert expired["causation_id"] == held_id and expired["correlation_id"] is None
     assert expired["recorded_at"] is None
     assert read_single_object(expired["payload"], "intake_window_expired") == {

@@ -26,9 +26,11 @@ from tests.support.paths import ROOT
         (["schemas", "list", "--schemas-dir", "/nonexistent"], "no envelope.avsc"),
         (["audit", "verify", "--source", "tape"], "--source must be archive or kafka"),
         (["audit", "verify", "-c", "deploy/demo.yaml", "--format", "xml"], "--format must be"),
-        (["audit", "timeline", "-p", "P-1", "--as-of", "yesterday"], "not an ISO 8601"),
+        (["audit", "timeline", "-p", "P-7KQ2M9XR4TQF", "--as-of", "yesterday"], "not an ISO 8601"),
+        (["audit", "disclosures", "-p", "P-7KQ2M9XR4QTF"], "'P-7KQ2M9XR4QTF' is not a participant"),
         (["audit", "prove"], "exactly one of --decision or --since"),
-        (["erase", "-p", "P-1", "--basis", "WHIM", "--authorised-by", "a"], "--basis"),
+        (["erase", "-p", "p-7kq2-m9xr-4tqf", "--basis", "WHIM", "--authorised-by", "a"], "--basis"),
+        (["erase", "-p", "P-1", "--basis", "EXPUNGEMENT", "--authorised-by", "a"], "'P-1' is not"),
     ],
 )
 def test_bad_arguments_give_one_line(args: list[str], expected: str) -> None:

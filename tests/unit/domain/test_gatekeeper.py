@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.crypto.signing import PublicKeys, SigningKey, generate_key
+from hub.domain import issue_participant_id
 from hub.domain.agencies import AgencyRegistry
 from hub.domain.gatekeeper import Accepted, Gatekeeper, LogClock, Rejected
 from hub.events.codec import MAGIC, Codec
@@ -31,7 +32,7 @@ from tests.support.fakes import fake_seal
 from tests.support.paths import DEPLOY, SCHEMAS
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
-PARTICIPANT = "P-GATE000001"
+PARTICIPANT = issue_participant_id(random.Random(34).randbytes)
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +110,25 @@ def test_bad_and_missing_signatures(
     assert reason(admit(gate, "sao", record(unsigned, codec))) is Reason.MISSING_SIGNATURE
     stranger = signed(codec, generate_key("sao", demo=True))
     assert reason(admit(gate, "sao", record(stranger, codec))) is Reason.BAD_SIGNATURE
+
+
+@pytest.mark.parametrize("mistyped", ["swap", "symbol", "lower", "SYSTEM", "P-GATE000001"])
+def test_an_id_the_hub_did_not_issue_is_refused_before_the_signature(
+    gate: Gatekeeper, codec: Codec, agency_keys: dict[str, SigningKey], mistyped: str
+) -> None:
+    """Two neighbours swapped, one symbol wrong, lower case, the hub's own ``SYSTEM``, an
+    id of another form: each refused as INVALID_PARTICIPANT_ID, with no id in the detail,
+    even under a valid signature (the check comes before it)."""
+    pid = {
+        "swap": PARTICIPANT[:5] + PARTICIPANT[6] + PARTICIPANT[5] + PARTICIPANT[7:],
+        "symbol": PARTICIPANT[:-1] + ("0" if PARTICIPANT[-1] != "0" else "1"),
+        "lower": PARTICIPANT.lower(),
+    }.get(mistyped, mistyped)
+    body = sample_event("charges_held", random.Random(5), fake_seal)
+    env = sign_event(body, codec=codec, key=agency_keys["sao"], participant_id=pid, occurred_at=NOW)
+    result = admit(gate, "sao", record(env, codec))
+    assert pid != PARTICIPANT and isinstance(result, Rejected), result
+    assert result.reason is Reason.INVALID_PARTICIPANT_ID and pid not in result.detail
 
 
 def test_recorded_at_must_be_null_on_ingest(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import functools
 import io
+import random
 import time
 import tracemalloc
 import uuid
@@ -34,6 +35,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from hub.crypto.signing import PublicKeys, SigningKey
+from hub.domain import issue_participant_id
 from hub.domain.agencies import AgencyRegistry
 from hub.domain.gatekeeper import Accepted, Gatekeeper, Rejected
 from hub.events.codec import HEADER_BYTES, MAGIC, Codec, Decoded
@@ -68,7 +70,7 @@ pytestmark = pytest.mark.timeout(120)
 MAX_SECONDS = 3.0
 MAX_ALLOCATED = 64 * 1024 * 1024
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
-PARTICIPANT = "P-FUZZ000001"
+PARTICIPANT = issue_participant_id(random.Random(71).randbytes)
 INTAKE_WINDOW_DAYS = 14  # the Gatekeeper default, which the ``gate`` fixture uses
 
 _REGISTRY = SchemaRegistry.load(SCHEMAS)

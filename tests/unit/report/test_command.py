@@ -84,7 +84,10 @@ def test_html_report_with_embedded_charts(archived: Path) -> None:
 
 def test_markdown_report_writes_its_charts_beside_it(archived: Path) -> None:
     out = archived.parent / "md" / "month.md"
-    result = leadhub("report", "-c", str(archived), "--output", str(out), "--to", "2026-10-31")
+    result = leadhub(
+        "report", "-c", str(archived), "--output", str(out), "--from", "2026-09-01",
+        "--to", "2026-10-31",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     text = out.read_text(encoding="utf-8")
     for chart in ("referrals", "holds", "intake", "housing"):

@@ -1,0 +1,219 @@
+"""Recompute the test vectors of docs/protocol.md section 15 from their inputs, with the
+hub's own code, and write them back: ``python -m tests.support.protocol_vectors``.
+
+The inputs (keys, envelope facts, bodies, the field's data key and nonce) are read from
+the document; everything under ``# results`` (and the notice's content, seal and
+signature) is computed. HPKE is randomized, so each run seals the notice anew. The
+byte-by-byte tables beside the vectors are prose: check their offsets by hand after a
+change of length. ``tests/integration/test_protocol_by_hand.py`` then checks the result."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from hub.crypto.sealing import seal
+from hub.domain.notices import NOTICE_INFO_TAG, Notice, content, notice_id
+from hub.domain.policy import Decision, Policy
+from hub.events.codec import Codec
+from hub.events.envelope import Envelope, decode_body, signing_input
+from hub.events.schemas import SchemaRegistry
+from tests.integration.test_protocol_by_hand import (
+    RELEASED,
+    load_schema,
+    micros,
+    single_object,
+)
+from tests.support.paths import ROOT, SCHEMAS
+
+DOC = ROOT / "docs" / "protocol.md"
+NAME_WIDTH = 19
+HEX_WIDTH = 64
+Block = list[tuple[str, str]]  # (name, value) in order; a name "#..." is a comment line
+
+
+def parse(text: str) -> Block:
+    block: Block = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            block.append((line, ""))
+        elif line[:1].isspace():
+            name, value = block[-1]
+            block[-1] = (name, value + line.strip())
+        elif line.strip():
+            name, _, value = line.partition(" ")
+            block.append((name, value.strip()))
+    return block
+
+
+def render(block: Block, wrap: Callable[[str, str], list[str]]) -> str:
+    lines: list[str] = []
+    for name, value in block:
+        if name.startswith("#"):
+            lines.append(name)
+            continue
+        pieces = wrap(name, value)
+        lines.append(name.ljust(NAME_WIDTH - 1) + " " + pieces[0])
+        lines += [" " * NAME_WIDTH + p for p in pieces[1:]]
+    return "\n".join(lines)
+
+
+def wrapped(name: str, value: str) -> list[str]:
+    if name == "content":  # JSON: break after a comma, about as wide as the hex
+        pieces, line = [], ""
+        for part in re.split(r"(?<=,)", value):
+            if line and len(line) + len(part) > HEX_WIDTH - 8:
+                pieces.append(line)
+                line = ""
+            line += part
+        return [*pieces, line]
+    if re.fullmatch(r"[0-9a-f]+", value) and len(value) > HEX_WIDTH:
+        return textwrap.wrap(value, HEX_WIDTH)
+    return [value]
+
+
+def signing(v: dict[str, str], codec: Codec) -> dict[str, str]:
+    key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["seed"]))
+    subject = v["event_type"]
+    schema, fingerprint = load_schema(RELEASED, subject, int(v["version"]))
+    payload = single_object(schema, fingerprint, json.loads(v["body"]))
+    occurred = datetime.fromisoformat(v["occurred_at"])
+    facts: dict[str, Any] = {
+        "event_id": uuid.UUID(v["event_id"]),
+        "event_type": subject,
+        "source": v["source"],
+        "key_id": v["key_id"],
+        "participant_id": v["participant_id"],
+        "occurred_at": occurred,
+        "causation_id": None if v["causation_id"] == "null" else uuid.UUID(v["causation_id"]),
+        "correlation_id": uuid.UUID(v["correlation_id"]),
+        "schema_fingerprint": payload[2:10],
+        "payload": payload,
+    }
+    signed = signing_input(**facts)
+    return {
+        "public_key": key.public_key().public_bytes_raw().hex(),
+        "occurred_at_micros": str(micros(occurred)),
+        "schema_fingerprint": payload[2:10].hex(),
+        "payload": payload.hex(),
+        "signing_input": signed.hex(),
+        "signature": key.sign(signed).hex(),
+    }
+
+
+def field(v: dict[str, str], codec: Codec) -> dict[str, str]:
+    plaintext = codec.encode("types.Narrative", {"text": v["text"]})
+    aad = b"LEADHUB-FIELD-V1\x00" + b"\x00".join(
+        [v["participant_id"].encode(), v["plaintext_type"].encode(), v["key_id"].encode()]
+    )
+    key, nonce = bytes.fromhex(v["data_key"]), bytes.fromhex(v["nonce"])
+    return {
+        "plaintext": plaintext.hex(),
+        "aad": aad.hex(),
+        "ciphertext": AESGCM(key).encrypt(nonce, plaintext, aad).hex(),
+    }
+
+
+def notice(v: dict[str, str], event: dict[str, str], codec: Codec) -> dict[str, str]:
+    hub_private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["hub_seed"]))
+    opd_private = X25519PrivateKey.from_private_bytes(bytes.fromhex(v["opd_private_key"]))
+    payload = bytes.fromhex(event["payload"])
+    recorded = datetime.fromisoformat(v["recorded_at"])
+    envelope = Envelope(
+        event_id=uuid.UUID(event["event_id"]),
+        event_type=event["event_type"],
+        schema_fingerprint=payload[2:10],
+        source=event["source"],
+        key_id=event["key_id"],
+        participant_id=event["participant_id"],
+        occurred_at=datetime.fromisoformat(event["occurred_at"]),
+        recorded_at=recorded,
+        correlation_id=uuid.UUID(event["correlation_id"]),
+        payload=payload,
+        signature=bytes.fromhex(event["signature"]),
+    )
+    body = decode_body(envelope, codec).model_dump()
+    decision = Decision(
+        event_id=envelope.event_id,
+        recipient=v["recipient"],
+        permit=True,
+        policy_version=v["policy_version"],
+        rule_id=v["rule_id"],
+        purpose=v["purpose"],
+        fields={name: body[name] for name in v["fields"].split()},
+    )
+    text = content(envelope, decision, Policy(version=v["policy_version"], rules=()))
+    nid = notice_id(envelope.event_id, v["recipient"])
+    info = NOTICE_INFO_TAG + nid.bytes
+    sealed = seal(text, opd_private.public_key(), info)
+    unsigned = Notice(
+        notice_id=nid,
+        recipient=v["recipient"],
+        event_id=envelope.event_id,
+        event_type=envelope.event_type,
+        participant_id=envelope.participant_id,
+        occurred_at=envelope.occurred_at,
+        recorded_at=recorded,
+        policy_version=v["policy_version"],
+        rule_id=v["rule_id"],
+        consent_id=None if v["consent_id"] == "null" else uuid.UUID(v["consent_id"]),
+        purpose=v["purpose"],
+        recipient_key_id=v["recipient_key_id"],
+        sealed=sealed,
+        hub_key_id=v["hub_key_id"],
+        signature=b"",
+    )
+    signed = unsigned.signing_input()
+    at = signed.index(sealed)
+    return {
+        "hub_public_key": hub_private.public_key().public_bytes_raw().hex(),
+        "opd_public_key": opd_private.public_key().public_bytes_raw().hex(),
+        "notice_id": str(nid),
+        "participant_id": envelope.participant_id,
+        "content": text.decode(),
+        "info": info.hex(),
+        "sealed": sealed.hex(),
+        "signing_input_head": signed[:at].hex(),
+        "signing_input_tail": signed[at + len(sealed) :].hex(),
+        "signature": hub_private.sign(signed).hex(),
+    }
+
+
+def regenerate(doc: Path = DOC) -> None:
+    text = doc.read_text("utf-8")
+    codec = Codec(SchemaRegistry.load(SCHEMAS), max_bytes=256 * 1024)
+    blocks: dict[str, Block] = {}
+
+    def found(marker: str) -> re.Match[str]:
+        match = re.search(re.escape(f"<!-- {marker} -->") + r"\s*```text\n(.*?)\n```", text, re.S)
+        assert match, marker
+        return match
+
+    for marker in ("signing", "field", "notice"):
+        blocks[marker] = parse(found(f"test-vector:{marker}").group(1))
+    values = {m: {n: v for n, v in b if not n.startswith("#")} for m, b in blocks.items()}
+    computed = {
+        "signing": signing(values["signing"], codec),
+        "field": field(values["field"], codec),
+    }
+    values["signing"].update(computed["signing"])
+    computed["notice"] = notice(values["notice"], values["signing"], codec)
+    for marker, block in blocks.items():
+        new = [(n, computed[marker].get(n, v)) for n, v in block]
+        match = found(f"test-vector:{marker}")
+        text = text[: match.start(1)] + render(new, wrapped) + text[match.end(1) :]
+    doc.write_text(text, "utf-8")
+
+
+if __name__ == "__main__":
+    regenerate()
