@@ -30,6 +30,7 @@ __all__ = [
     "ErasureBasis",
     "EventBody",
     "EventError",
+    "FieldDecryptError",
     "Identity",
     "IntakeWindowExpired",
     "InvalidEvent",
@@ -59,6 +60,7 @@ __all__ = [
     "load_topic_specs",
     "models",
     "notify_topic",
+    "open_field",
     "record_headers",
     "release",
     "render",
@@ -93,7 +95,13 @@ if TYPE_CHECKING:
     )
     from hub.events.errors import EventError, InvalidEvent, Reason, SignatureError
     from hub.events.evolution import check, release
-    from hub.events.fields import ENCRYPTED, DataKeyStore, seal_field
+    from hub.events.fields import (
+        ENCRYPTED,
+        DataKeyStore,
+        FieldDecryptError,
+        open_field,
+        seal_field,
+    )
     from hub.events.models import (
         EVENT_MODELS,
         ChargesHeld,
@@ -149,7 +157,13 @@ else:
             ),
             "hub.events.errors": ("EventError", "InvalidEvent", "Reason", "SignatureError"),
             "hub.events.evolution": ("check", "release"),
-            "hub.events.fields": ("DataKeyStore", "ENCRYPTED", "seal_field"),
+            "hub.events.fields": (
+                "DataKeyStore",
+                "ENCRYPTED",
+                "FieldDecryptError",
+                "open_field",
+                "seal_field",
+            ),
             "hub.events.models": (
                 "ChargesHeld",
                 "EVENT_MODELS",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -47,8 +47,10 @@ from hub.events import (
     REJECTED,
     Codec,
     DataKeyStore,
+    EncryptedField,
     Envelope,
     EventError,
+    FieldDecryptError,
     IntakeWindowExpired,
     Reason,
     cloudevents_headers,
@@ -57,6 +59,7 @@ from hub.events import (
     encode_envelope,
     ingest_topic,
     notify_topic,
+    open_field,
     record_headers,
     sign_event,
 )
@@ -206,6 +209,13 @@ class IngestHandler:
         return self.seen.came_from(event_id, origin)
 
 
+ENCRYPTED_FIELD = frozenset(EncryptedField.model_fields)
+
+
+def _is_encrypted(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == ENCRYPTED_FIELD
+
+
 TRACE_CONTEXT = frozenset({"traceparent", "tracestate"})  # W3C trace context
 
 
@@ -248,15 +258,22 @@ class CanonicalHandler:
         if erasing and self.datakeys.erase(envelope.participant_id):  # type: ignore[union-attr]
             self.counts["erased"] += 1
         decisions = audited(self.partition, envelope, outcome)
+        # what each recipient may read: its permits' encrypted fields opened (see _opened)
+        readable = tuple(
+            replace(d, fields=self._opened(envelope.participant_id, d.fields)) if d.permit else d
+            for d in decisions
+        )
         once = envelope.event_type not in BROADCAST or self.partition == 0
         if self.observe is not None and not outcome.duplicate and once:
-            self.observe(envelope, body.model_dump(), decisions)
+            # the pages: the publisher reads its own event whole, its fields opened too
+            own = self._opened(envelope.participant_id, body.model_dump())
+            self.observe(envelope, own, readable)
         if outcome.duplicate or not emit:
             self.counts["redelivered" if outcome.duplicate else "rebuilt"] += 1
             return []
         outs = [self._lapse(hold) for hold in outcome.lapsed]
         key = envelope.participant_id.encode()
-        for d in decisions:
+        for d, opened in zip(decisions, readable, strict=True):
             record = audit_record(envelope, d)
             decision_id = str(record["decision_id"]).encode()
             outs.append(
@@ -276,7 +293,11 @@ class CanonicalHandler:
             policy = self.processor.book.in_force
             assert policy is not None  # a permit implies a policy in force
             notice = build_notice(
-                envelope, d, policy, self.recipient_keys[d.recipient], self.hub_key
+                envelope,
+                opened,
+                policy,
+                self.recipient_keys[d.recipient],
+                self.hub_key,
             )
             self.counts[f"notices.{d.recipient}"] += 1
             outs.append(
@@ -289,6 +310,37 @@ class CanonicalHandler:
                 )
             )
         return outs
+
+    def _opened(self, participant: str, fields: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The disclosed fields as their recipient can read them. An encrypted field that the
+        rule discloses (a referral's ``identity`` to cm) is opened with the participant's
+        data key and goes inside the notice, which is sealed to that recipient alone: so
+        cm's own system reads the name with its sealing key, and no agency ever holds a
+        data key. The audit record keeps the fields as they are on the log. After an
+        erasure the key is gone, and the field says so and nothing else."""
+        encrypted = {n: v for n, v in fields.items() if _is_encrypted(v)}
+        if not encrypted or self.datakeys is None:  # no key store (a bench): as on the log
+            return fields
+        held = self.datakeys.get(participant)
+        opened = dict(fields)
+        for name, value in encrypted.items():
+            kind = value["plaintext_type"]
+            if held is None:
+                opened[name] = {"plaintext_type": kind, "erased": True}
+                continue
+            try:
+                plain = open_field(
+                    EncryptedField.model_validate(value),
+                    participant_id=participant,
+                    key=held[1],
+                    codec=self.codec,
+                )
+            except FieldDecryptError:  # sealed under another key: the publisher's mistake
+                self.counts["unreadable_fields"] += 1
+                opened[name] = {"plaintext_type": kind, "unreadable": True}
+                continue
+            opened[name] = {"plaintext_type": kind, "plaintext": plain.model_dump()}
+        return opened
 
     def _lapse(self, hold: Hold) -> Out:
         """The hub's own signed intake_window_expired, back through its ingest topic."""

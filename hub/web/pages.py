@@ -17,7 +17,7 @@ from hub.events import ViewKind
 from hub.web.api import ApiProblem, audit, log_views
 from hub.web.auth import SESSION_COOKIE, Unauthenticated
 from hub.web.context import WebContext
-from hub.web.view import Shown, redacted
+from hub.web.view import Shown, named, redacted
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 PACKET_DAYS = 14
@@ -110,16 +110,18 @@ def router(ctx: WebContext) -> APIRouter:
             entries = ctx.view.timeline(participant, who)
             hold = open_by_participant.get(participant)
             deadline = hold.fields.get("intake_deadline") if hold else None
+            name = named(entries)
             rows.append(
                 {
                     "participant_id": participant,
+                    "name": name[0] if name else None,
                     "count": len(entries),
                     "latest": _entry(entries[-1]),
                     "deadline": _when(deadline) if deadline else None,
                     "soon": bool(deadline and soon and deadline <= soon),
                 }
             )
-            shown += [entries[-1], *([hold] if hold else [])]
+            shown += [entries[-1], *([hold] if hold else []), *([name[1]] if name else [])]
         await log_views(ctx, who, ViewKind.CASELOAD, shown)
         return render(request, "caseload.html", who, title="Caseload", rows=rows)
 

@@ -10,7 +10,7 @@ log order, and rebuilt with them from the log at start; pure, so tests feed it d
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -22,6 +22,7 @@ OWN = "own event"
 HOLD_ENDS = frozenset({"charges_declined", "charges_filed", "intake_window_expired"})
 ACKNOWLEDGED = "notice_acknowledged"
 VIEWED = "records_viewed"
+ERASED = "participant_erased"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,12 @@ class DisclosureView:
             self.acknowledged.add(body["notice_id"])
         if envelope.event_type == VIEWED:
             return  # the hub's record of a read is for auditors, not a fact to show
+        if envelope.event_type == ERASED:  # from now on the person's identity is gone here too
+            for item in self.items.get(envelope.participant_id, []):
+                item.body = _erased(item.body)
+                item.permits = {
+                    a: replace(d, fields=_erased(d.fields)) for a, d in item.permits.items()
+                }
         permits = {d.recipient: d for d in decisions if d.permit}
         self.items.setdefault(envelope.participant_id, []).append(
             _Item(envelope, at, body, permits)
@@ -149,17 +156,51 @@ def _shown(item: _Item, agency: str) -> Shown | None:
 
 
 ENCRYPTED = "<encrypted>"
+ERASED_FIELD = "<erased>"
+UNREADABLE = "<unreadable>"
+
+
+def _erased(value: Any) -> Any:
+    """``value`` with every opened field (an identity, a note) reduced to its erasure."""
+    if isinstance(value, Mapping):
+        if {"plaintext_type", "plaintext"} <= value.keys():
+            return {"plaintext_type": value["plaintext_type"], "erased": True}
+        return {k: _erased(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_erased(v) for v in value]
+    return value
 
 
 def redacted(value: Any) -> Any:
-    """JSON-ready, with encrypted fields (identity) shown as encrypted, never as bytes."""
+    """JSON-ready. An encrypted field shows as its plaintext where the worker opened it for
+    this viewer (the identity disclosed to cm, an agency's own notes), else as encrypted,
+    erased or unreadable: never as bytes."""
     if isinstance(value, Mapping):
-        if {"plaintext_type", "ciphertext"} <= value.keys():
-            return ENCRYPTED
+        if "plaintext_type" in value:
+            if "plaintext" in value:
+                return redacted(value["plaintext"])
+            return (
+                ERASED_FIELD
+                if value.get("erased")
+                else (UNREADABLE if value.get("unreadable") else ENCRYPTED)
+            )
         return {str(k): redacted(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [redacted(v) for v in value]
     return jsonable(value)
+
+
+def named(entries: Iterable[Shown]) -> tuple[str, Shown] | None:
+    """The person's name as the latest entry that disclosed an identity gives it (to cm: the
+    referral), and that entry (showing the name is a read of it); erased if it was."""
+    for s in reversed(list(entries)):
+        identity = s.fields.get("identity")
+        if isinstance(identity, Mapping) and "plaintext" in identity:
+            person = identity["plaintext"]
+            return f"{person['given_name']} {person['family_name']}", s
+        if isinstance(identity, Mapping) and identity.get("erased"):
+            return ERASED_FIELD, s
+    return None
 
 
 def as_json(s: Shown) -> dict[str, Any]:
