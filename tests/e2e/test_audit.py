@@ -28,6 +28,8 @@ from hub.audit.erasure import publish_erasure
 from hub.cli import BROKER_FILE
 from hub.config import Settings, load_settings
 from hub.context import HubContext
+from hub.crypto import load_sealing_key
+from hub.domain import Notice, jsonable, open_notice
 from hub.domain.agencies import AgencyRegistry
 from hub.domain.policy import load_policy, policy_event_id
 from hub.domain.rejections import parse
@@ -37,6 +39,7 @@ from hub.events.fields import DataKeyStore, FieldDecryptError, open_field, seal_
 from hub.events.models import EncryptedField, Identity, Narrative
 from hub.events.topics import AUDIT, EVENTS, REJECTED, notify_topic
 from hub.log.access import client_kwargs
+from hub.log.archive import Archive
 from hub.log.reading import read_topics
 from hub.ops.opening import open_broker
 from producers.bad_input import add_bad_input
@@ -422,6 +425,57 @@ def test_an_erased_identity_cannot_be_read_from_kafka_or_the_archive(
     erasure = [e for e in auditor.replay.envelopes.values() if e.event_type == "participant_erased"]
     assert [e.participant_id for e in erasure] == [pid]
     assert auditor.disclosures(pid), "the accounting of disclosures survives the erasure"
+
+
+def test_cm_reads_each_referred_name_in_its_own_notice_and_nowhere_is_it_in_clear(
+    interrupted: Interrupted, codec: Codec
+) -> None:
+    """The warm hand-off: every referral's identity reaches cm opened, inside the notice
+    only cm's sealing key opens; no other agency's notice carries it; the full name is on
+    no topic in clear (the archive holds them all) and in no line of the worker's log."""
+    settings = interrupted.settings
+    datakeys = DataKeyStore(settings.paths.datakeys)
+    records = list(Archive(settings.paths.archive, settings.schemas_dir).read())
+    referred: dict[str, Identity] = {}  # event id -> the identity the referral sealed
+    for r in records:
+        if (
+            r.topic == EVENTS
+            and (e := decode_envelope(r.value, codec)).event_type == "referral_made"
+            and e.source != "cm"  # cm's own referrals (the third door) it has already
+        ):
+            held = datakeys.get(e.participant_id)  # none for the erased participant
+            if held is not None:
+                sealed = decode_body(e, codec).identity  # type: ignore[attr-defined]
+                plain = open_field(
+                    sealed, participant_id=e.participant_id, key=held[1], codec=codec
+                )
+                assert isinstance(plain, Identity)
+                referred[str(e.event_id)] = plain
+    assert len(referred) == sum(
+        p.body.event_type == "referral_made"
+        and p.agency != "cm"
+        and p.participant_id != interrupted.erased
+        for p in interrupted.scenario.publications
+    )
+    hub_keys = HubContext(settings).public_keys
+    carried: dict[str, dict[str, Any]] = {a: {} for a in RECIPIENTS}
+    for r in records:
+        agency = r.topic.removeprefix("lead.notify.")
+        if agency in carried:
+            notice = Notice(**codec.decode(r.value, "notice").datum)
+            opened = open_notice(notice, load_sealing_key(settings.keys_dir, agency), hub_keys)
+            if "identity" in opened["fields"]:
+                carried[agency][opened["event_id"]] = opened["fields"]["identity"]
+    for event_id, identity in referred.items():
+        assert carried["cm"][event_id] == {
+            "plaintext_type": "IDENTITY",
+            "plaintext": jsonable(identity.model_dump()),
+        }
+    assert all(not carried[a] for a in RECIPIENTS if a != "cm")
+    worker_log = settings.paths.worker_log.read_bytes()
+    for identity in referred.values():
+        name = f"{identity.given_name} {identity.family_name}".encode()
+        assert not any(name in r.value for r in records) and name not in worker_log
 
 
 def test_the_accounting_of_disclosures_and_as_of_views(interrupted: Interrupted) -> None:
