@@ -96,6 +96,12 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def erased_field(plaintext_type: Any) -> dict[str, Any]:
+    """How a disclosed encrypted field reads once its participant's data key is destroyed
+    (docs/protocol.md, 12.3): in a notice, and on the pages."""
+    return {"plaintext_type": plaintext_type, "erased": True}
+
+
 def content(envelope: Envelope, decision: Decision, policy: Policy) -> bytes:
     """The sealed part: the projected fields and the notices' texts, canonical JSON."""
     doc = {

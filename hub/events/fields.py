@@ -70,7 +70,7 @@ def open_field(
 
 class DataKeyStore:
     """Per-participant data keys in one directory, one file each, so that erasing a person
-    is deleting one file.
+    is deleting one file (and leaving an empty tombstone under ``.erased/``).
 
     Other processes read the store while one writes it (the worker destroys a key while the
     demo, an auditor or a test looks it up), so a reader sees a key file whole or not at
@@ -115,7 +115,12 @@ class DataKeyStore:
             os.unlink(staged)
         return key_id, key
 
+    def _tombstone(self, participant_id: str) -> Path:
+        return self.directory / ".erased" / self._path(participant_id).stem
+
     def erase(self, participant_id: str) -> bool:
+        """Destroy the key, and leave an empty tombstone named for the (pseudonymous) id, so
+        that a field no key opens can be told apart: erased, or never sealed to this hub."""
         path = self._path(participant_id)
         doomed = path.with_name(f".erased-{secrets.token_hex(8)}")
         try:
@@ -124,4 +129,9 @@ class DataKeyStore:
             return False
         doomed.write_bytes(secrets.token_bytes(doomed.stat().st_size))
         doomed.unlink()
+        self._tombstone(participant_id).parent.mkdir(exist_ok=True)
+        self._tombstone(participant_id).touch()
         return True
+
+    def erased(self, participant_id: str) -> bool:
+        return self._tombstone(participant_id).exists()

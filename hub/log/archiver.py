@@ -268,9 +268,9 @@ def restore(
         finally:
             restorer.close()
 
-    count = len(streams)
-    with ThreadPoolExecutor(max_workers=max(1, min(threads, count))) as pool:
-        restored = sum(pool.map(work, range(max(1, min(threads, count)))))
+    count, workers = len(streams), max(1, min(threads, len(streams)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        restored = sum(pool.map(work, range(workers)))
     log.info("restored", records=restored, streams=count)
     return restored
 

@@ -37,6 +37,7 @@ from hub.domain import (
     audit_record,
     audited,
     build_notice,
+    erased_field,
 )
 from hub.events import (
     AUDIT,
@@ -209,11 +210,11 @@ class IngestHandler:
         return self.seen.came_from(event_id, origin)
 
 
-ENCRYPTED_FIELD = frozenset(EncryptedField.model_fields)
+_ENCRYPTED_KEYS = frozenset(EncryptedField.model_fields)
 
 
 def _is_encrypted(value: Any) -> bool:
-    return isinstance(value, Mapping) and set(value) == ENCRYPTED_FIELD
+    return isinstance(value, Mapping) and set(value) == _ENCRYPTED_KEYS
 
 
 TRACE_CONTEXT = frozenset({"traceparent", "tracestate"})  # W3C trace context
@@ -325,17 +326,19 @@ class CanonicalHandler:
         opened = dict(fields)
         for name, value in encrypted.items():
             kind = value["plaintext_type"]
-            if held is None:
-                opened[name] = {"plaintext_type": kind, "erased": True}
+            if held is None and self.datakeys.erased(participant):
+                opened[name] = erased_field(kind)
                 continue
             try:
+                if held is None:  # no key was ever made here for this participant
+                    raise FieldDecryptError("no data key")
                 plain = open_field(
                     EncryptedField.model_validate(value),
                     participant_id=participant,
                     key=held[1],
                     codec=self.codec,
                 )
-            except FieldDecryptError:  # sealed under another key: the publisher's mistake
+            except FieldDecryptError:  # sealed under a key not the hub's: the publisher's mistake
                 self.counts["unreadable_fields"] += 1
                 opened[name] = {"plaintext_type": kind, "unreadable": True}
                 continue

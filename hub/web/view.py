@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from hub.domain import Decision, jsonable, notice_id
+from hub.domain import Decision, erased_field, jsonable, notice_id
 from hub.events import Envelope
 
 OWN = "own event"
@@ -164,7 +164,7 @@ def _erased(value: Any) -> Any:
     """``value`` with every opened field (an identity, a note) reduced to its erasure."""
     if isinstance(value, Mapping):
         if {"plaintext_type", "plaintext"} <= value.keys():
-            return {"plaintext_type": value["plaintext_type"], "erased": True}
+            return erased_field(value["plaintext_type"])
         return {k: _erased(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_erased(v) for v in value]

@@ -47,8 +47,13 @@ def test_erasure_destroys_the_key(tmp_path: Path, codec: Codec) -> None:
     key_id, key = store.get_or_create("P-AAAA000001")
     sealed = seal_field(PERSON, participant_id="P-AAAA000001", key_id=key_id, key=key, codec=codec)
     assert store.erase("P-AAAA000001")
-    assert store.get("P-AAAA000001") is None
-    assert list(tmp_path.iterdir()) == []
+    assert store.get("P-AAAA000001") is None and store.erased("P-AAAA000001")
+    # nothing of the key is left: only an empty tombstone, named for the pseudonym
+    assert [p.name for p in tmp_path.iterdir()] == [".erased"]
+    assert [(p.name, p.stat().st_size) for p in (tmp_path / ".erased").iterdir()] == [
+        ("P-AAAA000001", 0)
+    ]
+    assert not store.erased("P-AAAA000002")
     new_id, new_key = store.get_or_create("P-AAAA000001")
     assert new_id != key_id
     with pytest.raises(FieldDecryptError):
@@ -70,6 +75,7 @@ def test_readers_see_a_key_whole_or_not_at_all(tmp_path: Path) -> None:
     assert worker.erase("P-7K2M9Q4R8T")
     assert reader.get("P-7K2M9Q4R8T") is None
     assert not worker.erase("P-7K2M9Q4R8T")
-    assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".erased"]  # and its tombstone
     other = reader.get_or_create("P-7K2M9Q4R8T")  # a new key after erasure, not the old
-    assert other != created and sorted(p.name for p in tmp_path.iterdir()) == ["P-7K2M9Q4R8T.key"]
+    keys = sorted(p.name for p in tmp_path.iterdir())
+    assert other != created and keys == [".erased", "P-7K2M9Q4R8T.key"]
