@@ -474,13 +474,44 @@ def test_the_document_participant_id_vector() -> None:
     assert v["mistyped_valid"] == "false"
 
 
+def notice_vector_permit(v: dict[str, str], event: dict[str, str], codec: Any) -> tuple[Any, Any]:
+    """The accepted event of 15.1 and the permit of 15.3, from the two vectors' values."""
+    from hub.domain.policy import Decision
+    from hub.events.envelope import Envelope, decode_body
+
+    payload = bytes.fromhex(event["payload"])
+    envelope = Envelope(
+        event_id=uuid.UUID(event["event_id"]),
+        event_type=event["event_type"],
+        schema_fingerprint=payload[2:10],
+        source=event["source"],
+        key_id=event["key_id"],
+        participant_id=event["participant_id"],
+        occurred_at=datetime.fromisoformat(event["occurred_at"]),
+        recorded_at=datetime.fromisoformat(v["recorded_at"]),
+        correlation_id=uuid.UUID(event["correlation_id"]),
+        payload=payload,
+        signature=bytes.fromhex(event["signature"]),
+    )
+    body = decode_body(envelope, codec).model_dump()
+    decision = Decision(
+        event_id=envelope.event_id,
+        recipient=v["recipient"],
+        permit=True,
+        policy_version=v["policy_version"],
+        rule_id=v["rule_id"],
+        purpose=v["purpose"],
+        fields={name: body[name] for name in v["fields"].split()},
+    )
+    return envelope, decision
+
+
 def test_the_document_notice_vector(codec: object) -> None:
     from hub.crypto.sealing import SealingKey, open_sealed
     from hub.crypto.signing import PublicKeys
     from hub.domain.notices import NOTICE_INFO_TAG, Notice, content, notice_id, open_notice
-    from hub.domain.policy import Decision, Policy
+    from hub.domain.policy import Policy
     from hub.events.codec import Codec
-    from hub.events.envelope import Envelope, decode_body
 
     assert isinstance(codec, Codec)
     v, event = vector("test-vector:notice"), vector("test-vector:signing")
@@ -505,31 +536,8 @@ def test_the_document_notice_vector(codec: object) -> None:
     # The content is what the hub seals for this event and this permit.
     occurred = datetime.fromisoformat(v["occurred_at"])
     recorded = datetime.fromisoformat(v["recorded_at"])
-    payload = bytes.fromhex(event["payload"])
-    envelope = Envelope(
-        event_id=uuid.UUID(event["event_id"]),
-        event_type=event["event_type"],
-        schema_fingerprint=payload[2:10],
-        source=event["source"],
-        key_id=event["key_id"],
-        participant_id=event["participant_id"],
-        occurred_at=datetime.fromisoformat(event["occurred_at"]),
-        recorded_at=recorded,
-        correlation_id=uuid.UUID(event["correlation_id"]),
-        payload=payload,
-        signature=bytes.fromhex(event["signature"]),
-    )
+    envelope, decision = notice_vector_permit(v, event, codec)
     assert (envelope.event_id, envelope.occurred_at) == (uuid.UUID(v["event_id"]), occurred)
-    body = decode_body(envelope, codec).model_dump()
-    decision = Decision(
-        event_id=envelope.event_id,
-        recipient=v["recipient"],
-        permit=True,
-        policy_version=v["policy_version"],
-        rule_id=v["rule_id"],
-        purpose=v["purpose"],
-        fields={name: body[name] for name in v["fields"].split()},
-    )
     policy = Policy(version=v["policy_version"], rules=())
     assert content(envelope, decision, policy) == v["content"].encode()
 

@@ -24,14 +24,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub.crypto.sealing import seal
 from hub.domain.notices import NOTICE_INFO_TAG, Notice, content, notice_id
-from hub.domain.policy import Decision, Policy
+from hub.domain.policy import Policy
 from hub.events.codec import Codec
-from hub.events.envelope import Envelope, decode_body, signing_input
+from hub.events.envelope import signing_input
 from hub.events.schemas import SchemaRegistry
 from tests.integration.test_protocol_by_hand import (
     RELEASED,
     load_schema,
     micros,
+    notice_vector_permit,
     single_object,
 )
 from tests.support.paths import ROOT, SCHEMAS
@@ -127,31 +128,7 @@ def field(v: dict[str, str], codec: Codec) -> dict[str, str]:
 def notice(v: dict[str, str], event: dict[str, str], codec: Codec) -> dict[str, str]:
     hub_private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["hub_seed"]))
     opd_private = X25519PrivateKey.from_private_bytes(bytes.fromhex(v["opd_private_key"]))
-    payload = bytes.fromhex(event["payload"])
-    recorded = datetime.fromisoformat(v["recorded_at"])
-    envelope = Envelope(
-        event_id=uuid.UUID(event["event_id"]),
-        event_type=event["event_type"],
-        schema_fingerprint=payload[2:10],
-        source=event["source"],
-        key_id=event["key_id"],
-        participant_id=event["participant_id"],
-        occurred_at=datetime.fromisoformat(event["occurred_at"]),
-        recorded_at=recorded,
-        correlation_id=uuid.UUID(event["correlation_id"]),
-        payload=payload,
-        signature=bytes.fromhex(event["signature"]),
-    )
-    body = decode_body(envelope, codec).model_dump()
-    decision = Decision(
-        event_id=envelope.event_id,
-        recipient=v["recipient"],
-        permit=True,
-        policy_version=v["policy_version"],
-        rule_id=v["rule_id"],
-        purpose=v["purpose"],
-        fields={name: body[name] for name in v["fields"].split()},
-    )
+    envelope, decision = notice_vector_permit(v, event, codec)
     text = content(envelope, decision, Policy(version=v["policy_version"], rules=()))
     nid = notice_id(envelope.event_id, v["recipient"])
     info = NOTICE_INFO_TAG + nid.bytes
@@ -163,7 +140,7 @@ def notice(v: dict[str, str], event: dict[str, str], codec: Codec) -> dict[str, 
         event_type=envelope.event_type,
         participant_id=envelope.participant_id,
         occurred_at=envelope.occurred_at,
-        recorded_at=recorded,
+        recorded_at=envelope.recorded_at,
         policy_version=v["policy_version"],
         rule_id=v["rule_id"],
         consent_id=None if v["consent_id"] == "null" else uuid.UUID(v["consent_id"]),

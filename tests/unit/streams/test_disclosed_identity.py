@@ -6,9 +6,12 @@ real gatekeeper, fold, codec, data keys and HPKE; no broker."""
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from hub.crypto import PublicKeys, SigningKey, generate_sealing_key
 from hub.domain import (
@@ -24,8 +27,10 @@ from hub.domain import (
 from hub.domain.agencies import AgencyRegistry
 from hub.events import Codec, DataKeyStore, EncryptedField, seal_field, sign_event
 from hub.events.models import (
+    CaseContactLogged,
     ErasureBasis,
     Identity,
+    Narrative,
     ParticipantErased,
     PolicyPublished,
     ReferralMade,
@@ -48,9 +53,55 @@ CANARY = Identity(
 )
 
 
-def _hub(
-    tmp_path: Path, codec: Codec, agencies: AgencyRegistry, public_keys: PublicKeys, hub: SigningKey
-) -> tuple[MemoryBus, DataKeyStore, dict[str, Any], DisclosureView]:
+@dataclass
+class World:
+    """The worker's two handlers over memory topics, with a key store, the recipients'
+    sealing keys and the pages' view; the policy already published."""
+
+    bus: MemoryBus
+    datakeys: DataKeyStore
+    sealing: dict[str, Any]
+    view: DisclosureView
+    codec: Codec
+    keys: dict[str, SigningKey]
+
+    def publish(self, body: Any, agency: str, pid: str, at: datetime) -> None:
+        key = self.keys[agency]
+        envelope = sign_event(body, codec=self.codec, key=key, participant_id=pid, occurred_at=at)
+        self.bus.publish(envelope, self.codec)
+
+    def refer(self, pid: str, identity: EncryptedField, at: datetime) -> None:
+        body = sample_event("referral_made", random.Random(1), fake_seal)
+        referral = ReferralMade.model_validate({**body.model_dump(), "identity": identity})
+        self.publish(referral, "bpd", pid, at)
+
+    def seal(self, pid: str, plaintext: Identity | Narrative) -> EncryptedField:
+        key_id, key = self.datakeys.get_or_create(pid)
+        return seal_field(plaintext, participant_id=pid, key_id=key_id, key=key, codec=self.codec)
+
+    def opened(self) -> dict[str, list[dict[str, Any]]]:
+        """Every notice sent so far, opened by its recipient (the hub's signature checked)."""
+        hub = self.keys["hub"]
+        hub_keys = PublicKeys({("hub", hub.key_id): hub.public})
+        return {
+            a: [
+                open_notice(
+                    Notice(**self.codec.decode(o.value, "notice").datum), self.sealing[a], hub_keys
+                )
+                for o in self.bus.topics[notify_topic(a)]
+            ]
+            for a in RECIPIENTS
+        }
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path,
+    codec: Codec,
+    agencies: AgencyRegistry,
+    agency_keys: dict[str, SigningKey],
+    public_keys: PublicKeys,
+) -> World:
     datakeys = DataKeyStore(tmp_path / "datakeys")
     view = DisclosureView()
     sealing = {a: generate_sealing_key(a, demo=True) for a in RECIPIENTS}
@@ -61,124 +112,71 @@ def _hub(
             codec,
             PartitionProcessor(PolicyBook.of([policy]), RECIPIENTS),
             {a: (k.key_id, k.public) for a, k in sealing.items()},
-            hub,
+            agency_keys["hub"],
             datakeys=datakeys,
             observe=view.record,
         ),
     )
+    w = World(bus, datakeys, sealing, view, codec, agency_keys)
     published = PolicyPublished(
         policy_version=policy.version, policy_sha256=policy.sha256, effective_at=START
     )
-    bus.publish(
-        sign_event(published, codec=codec, key=hub, participant_id="SYSTEM", occurred_at=START),
-        codec,
-    )
-    return bus, datakeys, sealing, view
-
-
-def _refer(
-    bus: MemoryBus, codec: Codec, bpd: SigningKey, pid: str, identity: EncryptedField, at: datetime
-) -> None:
-    body = sample_event("referral_made", random.Random(1), fake_seal)
-    referral = ReferralMade.model_validate({**body.model_dump(), "identity": identity})
-    bus.publish(
-        sign_event(referral, codec=codec, key=bpd, participant_id=pid, occurred_at=at), codec
-    )
-
-
-def _opened(
-    bus: MemoryBus, codec: Codec, sealing: dict[str, Any], hub_keys: PublicKeys
-) -> dict[str, list[dict[str, Any]]]:
-    return {
-        a: [
-            open_notice(Notice(**codec.decode(o.value, "notice").datum), sealing[a], hub_keys)
-            for o in bus.topics[notify_topic(a)]
-        ]
-        for a in RECIPIENTS
-    }
+    w.publish(published, "hub", "SYSTEM", START)
+    return w
 
 
 def test_the_identity_reaches_cm_alone_in_clear_and_after_erasure_is_erased(
-    tmp_path: Path,
-    codec: Codec,
-    agencies: AgencyRegistry,
-    agency_keys: dict[str, SigningKey],
-    public_keys: PublicKeys,
+    world: World,
 ) -> None:
-    hub_key = agency_keys["hub"]
-    bus, datakeys, sealing, _ = _hub(tmp_path, codec, agencies, public_keys, hub_key)
     pid = issue_participant_id(random.Random(5).randbytes)
-    key_id, key = datakeys.get_or_create(pid)
-    sealed = seal_field(CANARY, participant_id=pid, key_id=key_id, key=key, codec=codec)
-    _refer(bus, codec, agency_keys["bpd"], pid, sealed, START + timedelta(hours=1))
-    hub_keys = PublicKeys({("hub", hub_key.key_id): hub_key.public})
-    notices = _opened(bus, codec, sealing, hub_keys)
+    sealed = world.seal(pid, CANARY)
+    world.refer(pid, sealed, START + timedelta(hours=1))
+    notices = world.opened()
     (cm,) = notices["cm"]
     assert cm["fields"]["identity"] == {
         "plaintext_type": "IDENTITY",
         "plaintext": jsonable(CANARY.model_dump()),
     }
-    # the canary is nowhere else: not in another agency's notice, not in any record in clear
-    for agency, opened in notices.items():
-        if agency != "cm":
-            assert all("identity" not in n["fields"] for n in opened), agency
-    for records in bus.topics.values():
-        assert all(b"Zedmartin" not in o.value for o in records)
-    # the audit record keeps the field as the log has it: encrypted
-    assert all(b"Zedmartin" not in o.value for o in bus.topics["lead.audit"])
+    # nowhere else: in no other agency's notice, in no record in clear (the audit record
+    # keeps the field as the log has it, encrypted)
+    assert all("identity" not in n["fields"] for a in notices if a != "cm" for n in notices[a])
+    assert all(b"Zedmartin" not in o.value for rs in world.bus.topics.values() for o in rs)
 
     # a key already destroyed when a notice is built (an erasure further on in the log,
     # folded just before a crash, so this step runs again): the field says so, no more
-    assert datakeys.erase(pid)
-    _refer(bus, codec, agency_keys["bpd"], pid, sealed, START + timedelta(hours=2))
-    again = _opened(bus, codec, sealing, hub_keys)["cm"]
+    key_id = world.datakeys.get(pid)[0]  # type: ignore[index]
+    assert world.datakeys.erase(pid)
+    world.refer(pid, sealed, START + timedelta(hours=2))
+    again = world.opened()["cm"]
     assert len(again) == 2
     assert again[-1]["fields"]["identity"] == {"plaintext_type": "IDENTITY", "erased": True}
     # once participant_erased is on the log, nothing about the person is sent at all
     erased = ParticipantErased(basis=ErasureBasis.EXPUNGEMENT, key_id=key_id, authorised_by="adm-1")
-    at = START + timedelta(hours=3)
-    bus.publish(
-        sign_event(erased, codec=codec, key=hub_key, participant_id=pid, occurred_at=at), codec
-    )
-    _refer(bus, codec, agency_keys["bpd"], pid, sealed, START + timedelta(hours=4))
-    assert len(_opened(bus, codec, sealing, hub_keys)["cm"]) == 2
+    world.publish(erased, "hub", pid, START + timedelta(hours=3))
+    world.refer(pid, sealed, START + timedelta(hours=4))
+    assert len(world.opened()["cm"]) == 2
 
 
-def test_an_identity_sealed_under_another_key_is_unreadable_not_a_crash(
-    tmp_path: Path,
-    codec: Codec,
-    agencies: AgencyRegistry,
-    agency_keys: dict[str, SigningKey],
-    public_keys: PublicKeys,
-) -> None:
-    hub_key = agency_keys["hub"]
-    bus, datakeys, sealing, _ = _hub(tmp_path, codec, agencies, public_keys, hub_key)
-    pid = issue_participant_id(random.Random(6).randbytes)
-    datakeys.get_or_create(pid)
-    wrong = seal_field(CANARY, participant_id=pid, key_id="dk-x", key=bytes(32), codec=codec)
-    _refer(bus, codec, agency_keys["bpd"], pid, wrong, START + timedelta(hours=1))
-    hub_keys = PublicKeys({("hub", hub_key.key_id): hub_key.public})
-    (cm,) = _opened(bus, codec, sealing, hub_keys)["cm"]
-    assert cm["fields"]["identity"] == {"plaintext_type": "IDENTITY", "unreadable": True}
-    assert bus.canonical.counts["unreadable_fields"] > 0  # counted, for the operator
+def test_an_identity_no_key_of_the_hub_opens_is_unreadable_not_a_crash(world: World) -> None:
+    pid, other = (issue_participant_id(random.Random(n).randbytes) for n in (6, 16))
+    world.datakeys.get_or_create(pid)
+    wrong = seal_field(CANARY, participant_id=pid, key_id="dk-x", key=bytes(32), codec=world.codec)
+    world.refer(pid, wrong, START + timedelta(hours=1))
+    world.refer(other, wrong, START + timedelta(hours=2))  # no key was ever made for other
+    cm = world.opened()["cm"]
+    assert [n["fields"]["identity"] for n in cm] == [
+        {"plaintext_type": "IDENTITY", "unreadable": True}
+    ] * 2
+    assert world.bus.canonical.counts["unreadable_fields"] > 0  # counted, for the operator
 
 
-def test_cm_pages_show_the_name_others_never_and_an_erasure_removes_it(
-    tmp_path: Path,
-    codec: Codec,
-    agencies: AgencyRegistry,
-    agency_keys: dict[str, SigningKey],
-    public_keys: PublicKeys,
-) -> None:
+def test_cm_pages_show_the_name_others_never_and_an_erasure_removes_it(world: World) -> None:
     """The pages' view, fed by the same handler: cm's caseload names the person, no other
     agency's view holds the name anywhere, and participant_erased takes it out of the
     view at once (not only at the next start)."""
-    hub_key = agency_keys["hub"]
-    bus, datakeys, _, view = _hub(tmp_path, codec, agencies, public_keys, hub_key)
+    view = world.view
     pid = issue_participant_id(random.Random(7).randbytes)
-    key_id, key = datakeys.get_or_create(pid)
-    sealed = seal_field(CANARY, participant_id=pid, key_id=key_id, key=key, codec=codec)
-    _refer(bus, codec, agency_keys["bpd"], pid, sealed, START + timedelta(hours=1))
+    world.refer(pid, world.seal(pid, CANARY), START + timedelta(hours=1))
     cm = view.timeline(pid, "cm")
     assert named(cm) == ("Quillon Zedmartin", cm[0])
     assert redacted(cm[0].fields)["identity"]["family_name"] == "Zedmartin"
@@ -189,10 +187,24 @@ def test_cm_pages_show_the_name_others_never_and_an_erasure_removes_it(
     # bpd published the referral: its own event, with the identity it sealed itself, opened
     assert redacted(view.timeline(pid, "bpd")[0].fields)["identity"]["given_name"] == "Quillon"
 
+    key_id = world.datakeys.get(pid)[0]  # type: ignore[index]
     erased = ParticipantErased(basis=ErasureBasis.EXPUNGEMENT, key_id=key_id, authorised_by="adm-1")
-    at = START + timedelta(hours=2)
-    bus.publish(
-        sign_event(erased, codec=codec, key=hub_key, participant_id=pid, occurred_at=at), codec
-    )
+    world.publish(erased, "hub", pid, START + timedelta(hours=2))
     assert named(view.timeline(pid, "cm")) == (ERASED_FIELD, view.timeline(pid, "cm")[0])
     assert "Zedmartin" not in repr(view.items)
+
+
+def test_cm_reads_its_own_contact_notes_and_no_one_else_does(world: World) -> None:
+    """An agency's own encrypted fields (cm's contact notes) open on its own pages; no
+    other agency's view or notice holds the text, whatever consent is on file."""
+    pid = issue_participant_id(random.Random(8).randbytes)
+    text = Narrative(text="Met near the Zedmartin clinic; housing form started.")
+    body = sample_event("case_contact_logged", random.Random(2), fake_seal)
+    contact = CaseContactLogged.model_validate({**body.model_dump(), "note": world.seal(pid, text)})
+    world.publish(contact, "cm", pid, START + timedelta(hours=1))
+    (own,) = world.view.timeline(pid, "cm")
+    assert redacted(own.fields)["note"] == {"text": text.text}
+    for agency in RECIPIENTS:
+        if agency != "cm":
+            assert "Zedmartin" not in repr([s.fields for s in world.view.timeline(pid, agency)])
+    assert "Zedmartin" not in repr(world.opened())
