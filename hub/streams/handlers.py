@@ -259,17 +259,20 @@ class CanonicalHandler:
         if erasing and self.datakeys.erase(envelope.participant_id):  # type: ignore[union-attr]
             self.counts["erased"] += 1
         decisions = audited(self.partition, envelope, outcome)
-        # what each recipient may read: its permits' encrypted fields opened (see _opened)
+        once = envelope.event_type not in BROADCAST or self.partition == 0
+        observed = self.observe is not None and not outcome.duplicate and once
+        sending = emit and not outcome.duplicate
+        # what each recipient may read: its permits' encrypted fields opened (see _opened);
+        # a rebuild with no pages has nothing to open
         readable = tuple(
             replace(d, fields=self._opened(envelope.participant_id, d.fields)) if d.permit else d
-            for d in decisions
+            for d in (decisions if observed or sending else ())
         )
-        once = envelope.event_type not in BROADCAST or self.partition == 0
-        if self.observe is not None and not outcome.duplicate and once:
+        if observed and self.observe is not None:
             # the pages: the publisher reads its own event whole, its fields opened too
             own = self._opened(envelope.participant_id, body.model_dump())
             self.observe(envelope, own, readable)
-        if outcome.duplicate or not emit:
+        if not sending:
             self.counts["redelivered" if outcome.duplicate else "rebuilt"] += 1
             return []
         outs = [self._lapse(hold) for hold in outcome.lapsed]
