@@ -50,7 +50,9 @@ def main(participants: int) -> dict[str, float]:
     before = peak_rss_kib()
     events = 0
     for chunk in range(0, participants, CHUNK):
-        scenario = plan(chunk + 1, min(CHUNK, participants - chunk), lambda pid: _fake_seal)
+        scenario = plan(
+            chunk + 1, min(CHUNK, participants - chunk), lambda pid, event_id: _fake_seal
+        )
         for p in scenario.publications:
             partition = hash(p.participant_id) % PARTITIONS
             envelope = Envelope(

@@ -3,6 +3,7 @@ encoded exactly as agencies publish them (identity really encrypted)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -35,7 +36,7 @@ class Record:
 def scenario_records(
     codec: Codec, keys: dict[str, SigningKey], participants: int, seed: int = 6
 ) -> list[Record]:
-    def seal_for(pid: str) -> Callable[[Identity | Narrative], EncryptedField]:
+    def seal_for(pid: str, event_id: uuid.UUID) -> Callable[[Identity | Narrative], EncryptedField]:
         key = AESGCM.generate_key(bit_length=256)
         return lambda plain: seal_field(
             plain, participant_id=pid, key_id="dk-bench", key=key, codec=codec

@@ -182,6 +182,18 @@ class AuditSettings(_Section):
     max_segment_records: int = Field(default=50_000, ge=1)
 
 
+class IntakeSettings(_Section):
+    """The intake keys agencies seal identity to (docs/protocol.md 16.2)."""
+
+    epoch_days: float = Field(
+        default=7.0,
+        gt=0,
+        le=90,
+        description="how long one intake key is current; it is destroyed once the ingest "
+        "topics' retention has passed after its epoch",
+    )
+
+
 @dataclass(frozen=True)
 class DataDir:
     """What the hub writes under ``data_dir``, each place named once (operators back up,
@@ -216,6 +228,11 @@ class DataDir:
     def datakeys(self) -> Path:
         """Per-participant data keys: destroying one erases that person from the log."""
         return self.root / "datakeys"
+
+    @property
+    def intake(self) -> Path:
+        """The intake private keys, one per epoch: destroyed when their epoch has expired."""
+        return self.root / "intake"
 
     @property
     def faust(self) -> Path:
@@ -254,6 +271,7 @@ class Settings(BaseSettings):
     site: SiteSettings = SiteSettings()
     audit: AuditSettings = AuditSettings()
     web: WebSettings = WebSettings()
+    intake: IntakeSettings = IntakeSettings()
 
     @property
     def paths(self) -> DataDir:

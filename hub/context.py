@@ -7,14 +7,30 @@ process can disagree about the schemas, the agencies or the policy in force."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cached_property
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from hub.config import DataDir, Settings
-from hub.crypto import PublicKeys, SigningKey, load_recipient_key, load_signing_key
+from hub.crypto import (
+    IntakeKeyring,
+    PublicKeys,
+    SigningKey,
+    load_recipient_key,
+    load_signing_key,
+)
 from hub.domain import AgencyRegistry, Policy, load_policy
-from hub.events import HUB, Codec, SchemaRegistry, TopicSpec, check_topics_file, load_topic_specs
+from hub.errors import DeploymentError
+from hub.events import (
+    HUB,
+    Codec,
+    SchemaRegistry,
+    TopicSpec,
+    check_topics_file,
+    ingest_topic,
+    load_topic_specs,
+)
 
 
 class HubContext:
@@ -53,6 +69,26 @@ class HubContext:
 
     def topic(self, name: str) -> TopicSpec:
         return next(s for s in self.topics if s.name == name)
+
+    @cached_property
+    def intake_keys(self) -> IntakeKeyring:
+        """The keys agencies seal identity to. An epoch's key is destroyed once every ingest
+        topic has dropped what was published in it, so nothing sealed to it opens again."""
+        retention = [
+            int(self.topic(ingest_topic(a)).configs.get("retention.ms", "-1"))
+            for a in self.agencies
+        ]
+        if min(retention) < 0:
+            raise DeploymentError(
+                f"{self.settings.topics_file}: the ingest topics keep records forever "
+                "(retention.ms -1), so no intake key could ever be destroyed: give them a "
+                "retention"
+            )
+        return IntakeKeyring(
+            self.paths.intake,
+            timedelta(days=self.settings.intake.epoch_days),
+            timedelta(milliseconds=max(retention)),
+        )
 
     @cached_property
     def policy(self) -> Policy:

@@ -18,7 +18,9 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -43,20 +45,17 @@ from hub.events import (
     EVENTS,
     REJECTED,
     Codec,
-    DataKeyStore,
-    EncryptedField,
-    Identity,
-    Narrative,
     ingest_topic,
     notify_topic,
-    seal_field,
+    seal_for_intake,
 )
 from hub.log import client_env, client_kwargs, read_topics
 from hub.ops import open_broker
 from producers.bad_input import add_bad_input
 from producers.demo_summary import Out, Records, summarise
+from producers.samples import Seal
 from producers.sdk import Publisher
-from producers.simulator import Scenario, plan
+from producers.simulator import Scenario, SealFor, plan
 
 WITNESSES = ("opd", "bchd")  # the defender and the health department cosign the log
 
@@ -272,6 +271,25 @@ def wait_until_handled(
     raise HubError("the hub's outputs did not settle in time")
 
 
+def intake_sealer(hub: HubContext) -> SealFor:
+    """Seal as an agency outside the hub does: to the hub's current intake key, bound to the
+    participant and the event (the demo reads the key from the hub's keyring; an agency
+    fetches the signed key set, docs/protocol.md 16.2)."""
+    key = hub.intake_keys.current(datetime.now(UTC))
+
+    def seal_for(pid: str, event_id: uuid.UUID) -> Seal:
+        return lambda plain: seal_for_intake(
+            plain,
+            participant_id=pid,
+            event_id=str(event_id),
+            key_id=key.key_id,
+            public=key.public,
+            codec=hub.codec,
+        )
+
+    return seal_for
+
+
 def fresh_log(settings: Settings) -> bool:
     """The demo publishes a seeded scenario: on top of an earlier demo's log every event
     would be a duplicate. Only the demo does this; `leadhub up` keeps the log."""
@@ -311,15 +329,7 @@ def run_demo(
     started = time.monotonic()
     settings, agencies, codec = hub.settings, hub.agencies, hub.codec
     keys = demo_keys(settings, agencies)
-    datakeys = DataKeyStore(settings.paths.datakeys)
-
-    def seal_for(pid: str) -> Callable[[Identity | Narrative], EncryptedField]:
-        key_id, key = datakeys.get_or_create(pid)
-        return lambda plain: seal_field(
-            plain, participant_id=pid, key_id=key_id, key=key, codec=codec
-        )
-
-    scenario = plan(seed, participants, seal_for, settings.site.intake_window_days)
+    scenario = plan(seed, participants, intake_sealer(hub), settings.site.intake_window_days)
     add_bad_input(scenario, random.Random(seed), codec, keys)
     if fresh_log(settings):
         out(

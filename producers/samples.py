@@ -23,7 +23,15 @@ from producers.synthetic import (
     staff_id,
 )
 
-Seal = Callable[[m.Identity | m.Narrative], m.EncryptedField]
+# Under the participant's data key (an EncryptedField: code beside the hub) or sealed to the
+# hub's intake key (a SealedField: an agency outside it); the body carries it either way.
+Seal = Callable[[m.Identity | m.Narrative], m.EncryptedField | m.SealedField]
+
+
+def _placed(name: str, field: m.EncryptedField | m.SealedField | None) -> dict[str, object]:
+    """``{name: field}``, or ``{sealed_<name>: field}`` for a field sealed to the intake key."""
+    return {f"sealed_{name}" if isinstance(field, m.SealedField) else name: field}
+
 
 SAMPLE_TYPES: list[str] = list(m.EVENT_MODELS)
 
@@ -45,7 +53,7 @@ def _referral_made(rng: Random, seal: Seal) -> m.ReferralMade:
         catchment_area=choice(rng, CATCHMENT_AREAS),
         officer_id=None if door is m.ReferralDoor.COMMUNITY else staff_id(rng, "ofc"),
         referring_partner="harm-reduction-coalition" if door is m.ReferralDoor.COMMUNITY else None,
-        identity=seal(identity(rng)),
+        **_placed("identity", seal(identity(rng))),
         arrest_ref=f"arr-{rng.getrandbits(48):012x}" if arrest else None,
     )
 
@@ -249,7 +257,9 @@ def _case_contact_logged(rng: Random, seal: Seal) -> m.CaseContactLogged:
         contact_type=kind,
         duration_minutes=rng.randint(0, 10) if attempted else rng.randint(10, 180),
         domains=[] if attempted else sample_of(rng, m.NeedDomain, low=1)[:3],
-        note=seal(m.Narrative(text=choice(rng, NOTES))) if rng.random() < 0.7 else None,
+        **_placed(
+            "note", seal(m.Narrative(text=choice(rng, NOTES))) if rng.random() < 0.7 else None
+        ),
     )
 
 

@@ -61,6 +61,15 @@ class Scenario:
     truth: Counter[str] = field(default_factory=Counter)
 
 
+# How a story seals a participant's identity or a note in one event: under the data key (code
+# beside the hub), or to the hub's intake key, bound to the participant and the event.
+SealFor = Callable[[str, uuid.UUID], Seal]
+
+
+def _unsealed(plaintext: m.Identity | m.Narrative) -> m.EncryptedField:
+    raise AssertionError("only sealed() samples event types that carry a sealed field")
+
+
 def _with(body: m.EventBody, **updates: Any) -> m.EventBody:
     """A sample body with the story's facts put in, validated again."""
     return type(body).model_validate({**body.model_dump(), **updates})
@@ -73,13 +82,13 @@ class _Story:
         self,
         rng: random.Random,
         scenario: Scenario,
-        seal_for: Callable[[str], Seal],
+        seal_for: SealFor,
         start: datetime,
     ) -> None:
         self.rng = rng
         self.scenario = scenario
         self.pid = issue_participant_id(rng.randbytes)  # as the hub issues them
-        self.seal = seal_for(self.pid)
+        self.seal_for = seal_for
         self.correlation = self._id()
         self.consent_id = self.correlation
         self.t = start
@@ -88,10 +97,15 @@ class _Story:
         return uuid.UUID(int=self.rng.getrandbits(128), version=4)
 
     def emit(
-        self, agency: str, body: m.EventBody, after: timedelta, cause: uuid.UUID | None = None
+        self,
+        agency: str,
+        body: m.EventBody,
+        after: timedelta,
+        cause: uuid.UUID | None = None,
+        event_id: uuid.UUID | None = None,
     ) -> uuid.UUID:
         self.t += after
-        event_id = self._id()
+        event_id = event_id or self._id()
         self.scenario.publications.append(
             Planned(agency, self.pid, self.t, body, event_id, self.correlation, cause)
         )
@@ -99,14 +113,21 @@ class _Story:
         return event_id
 
     def sample(self, event_type: str, **updates: Any) -> m.EventBody:
-        return _with(sample_event(event_type, self.rng, self.seal), **updates)
+        return _with(sample_event(event_type, self.rng, _unsealed), **updates)
+
+    def sealed(self, event_type: str, **updates: Any) -> tuple[m.EventBody, uuid.UUID]:
+        """A body whose identity or note is sealed, and the id of the event the seal is
+        bound to (a field sealed to the hub's intake key opens in that event only)."""
+        event_id = self._id()
+        seal = self.seal_for(self.pid, event_id)
+        return _with(sample_event(event_type, self.rng, seal), **updates), event_id
 
     def run(self) -> None:
         rng = self.rng
         door = rng.choices(list(m.ReferralDoor), weights=[6, 3, 1])[0]
         police = door is not m.ReferralDoor.COMMUNITY
         arrest = door is m.ReferralDoor.ARREST_DIVERSION
-        referral = self.sample(
+        referral, ref_id = self.sealed(
             "referral_made",
             door=door,
             offence_category=rng.choice(
@@ -124,7 +145,7 @@ class _Story:
         )
         self.scenario.truth[f"door.{door.value}"] += 1
         referrer = "cm" if door is m.ReferralDoor.COMMUNITY else "bpd"
-        ref_id = self.emit(referrer, referral, after=timedelta(0))
+        self.emit(referrer, referral, after=timedelta(0), event_id=ref_id)
         dispatched = self.emit(
             "cm",
             self.sample("case_manager_dispatched", referral_event_id=ref_id),
@@ -289,7 +310,8 @@ class _Story:
     def _engagement(self) -> None:
         rng = self.rng
         for _ in range(rng.randint(1, 6)):
-            self.emit("cm", self.sample("case_contact_logged"), after=rng.randint(2, 10) * DAY)
+            contact, contact_id = self.sealed("case_contact_logged")
+            self.emit("cm", contact, after=rng.randint(2, 10) * DAY, event_id=contact_id)
         if rng.random() < 0.4:
             self.emit("cm", self.sample("benefits_obtained"), after=rng.randint(1, 20) * DAY)
         if rng.random() < 0.3:
@@ -340,7 +362,7 @@ class _Story:
 def plan(
     seed: int,
     participants: int,
-    seal_for: Callable[[str], Seal],
+    seal_for: SealFor,
     intake_window_days: int = 14,
     span_days: int = 60,
 ) -> Scenario:

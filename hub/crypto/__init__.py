@@ -10,6 +10,8 @@ from hub.surface import lazy_surface
 __all__ = [
     "KEY_ID",
     "Checkpoint",
+    "IntakeKey",
+    "IntakeKeyring",
     "NoteError",
     "PublicKeys",
     "SealError",
@@ -17,6 +19,7 @@ __all__ = [
     "SigningKey",
     "generate_key",
     "generate_sealing_key",
+    "intake_info",
     "load_recipient_key",
     "load_sealing_key",
     "load_signing_key",
@@ -24,6 +27,7 @@ __all__ = [
     "open_sealed",
     "parse_note",
     "seal",
+    "signed_key_set",
     "write_key",
     "write_sealing_key",
 ]
@@ -32,6 +36,12 @@ __all__ = [
 # signing and sealing keys; the signed notes wait for the checkpoints and the archive.
 if TYPE_CHECKING:
     from hub.crypto import note
+    from hub.crypto.intake import (
+        IntakeKey,
+        IntakeKeyring,
+        intake_info,
+        signed_key_set,
+    )
     from hub.crypto.note import Checkpoint, NoteError, parse_note
     from hub.crypto.sealing import (
         SealError,
@@ -55,6 +65,12 @@ else:
     __getattr__ = lazy_surface(
         __name__,
         {
+            "hub.crypto.intake": (
+                "IntakeKey",
+                "IntakeKeyring",
+                "intake_info",
+                "signed_key_set",
+            ),
             "hub.crypto.note": ("Checkpoint", "NoteError", "parse_note"),
             "hub.crypto.sealing": (
                 "SealError",

@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from uuid import UUID
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from hub.crypto import PublicKeys
 from hub.domain import participant_ids
@@ -26,11 +29,16 @@ from hub.events import (
     Envelope,
     EventBody,
     EventError,
+    FieldDecryptError,
+    Identity,
     InvalidEvent,
+    Narrative,
     Reason,
     check_headers,
     decode_body,
     decode_envelope,
+    open_for_intake,
+    sealed_fields,
     verify,
 )
 
@@ -54,10 +62,26 @@ class LogClock:
         return self.now
 
 
+class IntakeKeys(Protocol):
+    """The hub's intake private keys by key id (hub.crypto.intake.IntakeKeyring)."""
+
+    def private(self, key_id: str) -> X25519PrivateKey | None: ...
+
+
+class NoIntakeKeys:
+    """A gatekeeper that holds no intake key refuses every sealed field."""
+
+    def private(self, key_id: str) -> X25519PrivateKey | None:
+        return None
+
+
 @dataclass(frozen=True)
 class Accepted:
     envelope: Envelope  # recorded_at stamped: this is what goes to lead.events
     body: EventBody
+    # What the agency sealed to the intake key, opened: the hub re-encrypts it under the
+    # participant's data key (envelope.resealed) before the event reaches lead.events.
+    opened: Identity | Narrative | None = None
 
 
 @dataclass(frozen=True)
@@ -78,11 +102,13 @@ class Gatekeeper:
         agencies: AgencyRegistry,
         keys: PublicKeys,
         intake_window_days: int = 14,
+        intake_keys: IntakeKeys | None = None,
     ) -> None:
         self.codec = codec
         self.agencies = agencies
         self.keys = keys
         self.intake_window = timedelta(days=intake_window_days)
+        self.intake_keys = intake_keys or NoIntakeKeys()
 
     def admit(
         self,
@@ -174,8 +200,8 @@ class Gatekeeper:
                 Reason.INVALID_PARTICIPANT_ID,
                 "participant_id is not an id the hub issued (its check symbol fails: mistyped?)",
             )
-        if envelope.recorded_at is not None:
-            raise InvalidEvent("recorded_at is set by the hub and must be null on ingest")
+        if envelope.recorded_at is not None or envelope.resealed is not None:
+            raise InvalidEvent("recorded_at and resealed are set by the hub: null on ingest")
         return Screened(envelope)
 
     def _conclude(
@@ -190,9 +216,39 @@ class Gatekeeper:
                 f"charges_held: the site's intake window is {self.intake_window.days} days "
                 "from held_at"
             )
+        opened = self._open_sealed(envelope, body)
         if envelope.event_id in seen:
             return Rejected(Reason.DUPLICATE, f"event {envelope.event_id} was already accepted")
-        return Accepted(envelope.model_copy(update={"recorded_at": clock(envelope)}), body)
+        stamped = envelope.model_copy(update={"recorded_at": clock(envelope)})
+        return Accepted(stamped, body, opened)
+
+    def _open_sealed(self, envelope: Envelope, body: EventBody) -> Identity | Narrative | None:
+        """Open the field sealed to an intake key, if the body has one (at most one: the
+        event types' rules allow a field or its sealed twin, and one such field per type)."""
+        for name, field in sealed_fields(body):
+            private = self.intake_keys.private(field.key_id)
+            if private is None:
+                raise EventError(
+                    f"{name}: the hub holds no intake key {field.key_id!r} (unknown, or "
+                    "destroyed after its epoch): seal to a key of the published set",
+                    Reason.BAD_SEALED_FIELD,
+                )
+            try:
+                return open_for_intake(
+                    field,
+                    participant_id=envelope.participant_id,
+                    event_id=str(envelope.event_id),
+                    private=private,
+                    codec=self.codec,
+                )
+            except FieldDecryptError as exc:
+                raise EventError(f"{name}: {exc}", Reason.BAD_SEALED_FIELD) from None
+            except (EventError, ValueError):  # undecodable, or breaks the plaintext's rules
+                kind = field.plaintext_type.lower()
+                raise EventError(
+                    f"{name}: opens, but is not a valid {kind}", Reason.BAD_SEALED_FIELD
+                ) from None
+        return None
 
 
 def _plus(moment: datetime, span: timedelta) -> datetime | None:

@@ -61,12 +61,16 @@ __all__ = [
     "models",
     "notify_topic",
     "open_field",
+    "open_for_intake",
     "record_headers",
     "release",
     "render",
     "seal_field",
+    "seal_for_intake",
+    "sealed_fields",
     "sign_event",
     "verify",
+    "with_resealed",
     "write",
 ]
 
@@ -90,8 +94,10 @@ if TYPE_CHECKING:
         epoch_micros,
         is_cloudevent,
         record_headers,
+        sealed_fields,
         sign_event,
         verify,
+        with_resealed,
     )
     from hub.events.errors import EventError, InvalidEvent, Reason, SignatureError
     from hub.events.evolution import check, release
@@ -100,7 +106,9 @@ if TYPE_CHECKING:
         DataKeyStore,
         FieldDecryptError,
         open_field,
+        open_for_intake,
         seal_field,
+        seal_for_intake,
     )
     from hub.events.models import (
         EVENT_MODELS,
@@ -152,8 +160,10 @@ else:
                 "epoch_micros",
                 "is_cloudevent",
                 "record_headers",
+                "sealed_fields",
                 "sign_event",
                 "verify",
+                "with_resealed",
             ),
             "hub.events.errors": ("EventError", "InvalidEvent", "Reason", "SignatureError"),
             "hub.events.evolution": ("check", "release"),
@@ -162,7 +172,9 @@ else:
                 "ENCRYPTED",
                 "FieldDecryptError",
                 "open_field",
+                "open_for_intake",
                 "seal_field",
+                "seal_for_intake",
             ),
             "hub.events.models": (
                 "ChargesHeld",

@@ -26,7 +26,7 @@ from hub.events.errors import (
     SignatureError,
     UnexpectedSchema,
 )
-from hub.events.models import EVENT_MODELS, EventBody
+from hub.events.models import EVENT_MODELS, EncryptedField, EventBody
 from hub.events.schemas import ENVELOPE
 
 SIGNING_TAG = b"LEADHUB-EVENT-SIG-V1\x00"
@@ -58,6 +58,7 @@ class Envelope(BaseModel):
     correlation_id: uuid.UUID | None = None
     payload: bytes
     signature: bytes
+    resealed: EncryptedField | None = None
 
     def signing_input(self) -> bytes:
         return signing_input(
@@ -174,9 +175,33 @@ def decode_body(envelope: Envelope, codec: Codec, *, canonical: bool = True) -> 
     if model is None:  # a shared type or the envelope itself is not an event
         raise UnexpectedSchema(f"{envelope.event_type!r} is not an event type")
     try:
-        return model.model_validate(decoded.datum)
+        body = model.model_validate(decoded.datum)
     except ValidationError as exc:
         raise InvalidEvent(f"{envelope.event_type}: {_first_error(exc)}") from None
+    return body if envelope.resealed is None else with_resealed(body, envelope.resealed)
+
+
+SEALED_PREFIX = "sealed_"  # sealed_identity is identity sealed to the hub's intake key
+
+
+def sealed_fields(body: EventBody) -> list[tuple[str, Any]]:
+    """The body's fields sealed to the hub's intake key that are set, by name."""
+    return [
+        (name, getattr(body, name))
+        for name in type(body).model_fields
+        if name.startswith(SEALED_PREFIX) and getattr(body, name) is not None
+    ]
+
+
+def with_resealed(body: EventBody, resealed: EncryptedField) -> EventBody:
+    """The body as every reader of lead.events sees it: the field the agency sealed to the
+    intake key replaced by the hub's re-encryption under the participant's data key, so
+    nothing downstream ever meets an intake-sealed field (nor needs an intake key)."""
+    sealed = sealed_fields(body)
+    if len(sealed) != 1:
+        raise InvalidEvent(f"resealed is set but the body has {len(sealed)} sealed fields")
+    name = sealed[0][0]
+    return body.model_copy(update={name: None, name.removeprefix(SEALED_PREFIX): resealed})
 
 
 MAX_REPORTED_ERRORS = 100

@@ -21,6 +21,7 @@ class Reason(StrEnum):
     WRONG_TOPIC = "WRONG_TOPIC"  # source agency is not the owner of the ingest topic
     UNRELEASED_SCHEMA = "UNRELEASED_SCHEMA"  # written with a schema not yet released
     INVALID_PARTICIPANT_ID = "INVALID_PARTICIPANT_ID"  # not an id the hub issues (check symbol)
+    BAD_SEALED_FIELD = "BAD_SEALED_FIELD"  # a field sealed to an intake key does not open
 
 
 class EventError(Exception):

@@ -18,10 +18,12 @@ import tempfile
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from hub.crypto import SealError, intake_info, open_sealed, seal
 from hub.events.codec import Codec
-from hub.events.models import EncryptedField, Identity, Narrative, PlaintextType
+from hub.events.models import EncryptedField, Identity, Narrative, PlaintextType, SealedField
 
 ENCRYPTED = "<encrypted>"  # how an encrypted field shows wherever its plaintext may not
 FIELD_TAG = b"LEADHUB-FIELD-V1\x00"
@@ -64,6 +66,44 @@ def open_field(
         )
     except InvalidTag:
         raise FieldDecryptError("ciphertext does not open with this participant's key") from None
+    decoded = codec.decode(data, _SUBJECT[kind])
+    return _MODEL[kind].model_validate(decoded.datum)
+
+
+def seal_for_intake(
+    plaintext: Identity | Narrative,
+    *,
+    participant_id: str,
+    event_id: str,
+    key_id: str,
+    public: X25519PublicKey,
+    codec: Codec,
+) -> SealedField:
+    """What an agency holding no data key sends: the plaintext sealed to the hub's intake
+    key, bound to this participant, plaintext type and event (docs/protocol.md 16.2)."""
+    kind = PlaintextType.IDENTITY if isinstance(plaintext, Identity) else PlaintextType.NARRATIVE
+    data = codec.encode(_SUBJECT[kind], plaintext.model_dump())
+    info = intake_info(participant_id, kind.value, event_id, key_id)
+    return SealedField(plaintext_type=kind, key_id=key_id, sealed=seal(data, public, info))
+
+
+def open_for_intake(
+    field: SealedField,
+    *,
+    participant_id: str,
+    event_id: str,
+    private: X25519PrivateKey,
+    codec: Codec,
+) -> Identity | Narrative:
+    """The hub's side of ``seal_for_intake``; FieldDecryptError if it does not open."""
+    kind = PlaintextType(field.plaintext_type)
+    info = intake_info(participant_id, kind.value, event_id, field.key_id)
+    try:
+        data = open_sealed(field.sealed, private, info)
+    except SealError:
+        raise FieldDecryptError(
+            "does not open with that intake key for this participant, event and field"
+        ) from None
     decoded = codec.decode(data, _SUBJECT[kind])
     return _MODEL[kind].model_validate(decoded.datum)
 

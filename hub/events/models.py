@@ -83,6 +83,7 @@ __all__ = [
     "ReferralDoor",
     "ReferralMade",
     "RevocationScope",
+    "SealedField",
     "ShelterEntered",
     "SignerRole",
     "StatusChanged",
@@ -206,6 +207,27 @@ class OffenceCategory(StrEnum):
     NONE = "NONE"
 
 
+class SealedField(rules.SealedFieldMethods, AvroRecord):
+    """Identifying data or free text sealed by the publishing agency to the hub's intake key
+    (HPKE, RFC 9180 base mode: X25519, HKDF-SHA256, AES-256-GCM), so that an agency needs no
+    secret shared with the hub. The hub opens it when it admits the event and re-encrypts the
+    plaintext under the participant's data key (the envelope's resealed field on lead.events);
+    each intake key is destroyed once the ingest records sealed to it have expired. The
+    plaintext is the Avro single-object encoding of the record named by plaintext_type, as in
+    org.leadhub.types.EncryptedField."""
+
+    plaintext_type: PlaintextType
+    """Which record the opened plaintext decodes to: IDENTITY = org.leadhub.types.Identity,
+    NARRATIVE = org.leadhub.types.Narrative."""
+    key_id: Id
+    """Id of the hub intake key the field is sealed to (ik-...), from the hub's published intake
+    key set."""
+    sealed: bytes
+    """HPKE single-shot output: the 32-byte encapsulated key followed by the AES-256-GCM
+    ciphertext and its 16-byte tag. The HPKE info binds it to its participant, plaintext type,
+    event and intake key (docs/protocol.md)."""
+
+
 class ReferralDoor(StrEnum):
     """The LEAD door the person came in by."""
 
@@ -234,8 +256,13 @@ class ReferralMade(EventBody):
     """Pseudonymous id of the referring officer (police doors only)."""
     referring_partner: Id | None = None
     """Id of the referring community partner organisation (COMMUNITY door only)."""
-    identity: EncryptedField
-    """The person's org.leadhub.types.Identity, sealed (plaintext_type IDENTITY)."""
+    identity: EncryptedField | None = None
+    """The person's org.leadhub.types.Identity under the participant's data key (plaintext_type
+    IDENTITY). Exactly one of identity and sealed_identity is set; on lead.events the hub puts
+    here what it re-encrypted from sealed_identity (the envelope's resealed field)."""
+    sealed_identity: SealedField | None = None
+    """The person's org.leadhub.types.Identity sealed to the hub's intake key (plaintext_type
+    IDENTITY): how an agency outside the hub, which holds no data key, sends it."""
     arrest_ref: Id | None = None
     """Hub-issued opaque reference to the arrest (ARREST_DIVERSION only); the real RMS or booking
     number goes inside identity.local_record_numbers."""
@@ -734,7 +761,11 @@ class CaseContactLogged(EventBody):
     domains: list[NeedDomain]
     """Life domains the contact worked on; unique, may be empty."""
     note: EncryptedField | None = None
-    """Contact note: an org.leadhub.types.Narrative, sealed (plaintext_type NARRATIVE)."""
+    """Contact note: an org.leadhub.types.Narrative under the participant's data key
+    (plaintext_type NARRATIVE). At most one of note and sealed_note is set."""
+    sealed_note: SealedField | None = None
+    """Contact note: an org.leadhub.types.Narrative sealed to the hub's intake key
+    (plaintext_type NARRATIVE), for an agency that holds no data key."""
 
     @model_validator(mode="after")
     def _rules(self) -> Self:
@@ -1055,8 +1086,10 @@ SHARED_TYPES: dict[str, type[AvroRecord] | type[StrEnum]] = {
     "org.leadhub.types.EncryptedField": EncryptedField,
     "org.leadhub.types.Identity": Identity,
     "org.leadhub.types.Narrative": Narrative,
+    "org.leadhub.types.SealedField": SealedField,
     "org.leadhub.types.DataCategory": DataCategory,
     "org.leadhub.types.NeedDomain": NeedDomain,
     "org.leadhub.types.OffenceCategory": OffenceCategory,
+    "org.leadhub.types.PlaintextType": PlaintextType,
 }
 """Avro full name -> model or enum, one per ``schemas/types/<Name>.avsc``."""

@@ -87,7 +87,7 @@ def _event_types() -> set[str]:
 
 
 class EncryptedFieldMethods:
-    """Methods of the generated EncryptedField."""
+    """Methods of the generated EncryptedField and SealedField."""
 
     if TYPE_CHECKING:
         plaintext_type: PlaintextType
@@ -100,6 +100,29 @@ class EncryptedFieldMethods:
             raise ValueError(f"{what} must be sealed with plaintext_type {kind}")
 
 
+class SealedFieldMethods(EncryptedFieldMethods):
+    """Methods of the generated SealedField: the same as EncryptedField's."""
+
+
+def _one_of(
+    stored: EncryptedFieldMethods | None,
+    sealed: EncryptedFieldMethods | None,
+    kind: str,
+    name: str,
+    *,
+    required: bool,
+) -> None:
+    """A field travels either under the participant's data key (``name``) or sealed to the
+    hub's intake key (``sealed_<name>``), never both: the hub would not know which to keep."""
+    if stored is not None and sealed is not None:
+        raise ValueError(f"set {name} or sealed_{name}, not both")
+    if required and stored is None and sealed is None:
+        raise ValueError(f"{name} (or sealed_{name}) is required")
+    for field, what in ((stored, name), (sealed, f"sealed_{name}")):
+        if field is not None:
+            field.require(kind, what)
+
+
 # --------------------------------------------------------------------------- program
 
 _POLICE_DOORS = frozenset({"ARREST_DIVERSION", "SOCIAL_CONTACT"})
@@ -109,7 +132,7 @@ _DEACTIVATING = frozenset({"NO_RECENT_CONTACT", "IN_CUSTODY", "HOSPITALIZED"})
 
 def referral_made(body: ReferralMade) -> None:
     """Each door has its own referrer; an arrest diversion needs an offence."""
-    body.identity.require("IDENTITY", "identity")
+    _one_of(body.identity, body.sealed_identity, "IDENTITY", "identity", required=True)
     police = body.door in _POLICE_DOORS
     if police and body.officer_id is None:
         raise ValueError("police referrals need officer_id")
@@ -239,8 +262,7 @@ def new_arrest_reported(body: NewArrestReported) -> None:
 
 def case_contact_logged(body: CaseContactLogged) -> None:
     _require_unique(body.domains, "domains")
-    if body.note is not None:
-        body.note.require("NARRATIVE", "note")
+    _one_of(body.note, body.sealed_note, "NARRATIVE", "note", required=False)
 
 
 # --------------------------------------------------------------------------- system

@@ -62,7 +62,9 @@ from hub.events import (
     notify_topic,
     open_field,
     record_headers,
+    seal_field,
     sign_event,
+    with_resealed,
 )
 
 INGEST_PREFIX = "lead.ingest."
@@ -101,6 +103,8 @@ class IngestHandler:
     gate: Gatekeeper
     clock: Clock
     events_partitions: int
+    # Where fields sealed to the intake key are re-encrypted: without it, none is accepted.
+    datakeys: DataKeyStore | None = None
     seen: AcceptedIds = field(default_factory=AcceptedIds)  # accepted ids and their origins
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -168,6 +172,8 @@ class IngestHandler:
             if isinstance(screened, Screened)
             else screened
         )
+        if isinstance(result, Accepted) and result.opened is not None:
+            result = self._resealed(result)
         if not isinstance(result, Accepted):
             if result.reason is Reason.DUPLICATE and value and self._redelivered(value, origin):
                 self.counts["redelivered"] += 1  # our own crash replayed it: already forwarded
@@ -201,6 +207,28 @@ class IngestHandler:
                 for p in range(self.events_partitions)
             ]
         return [out]
+
+    def _resealed(self, accepted: Accepted) -> Accepted | Rejected:
+        """The opened field re-encrypted under the participant's data key (made at first
+        sight) beside the payload the agency signed, so lead.events holds the identity
+        where crypto-shredding reaches it and the agency's signature still verifies."""
+        env, opened = accepted.envelope, accepted.opened
+        assert opened is not None
+        if self.datakeys is None:
+            return Rejected(Reason.BAD_SEALED_FIELD, "this hub keeps no data keys")
+        if self.datakeys.erased(env.participant_id):
+            return Rejected(
+                Reason.INVALID_PARTICIPANT_ID,
+                "the participant was erased: a person referred again needs a new id",
+            )
+        key_id, key = self.datakeys.get_or_create(env.participant_id)
+        resealed = seal_field(
+            opened, participant_id=env.participant_id, key_id=key_id, key=key, codec=self.gate.codec
+        )
+        return Accepted(
+            env.model_copy(update={"resealed": resealed}),
+            with_resealed(accepted.body, resealed),
+        )
 
     def _redelivered(self, value: bytes, origin: str) -> bool:
         try:

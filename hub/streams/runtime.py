@@ -141,9 +141,16 @@ def load_runtime(context: HubContext, bootstrap: list[str]) -> Runtime:
         context=context,
         bootstrap=bootstrap,
         ingest=IngestHandler(
-            Gatekeeper(codec, agencies, context.public_keys, settings.site.intake_window_days),
+            Gatekeeper(
+                codec,
+                agencies,
+                context.public_keys,
+                settings.site.intake_window_days,
+                context.intake_keys,
+            ),
             clock,
             events_partitions,
+            DataKeyStore(context.paths.datakeys),
         ),
         notary=AuditHandler(settings.audit.origin, context.hub_key),
         events_partitions=events_partitions,

@@ -23,12 +23,14 @@ import asyncio
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from hub import logs
 from hub.context import HubContext
+from hub.crypto import IntakeKeyring
 from hub.domain import Rejected
 from hub.events import (
     CHECKPOINTS,
@@ -265,9 +267,26 @@ def build_app(runtime: Runtime) -> Any:
     async def checkpoint() -> None:
         await send_all(runtime.notary.checkpoint())
 
+    @app.task  # type: ignore[untyped-decorator]
+    async def intake_keys() -> None:
+        await keep_intake_keys(runtime.context.intake_keys, settings.intake.epoch_days)
+
     if serving:
         serve_web(app, runtime)
     return app
+
+
+async def keep_intake_keys(keyring: IntakeKeyring, epoch_days: float) -> None:
+    """Whatever the traffic: make each epoch's intake key as the epoch begins, so agencies
+    can fetch it, and destroy each key once its epoch's ingest records have all expired.
+    Every worker does it; the key files make it safe (one key per epoch, destroyed once)."""
+    interval_s = min(3600.0, epoch_days * 86_400 / 10)
+    while True:
+        now = datetime.now(UTC)
+        keyring.current(now)
+        for key_id in keyring.destroy_expired(now):
+            log.info("intake_key_destroyed", key_id=key_id)
+        await asyncio.sleep(interval_s)
 
 
 def by_partition(

@@ -100,6 +100,22 @@ class SubmittedEvent(BaseModel):
     signature: str = Field(description="base64 Ed25519 signature over the signing input")
 
 
+class IntakeKeyOut(BaseModel):
+    key_id: str = Field(examples=["ik-20261203T000000Z"])
+    public_key: str = Field(description="the raw 32-byte X25519 public key, base64")
+    starts: datetime
+    ends: datetime = Field(description="seal to a newer key from here on")
+    destroyed_at: datetime = Field(description="the hub destroys the private key then")
+
+
+class IntakeKeySet(BaseModel):
+    keys: list[IntakeKeyOut] = Field(description="every key the hub holds, newest first")
+    note: str = Field(
+        description="the same keys as a C2SP signed note, signed by the hub's key under the "
+        "log's origin (docs/protocol.md 16.2): check it before sealing to a key"
+    )
+
+
 class IssuedParticipant(BaseModel):
     participant_id: str = Field(
         description="P- and twelve Crockford base-32 symbols, the last a check symbol",
@@ -278,6 +294,26 @@ def router(ctx: WebContext) -> APIRouter:
             raise NOT_A_REFERRER
         log.info("participant_id_issued", agency=who)
         return IssuedParticipant(participant_id=issue_participant_id(secrets.token_bytes))
+
+    @api.get("/intake-keys", response_model=IntakeKeySet)
+    async def intake_keys(who: Agency) -> IntakeKeySet:
+        """The keys to seal an identity or a note to (sealed_identity, sealed_note), so your
+        agency needs no secret shared with the hub. Seal to the newest key; one past its
+        epoch is still opened until its destroyed_at."""
+        keys, note = ctx.intake_key_set()
+        return IntakeKeySet(
+            keys=[
+                IntakeKeyOut(
+                    key_id=k.key_id,
+                    public_key=base64.b64encode(k.raw_public).decode(),
+                    starts=k.starts,
+                    ends=k.ends,
+                    destroyed_at=k.destroyed_at,
+                )
+                for k in keys
+            ],
+            note=note,
+        )
 
     @api.get("/participants/{participant_id}/timeline", response_model=Timeline)
     async def timeline(participant_id: str, who: Agency, as_of: datetime | None = None) -> Timeline:

@@ -35,8 +35,8 @@ from hub.domain.policy import load_policy, policy_event_id
 from hub.domain.rejections import parse
 from hub.events.codec import Codec
 from hub.events.envelope import decode_body, decode_envelope
-from hub.events.fields import DataKeyStore, FieldDecryptError, open_field, seal_field
-from hub.events.models import EncryptedField, Identity, Narrative
+from hub.events.fields import DataKeyStore, FieldDecryptError, open_field
+from hub.events.models import EncryptedField, Identity
 from hub.events.topics import AUDIT, EVENTS, REJECTED, notify_topic
 from hub.log.access import client_kwargs
 from hub.log.archive import Archive
@@ -46,6 +46,7 @@ from producers.bad_input import add_bad_input
 from producers.demo import (
     EventsWatcher,
     demo_keys,
+    intake_sealer,
     publish,
     start_worker,
     stop_worker,
@@ -108,15 +109,8 @@ def watched(
 def story(settings: Settings, codec: Codec) -> tuple[Scenario, dict[str, Any]]:
     agencies = AgencyRegistry.load(DEPLOY / "agencies.yaml")
     keys = demo_keys(settings, agencies)
-    datakeys = DataKeyStore(settings.paths.datakeys)
-
-    def seal_for(pid: str) -> Callable[[Identity | Narrative], EncryptedField]:
-        key_id, key = datakeys.get_or_create(pid)
-        return lambda plain: seal_field(
-            plain, participant_id=pid, key_id=key_id, key=key, codec=codec
-        )
-
-    scenario = plan(SEED, PARTICIPANTS, seal_for)
+    # every identity and note sealed to the hub's intake key, as agencies outside it do
+    scenario = plan(SEED, PARTICIPANTS, intake_sealer(HubContext(settings)))
     add_bad_input(scenario, random.Random(SEED), codec, keys)
     return scenario, keys
 

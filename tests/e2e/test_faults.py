@@ -134,7 +134,7 @@ def test_fifty_worker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
     rig, hub = direct, direct.hub
     rng = random.Random(31337)
     # a long calendar, stopped after the last kill: it must not run out before that
-    scenario = plan(31337, 250, lambda pid: fake_seal, span_days=720)
+    scenario = plan(31337, 250, lambda pid, event_id: fake_seal, span_days=720)
     add_bad_input(scenario, random.Random(31337), hub.codec, hub.keys)
     # pid, s it took to join, s after it joined, events seen
     kills: list[tuple[int, float, float, int]] = []
@@ -194,7 +194,7 @@ def test_fifty_broker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
     broker = rig.broker
     assert broker is not None
     rng = random.Random(4711)
-    scenario = plan(4711, 250, lambda pid: fake_seal, span_days=720)
+    scenario = plan(4711, 250, lambda pid, event_id: fake_seal, span_days=720)
     add_bad_input(scenario, random.Random(4711), hub.codec, hub.keys)
     # s after the hub accepted again, s for the broker to be ready, s until the hub accepted
     kills: list[tuple[float, float, float]] = []

@@ -39,7 +39,7 @@ def test_two_workers_share_the_work_and_the_survivor_takes_over(direct: Rig) -> 
 
     wait_for(shared, 60, "the two workers split lead.events")
     split = assignments(rig.log)
-    scenario = plan(4711, 60, lambda pid: fake_seal, span_days=150)
+    scenario = plan(4711, 60, lambda pid, event_id: fake_seal, span_days=150)
     add_bad_input(scenario, random.Random(4711), hub.codec, hub.keys)
     killed = threading.Event()
 

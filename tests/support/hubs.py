@@ -83,7 +83,7 @@ class Hub:
                 w.wait(5)
 
     def scenario(self, seed: int, participants: int) -> Scenario:
-        scenario = plan(seed, participants, lambda pid: fake_seal)
+        scenario = plan(seed, participants, lambda pid, event_id: fake_seal)
         add_bad_input(scenario, random.Random(seed), self.codec, self.keys)
         return scenario
 

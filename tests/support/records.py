@@ -33,7 +33,16 @@ def sample_records(
         _walk(plaintext, found)
         return seal(plaintext)
 
+    def sealed_to_intake(plaintext: m.Identity | m.Narrative) -> m.SealedField:
+        kind = (
+            m.PlaintextType.IDENTITY
+            if isinstance(plaintext, m.Identity)
+            else m.PlaintextType.NARRATIVE
+        )
+        return m.SealedField(plaintext_type=kind, key_id="ik-19700101T000000Z", sealed=bytes(80))
+
     for seed in seeds:
         for event_type in SAMPLE_TYPES:
             _walk(sample_event(event_type, random.Random(seed), sealing), found)
+    _walk(sample_event("referral_made", random.Random(0), sealed_to_intake), found)
     return found

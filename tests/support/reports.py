@@ -69,7 +69,7 @@ def run_scenario(
     reads: Mapping[str, int] | None = None,
 ) -> Run:
     """``reads``: how many records_viewed the hub logs for each reading agency, at the end."""
-    scenario = plan(seed, participants, lambda pid: fake_seal)
+    scenario = plan(seed, participants, lambda pid, event_id: fake_seal)
     add_bad_input(scenario, random.Random(seed), codec, agency_keys)
     bus, _ = told(TimedBus, scenario, codec, agencies, agency_keys, public_keys)
     hub_key = agency_keys["hub"]

@@ -137,7 +137,7 @@ def build_story(
     public_keys: PublicKeys,
 ) -> Story:
     """A seeded program of 150 people told to the hub's handlers, with bad input after."""
-    scenario = plan(20261125, 150, lambda pid: fake_seal)
+    scenario = plan(20261125, 150, lambda pid, event_id: fake_seal)
     add_bad_input(scenario, random.Random(3), codec, agency_keys)
     bus, sealing = told(MemoryBus, scenario, codec, agencies, agency_keys, public_keys)
     hub_key = agency_keys["hub"]

@@ -28,12 +28,12 @@ from tests.support.stories import POLICY, Story
 
 
 def test_the_plan_is_reproducible_from_its_seed() -> None:
-    a = plan(5, 40, lambda pid: fake_seal)
-    b = plan(5, 40, lambda pid: fake_seal)
+    a = plan(5, 40, lambda pid, event_id: fake_seal)
+    b = plan(5, 40, lambda pid, event_id: fake_seal)
     assert [(p.event_id, p.body) for p in a.publications] == [
         (p.event_id, p.body) for p in b.publications
     ]
-    assert plan(6, 40, lambda pid: fake_seal).publications != a.publications
+    assert plan(6, 40, lambda pid, event_id: fake_seal).publications != a.publications
 
 
 def test_bad_input_becomes_dead_letters_with_its_reason(story: Story) -> None:

@@ -6,6 +6,7 @@ real gatekeeper, fold, codec, data keys and HPKE; no broker."""
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from hub.crypto import PublicKeys, SigningKey, generate_sealing_key
+from hub.crypto import IntakeKeyring, PublicKeys, SigningKey, generate_sealing_key
 from hub.domain import (
     Gatekeeper,
     LogClock,
@@ -25,7 +26,17 @@ from hub.domain import (
     open_notice,
 )
 from hub.domain.agencies import AgencyRegistry
-from hub.events import Codec, DataKeyStore, EncryptedField, seal_field, sign_event
+from hub.events import (
+    Codec,
+    DataKeyStore,
+    EncryptedField,
+    decode_body,
+    decode_envelope,
+    open_field,
+    seal_field,
+    seal_for_intake,
+    sign_event,
+)
 from hub.events.models import (
     CaseContactLogged,
     ErasureBasis,
@@ -35,7 +46,7 @@ from hub.events.models import (
     PolicyPublished,
     ReferralMade,
 )
-from hub.events.topics import notify_topic
+from hub.events.topics import EVENTS, REJECTED, notify_topic
 from hub.streams.handlers import CanonicalHandler, IngestHandler
 from hub.web.view import ERASED_FIELD, DisclosureView, named, redacted
 from producers.samples import sample_event
@@ -64,11 +75,42 @@ class World:
     view: DisclosureView
     codec: Codec
     keys: dict[str, SigningKey]
+    intake: IntakeKeyring
 
-    def publish(self, body: Any, agency: str, pid: str, at: datetime) -> None:
+    def publish(
+        self, body: Any, agency: str, pid: str, at: datetime, event_id: uuid.UUID | None = None
+    ) -> None:
         key = self.keys[agency]
-        envelope = sign_event(body, codec=self.codec, key=key, participant_id=pid, occurred_at=at)
+        envelope = sign_event(
+            body, codec=self.codec, key=key, participant_id=pid, occurred_at=at, event_id=event_id
+        )
         self.bus.publish(envelope, self.codec)
+
+    def refer_sealed(
+        self, pid: str, at: datetime, *, bound_to: tuple[str, uuid.UUID] | None = None
+    ) -> uuid.UUID:
+        """bpd refers CANARY as an agency outside the hub does: its identity sealed to the
+        current intake key, bound to this participant and event (or to ``bound_to``)."""
+        event_id = uuid.uuid4()
+        key = self.intake.current(at)
+        seal_pid, seal_event = bound_to or (pid, event_id)
+        sealed = seal_for_intake(
+            CANARY,
+            participant_id=seal_pid,
+            event_id=str(seal_event),
+            key_id=key.key_id,
+            public=key.public,
+            codec=self.codec,
+        )
+        body = sample_event("referral_made", random.Random(1), lambda plain: sealed)
+        self.publish(body, "bpd", pid, at, event_id)
+        return event_id
+
+    def rejected(self) -> list[tuple[str, str]]:
+        return [
+            (dict(o.headers)["leadhub-reason"].decode(), dict(o.headers)["leadhub-detail"].decode())
+            for o in self.bus.topics[REJECTED]
+        ]
 
     def refer(self, pid: str, identity: EncryptedField, at: datetime) -> None:
         body = sample_event("referral_made", random.Random(1), fake_seal)
@@ -103,11 +145,17 @@ def world(
     public_keys: PublicKeys,
 ) -> World:
     datakeys = DataKeyStore(tmp_path / "datakeys")
+    intake = IntakeKeyring(tmp_path / "intake", timedelta(days=7), timedelta(days=7))
     view = DisclosureView()
     sealing = {a: generate_sealing_key(a, demo=True) for a in RECIPIENTS}
     policy = default_policy()
     bus = MemoryBus(
-        IngestHandler(Gatekeeper(codec, agencies, public_keys), LogClock(), events_partitions=1),
+        IngestHandler(
+            Gatekeeper(codec, agencies, public_keys, intake_keys=intake),
+            LogClock(),
+            events_partitions=1,
+            datakeys=datakeys,
+        ),
         CanonicalHandler(
             codec,
             PartitionProcessor(PolicyBook.of([policy]), RECIPIENTS),
@@ -117,7 +165,7 @@ def world(
             observe=view.record,
         ),
     )
-    w = World(bus, datakeys, sealing, view, codec, agency_keys)
+    w = World(bus, datakeys, sealing, view, codec, agency_keys, intake)
     published = PolicyPublished(
         policy_version=policy.version, policy_sha256=policy.sha256, effective_at=START
     )
@@ -208,3 +256,73 @@ def test_cm_reads_its_own_contact_notes_and_no_one_else_does(world: World) -> No
         if agency != "cm":
             assert "Zedmartin" not in repr([s.fields for s in world.view.timeline(pid, agency)])
     assert "Zedmartin" not in repr(world.opened())
+
+
+# ---------------------------------------------------------------- sealed to the intake key
+
+
+def test_an_identity_sealed_to_the_intake_key_is_resealed_and_reaches_cm(world: World) -> None:
+    """An agency with no data key refers a person: the hub opens the identity, re-encrypts
+    it under the participant's data key beside the payload the agency signed (which still
+    verifies), and cm reads the name in its notice as before."""
+    pid = issue_participant_id(random.Random(8).randbytes)
+    event_id = world.refer_sealed(pid, START + timedelta(hours=1))
+    assert world.rejected() == []
+    (record,) = [o for o in world.bus.topics[EVENTS] if o.key == pid.encode()]
+    envelope = decode_envelope(record.value, world.codec)
+    assert envelope.event_id == event_id and envelope.resealed is not None
+    (ingested,) = [o for o in world.bus.topics["lead.ingest.bpd"] if o.key == pid.encode()]
+    assert envelope.payload == decode_envelope(ingested.value, world.codec).payload
+    assert envelope.signing_input() == decode_envelope(ingested.value, world.codec).signing_input()
+    body = decode_body(envelope, world.codec)
+    assert isinstance(body, ReferralMade) and body.sealed_identity is None
+    held = world.datakeys.get(pid)
+    assert held is not None and body.identity is not None
+    assert body.identity.key_id == held[0]  # made at first sight
+    assert open_field(body.identity, participant_id=pid, key=held[1], codec=world.codec) == CANARY
+    (cm,) = world.opened()["cm"]
+    assert cm["fields"]["identity"]["plaintext"] == jsonable(CANARY.model_dump())
+
+
+def test_a_sealed_identity_moved_to_another_event_or_person_is_refused(world: World) -> None:
+    pid, other = (issue_participant_id(random.Random(s).randbytes) for s in (9, 10))
+    at = START + timedelta(hours=1)
+    world.refer_sealed(pid, at, bound_to=(pid, uuid.uuid4()))  # sealed for another event
+    world.refer_sealed(pid, at, bound_to=(other, uuid.uuid4()))  # for another person
+    reasons = world.rejected()
+    assert [r for r, _ in reasons] == ["BAD_SEALED_FIELD", "BAD_SEALED_FIELD"]
+    assert all("does not open" in d and "Zedmartin" not in d for _, d in reasons)
+    assert world.datakeys.get(pid) is None  # nothing admitted, no key made
+    assert not world.opened()["cm"]
+
+
+def test_a_field_sealed_to_a_destroyed_intake_key_is_refused(world: World) -> None:
+    pid = issue_participant_id(random.Random(11).randbytes)
+    at = START + timedelta(hours=1)
+    key = world.intake.current(at)
+    assert world.intake.destroy_expired(key.destroyed_at - timedelta(seconds=1)) == []
+    assert world.intake.destroy_expired(key.destroyed_at) == [key.key_id]
+    world.refer_sealed(pid, key.starts + timedelta(days=400))  # a new epoch's key: opens
+    assert world.rejected() == []
+    sealed = seal_for_intake(
+        CANARY,
+        participant_id=pid,
+        event_id=str(event_id := uuid.uuid4()),
+        key_id=key.key_id,
+        public=key.public,
+        codec=world.codec,
+    )
+    body = sample_event("referral_made", random.Random(1), lambda plain: sealed)
+    world.publish(body, "bpd", pid, at, event_id)
+    ((reason, detail),) = world.rejected()
+    assert reason == "BAD_SEALED_FIELD" and key.key_id in detail and "destroyed" in detail
+
+
+def test_an_erased_participant_is_not_given_a_new_data_key(world: World) -> None:
+    pid = issue_participant_id(random.Random(12).randbytes)
+    world.refer_sealed(pid, START + timedelta(hours=1))
+    assert world.datakeys.erase(pid)
+    world.refer_sealed(pid, START + timedelta(hours=2))
+    ((reason, detail),) = world.rejected()
+    assert reason == "INVALID_PARTICIPANT_ID" and "erased" in detail
+    assert world.datakeys.get(pid) is None
