@@ -14,8 +14,11 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 
-from hub.crypto import SigningKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from hub.crypto import IntakeKey, NoteError, SigningKey, current_key, read_key_set
 from hub.errors import HubError
 from hub.events import Envelope, EventBody
 from hub.log import AsyncPublisher, Publisher
@@ -49,6 +52,19 @@ class HubApi:
         answer = self._call("POST", "/v1/participants")
         return str(answer["participant_id"])
 
+    def intake_key(
+        self, origin: str, hub_public: Ed25519PublicKey, now: datetime | None = None
+    ) -> IntakeKey:
+        """The hub's intake key to seal identity and notes to now (GET /v1/intake-keys),
+        from the key set's signed note: ``hub_public`` is the hub's Ed25519 key that signs
+        its checkpoints under ``origin`` (the log's origin), obtained out of band."""
+        answer = self._call("GET", "/v1/intake-keys")
+        try:
+            keys = read_key_set(str(answer["note"]), origin, hub_public)
+            return current_key(keys, now or datetime.now(UTC))
+        except (KeyError, ValueError, NoteError) as exc:
+            raise HubError(f"GET /v1/intake-keys: {exc}") from None
+
     def _call(self, method: str, path: str, body: bytes = b"") -> dict[str, object]:
         target = urllib.parse.urlsplit(self.base_url).path + path
         request = urllib.request.Request(  # noqa: S310 (the scheme is checked at __init__)
@@ -64,11 +80,20 @@ class HubApi:
                 answer: dict[str, object] = json.load(r)
                 return answer
         except urllib.error.HTTPError as exc:
-            problem = json.loads(exc.read() or b"{}")
-            raise HubError(
-                f"{method} {path}: {exc.code} {problem.get('reason', '')}: "
-                f"{problem.get('detail') or problem.get('title', '')}"
-            ) from None
+            try:
+                problem = json.loads(exc.read() or b"{}")
+            except ValueError:  # not a problem document: a proxy's page, say
+                problem = {}
+            if not isinstance(problem, dict):
+                problem = {}
+            status = f"{exc.code} {problem.get('reason', '')}".strip()
+            detail = problem.get("detail") or problem.get("title") or exc.reason
+            raise HubError(f"{method} {path}: {status}: {detail}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            raise HubError(f"{method} {path}: cannot reach the hub: {reason}") from None
+        except ValueError:
+            raise HubError(f"{method} {path}: the answer is not JSON") from None
 
 
 def json_submission(envelope: Envelope, body: EventBody) -> dict[str, object]:

@@ -17,6 +17,7 @@ __all__ = [
     "SealError",
     "SealingKey",
     "SigningKey",
+    "current_key",
     "generate_key",
     "generate_sealing_key",
     "intake_info",
@@ -26,6 +27,7 @@ __all__ = [
     "note",
     "open_sealed",
     "parse_note",
+    "read_key_set",
     "seal",
     "signed_key_set",
     "write_key",
@@ -39,7 +41,9 @@ if TYPE_CHECKING:
     from hub.crypto.intake import (
         IntakeKey,
         IntakeKeyring,
+        current_key,
         intake_info,
+        read_key_set,
         signed_key_set,
     )
     from hub.crypto.note import Checkpoint, NoteError, parse_note
@@ -68,7 +72,9 @@ else:
             "hub.crypto.intake": (
                 "IntakeKey",
                 "IntakeKeyring",
+                "current_key",
                 "intake_info",
+                "read_key_set",
                 "signed_key_set",
             ),
             "hub.crypto.note": ("Checkpoint", "NoteError", "parse_note"),

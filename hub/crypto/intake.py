@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -75,6 +75,36 @@ def signed_key_set(origin: str, keys: Iterable[IntakeKey], private: Ed25519Priva
     newest first."""
     body = "\n".join([f"{origin}/intake", KEY_SET_LINE, *(k.line() for k in keys)]) + "\n"
     return note.format_note(body, [note.sign(body, origin, private)])
+
+
+def read_key_set(text: str, origin: str, hub_public: Ed25519PublicKey) -> list[IntakeKey]:
+    """The keys of a signed key set, newest first, once the hub's signature on it checks
+    out (raises NoteError otherwise, or ValueError for a set this version cannot read)."""
+    body, _ = note.open_note(text, [note.NoteKey(origin, hub_public)])
+    lines = body.splitlines()
+    if lines[:2] != [f"{origin}/intake", KEY_SET_LINE]:
+        raise ValueError("not a LEAD Hub intake key set, version 1")
+    keys = []
+    for line in lines[2:]:
+        key_id, starts, ends, destroyed_at, public = line.split(" ")
+        keys.append(
+            IntakeKey(
+                key_id,
+                datetime.fromisoformat(starts),
+                datetime.fromisoformat(ends),
+                datetime.fromisoformat(destroyed_at),
+                X25519PublicKey.from_public_bytes(base64.b64decode(public, validate=True)),
+            )
+        )
+    return keys
+
+
+def current_key(keys: Iterable[IntakeKey], now: datetime) -> IntakeKey:
+    """The key to seal to at ``now``."""
+    for key in keys:
+        if key.starts <= now < key.ends:
+            return key
+    raise ValueError("no intake key is current: fetch the key set again")
 
 
 class IntakeKeyring:

@@ -7,17 +7,21 @@ from __future__ import annotations
 import json
 import random
 import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from hub.config import Settings
 from hub.domain.participant_ids import is_participant_id
 from hub.domain.rejections import parse
 from hub.errors import HubError
 from hub.events.envelope import decode_body, decode_envelope, encode_envelope, sign_event
-from hub.events.models import CaseManagerDispatched, StatusChanged
+from hub.events.fields import seal_for_intake
+from hub.events.models import CaseContactLogged, CaseManagerDispatched, Narrative, StatusChanged
 from hub.events.topics import AUDIT, EVENTS, REJECTED
 from hub.web.api import AVRO
 from hub.web.auth import sign_request
@@ -227,6 +231,55 @@ def test_a_referrer_gets_ids_from_the_hub_and_a_mistyped_one_is_refused(
         assert participant not in r.text or status == 201  # a refusal does not quote the id
     with pytest.raises(HubError, match="403 NOT_A_REFERRER"):
         HubApi(web_hub.base, web_hub.hub.keys["sao"]).new_participant_id()
+
+
+def test_an_agency_seals_a_note_to_the_published_intake_key_and_reads_it_back(
+    web_hub: WebHub,
+) -> None:
+    """The agency SDK fetches the intake key set, checks the hub's signature on it, and
+    seals a note to the current key; the hub opens it, keeps it under the participant's
+    data key, and cm reads its own note through the API; a key set that the hub's key did
+    not sign is refused. (A case contact: disclosed to no one, so the other tests' inboxes
+    stay the scenario's.)"""
+    hub, codec = web_hub.hub, web_hub.hub.codec
+    api = HubApi(web_hub.base, hub.keys["cm"])
+    origin = Settings().audit.origin
+    key = api.intake_key(origin, hub.keys["hub"].public)
+    assert key.key_id.startswith("ik-")
+    with pytest.raises(HubError, match="no signature from a known key"):
+        api.intake_key(origin, Ed25519PrivateKey.generate().public_key())
+    pid, event_id = api.new_participant_id(), uuid.uuid4()
+    text = Narrative(text="Met Yarrowby at the day centre; benefits form started.")
+    sealed = seal_for_intake(
+        text,
+        participant_id=pid,
+        event_id=str(event_id),
+        key_id=key.key_id,
+        public=key.public,
+        codec=codec,
+    )
+    sample = sample_event("case_contact_logged", random.Random(5), fake_seal)
+    body = CaseContactLogged.model_validate(
+        {**sample.model_dump(), "note": None, "sealed_note": sealed}
+    )
+    last = max(p.occurred_at for p in web_hub.scenario.publications)
+    envelope = sign_event(
+        body,
+        codec=codec,
+        key=hub.keys["cm"],
+        participant_id=pid,
+        occurred_at=last,
+        event_id=event_id,
+    )
+    value = encode_envelope(envelope, codec)
+    assert b"Yarrowby" not in value
+    r = call(web_hub, "cm", "POST", "/v1/events", value, headers={"Content-Type": AVRO})
+    assert r.status_code == 201, r.text
+    r = call(web_hub, "cm", "GET", f"/v1/participants/{pid}/timeline")
+    assert r.status_code == 200, r.text
+    (entry,) = r.json()["entries"]
+    assert entry["fields"]["note"] == {"text": text.text}
+    assert entry["fields"].get("sealed_note") is None
 
 
 def test_avro_submissions_and_their_dead_letters(web_hub: WebHub) -> None:

@@ -6,6 +6,8 @@ is run from the document, and the test vectors are parsed from the document, so 
 them can drift from what the hub does."""
 
 # --- begin docs/protocol.md example ---
+import base64
+import hashlib
 import io
 import json
 import struct
@@ -15,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 from kafka import KafkaProducer
 
 SIGNING_TAG = b"LEADHUB-EVENT-SIG-V1\x00"
@@ -145,10 +149,60 @@ def publish(
         producer.close()
 
 
+# Identity and notes are sealed to the hub's intake key (section 16.2).
+INTAKE_TAG = b"LEADHUB-INTAKE-V1\x00"
+HPKE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.AES_256_GCM)
+
+
+def current_intake_key(
+    key_set: str, origin: str, hub_public: Ed25519PublicKey, now: datetime
+) -> tuple[str, X25519PublicKey]:
+    """The key to seal to now, from the hub's key set: a C2SP signed note that the hub's
+    checkpoint key (name: the log's origin) must have signed."""
+    text, _, signatures = key_set.partition("\n\n")
+    raw_public = hub_public.public_bytes_raw()
+    key_hash = hashlib.sha256(origin.encode() + b"\n\x01" + raw_public).digest()[:4]
+    for line in signatures.splitlines():
+        name, _, signature = line.removeprefix("\u2014 ").partition(" ")
+        raw = base64.b64decode(signature)
+        if name == origin and raw[:4] == key_hash:
+            hub_public.verify(raw[4:], (text + "\n").encode())  # raises InvalidSignature
+            break
+    else:
+        raise ValueError("the key set is not signed by the hub's key")
+    lines = text.split("\n")
+    if lines[:2] != [f"{origin}/intake", "leadhub intake keys v1"]:
+        raise ValueError("not a LEAD Hub intake key set, version 1")
+    for line in lines[2:]:  # newest first
+        key_id, starts, ends, _destroyed_at, public = line.split(" ")
+        if datetime.fromisoformat(starts) <= now < datetime.fromisoformat(ends):
+            return key_id, X25519PublicKey.from_public_bytes(base64.b64decode(public))
+    raise ValueError("no intake key is current: fetch the key set again")
+
+
+def seal_to_hub(
+    plaintext_type: str,
+    plaintext: bytes,
+    *,
+    key_id: str,
+    public: X25519PublicKey,
+    participant_id: str,
+    event_id: uuid.UUID,
+) -> dict[str, Any]:
+    """A types.SealedField: ``plaintext`` (the single-object encoding of a types.Identity or
+    types.Narrative) sealed to the intake key, bound to this participant, type and event."""
+    parts = (participant_id, plaintext_type, str(event_id), key_id)
+    info = INTAKE_TAG + b"\x00".join(part.encode() for part in parts)
+    return {
+        "plaintext_type": plaintext_type,
+        "key_id": key_id,
+        "sealed": HPKE.encrypt(plaintext, public, info),  # 32-byte enc || ciphertext || tag
+    }
+
+
 # --- end docs/protocol.md example ---
 
 import ast  # noqa: E402
-import hashlib  # noqa: E402
 import hmac  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
@@ -253,6 +307,105 @@ def test_an_event_built_by_hand_is_accepted_by_the_hub(broker: object, codec: ob
     received = decode_body(envelope, codec)  # type: ignore[arg-type]
     assert isinstance(received, ChargesHeld)
     assert received.model_dump() == {**body, "referral_event_id": referral}
+
+
+def test_an_identity_sealed_by_hand_reaches_lead_events_under_a_data_key(
+    broker: object, codec: Any, tmp_path: Path
+) -> None:
+    """An agency with only the document, the hub's key set and its own key refers a person:
+    the hub opens the sealed identity, keeps it under the participant's data key, and the
+    agency's signature still verifies on lead.events. Moved into another event, the same
+    sealed identity is refused."""
+    from hub.crypto import IntakeKeyring, PublicKeys, signed_key_set
+    from hub.domain import Gatekeeper, LogClock, issue_participant_id
+    from hub.domain.agencies import AgencyRegistry
+    from hub.events import DataKeyStore, decode_body, decode_envelope, open_field, verify
+    from hub.events.models import Identity, ReferralMade
+    from hub.streams.handlers import IngestHandler
+
+    # The hub: its intake keys, published as a signed note; a participant id it issued.
+    origin, hub_key = "leadhub.example/audit", Ed25519PrivateKey.generate()
+    keyring = IntakeKeyring(tmp_path / "intake", timedelta(days=7), timedelta(days=7))
+    now = datetime.now(UTC)
+    keyring.current(now)
+    key_set = signed_key_set(origin, keyring.held(), hub_key)
+    participant = issue_participant_id(lambda n: uuid.uuid4().bytes[:n])
+
+    # The agency, by hand: the key to seal to, the identity sealed, the referral signed.
+    servers = list(broker.bootstrap_servers)  # type: ignore[attr-defined]
+    private_key, key_id = Ed25519PrivateKey.generate(), f"{now:%Y%m%d}-{uuid.uuid4().hex[:8]}"
+    intake_id, intake_public = current_intake_key(key_set, origin, hub_key.public_key(), now)
+    identity = {
+        "given_name": "Orsolya",
+        "family_name": "Quennelby",
+        "middle_name": None,
+        "aliases": [],
+        "date_of_birth": datetime(1987, 4, 9).date(),
+        "local_record_numbers": [{"system": "bpd-rms", "value": "RMS-2026-0042"}],
+    }
+    plaintext = single_object(*load_schema(RELEASED, "types.Identity", 1), identity)
+    body = {
+        "door": "SOCIAL_CONTACT",
+        "offence_category": "NONE",
+        "catchment_area": "western",
+        "officer_id": "ofc-4411",
+        "referring_partner": None,
+        "identity": None,
+        "sealed_identity": None,
+        "arrest_ref": None,
+    }
+    records = []
+    for event_id, bound_to in ((uuid.uuid4(), None), (uuid.uuid4(), uuid.uuid4())):
+        sealed = seal_to_hub(
+            "IDENTITY",
+            plaintext,
+            key_id=intake_id,
+            public=intake_public,
+            participant_id=participant,
+            event_id=bound_to or event_id,  # the second is sealed for another event
+        )
+        record = ingest_record(
+            private_key,
+            released=RELEASED,
+            agency="bpd",
+            key_id=key_id,
+            event_type="referral_made",
+            version=2,
+            participant_id=participant,
+            occurred_at=now,
+            body={**body, "sealed_identity": sealed},
+            event_id=event_id,
+        )
+        publish(servers, "bpd", record)
+        records.append((event_id, read_back(servers, "lead.ingest.bpd", event_id)))
+
+    # The hub's gatekeeper, on the records as Kafka delivered them.
+    agencies = AgencyRegistry.load(ROOT / "deploy" / "agencies.yaml")
+    keys = PublicKeys({("bpd", key_id): private_key.public_key()})
+    datakeys = DataKeyStore(tmp_path / "datakeys")
+    gate = IngestHandler(
+        Gatekeeper(codec, agencies, keys, intake_keys=keyring), LogClock(), 6, datakeys
+    )
+    (good_id, good), (_, moved) = records
+    (accepted,) = gate.handle(
+        good.topic, good.partition, good.offset, good.key, good.value, good.headers
+    )
+    assert accepted.topic == "lead.events"
+    envelope = decode_envelope(accepted.value, codec)
+    verify(envelope, keys)  # the payload is exactly what the agency signed
+    assert envelope.event_id == good_id and envelope.resealed is not None
+    referral = decode_body(envelope, codec)
+    assert isinstance(referral, ReferralMade) and referral.sealed_identity is None
+    held = datakeys.get(participant)
+    assert held is not None and referral.identity is not None
+    opened = open_field(referral.identity, participant_id=participant, key=held[1], codec=codec)
+    assert opened == Identity.model_validate(identity)
+    assert b"Quennelby" not in accepted.value and b"Quennelby" not in good.value
+    (refused,) = gate.handle(
+        moved.topic, moved.partition, moved.offset, moved.key, moved.value, moved.headers
+    )
+    assert refused.topic == "lead.rejected"
+    assert dict(refused.headers)["leadhub-reason"] == b"BAD_SEALED_FIELD"
 
 
 # --------------------------------------------------------------------------- the document
@@ -362,6 +515,29 @@ def test_the_document_encrypted_field_vector(codec: object) -> None:
     )
     opened = open_field(field, participant_id=v["participant_id"], key=key, codec=codec)  # type: ignore[arg-type]
     assert opened == Narrative(text=v["text"])
+
+
+def test_the_document_intake_vector(codec: Any) -> None:
+    """A field sealed to the intake key: the plaintext and binding recomputed by hand, the
+    sealed bytes opened by the RFC 9180 steps of section 12.3 and by the hub's gatekeeper
+    code; sealed for another event, they do not open."""
+    from hub.crypto import SealError, open_sealed
+    from hub.crypto.intake import intake_info
+
+    v = vector("test-vector:intake")
+    private = X25519PrivateKey.from_private_bytes(bytes.fromhex(v["intake_private_key"]))
+    assert private.public_key().public_bytes_raw().hex() == v["intake_public_key"]
+    plaintext = single_object(*load_schema(RELEASED, "types.Narrative", 1), {"text": v["text"]})
+    assert plaintext.hex() == v["plaintext"]
+    parts = (v["participant_id"], v["plaintext_type"], v["event_id"], v["key_id"])
+    info = b"LEADHUB-INTAKE-V1\x00" + b"\x00".join(p.encode() for p in parts)
+    assert info.hex() == v["info"] == intake_info(*parts).hex()
+    sealed = bytes.fromhex(v["sealed"])
+    assert hpke_open_rfc9180(sealed, private, info) == plaintext
+    assert open_sealed(sealed, private, info) == plaintext
+    other = intake_info(v["participant_id"], v["plaintext_type"], str(uuid.uuid4()), v["key_id"])
+    with pytest.raises(SealError):
+        open_sealed(sealed, private, other)
 
 
 # --------------------------------------------------------------------------- notices
@@ -601,8 +777,11 @@ def test_the_document_notice_vector(codec: object) -> None:
 
 
 def read_single_object(value: bytes, subject: str) -> dict[str, Any]:
-    """Decode a hub record by hand with the released v1 schema of its subject."""
-    schema, fingerprint = load_schema(RELEASED, subject, 1)
+    """Decode a hub record by hand with the released version of its subject that its
+    header names (lock.json lists them)."""
+    lock = json.loads((RELEASED / "lock.json").read_text("utf-8"))
+    (version,) = [v["version"] for v in lock[subject] if v["fingerprint"] == value[2:10].hex()]
+    schema, fingerprint = load_schema(RELEASED, subject, version)
     assert value[:10] == b"\xc3\x01" + fingerprint
     buf = io.BytesIO(value[10:])
     datum = fastavro.schemaless_reader(buf, schema)
@@ -703,7 +882,7 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
         read_single_object(value, "envelope"),
         read_single_object(accepted.value, "envelope"),
     )
-    assert stamped == {**original, "recorded_at": now["t"]}
+    assert stamped == {**original, "recorded_at": now["t"], "resealed": None}  # envelope v2
     facts = {
         k: stamped[k] for k in ("event_id", "event_type", "source", "key_id", "participant_id")
     }

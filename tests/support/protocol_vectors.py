@@ -3,7 +3,8 @@ hub's own code, and write them back: ``python -m tests.support.protocol_vectors`
 
 The inputs (keys, envelope facts, bodies, the field's data key and nonce) are read from
 the document; everything under ``# results`` (and the notice's content, seal and
-signature) is computed. HPKE is randomized, so each run seals the notice anew. The
+signature) is computed. HPKE is randomized, so each run seals the notice and the intake
+field anew. The
 byte-by-byte tables beside the vectors are prose: check their offsets by hand after a
 change of length. ``tests/integration/test_protocol_by_hand.py`` then checks the result."""
 
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from hub.crypto.intake import intake_info
 from hub.crypto.sealing import seal
 from hub.domain.notices import NOTICE_INFO_TAG, Notice, content, notice_id
 from hub.domain.policy import Policy
@@ -125,6 +127,18 @@ def field(v: dict[str, str], codec: Codec) -> dict[str, str]:
     }
 
 
+def intake(v: dict[str, str], codec: Codec) -> dict[str, str]:
+    private = X25519PrivateKey.from_private_bytes(bytes.fromhex(v["intake_private_key"]))
+    plaintext = codec.encode("types.Narrative", {"text": v["text"]})
+    info = intake_info(v["participant_id"], v["plaintext_type"], v["event_id"], v["key_id"])
+    return {
+        "intake_public_key": private.public_key().public_bytes_raw().hex(),
+        "plaintext": plaintext.hex(),
+        "info": info.hex(),
+        "sealed": seal(plaintext, private.public_key(), info).hex(),
+    }
+
+
 def notice(v: dict[str, str], event: dict[str, str], codec: Codec) -> dict[str, str]:
     hub_private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["hub_seed"]))
     opd_private = X25519PrivateKey.from_private_bytes(bytes.fromhex(v["opd_private_key"]))
@@ -176,12 +190,13 @@ def regenerate(doc: Path = DOC) -> None:
         assert match, marker
         return match
 
-    for marker in ("signing", "field", "notice"):
+    for marker in ("signing", "field", "notice", "intake"):
         blocks[marker] = parse(found(f"test-vector:{marker}").group(1))
     values = {m: {n: v for n, v in b if not n.startswith("#")} for m, b in blocks.items()}
     computed = {
         "signing": signing(values["signing"], codec),
         "field": field(values["field"], codec),
+        "intake": intake(values["intake"], codec),
     }
     values["signing"].update(computed["signing"])
     computed["notice"] = notice(values["notice"], values["signing"], codec)

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from hub.crypto import IntakeKeyring, SealError, open_sealed, seal, signed_key_set
+from hub.crypto import (
+    IntakeKeyring,
+    SealError,
+    current_key,
+    open_sealed,
+    read_key_set,
+    seal,
+    signed_key_set,
+)
 from hub.crypto.intake import intake_info
 from hub.crypto.note import NoteError, NoteKey, open_note
 
@@ -86,3 +94,26 @@ def test_binding_names_participant_type_event_and_key() -> None:
     assert intake_info("P-1", "NARRATIVE", "e", "ik-1") == (
         b"LEADHUB-INTAKE-V1\x00P-1\x00NARRATIVE\x00e\x00ik-1"
     )
+
+
+def test_an_agency_reads_back_exactly_the_keys_the_hub_signed(tmp_path: Path) -> None:
+    keyring = IntakeKeyring(tmp_path, WEEK, WEEK)
+    keyring.current(NOW - WEEK)
+    keyring.current(NOW)
+    hub = Ed25519PrivateKey.generate()
+    keys = read_key_set(
+        signed_key_set("o.example/audit", keyring.held(), hub), "o.example/audit", hub.public_key()
+    )
+    assert [(k.key_id, k.starts, k.ends, k.destroyed_at, k.raw_public) for k in keys] == [
+        (k.key_id, k.starts, k.ends, k.destroyed_at, k.raw_public) for k in keyring.held()
+    ]
+    assert current_key(keys, NOW).key_id == "ik-20261203T000000Z"
+    assert current_key(keys, NOW - WEEK).key_id == "ik-20261126T000000Z"
+    with pytest.raises(ValueError, match="fetch the key set again"):
+        current_key(keys, NOW + WEEK)
+    with pytest.raises(NoteError):  # signed by someone else
+        read_key_set(
+            signed_key_set("o.example/audit", keys, Ed25519PrivateKey.generate()),
+            "o.example/audit",
+            hub.public_key(),
+        )
