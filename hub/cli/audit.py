@@ -169,6 +169,14 @@ def erase(
     servers = bootstrap_for(hub.settings, bootstrap_servers)
     event_id = publish_erasure(hub, servers, participant, lawful, authorised_by)
     typer.echo(f"participant_erased {event_id} published for {participant}")
+    held = hub.intake_keys.held()
+    if held:  # what the agencies sealed to these keys still opens, with the hub's key
+        last = max(k.destroyed_at for k in held)
+        typer.echo(
+            "copies sealed to the hub's intake keys (ingest topics, dead letters, the "
+            f"archive) open until those keys are destroyed: {', '.join(k.key_id for k in held)}"
+            f"; the last at {last:%Y-%m-%d %H:%M} UTC"
+        )
 
 
 @audit_app.command("exposure")

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 schemas_app = typer.Typer(no_args_is_help=True, help="The Avro event contract in schemas/.")
 
-keys_app = typer.Typer(no_args_is_help=True, help="Agency signing keys.")
+keys_app = typer.Typer(no_args_is_help=True, help="Agency signing keys; the hub's intake keys.")
 
 policy_app = typer.Typer(no_args_is_help=True, help="The data-sharing policy in deploy/.")
 app.add_typer(schemas_app, name="schemas")
@@ -107,6 +107,33 @@ def keys_generate(
             generate_sealing_key(a, demo=demo), keys_dir or settings.keys_dir
         )
         typer.echo(f"{a}: {pub} {seal_pub}")
+
+
+@keys_app.command("intake")
+def keys_intake(
+    config: ConfigOption = None,
+    note: Annotated[bool, typer.Option(help="print the signed key set, to publish")] = False,
+) -> None:
+    """The intake keys the hub holds (this epoch's made if need be), newest first: what
+    agencies seal identity and notes to, and when each private key is destroyed. With
+    --note, the key set as the signed note GET /v1/intake-keys serves (docs/protocol.md
+    16.2), for publishing where agencies without the API can fetch it."""
+    from datetime import UTC, datetime
+
+    from hub.crypto import signed_key_set
+
+    hub = context_from(config)
+    keyring = hub.intake_keys
+    keyring.current(datetime.now(UTC))
+    keys = keyring.held()
+    if note:
+        typer.echo(signed_key_set(hub.settings.audit.origin, keys, hub.hub_key.private), nl=False)
+        return
+    for k in keys:
+        typer.echo(
+            f"{k.key_id}  current {k.starts:%Y-%m-%d %H:%M} to {k.ends:%Y-%m-%d %H:%M} UTC, "
+            f"destroyed at {k.destroyed_at:%Y-%m-%d %H:%M} UTC"
+        )
 
 
 def _policy(config: Path | None, policy_file: Path | None) -> tuple[Policy, AgencyRegistry]:

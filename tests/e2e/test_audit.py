@@ -28,11 +28,12 @@ from hub.audit.erasure import publish_erasure
 from hub.cli import BROKER_FILE
 from hub.config import Settings, load_settings
 from hub.context import HubContext
-from hub.crypto import load_sealing_key
+from hub.crypto import IntakeKeyring, load_sealing_key
 from hub.domain import Notice, jsonable, open_notice
 from hub.domain.agencies import AgencyRegistry
 from hub.domain.policy import load_policy, policy_event_id
 from hub.domain.rejections import parse
+from hub.events import EventError, open_for_intake, sealed_fields
 from hub.events.codec import Codec
 from hub.events.envelope import decode_body, decode_envelope
 from hub.events.fields import DataKeyStore, FieldDecryptError, open_field
@@ -401,8 +402,44 @@ def test_kafka_and_the_archive_place_the_same_edit_at_the_same_record(
         )
 
 
+def _intake_copies_stop_opening_when_their_keys_are_destroyed(
+    interrupted: Interrupted, codec: Codec, tmp_path: Path
+) -> None:
+    """What bpd and cm sealed to the intake key stays on the ingest topics and in the
+    payloads on lead.events (as signed) and in the archive: it opens with the hub's intake
+    key until that key is destroyed, at the epoch's end plus the ingest retention, and then
+    with nothing. (On a copy of the keys: the hub's own are not due yet.)"""
+    pid, settings = interrupted.erased, interrupted.settings
+    copies = []
+    for r in Archive(settings.paths.archive, settings.schemas_dir).read():
+        if not (r.topic == EVENTS or r.topic.startswith("lead.ingest.")):
+            continue
+        try:
+            e = decode_envelope(r.value, codec)
+            as_sent = decode_body(e.model_copy(update={"resealed": None}), codec)
+        except EventError:
+            continue  # the scenario's bad input
+        if e.participant_id == pid:
+            copies += [(r.topic, e, f) for _, f in sealed_fields(as_sent)]
+    where = {topic for topic, _, _ in copies}
+    assert EVENTS in where and any(w.startswith("lead.ingest.") for w in where)
+    shutil.copytree(settings.paths.intake, tmp_path / "intake")
+    hub = HubContext(settings)
+    keyring = IntakeKeyring(tmp_path / "intake", hub.intake_keys.epoch, hub.intake_keys.retention)
+    for _, e, f in copies:  # erased from lead.events at once, but these still open
+        private = keyring.private(f.key_id)
+        assert private is not None
+        open_for_intake(
+            f, participant_id=pid, event_id=str(e.event_id), private=private, codec=codec
+        )
+    due = max(k.destroyed_at for k in keyring.held())
+    assert due - max(k.starts for k in keyring.held()) == keyring.epoch + keyring.retention
+    assert {f.key_id for _, _, f in copies} <= set(keyring.destroy_expired(due))
+    assert not list((tmp_path / "intake").iterdir())  # no key that opens them is left
+
+
 def test_an_erased_identity_cannot_be_read_from_kafka_or_the_archive(
-    interrupted: Interrupted, codec: Codec
+    interrupted: Interrupted, codec: Codec, tmp_path: Path
 ) -> None:
     pid = interrupted.erased
     settings = interrupted.settings
@@ -415,6 +452,7 @@ def test_an_erased_identity_cannot_be_read_from_kafka_or_the_archive(
         for f in fields:  # no key is left; a guessed one does not open it either
             with pytest.raises(FieldDecryptError):
                 open_field(f, participant_id=pid, key=bytes(32), codec=codec)
+    _intake_copies_stop_opening_when_their_keys_are_destroyed(interrupted, codec, tmp_path)
     auditor = _auditor(interrupted, "archive")
     erasure = [e for e in auditor.replay.envelopes.values() if e.event_type == "participant_erased"]
     assert [e.participant_id for e in erasure] == [pid]
