@@ -48,12 +48,14 @@ __all__ = [
     "parse",
     "policy_event_id",
     "read_participant_id",
+    "receipts",
     "wall_clock",
 ]
 
 # Loaded name by name (hub.surface): every command imports hub.context, which needs only
 # the agencies and the policy; the gatekeeper, processor and notices wait for the worker.
 if TYPE_CHECKING:
+    from hub.domain import receipts
     from hub.domain.agencies import AgencyRegistry
     from hub.domain.deadlines import Hold
     from hub.domain.gatekeeper import (
@@ -120,6 +122,7 @@ else:
             "hub.domain.participant_ids": (
                 "issue_participant_id",
                 "read_participant_id",
+                "receipts",
             ),
             "hub.domain.policy": (
                 "ConsentState",

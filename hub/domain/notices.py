@@ -64,18 +64,27 @@ SIGNED_FIELDS = tuple(name for name in Notice.model_fields if name != "signature
 
 
 def notice_signing_input(facts: Mapping[str, Any]) -> bytes:
-    """Every field but the signature, in the schema's order, each length-prefixed."""
+    return length_prefixed(NOTICE_SIGNING_TAG, SIGNED_FIELDS, facts)
+
+
+def length_prefixed(tag: bytes, names: tuple[str, ...], facts: Mapping[str, Any]) -> bytes:
+    """What the hub signs of a record it writes (a notice, a receipt): ``tag``, then every
+    field but the signature, in the schema's order, each as a big-endian uint32 length and
+    its bytes: a time as 8 bytes of big-endian microseconds, bytes as they are, null as
+    nothing, anything else as its text (an enum its symbol, a number in decimal)."""
     parts: list[bytes] = []
-    for name in SIGNED_FIELDS:
+    for name in names:
         value = facts[name]
         if isinstance(value, datetime):
             raw = struct.pack(">q", epoch_micros(value))
         elif isinstance(value, bytes):
             raw = value
+        elif isinstance(value, Enum):
+            raw = str(value.value).encode()
         else:
             raw = b"" if value is None else str(value).encode()
         parts.append(struct.pack(">I", len(raw)) + raw)
-    return NOTICE_SIGNING_TAG + b"".join(parts)
+    return tag + b"".join(parts)
 
 
 def jsonable(value: Any) -> Any:

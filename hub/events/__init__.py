@@ -62,6 +62,7 @@ __all__ = [
     "notify_topic",
     "open_field",
     "open_for_intake",
+    "receipts_topic",
     "record_headers",
     "release",
     "render",
@@ -140,6 +141,7 @@ if TYPE_CHECKING:
         ingest_topic,
         load_topic_specs,
         notify_topic,
+        receipts_topic,
     )
 else:
     __getattr__ = lazy_surface(
@@ -206,6 +208,7 @@ else:
                 "ingest_topic",
                 "load_topic_specs",
                 "notify_topic",
+                "receipts_topic",
             ),
         },
     )

@@ -28,6 +28,10 @@ def notify_topic(agency: str) -> str:
     return f"lead.notify.{agency}"
 
 
+def receipts_topic(agency: str) -> str:
+    return f"lead.receipts.{agency}"
+
+
 class TopicDeclaration(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -68,6 +72,7 @@ def known_topics() -> tuple[str, ...]:
         EVENTS,
         REJECTED,
         notify_topic(AGENCY_PLACEHOLDER),
+        receipts_topic(AGENCY_PLACEHOLDER),
         AUDIT,
         CHECKPOINTS,
     )

@@ -27,6 +27,7 @@ from hub.events import (
     REJECTED,
     ingest_topic,
     notify_topic,
+    receipts_topic,
 )
 from hub.yamlfile import load_yaml_model
 
@@ -200,6 +201,9 @@ def hub_grants(principal: str, group: str, agencies: Iterable[str]) -> list[Gran
         grants += _topic(
             principal, notify_topic(a), (R, W, D), "sealed notices; sent ids learned at start"
         )
+        grants += _topic(
+            principal, receipts_topic(a), (R, W, D), "signed receipts; sent ids learned at start"
+        )
     grants += _topic(principal, AUDIT, (R, W, D), "decision records; the notary reads them")
     grants += _topic(principal, CHECKPOINTS, (R, W, D), "the notary's signed checkpoints")
     grants += _group(principal, group, "faust's consumer group (the app id)")
@@ -216,6 +220,7 @@ def agency_grants(agency: str, principals: AgencyPrincipals) -> list[Grant]:
     who = principals.principal_of(agency)
     grants = _topic(who, ingest_topic(agency), (W, D), "publishes its signed events")
     grants += _topic(who, notify_topic(agency), (R, D), "reads the notices sealed to it")
+    grants += _topic(who, receipts_topic(agency), (R, D), "reads the receipts for what it sent")
     grants += _group(who, principals.group_of(agency), "its own consumer offsets")
     return grants
 

@@ -38,6 +38,7 @@ from hub.domain import (
     audited,
     build_notice,
     erased_field,
+    receipts,
 )
 from hub.events import (
     AUDIT,
@@ -61,6 +62,7 @@ from hub.events import (
     ingest_topic,
     notify_topic,
     open_field,
+    receipts_topic,
     record_headers,
     seal_field,
     sign_event,
@@ -105,6 +107,7 @@ class IngestHandler:
     events_partitions: int
     # Where fields sealed to the intake key are re-encrypted: without it, none is accepted.
     datakeys: DataKeyStore | None = None
+    hub_key: SigningKey | None = None  # signs the receipts of refused records (none without)
     seen: AcceptedIds = field(default_factory=AcceptedIds)  # accepted ids and their origins
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -182,15 +185,18 @@ class IngestHandler:
             rejection = Rejection(
                 result.reason, result.detail, topic, partition, offset, datetime.now(UTC)
             )
-            return [
-                Out(
-                    REJECTED,
-                    key,
-                    value or b"",
-                    rejection.headers(headers),
-                    id=f"{REJECTED}/{rejection.rejection_id}",
-                )
-            ]
+            dead = Out(
+                REJECTED,
+                key,
+                value or b"",
+                rejection.headers(headers),
+                id=f"{REJECTED}/{rejection.rejection_id}",
+            )
+            envelope = screened.envelope if isinstance(screened, Screened) else None
+            if self.hub_key is None or topic == ingest_topic(HUB):
+                return [dead]
+            receipt = receipts.rejected(rejection, envelope, self.hub_key)
+            return [dead, receipt_out(receipt, key, self.gate.codec, carried(headers))]
         env = result.envelope
         self.seen.add(env.event_id, origin)
         self.counts[f"accepted.{env.event_type}"] += 1
@@ -238,6 +244,21 @@ class IngestHandler:
         return self.seen.came_from(event_id, origin)
 
 
+def receipt_out(
+    receipt: receipts.Receipt, key: bytes | None, codec: Codec, trace: Sequence[tuple[str, bytes]]
+) -> Out:
+    """A receipt as the record for its agency's receipts topic, keyed like the event."""
+    topic = receipts_topic(receipt.agency)
+    rid = str(receipt.receipt_id)
+    return Out(
+        topic,
+        receipt.participant_id.encode() if receipt.participant_id else key,
+        codec.encode("receipt", dict(receipt)),
+        [*record_headers(rid, "receipt", HUB), *trace],
+        id=f"{topic}/{rid}",
+    )
+
+
 _ENCRYPTED_KEYS = frozenset(EncryptedField.model_fields)
 
 
@@ -268,11 +289,18 @@ class CanonicalHandler:
     counts: Counter[str] = field(default_factory=Counter)
 
     def handle(
-        self, value: bytes, *, emit: bool = True, trace: Sequence[tuple[str, bytes]] = ()
+        self,
+        value: bytes,
+        *,
+        emit: bool = True,
+        trace: Sequence[tuple[str, bytes]] = (),
+        offset: int | None = None,
+        origin: str | None = None,
     ) -> list[Out]:
         """Fold one canonical event in; with ``emit`` False (rebuilding state from the log
         on start) nothing is sent, because it was sent before. ``trace``: the record's
-        trace-context headers, carried onto what it causes."""
+        trace-context headers, carried onto what it causes. ``offset`` and ``origin`` (its
+        leadhub-origin header): where it is and where it came from, for its receipt."""
         try:
             # lead.events is the gatekeeper's canonical output: no need to check it again
             envelope = decode_envelope(value, self.codec, canonical=False)
@@ -305,6 +333,9 @@ class CanonicalHandler:
             return []
         outs = [self._lapse(hold) for hold in outcome.lapsed]
         key = envelope.participant_id.encode()
+        if origin is not None and offset is not None and envelope.source != HUB:
+            receipt = receipts.accepted(origin, envelope, self.partition, offset, self.hub_key)
+            outs.append(receipt_out(receipt, key, self.codec, trace))
         for d, opened in zip(decisions, readable, strict=True):
             record = audit_record(envelope, d)
             decision_id = str(record["decision_id"]).encode()

@@ -42,6 +42,7 @@ from hub.events import (
     PolicyPublished,
     decode_envelope,
     notify_topic,
+    receipts_topic,
 )
 from hub.log import Publisher, read_topics
 from hub.streams.credentials import aiokafka_kwargs
@@ -151,6 +152,7 @@ def load_runtime(context: HubContext, bootstrap: list[str]) -> Runtime:
             clock,
             events_partitions,
             DataKeyStore(context.paths.datakeys),
+            context.hub_key,
         ),
         notary=AuditHandler(settings.audit.origin, context.hub_key),
         events_partitions=events_partitions,
@@ -184,7 +186,13 @@ def prepare(runtime: Runtime) -> None:
     published: set[str] = set()
     kwargs = runtime.settings.broker.client_kwargs()
     if not committed_offsets(runtime.bootstrap, kwargs):
-        outputs = [AUDIT, REJECTED, *(notify_topic(a) for a in runtime.context.recipients)]
+        recipients = runtime.context.recipients
+        outputs = [
+            AUDIT,
+            REJECTED,
+            *(notify_topic(a) for a in recipients),
+            *(receipts_topic(a) for a in recipients),
+        ]
         for record in read_topics(runtime.bootstrap, outputs, client_kwargs=kwargs):
             runtime.learn(record.topic, record.headers or [])
     for record in read_topics(runtime.bootstrap, [CHECKPOINTS], client_kwargs=kwargs):

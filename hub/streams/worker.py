@@ -39,6 +39,7 @@ from hub.events import (
 )
 from hub.streams.credentials import aiokafka_kwargs, faust_credentials
 from hub.streams.handlers import (
+    ORIGIN,
     IngestHandler,
     Out,
     Pending,
@@ -234,7 +235,14 @@ def build_app(runtime: Runtime) -> Any:
                 continue  # not ours any more, or folded already (a redelivery)
             emit = m.offset >= runtime.silent_until.get(p, 0)
             trace = carried(m.headers or [])
-            outs = runtime.canonical_for(p).handle(event.value, emit=emit, trace=trace)
+            origin = dict(m.headers or []).get(ORIGIN)
+            outs = runtime.canonical_for(p).handle(
+                event.value,
+                emit=emit,
+                trace=trace,
+                offset=m.offset,
+                origin=origin.decode() if origin else None,
+            )
             if emit:
                 steps.setdefault(p, []).extend(outs)
             runtime.folded.advance(p, m.offset)

@@ -273,6 +273,9 @@ def test_the_named_rules_hold(topic_matrix: dict[Cell, bool]) -> None:
             if other != a:  # no agency reads another's notices
                 assert not topic_matrix[Cell(a, "READ", notify_topic(other))], (a, other)
         assert topic_matrix[Cell(a, "READ", notify_topic(a))]
+        assert topic_matrix[Cell(a, "READ", f"lead.receipts.{a}")]
+        for other in agencies:  # nor another's receipts
+            assert topic_matrix[Cell(a, "READ", f"lead.receipts.{other}")] == (other == a)
         assert topic_matrix[Cell(a, "WRITE", f"lead.ingest.{a}")]
         for forbidden in (EVENTS, AUDIT, REJECTED):
             assert not topic_matrix[Cell(a, "READ", forbidden)], (a, forbidden)

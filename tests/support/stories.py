@@ -25,7 +25,7 @@ from hub.events.envelope import (
 )
 from hub.events.models import PolicyPublished
 from hub.events.topics import EVENTS, REJECTED, ingest_topic
-from hub.streams.handlers import CanonicalHandler, IngestHandler, Out
+from hub.streams.handlers import ORIGIN, CanonicalHandler, IngestHandler, Out
 from producers.bad_input import add_bad_input
 from producers.simulator import Scenario, plan
 from tests.support.fakes import fake_seal
@@ -51,7 +51,10 @@ class MemoryBus:
                 out.topic, 0, len(records) - 1, out.key, out.value, out.headers
             )
         elif out.topic == EVENTS:
-            nexts = self.canonical.handle(out.value)
+            origin = dict(out.headers).get(ORIGIN)
+            nexts = self.canonical.handle(
+                out.value, offset=len(records) - 1, origin=origin.decode() if origin else None
+            )
         else:
             return
         for n in nexts:
@@ -81,7 +84,12 @@ def told(
     sealing = {a: generate_sealing_key(a, demo=True) for a in RECIPIENTS}
     hub_key = agency_keys["hub"]
     bus = bus_type(
-        IngestHandler(Gatekeeper(codec, agencies, public_keys), LogClock(), events_partitions=1),
+        IngestHandler(
+            Gatekeeper(codec, agencies, public_keys),
+            LogClock(),
+            events_partitions=1,
+            hub_key=hub_key,
+        ),
         CanonicalHandler(
             codec,
             PartitionProcessor(PolicyBook.of([POLICY]), RECIPIENTS),

@@ -80,7 +80,7 @@ def intended(principal: str, rtype: str, name: str, op: str, agencies: list[str]
         if rtype == "GROUP":
             return name == "leadhub" and reads
         hub_topics = {f"lead.ingest.{a}" for a in agencies} | {
-            f"lead.notify.{a}" for a in recipients
+            f"lead.{kind}.{a}" for a in recipients for kind in ("notify", "receipts")
         }
         hub_topics |= {"lead.events", "lead.rejected", "lead.audit", "lead.checkpoints"}
         return name in hub_topics and op in ("READ", "WRITE", "DESCRIBE")
@@ -103,7 +103,7 @@ def intended(principal: str, rtype: str, name: str, op: str, agencies: list[str]
                 return name == f"lead.agency.{a}" and reads
             if name == f"lead.ingest.{a}":
                 return op in ("WRITE", "DESCRIBE")
-            if name == f"lead.notify.{a}":
+            if name in (f"lead.notify.{a}", f"lead.receipts.{a}"):
                 return reads
             return False
     return False
@@ -131,7 +131,7 @@ def test_matrix_is_exactly_as_intended(grants: list[Grant], agency_ids: list[str
     assert cells > 5000 and wrong == 0
 
 
-def test_an_agency_writes_one_topic_and_reads_one(
+def test_an_agency_writes_one_topic_and_reads_its_notices_and_receipts(
     grants: list[Grant], agency_ids: list[str]
 ) -> None:
     for a in agency_ids:
@@ -141,7 +141,7 @@ def test_an_agency_writes_one_topic_and_reads_one(
         writes = {g.name for g in mine if g.operation is Operation.WRITE}
         reads = {g.name for g in mine if g.operation is Operation.READ}
         assert writes == {f"lead.ingest.{a}"}
-        assert reads == {f"lead.notify.{a}", f"lead.agency.{a}"}
+        assert reads == {f"lead.notify.{a}", f"lead.receipts.{a}", f"lead.agency.{a}"}
 
 
 def test_no_wildcard_and_one_prefix_only(grants: list[Grant]) -> None:
