@@ -1,5 +1,5 @@
-"""The consumers' ``leadhub`` commands: ``tail``, ``rejected``, ``inbox`` and ``audit
-witness``, registered on the hub's command line through the ``leadhub.commands`` entry
+"""The consumers' ``leadhub`` commands: ``tail``, ``rejected``, ``receipts``, ``inbox`` and
+``audit witness``, registered on the hub's command line through the ``leadhub.commands`` entry
 point (the hub never imports this package)."""
 
 from __future__ import annotations
@@ -134,6 +134,63 @@ def rejected_redrive(
     )
     verb = "would re-drive" if dry_run else "re-drove"
     typer.echo(f"{verb} {len(done)} record(s)")
+
+
+@app.command()
+def receipts(
+    agency: str,
+    config: ConfigOption = None,
+    bootstrap_servers: BootstrapOption = None,
+    since: Annotated[str | None, typer.Option(help="ISO 8601 time (UTC if no zone)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """An agency's receipts, read as the agency reads them: for each record it put on its
+    ingest topic, accepted (and where on lead.events) or rejected (the reason and detail),
+    each checked against the hub's signature."""
+    from datetime import UTC, datetime
+
+    from hub.log import ReceiptReader
+
+    hub = context_from(config)
+    settings = hub.settings
+    if agency not in hub.recipients:
+        raise HubError(f"unknown agency {agency!r} (known: {', '.join(hub.recipients)})")
+    try:
+        start = datetime.fromisoformat(since) if since else None
+    except ValueError:
+        raise HubError(f"--since: not an ISO 8601 time: {since!r}") from None
+    if start is not None and start.tzinfo is None:
+        start = start.replace(tzinfo=UTC)
+    reader = ReceiptReader(
+        agency,
+        codec=hub.codec,
+        hub_keys=hub.public_keys,
+        bootstrap_servers=bootstrap_for(settings, bootstrap_servers),
+        client_kwargs=client_kwargs(settings, agency),
+    )
+    counts = {"ACCEPTED": 0, "REJECTED": 0, "unsigned": 0}
+    for receipt, verified in reader.read(since=start):
+        counts[receipt.status.value] += 1
+        counts["unsigned"] += not verified
+        if as_json:
+            row = {**receipt.model_dump(mode="json", exclude={"signature"}), "verified": verified}
+            typer.echo(json.dumps(row, sort_keys=True))
+            continue
+        where = (
+            f"lead.events:{receipt.events_partition}@{receipt.events_offset}"
+            if receipt.events_offset is not None
+            else f"{receipt.reason} {receipt.detail}"
+        )
+        typer.echo(
+            f"{receipt.decided_at.isoformat()[:19]}  {receipt.ingest_topic}:"
+            f"{receipt.ingest_partition}@{receipt.ingest_offset}  {receipt.status.value:8} "
+            f"{where}{'' if verified else '  NOT SIGNED BY THE HUB'}"
+        )
+    typer.echo(
+        f"{agency}: {counts['ACCEPTED']} accepted, {counts['REJECTED']} rejected"
+        + (f", {counts['unsigned']} NOT signed by the hub" if counts["unsigned"] else ""),
+        err=True,
+    )
 
 
 @app.command()

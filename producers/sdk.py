@@ -4,7 +4,8 @@ An agency system needs only this (or, without Python, docs/protocol.md): the bod
 encoded once, those bytes are signed, and the record goes to the agency's own ingest
 topic keyed by participant, with CloudEvents headers for routers that do not read Avro.
 The publishers are the hub's own (``hub.log.publishing``): one implementation of sealing
-and sending, whoever sends.
+and sending, whoever sends. ``ReceiptReader`` waits for the hub's signed receipt of what
+was sent (accepted, or rejected and why: docs/protocol.md 16.3).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from hub.crypto import IntakeKey, NoteError, SigningKey, current_key, read_key_set
 from hub.errors import HubError
 from hub.events import Envelope, EventBody
-from hub.log import AsyncPublisher, Publisher
+from hub.log import AsyncPublisher, Publisher, ReceiptReader
 from hub.web import sign_request
 
-__all__ = ["AsyncPublisher", "HubApi", "Publisher", "json_submission"]
+__all__ = ["AsyncPublisher", "HubApi", "Publisher", "ReceiptReader", "json_submission"]
 
 
 class HubApi:

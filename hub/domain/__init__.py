@@ -31,6 +31,7 @@ __all__ = [
     "Policy",
     "PolicyBook",
     "Positions",
+    "Receipt",
     "Rejected",
     "Rejection",
     "Screened",
@@ -93,6 +94,7 @@ if TYPE_CHECKING:
     from hub.domain.policy.decide import RECORDS_VIEWED
     from hub.domain.policy.explain import RENDERERS
     from hub.domain.processor import BROADCAST, PartitionProcessor, audited
+    from hub.domain.receipts import Receipt
     from hub.domain.rejections import PREFIX, REJECTION_ID, Rejection, parse
     from hub.domain.seen import AcceptedIds, FirstSeen, OnTheLog, Positions
 else:
@@ -137,6 +139,7 @@ else:
             "hub.domain.policy.decide": ("RECORDS_VIEWED",),
             "hub.domain.policy.explain": ("RENDERERS",),
             "hub.domain.processor": ("BROADCAST", "PartitionProcessor", "audited"),
+            "hub.domain.receipts": ("Receipt",),
             "hub.domain.rejections": ("PREFIX", "REJECTION_ID", "Rejection", "parse"),
             "hub.domain.seen": ("AcceptedIds", "FirstSeen", "OnTheLog", "Positions"),
         },

@@ -24,6 +24,7 @@ __all__ = [
     "EmbeddedCluster",
     "Grant",
     "Publisher",
+    "ReceiptReader",
     "as_client",
     "check_archive",
     "client_env",
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from hub.log.kafka_dist import kafka_version
     from hub.log.publishing import AsyncPublisher, Publisher
     from hub.log.reading import read_topics
+    from hub.log.receipts import ReceiptReader
     from hub.log.scram import BrokerSecurity
 else:
     __getattr__ = lazy_surface(
@@ -72,6 +74,7 @@ else:
             "hub.log.kafka_dist": ("kafka_version",),
             "hub.log.publishing": ("AsyncPublisher", "Publisher"),
             "hub.log.reading": ("read_topics",),
+            "hub.log.receipts": ("ReceiptReader",),
             "hub.log.scram": ("BrokerSecurity",),
         },
     )

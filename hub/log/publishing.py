@@ -91,10 +91,12 @@ class Publisher:
         self.send(envelope)
         return envelope
 
-    def send(self, envelope: Envelope) -> None:
-        """Publish an already sealed envelope (e.g. a retry after a timeout: same event id)."""
+    def send(self, envelope: Envelope) -> tuple[int, int]:
+        """Publish an already sealed envelope (e.g. a retry after a timeout: same event id);
+        its (partition, offset) on the ingest topic, which its receipt names."""
         future = self._producer.send(self.topic, **_record(envelope, self.codec))
-        future.get(timeout=self._ack_timeout_s)
+        sent = future.get(timeout=self._ack_timeout_s)
+        return sent.partition, sent.offset
 
     def close(self) -> None:
         self._producer.close()

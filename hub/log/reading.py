@@ -8,6 +8,7 @@ transaction still open then is neither waited for nor half read.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -22,9 +23,11 @@ def read_topics(
     client_kwargs: dict[str, object] | None = None,
     limit: int | None = None,
     follow: bool = False,
+    since: datetime | None = None,
 ) -> Iterator[ConsumerRecord]:
     """Every committed record of ``topics``, partition by partition in offset order within
-    each, up to the ends they had when called (``follow``: and then on, as they arrive)."""
+    each, up to the ends they had when called (``follow``: and then on, as they arrive);
+    ``since``: only those the broker timestamped at or after it."""
     consumer = KafkaConsumer(
         bootstrap_servers=list(bootstrap_servers),
         enable_auto_commit=False,
@@ -41,6 +44,12 @@ def read_topics(
             tps.extend(TopicPartition(topic, p) for p in sorted(partitions))
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
+        if since is not None:
+            found = consumer.offsets_for_times({tp: int(since.timestamp() * 1000) for tp in tps})
+            ends_now = consumer.end_offsets(tps)
+            for tp in tps:  # no record that late: start at the end
+                at = found.get(tp)
+                consumer.seek(tp, at.offset if at is not None else ends_now[tp])
         # the last stable offsets (a read_committed consumer's end): past the markers of
         # the transactions committed by then, so the positions reach them exactly
         ends = {} if follow else consumer.end_offsets(tps)

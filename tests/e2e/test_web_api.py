@@ -8,7 +8,7 @@ import json
 import random
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.config import Settings
+from hub.crypto import PublicKeys
 from hub.domain.participant_ids import is_participant_id
 from hub.domain.rejections import parse
 from hub.errors import HubError
@@ -26,7 +27,7 @@ from hub.events.topics import AUDIT, EVENTS, REJECTED
 from hub.web.api import AVRO
 from hub.web.auth import sign_request
 from producers.samples import sample_event
-from producers.sdk import HubApi, json_submission
+from producers.sdk import HubApi, ReceiptReader, json_submission
 from tests.support.fakes import fake_seal
 from tests.support.hubs import WebHub, expected_view
 
@@ -280,6 +281,52 @@ def test_an_agency_seals_a_note_to_the_published_intake_key_and_reads_it_back(
     (entry,) = r.json()["entries"]
     assert entry["fields"]["note"] == {"text": text.text}
     assert entry["fields"].get("sealed_note") is None
+
+
+def test_the_http_answer_and_the_receipt_say_the_same(web_hub: WebHub) -> None:
+    """An accepted and a refused submission: the receipts cm reads on its own topic, with
+    its own credentials and the hub's signature checked, say what the answers said."""
+    hub, codec = web_hub.hub, web_hub.hub.codec
+    pid = HubApi(web_hub.base, hub.keys["cm"]).new_participant_id()
+    contact = sample_event("case_contact_logged", random.Random(13), fake_seal)
+    last = max(p.occurred_at for p in web_hub.scenario.publications)
+    good = sign_event(
+        contact, codec=codec, key=hub.keys["cm"], participant_id=pid, occurred_at=last
+    )
+    unsigned = good.model_copy(update={"event_id": uuid.uuid4(), "signature": b""})
+    published_at = datetime.now(UTC)
+    answers = [
+        call(
+            web_hub,
+            "cm",
+            "POST",
+            "/v1/events",
+            encode_envelope(e, codec),
+            headers={"Content-Type": AVRO},
+        )
+        for e in (good, unsigned)
+    ]
+    assert [a.status_code for a in answers] == [201, 422]
+    hub_key = hub.keys["hub"]
+    reader = ReceiptReader(
+        "cm",
+        codec=codec,
+        hub_keys=PublicKeys({("hub", hub_key.key_id): hub_key.public}),
+        bootstrap_servers=hub.bootstrap,
+        client_kwargs=hub.kwargs("cm"),
+    )
+    accepted = reader.wait_for(published_at=published_at, event_id=good.event_id)
+    place = f"{accepted.ingest_topic}/{accepted.ingest_partition}/{accepted.ingest_offset}"
+    assert (accepted.status.value, place) == ("ACCEPTED", answers[0].json()["ingest"])
+    assert accepted.events_offset is not None and accepted.participant_id == pid
+    refused = reader.wait_for(published_at=published_at, event_id=unsigned.event_id)
+    problem = answers[1].json()
+    assert (refused.status.value, refused.reason, refused.detail) == (
+        "REJECTED",
+        problem["reason"],
+        problem["detail"],
+    )
+    assert refused.reason == "MISSING_SIGNATURE"
 
 
 def test_avro_submissions_and_their_dead_letters(web_hub: WebHub) -> None:

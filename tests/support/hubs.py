@@ -15,15 +15,24 @@ from pathlib import Path
 from typing import Any
 
 from hub.config import Settings
-from hub.crypto.signing import SigningKey
+from hub.crypto.signing import PublicKeys, SigningKey
 from hub.domain.agencies import AgencyRegistry
 from hub.domain.notices import Notice, notice_id
 from hub.domain.policy import Decision, Policy, PolicyBook, load_policy
 from hub.domain.processor import PartitionProcessor
+from hub.domain.receipts import Receipt
 from hub.domain.rejections import parse
 from hub.events.codec import Codec
 from hub.events.envelope import decode_body, decode_envelope
-from hub.events.topics import AUDIT, EVENTS, REJECTED, load_topic_specs, notify_topic
+from hub.events.topics import (
+    AUDIT,
+    EVENTS,
+    REJECTED,
+    ingest_topic,
+    load_topic_specs,
+    notify_topic,
+    receipts_topic,
+)
 from hub.log.access import HUB, client_kwargs
 from hub.log.broker import EmbeddedBroker
 from hub.log.kafka_cluster import EmbeddedCluster
@@ -271,7 +280,25 @@ def check_outputs(hub: Hub, scenario: Scenario, topics: dict[str, list[Any]]) ->
     assert rejected == Counter(b.expected.value for b in scenario.bad), "each dead letter once"
     for n in sent:  # Part 2 never reaches enforcement
         assert not (n.recipient in {"bpd", "sao"} and n.event_type.startswith("treatment_"))
+    check_receipts(hub)
     return sent
+
+
+def check_receipts(hub: Hub) -> None:
+    """Each record on an agency's ingest topic has exactly one receipt, signed by the hub,
+    on that agency's receipts topic, read with the agency's own credentials."""
+    hub_key = hub.keys[HUB]
+    hub_keys = PublicKeys({(HUB, hub_key.key_id): hub_key.public})
+    for agency in RECIPIENTS:
+        published = {(r.partition, r.offset) for r in hub.read(ingest_topic(agency))}
+        got = [
+            Receipt.model_validate(hub.codec.decode(r.value, "receipt").datum)
+            for r in hub.read(receipts_topic(agency), agency)
+        ]
+        places = Counter((r.ingest_partition, r.ingest_offset) for r in got)
+        assert set(places) == published, f"{agency}: a receipt for every record"
+        assert max(places.values(), default=1) == 1, f"{agency}: a receipt is written once"
+        assert all(r.agency == agency and r.verifies(hub_keys) for r in got)
 
 
 def expected_view(web: WebHub) -> dict[tuple[str, str], dict[str, tuple[str, ...] | None]]:
