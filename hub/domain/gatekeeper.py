@@ -5,7 +5,9 @@ Pure: bytes, headers, the registries and the set of ids already accepted in; an
 ``Rejected`` (a reason code and a one-line detail) out. It never raises on input, so the
 stream agent that feeds it cannot be stopped by any record. The order of the checks is
 part of the protocol (docs/protocol.md): cheap and unauthenticated first, the signature
-before the body is trusted, duplicates last so a retry of a bad event is not "duplicate".
+before the body is trusted, duplicates last but for the sealed field (an accepted event's
+opened then, so a retry of a bad event is still refused for what is wrong with it), which
+is opened only for an event not yet accepted: its intake key may be gone since.
 """
 
 from __future__ import annotations
@@ -216,9 +218,9 @@ class Gatekeeper:
                 f"charges_held: the site's intake window is {self.intake_window.days} days "
                 "from held_at"
             )
-        opened = self._open_sealed(envelope, body)
-        if envelope.event_id in seen:
+        if envelope.event_id in seen:  # its sealed field opened when it was accepted
             return Rejected(Reason.DUPLICATE, f"event {envelope.event_id} was already accepted")
+        opened = self._open_sealed(envelope, body)
         stamped = envelope.model_copy(update={"recorded_at": clock(envelope)})
         return Accepted(stamped, body, opened)
 

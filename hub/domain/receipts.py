@@ -22,7 +22,7 @@ from hub.domain.notices import length_prefixed
 from hub.domain.rejections import Rejection
 from hub.events import Envelope
 
-RECEIPT_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0004")
+RECEIPT_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0005")
 RECEIPT_SIGNING_TAG = b"LEADHUB-RECEIPT-SIG-V1\x00"
 
 

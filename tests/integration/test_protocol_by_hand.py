@@ -540,6 +540,47 @@ def test_the_document_intake_vector(codec: Any) -> None:
         open_sealed(sealed, private, other)
 
 
+def test_the_document_receipt_vector() -> None:
+    """A receipt checked as an agency would: its id, its signing input and the hub's
+    signature recomputed by hand, its record decoded with fastavro alone."""
+    v = vector("test-vector:receipt")
+    hub_public = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["hub_seed"])).public_key()
+    place = f"{v['ingest_topic']}/{v['ingest_partition']}/{v['ingest_offset']}"
+    namespace = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0005")
+    assert str(uuid.uuid5(namespace, place)) == v["receipt_id"]
+    record = read_single_object(bytes.fromhex(v["value"]), "receipt")
+    fields = [
+        v["receipt_id"],
+        v["agency"],
+        v["ingest_topic"],
+        v["ingest_partition"],
+        v["ingest_offset"],
+        v["event_id"],
+        v["participant_id"],
+        v["status"],
+        "",  # events_partition: null
+        "",  # events_offset: null
+        v["reason"],
+        v["detail"],
+        struct.pack(">q", int(v["decided_at"])),
+        v["hub_key_id"],
+    ]
+    raw = [f if isinstance(f, bytes) else f.encode() for f in fields]
+    signing = b"LEADHUB-RECEIPT-SIG-V1\x00" + b"".join(struct.pack(">I", len(f)) + f for f in raw)
+    assert signing.hex() == v["signing_input"]
+    hub_public.verify(bytes.fromhex(v["signature"]), signing)  # raises if it does not verify
+    assert record["signature"].hex() == v["signature"]
+    assert (record["status"], record["reason"], record["detail"]) == (
+        "REJECTED",
+        v["reason"],
+        v["detail"],
+    )
+    assert record["events_offset"] is None and str(record["receipt_id"]) == v["receipt_id"]
+    assert micros(record["decided_at"]) == int(v["decided_at"])
+    with pytest.raises(InvalidSignature):
+        hub_public.verify(bytes.fromhex(v["signature"]), signing.replace(b"REJECTED", b"ACCEPTED"))
+
+
 # --------------------------------------------------------------------------- notices
 
 

@@ -15,7 +15,7 @@ import re
 import textwrap
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub.crypto.intake import intake_info
 from hub.crypto.sealing import seal
+from hub.crypto.signing import SigningKey
 from hub.domain.notices import NOTICE_INFO_TAG, Notice, content, notice_id
 from hub.domain.policy import Policy
+from hub.domain.receipts import Receipt, ReceiptStatus, receipt_id
 from hub.events.codec import Codec
 from hub.events.envelope import signing_input
 from hub.events.schemas import SchemaRegistry
@@ -139,6 +141,33 @@ def intake(v: dict[str, str], codec: Codec) -> dict[str, str]:
     }
 
 
+def receipt(v: dict[str, str], codec: Codec) -> dict[str, str]:
+    hub_key = SigningKey(
+        "hub", v["hub_key_id"], Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["hub_seed"]))
+    )
+    partition, offset = int(v["ingest_partition"]), int(v["ingest_offset"])
+    signed = Receipt(
+        receipt_id=receipt_id(v["ingest_topic"], partition, offset),
+        agency=v["agency"],
+        ingest_topic=v["ingest_topic"],
+        ingest_partition=partition,
+        ingest_offset=offset,
+        event_id=uuid.UUID(v["event_id"]),
+        participant_id=v["participant_id"],
+        status=ReceiptStatus(v["status"]),
+        reason=v["reason"],
+        detail=v["detail"],
+        decided_at=datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(v["decided_at"])),
+        hub_key_id=v["hub_key_id"],
+    ).signed(hub_key)
+    return {
+        "receipt_id": str(signed.receipt_id),
+        "signing_input": signed.signing_input().hex(),
+        "signature": signed.signature.hex(),
+        "value": codec.encode("receipt", dict(signed)).hex(),
+    }
+
+
 def notice(v: dict[str, str], event: dict[str, str], codec: Codec) -> dict[str, str]:
     hub_private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["hub_seed"]))
     opd_private = X25519PrivateKey.from_private_bytes(bytes.fromhex(v["opd_private_key"]))
@@ -190,13 +219,14 @@ def regenerate(doc: Path = DOC) -> None:
         assert match, marker
         return match
 
-    for marker in ("signing", "field", "notice", "intake"):
+    for marker in ("signing", "field", "notice", "intake", "receipt"):
         blocks[marker] = parse(found(f"test-vector:{marker}").group(1))
     values = {m: {n: v for n, v in b if not n.startswith("#")} for m, b in blocks.items()}
     computed = {
         "signing": signing(values["signing"], codec),
         "field": field(values["field"], codec),
         "intake": intake(values["intake"], codec),
+        "receipt": receipt(values["receipt"], codec),
     }
     values["signing"].update(computed["signing"])
     computed["notice"] = notice(values["notice"], values["signing"], codec)

@@ -326,3 +326,17 @@ def test_an_erased_participant_is_not_given_a_new_data_key(world: World) -> None
     ((reason, detail),) = world.rejected()
     assert reason == "INVALID_PARTICIPANT_ID" and "erased" in detail
     assert world.datakeys.get(pid) is None
+
+
+def test_an_accepted_event_sent_again_after_its_key_is_gone_is_a_duplicate(world: World) -> None:
+    """Its sealed field opened when it was accepted: a retry (or the hub's own re-read
+    after a restore) is a duplicate, not a field that no longer opens."""
+    pid = issue_participant_id(random.Random(13).randbytes)
+    at = START + timedelta(hours=1)
+    world.refer_sealed(pid, at)
+    (first,) = [o for o in world.bus.topics["lead.ingest.bpd"] if o.key == pid.encode()]
+    key = world.intake.current(at)
+    assert world.intake.destroy_expired(key.destroyed_at) == [key.key_id]
+    world.bus.send(first)  # the same record again
+    ((reason, _),) = world.rejected()
+    assert reason == "DUPLICATE"
