@@ -132,14 +132,16 @@ def publish(
     bootstrap_servers: list[str],
     agency: str,
     record: tuple[bytes, bytes, list[tuple[str, bytes]]],
+    **security: Any,  # your SASL/TLS settings, e.g. security_protocol="SASL_SSL", ...
 ) -> tuple[int, int]:
-    """Send one record and wait for acks=all; return its (partition, offset), which a
-    rejection report names. On failure, send the SAME record again."""
+    """Send one record and wait for acks=all; return its (partition, offset), which its
+    receipt names. On failure, send the SAME record again."""
     key, value, headers = record
     producer = KafkaProducer(
         bootstrap_servers=bootstrap_servers,
         acks="all",
         enable_idempotence=True,  # the broker drops a batch retried after a network fault
+        **security,
     )
     try:
         topic = f"lead.ingest.{agency}"
@@ -591,7 +593,9 @@ READER_LIBRARIES = {"io", "json", "struct", "uuid", "datetime", "pathlib", "typi
 }
 
 
-def doc_example(marker: str) -> dict[str, Any]:
+def doc_example(
+    marker: str, libraries: frozenset[str] | set[str] = READER_LIBRARIES
+) -> dict[str, Any]:
     """Run a Python block of the document in a fresh namespace, checking its imports."""
     code = fenced_after(marker, doc_text())
     imported: set[str] = set()
@@ -600,7 +604,7 @@ def doc_example(marker: str) -> dict[str, Any]:
             imported |= {alias.name.split(".")[0] for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module.split(".")[0])
-    assert imported <= READER_LIBRARIES, imported - READER_LIBRARIES
+    assert imported <= libraries, imported - libraries
     namespace: dict[str, Any] = {"__name__": f"protocol_md_{marker.replace(':', '_')}"}
     exec(compile(code, f"docs/protocol.md <!-- {marker} -->", "exec"), namespace)
     return namespace

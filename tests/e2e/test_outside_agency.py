@@ -1,0 +1,220 @@
+"""An agency outside the hub takes part in LEAD with docs/protocol.md, its keys, a Kafka
+client and HTTP, and nothing of the project (tests/support/outside_agency.py): bpd gets a
+participant id and refers a person with an identity sealed to the hub's intake key, cm and
+sao carry the story on, each reads its receipts for its good and bad records, and cm opens
+the identity in its own notice. The name appears in clear on no topic, in no log line and
+on no agency's pages but cm's (and the referring bpd's own: it sealed the name itself). A real worker on a real, secured broker."""
+
+from __future__ import annotations
+
+import ast
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from hub.config import load_settings
+from hub.crypto import load_sealing_key
+from hub.domain.policy import policy_event_id
+from hub.events.codec import Codec
+from hub.events.topics import load_topic_specs
+from hub.log.probe import free_port
+from hub.web.auth import issue_session
+from producers.demo import start_worker
+from tests.integration.test_protocol_by_hand import READER_LIBRARIES, doc_example
+from tests.support import outside_agency
+from tests.support.hubs import RECIPIENTS, Hub, hub_on_a_broker, wait_for_http
+from tests.support.outside_agency import OutsideAgency
+from tests.support.paths import DEPLOY, ROOT
+
+pytestmark = pytest.mark.timeout(600)
+GIVEN, FAMILY = "Quorvane", "Thistlewick"  # the canary: synthetic, and nowhere else
+AGENCY_LIBRARIES = READER_LIBRARIES | {"base64", "hashlib", "time", "urllib", "kafka"}
+
+
+@pytest.fixture(scope="module")
+def outside(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Iterator[tuple[Hub, str]]:
+    data = tmp_path_factory.mktemp("outside")
+    port = free_port("127.0.0.1")
+    config = data / "hub.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "data_dir": str(data),
+                "keys_dir": str(data / "keys"),
+                "web": {"enabled": True, "port": port},
+            }
+        ),
+        encoding="utf-8",
+    )
+    with hub_on_a_broker(load_settings(config), codec) as hub:
+        watcher = hub.watcher()
+        try:
+            hub.workers.append(start_worker(hub.settings, hub.bootstrap, config))
+            watcher.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=90)
+            base = f"http://127.0.0.1:{port}"
+            wait_for_http(f"{base}/healthz", hub)
+            yield hub, base
+        finally:
+            watcher.stop()
+
+
+def agency(hub: Hub, base: str, name: str) -> OutsideAgency:
+    """What the hub's operator hands an agency (its registered keys, the hub's public key,
+    the log's origin, Kafka credentials) and what it takes from the document."""
+    doc = {**doc_example("example:publish", AGENCY_LIBRARIES), **doc_example("example:notice")}
+    sealing = load_sealing_key(hub.settings.keys_dir, name)
+    hub_key = hub.keys["hub"]
+    return OutsideAgency(
+        agency=name,
+        key_id=hub.keys[name].key_id,
+        signing_key=hub.keys[name].private,
+        sealing_keys={sealing.key_id: sealing.private},
+        hub_keys={hub_key.key_id: hub_key.public},
+        origin=hub.settings.audit.origin,
+        api=base,
+        kafka={"bootstrap_servers": hub.bootstrap, **hub.kwargs(name)},
+        released=ROOT / "schemas" / "released",
+        doc=doc,
+    )
+
+
+def test_the_agency_code_imports_nothing_of_the_project() -> None:
+    tree = ast.parse(Path(outside_agency.__file__).read_text("utf-8"))
+    imported = {
+        (n.module if isinstance(n, ast.ImportFrom) else a.name).split(".")[0]
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for a in (n.names if isinstance(n, ast.Import) else [n])  # type: ignore[attr-defined]
+    }
+    assert imported <= AGENCY_LIBRARIES | {"__future__", "dataclasses"}, imported
+
+
+def _wait(what: Any, until: Any, timeout_s: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = what()
+        if until(got) or time.monotonic() > deadline:
+            return got
+        time.sleep(0.5)
+
+
+def test_a_lead_story_told_by_agencies_outside_the_hub(outside: tuple[Hub, str]) -> None:
+    hub, base = outside
+    bpd, sao, cm = (agency(hub, base, a) for a in ("bpd", "sao", "cm"))
+    identity = {
+        "given_name": GIVEN,
+        "family_name": FAMILY,
+        "middle_name": None,
+        "aliases": [],
+        "date_of_birth": datetime(1991, 6, 2).date(),
+        "local_record_numbers": [{"system": "bpd-rms", "value": "RMS-2026-7781"}],
+    }
+    # bpd: an id from the hub, the identity sealed to its intake key, the referral
+    pid = bpd.new_participant_id()
+    referral_id = uuid.uuid4()
+    referral = {
+        "door": "ARREST_DIVERSION",
+        "offence_category": "DRUG_POSSESSION",
+        "catchment_area": "western",
+        "officer_id": "ofc-2207",
+        "referring_partner": None,
+        "identity": None,
+        "sealed_identity": bpd.sealed("IDENTITY", identity, pid, referral_id),
+        "arrest_ref": "arr-00c0ffee01",
+    }
+    bpd.publish("referral_made", 2, pid, referral, event_id=referral_id)
+    moved = {**referral, "sealed_identity": bpd.sealed("IDENTITY", identity, pid, uuid.uuid4())}
+    bpd.publish("referral_made", 2, pid, moved)  # sealed for another event: refused
+    # cm dispatches a case manager and logs a contact with a sealed note; sao holds
+    cm.publish(
+        "case_manager_dispatched",
+        1,
+        pid,
+        {
+            "case_manager_id": "cm-3310",
+            "referral_event_id": str(referral_id),
+            "location_area": "western",
+            "response_target_minutes": 30,
+        },
+    )
+    contact_id = uuid.uuid4()
+    note = {"text": f"Met {GIVEN} at the precinct; housing form started."}
+    cm.publish(
+        "case_contact_logged",
+        2,
+        pid,
+        {
+            "case_manager_id": "cm-3310",
+            "contact_type": "IN_PERSON",
+            "duration_minutes": 40,
+            "domains": ["HOUSING"],
+            "note": None,
+            "sealed_note": cm.sealed("NARRATIVE", note, pid, contact_id),
+        },
+        event_id=contact_id,
+    )
+    held = datetime.now(UTC).replace(microsecond=0)
+    hold = {
+        "case_ref": "SAO-2026-004411",
+        "charge_category": "DRUG_POSSESSION",
+        "referral_event_id": str(referral_id),
+        "held_at": held,
+        "intake_deadline": held + timedelta(days=14),
+        "window_days": 14,
+    }
+    sao.publish("charges_held", 1, pid, hold)
+    sao.publish("charges_held", 1, pid, hold, unsigned=True)  # refused: not signed
+
+    # each agency's receipts, read with its own credentials, each signature checked
+    expected = {
+        "bpd": [("ACCEPTED", None), ("REJECTED", "BAD_SEALED_FIELD")],
+        "cm": [("ACCEPTED", None), ("ACCEPTED", None)],
+        "sao": [("ACCEPTED", None), ("REJECTED", "MISSING_SIGNATURE")],
+    }
+    for who, want in zip((bpd, cm, sao), expected.values(), strict=True):
+        count = len(want)
+        got = _wait(who.receipts, lambda r: len(r) >= count)  # noqa: B023 (used at once)
+        got.sort(key=lambda r: (r["ingest_partition"], r["ingest_offset"]))
+        assert sorted((r["status"], r["reason"]) for r in got) == sorted(want), who.agency
+        for r in got:
+            accepted = r["status"] == "ACCEPTED"
+            assert (r["events_offset"] is not None) == accepted
+            assert r["detail"] is None or GIVEN not in r["detail"]
+
+    # cm opens the identity in its own notice of the referral, and nobody else can
+    opened = _wait(cm.notices, lambda ns: any(n["event_type"] == "referral_made" for n, _ in ns))
+    (content,) = [c for n, c in opened if n["event_type"] == "referral_made"]
+    assert content["fields"]["identity"]["plaintext"]["family_name"] == FAMILY
+    for other in ("bpd", "sao", "opd"):
+        told = agency(hub, base, other).notices()
+        assert told and not any(FAMILY in str(c) or GIVEN in str(c) for _, c in told), other
+
+    _the_name_is_nowhere_in_clear_but_on_cms_pages(hub, base, pid)
+
+
+def _the_name_is_nowhere_in_clear_but_on_cms_pages(hub: Hub, base: str, pid: str) -> None:
+    topics = [s.name for s in load_topic_specs(DEPLOY / "topics.yaml", [*RECIPIENTS, "hub"])]
+    canary = (GIVEN.encode(), FAMILY.encode())
+    for topic in topics:
+        for r in hub.read(topic):
+            raw = b"".join([r.key or b"", r.value or b"", *(v for _, v in r.headers)])
+            assert not any(c in raw for c in canary), topic
+    for log in (hub.settings.paths.worker_log, hub.settings.paths.broker_log):
+        text = log.read_bytes()
+        assert b"participant_id_issued" in text or log.name == "broker.log"  # not vacuous
+        assert not any(c in text for c in canary), log.name
+    hub_key = hub.keys["hub"]
+    for who in RECIPIENTS:
+        with httpx.Client(base_url=base, follow_redirects=True, timeout=60) as client:
+            client.get(f"/login?token={issue_session(hub_key, who, 1)}")
+            pages = [client.get(p) for p in ("/caseload", f"/participants/{pid}", "/inbox")]
+            shown = "".join(p.text for p in pages if p.status_code == 200)
+        # cm, to whom the policy discloses it; bpd, which sealed it: its own referral
+        assert (FAMILY in shown) == (who in ("cm", "bpd")), who
