@@ -3,7 +3,8 @@ client and HTTP, and nothing of the project (tests/support/outside_agency.py): b
 participant id and refers a person with an identity sealed to the hub's intake key, cm and
 sao carry the story on, each reads its receipts for its good and bad records, and cm opens
 the identity in its own notice. The name appears in clear on no topic, in no log line and
-on no agency's pages but cm's (and the referring bpd's own: it sealed the name itself). A real worker on a real, secured broker."""
+on no agency's pages but cm's (and the referring bpd's own: it sealed the name itself). A
+real worker on a real, secured broker."""
 
 from __future__ import annotations
 
