@@ -13,7 +13,15 @@ from cloudevents.core.bindings.kafka import KafkaMessage, from_binary
 from cloudevents.core.formats.json import JSONFormat
 
 from hub.events.envelope import decode_envelope
-from hub.events.topics import AUDIT, CHECKPOINTS, EVENTS, REJECTED, ingest_topic, notify_topic
+from hub.events.topics import (
+    AUDIT,
+    CHECKPOINTS,
+    EVENTS,
+    REJECTED,
+    ingest_topic,
+    notify_topic,
+    receipts_topic,
+)
 from producers.demo import EventsWatcher
 from producers.simulator import Scenario
 from tests.support.hubs import RECIPIENTS, Hub, check_outputs, notices
@@ -167,13 +175,14 @@ def test_every_record_the_hub_writes_reads_as_a_cloudevent(
     hub: Hub, story: tuple[Scenario, dict[str, list[Any]]]
 ) -> None:
     """Read with the CloudEvents SDK's own Kafka binding, not the hub's reader: every
-    accepted event, notice, audit decision and checkpoint, every ingest record the hub
+    accepted event, notice, receipt, audit decision and checkpoint, every ingest record the hub
     accepted, and every dead letter that says it is one (the others have no ce_ header)."""
     _, topics = story
     accepted = {dict(r.headers)["ce_id"] for r in hub.read(EVENTS)}
     checked: Counter[str] = Counter()
     ingest = [ingest_topic(a) for a in [*RECIPIENTS, "hub"]]
-    for topic in [EVENTS, AUDIT, CHECKPOINTS, REJECTED, *ingest, *map(notify_topic, RECIPIENTS)]:
+    written = [*map(notify_topic, RECIPIENTS), *map(receipts_topic, RECIPIENTS)]
+    for topic in [EVENTS, AUDIT, CHECKPOINTS, REJECTED, *ingest, *written]:
         for r in topics.get(topic) or hub.read(topic):
             headers = dict(r.headers)
             if topic in ingest and headers.get("ce_id") not in accepted:
@@ -183,6 +192,15 @@ def test_every_record_the_hub_writes_reads_as_a_cloudevent(
             event = from_binary(KafkaMessage(headers, r.key, r.value), JSONFormat())
             assert event.get_id() == headers["ce_id"].decode(), (topic, r.offset)
             assert event.get_source().startswith("/leadhub/agencies/"), (topic, r.offset)
-            checked[topic.rsplit(".", 1)[0] if "notify" in topic else topic] += 1
-    for topic in (EVENTS, AUDIT, CHECKPOINTS, "lead.notify", "lead.ingest.bpd", REJECTED):
+            per_agency = topic.startswith(("lead.notify.", "lead.receipts."))
+            checked[topic.rsplit(".", 1)[0] if per_agency else topic] += 1
+    for topic in (
+        EVENTS,
+        AUDIT,
+        CHECKPOINTS,
+        "lead.notify",
+        "lead.receipts",
+        "lead.ingest.bpd",
+        REJECTED,
+    ):
         assert checked[topic] > 0, (topic, checked)
