@@ -583,6 +583,27 @@ def test_the_document_receipt_vector() -> None:
         hub_public.verify(bytes.fromhex(v["signature"]), signing.replace(b"REJECTED", b"ACCEPTED"))
 
 
+def test_the_document_key_set_vector() -> None:
+    """The key set checked and read by the document's own code (section 14)."""
+    v = vector("test-vector:key-set")
+    hub_public = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["hub_seed"])).public_key()
+    note = bytes.fromhex(v["note_hex"]).decode()
+    now = datetime.fromisoformat(v["now"])
+    key_id, public = current_intake_key(note, v["origin"], hub_public, now)
+    newer = X25519PrivateKey.from_private_bytes(bytes.fromhex(v["newer_private_key"]))
+    assert (
+        key_id == v["current_key_id"] == "ik-" + v["newer_starts"].replace("-", "").replace(":", "")
+    )
+    assert public.public_bytes_raw() == newer.public_key().public_bytes_raw()
+    older_at = datetime.fromisoformat(v["older_starts"]) + timedelta(days=1)
+    assert current_intake_key(note, v["origin"], hub_public, older_at)[0].startswith("ik-20261126")
+    with pytest.raises(InvalidSignature):  # one changed byte of a key
+        current_intake_key(note.replace("ik-20261203", "ik-20261204"), v["origin"], hub_public, now)
+    with pytest.raises(ValueError, match="not signed by the hub"):
+        other = Ed25519PrivateKey.generate().public_key()
+        current_intake_key(note, v["origin"], other, now)
+
+
 # --------------------------------------------------------------------------- notices
 
 

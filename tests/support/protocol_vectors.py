@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from hub.crypto.intake import intake_info
+from hub.crypto.intake import IntakeKey, current_key, intake_info, signed_key_set
 from hub.crypto.sealing import seal
 from hub.crypto.signing import SigningKey
 from hub.domain.notices import NOTICE_INFO_TAG, Notice, content, notice_id
@@ -168,6 +168,24 @@ def receipt(v: dict[str, str], codec: Codec) -> dict[str, str]:
     }
 
 
+def key_set(v: dict[str, str]) -> dict[str, str]:
+    hub_private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["hub_seed"]))
+    epoch, retention = timedelta(days=7), timedelta(days=int(v["retention_days"]))
+    keys = []
+    for which in ("newer", "older"):  # newest first
+        starts = datetime.fromisoformat(v[f"{which}_starts"])
+        private = X25519PrivateKey.from_private_bytes(bytes.fromhex(v[f"{which}_private_key"]))
+        key_id = "ik-" + starts.strftime("%Y%m%dT%H%M%SZ")
+        keys.append(
+            IntakeKey(
+                key_id, starts, starts + epoch, starts + epoch + retention, private.public_key()
+            )
+        )
+    note = signed_key_set(v["origin"], keys, hub_private)
+    now = datetime.fromisoformat(v["now"])
+    return {"current_key_id": current_key(keys, now).key_id, "note_hex": note.encode().hex()}
+
+
 def notice(v: dict[str, str], event: dict[str, str], codec: Codec) -> dict[str, str]:
     hub_private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(v["hub_seed"]))
     opd_private = X25519PrivateKey.from_private_bytes(bytes.fromhex(v["opd_private_key"]))
@@ -219,7 +237,7 @@ def regenerate(doc: Path = DOC) -> None:
         assert match, marker
         return match
 
-    for marker in ("signing", "field", "notice", "intake", "receipt"):
+    for marker in ("signing", "field", "notice", "intake", "receipt", "key-set"):
         blocks[marker] = parse(found(f"test-vector:{marker}").group(1))
     values = {m: {n: v for n, v in b if not n.startswith("#")} for m, b in blocks.items()}
     computed = {
@@ -227,6 +245,7 @@ def regenerate(doc: Path = DOC) -> None:
         "field": field(values["field"], codec),
         "intake": intake(values["intake"], codec),
         "receipt": receipt(values["receipt"], codec),
+        "key-set": key_set(values["key-set"]),
     }
     values["signing"].update(computed["signing"])
     computed["notice"] = notice(values["notice"], values["signing"], codec)
