@@ -7,14 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from hub.config import load_settings
 from hub.domain.policy import policy_event_id
 from hub.events.codec import Codec
-from hub.log.probe import free_port
-from producers.demo import EventsWatcher, start_worker
-from tests.support.hubs import Hub, WebHub, hub_on_a_broker, wait_for_http
+from producers.demo import EventsWatcher
+from tests.support.hubs import Hub, WebHub, hub_on_a_broker, serving_hub
 from tests.support.rigs import Rig, rigged
 
 
@@ -37,33 +35,15 @@ def watcher(hub: Hub) -> Iterator[EventsWatcher]:
 @pytest.fixture(scope="package")
 def web_hub(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Iterator[WebHub]:
     data = tmp_path_factory.mktemp("web")
-    port = free_port("127.0.0.1")
-    config = data / "hub.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "data_dir": str(data),
-                "keys_dir": str(data / "keys"),
-                "web": {"enabled": True, "port": port, "verdict_timeout_s": 20},
-                "streams": {"tracing": "console"},  # spans as JSON lines in worker.log
-            }
-        ),
-        encoding="utf-8",
-    )
-    with hub_on_a_broker(load_settings(config), codec) as h:
-        watcher = h.watcher()
-        try:
-            h.workers.append(start_worker(h.settings, h.bootstrap, config))
-            watcher.wait_for({str(policy_event_id(h.policy))}, lambda: h.worker, timeout_s=90)
-            scenario = h.scenario(seed=77, participants=12)
-            h.publish(scenario, watcher)
-            expected = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
-            outputs = h.outputs(expected, watcher)
-            base = f"http://127.0.0.1:{port}"
-            wait_for_http(f"{base}/healthz", h)
-            yield WebHub(h, base, config, scenario, outputs)
-        finally:
-            watcher.stop()
+    # spans as JSON lines in worker.log
+    with serving_hub(
+        data, codec, web={"verdict_timeout_s": 20}, streams={"tracing": "console"}
+    ) as (h, watcher, base, config):
+        scenario = h.scenario(seed=77, participants=12)
+        h.publish(scenario, watcher)
+        expected = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
+        outputs = h.outputs(expected, watcher)
+        yield WebHub(h, base, config, scenario, outputs)
 
 
 @pytest.fixture

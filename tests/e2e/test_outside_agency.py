@@ -18,19 +18,14 @@ from typing import Any
 
 import httpx
 import pytest
-import yaml
 
-from hub.config import load_settings
 from hub.crypto import load_sealing_key
-from hub.domain.policy import policy_event_id
 from hub.events.codec import Codec
 from hub.events.topics import load_topic_specs
-from hub.log.probe import free_port
 from hub.web.auth import issue_session
-from producers.demo import start_worker
 from tests.integration.test_protocol_by_hand import READER_LIBRARIES, doc_example
 from tests.support import outside_agency
-from tests.support.hubs import RECIPIENTS, Hub, hub_on_a_broker, wait_for_http
+from tests.support.hubs import RECIPIENTS, Hub, serving_hub
 from tests.support.outside_agency import OutsideAgency
 from tests.support.paths import DEPLOY, ROOT
 
@@ -41,29 +36,8 @@ AGENCY_LIBRARIES = READER_LIBRARIES | {"base64", "hashlib", "time", "urllib", "k
 
 @pytest.fixture(scope="module")
 def outside(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Iterator[tuple[Hub, str]]:
-    data = tmp_path_factory.mktemp("outside")
-    port = free_port("127.0.0.1")
-    config = data / "hub.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "data_dir": str(data),
-                "keys_dir": str(data / "keys"),
-                "web": {"enabled": True, "port": port},
-            }
-        ),
-        encoding="utf-8",
-    )
-    with hub_on_a_broker(load_settings(config), codec) as hub:
-        watcher = hub.watcher()
-        try:
-            hub.workers.append(start_worker(hub.settings, hub.bootstrap, config))
-            watcher.wait_for({str(policy_event_id(hub.policy))}, lambda: hub.worker, timeout_s=90)
-            base = f"http://127.0.0.1:{port}"
-            wait_for_http(f"{base}/healthz", hub)
-            yield hub, base
-        finally:
-            watcher.stop()
+    with serving_hub(tmp_path_factory.mktemp("outside"), codec) as (hub, _, base, _):
+        yield hub, base
 
 
 def agency(hub: Hub, base: str, name: str) -> OutsideAgency:

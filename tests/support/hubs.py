@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hub.config import Settings
+import yaml
+
+from hub.config import Settings, load_settings
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.domain.agencies import AgencyRegistry
 from hub.domain.notices import Notice, notice_id
-from hub.domain.policy import Decision, Policy, PolicyBook, load_policy
+from hub.domain.policy import Decision, Policy, PolicyBook, load_policy, policy_event_id
 from hub.domain.processor import PartitionProcessor
 from hub.domain.receipts import Receipt
 from hub.domain.rejections import parse
@@ -36,6 +38,7 @@ from hub.events.topics import (
 from hub.log.access import HUB, client_kwargs
 from hub.log.broker import EmbeddedBroker
 from hub.log.kafka_cluster import EmbeddedCluster
+from hub.log.probe import free_port
 from hub.log.reading import read_topics
 from hub.ops.opening import embedded_security, provision
 from producers.bad_input import add_bad_input
@@ -146,6 +149,30 @@ def hub_on_a_broker(settings: Settings, codec: Codec) -> Iterator[Hub]:
             yield h
         finally:
             h.stop_all()
+
+
+@contextlib.contextmanager
+def serving_hub(
+    data: Path, codec: Codec, **config: Any
+) -> Iterator[tuple[Hub, EventsWatcher, str, Path]]:
+    """A hub worker serving its API and pages (``web.enabled``) on a broker of its own, its
+    policy published: the hub, a watcher of lead.events, the base URL and the config file
+    (``config``: more settings, ``web`` merged into the web section)."""
+    port = free_port("127.0.0.1")
+    path = data / "hub.yaml"
+    web = {"enabled": True, "port": port, **config.pop("web", {})}
+    settings = {"data_dir": str(data), "keys_dir": str(data / "keys"), "web": web, **config}
+    path.write_text(yaml.safe_dump(settings), encoding="utf-8")
+    with hub_on_a_broker(load_settings(path), codec) as h:
+        watcher = h.watcher()
+        try:
+            h.workers.append(start_worker(h.settings, h.bootstrap, path))
+            watcher.wait_for({str(policy_event_id(h.policy))}, lambda: h.worker, timeout_s=90)
+            base = f"http://127.0.0.1:{port}"
+            wait_for_http(f"{base}/healthz", h)
+            yield h, watcher, base, path
+        finally:
+            watcher.stop()
 
 
 @contextlib.contextmanager
