@@ -13,7 +13,7 @@ is opened only for an event not yet accepted: its intake key may be gone since.
 from __future__ import annotations
 
 from collections.abc import Callable, Container, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from uuid import UUID
@@ -95,6 +95,9 @@ class Screened:
 class Rejected:
     reason: Reason
     detail: str
+    # the record's envelope, if it decoded as one (for its receipt; unverified before the
+    # signature check)
+    envelope: Envelope | None = None
 
 
 class Gatekeeper:
@@ -163,11 +166,11 @@ class Gatekeeper:
     ) -> Accepted | Rejected:
         """The checks that come after the signature, given its outcome."""
         if signature is not None:
-            return signature
+            return replace(signature, envelope=screened.envelope)
         try:
             return self._conclude(screened.envelope, clock, seen)
         except EventError as exc:
-            return Rejected(exc.reason, str(exc.args[0]))
+            return Rejected(exc.reason, str(exc.args[0]), screened.envelope)
 
     def _screen(
         self,
@@ -179,32 +182,46 @@ class Gatekeeper:
         if not value:
             return Rejected(Reason.MALFORMED, "record has no value")
         envelope = decode_envelope(value, self.codec)
+        try:
+            self._route(envelope, topic_agency, value, key, headers)
+        except EventError as exc:
+            return Rejected(exc.reason, str(exc.args[0]), envelope)
+        return Screened(envelope)
+
+    def _route(
+        self,
+        envelope: Envelope,
+        topic_agency: str,
+        value: bytes,
+        key: bytes | None,
+        headers: list[tuple[str, bytes]],
+    ) -> None:
+        """The checks of a decoded envelope before its signature; raises the first failing."""
         for fp, what in ((value[2:10], "envelope"), (envelope.schema_fingerprint, "payload")):
             registry = self.codec.registry
             if registry.writer(bytes(fp)) is not None and not registry.is_released(bytes(fp)):
-                return Rejected(Reason.UNRELEASED_SCHEMA, f"{what} schema {bytes(fp).hex()}")
+                raise EventError(f"{what} schema {bytes(fp).hex()}", Reason.UNRELEASED_SCHEMA)
         check_headers(headers, key, envelope)
         if envelope.source not in self.agencies:
-            return Rejected(Reason.UNKNOWN_AGENCY, f"no agency {envelope.source!r}")
+            raise EventError(f"no agency {envelope.source!r}", Reason.UNKNOWN_AGENCY)
         if envelope.source != topic_agency:
-            return Rejected(
-                Reason.WRONG_TOPIC, f"{envelope.source} published on {topic_agency}'s topic"
+            raise EventError(
+                f"{envelope.source} published on {topic_agency}'s topic", Reason.WRONG_TOPIC
             )
         if not self.agencies.may_emit(envelope.source, envelope.event_type):
-            return Rejected(
-                Reason.TYPE_NOT_ALLOWED, f"{envelope.source} may not emit {envelope.event_type}"
+            raise EventError(
+                f"{envelope.source} may not emit {envelope.event_type}", Reason.TYPE_NOT_ALLOWED
             )
         if not participant_ids.is_participant_id(envelope.participant_id) and (
             envelope.participant_id,
             envelope.source,
         ) != (SYSTEM_PARTICIPANT, HUB):
-            return Rejected(
-                Reason.INVALID_PARTICIPANT_ID,
+            raise EventError(
                 "participant_id is not an id the hub issued (its check symbol fails: mistyped?)",
+                Reason.INVALID_PARTICIPANT_ID,
             )
         if envelope.recorded_at is not None or envelope.resealed is not None:
             raise InvalidEvent("recorded_at and resealed are set by the hub: null on ingest")
-        return Screened(envelope)
 
     def _conclude(
         self, envelope: Envelope, clock: Clock, seen: Container[UUID]
@@ -219,7 +236,8 @@ class Gatekeeper:
                 "from held_at"
             )
         if envelope.event_id in seen:  # its sealed field opened when it was accepted
-            return Rejected(Reason.DUPLICATE, f"event {envelope.event_id} was already accepted")
+            detail = f"event {envelope.event_id} was already accepted"
+            return Rejected(Reason.DUPLICATE, detail, envelope)
         opened = self._open_sealed(envelope, body)
         stamped = envelope.model_copy(update={"recorded_at": clock(envelope)})
         return Accepted(stamped, body, opened)

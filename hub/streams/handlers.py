@@ -178,7 +178,12 @@ class IngestHandler:
         if isinstance(result, Accepted) and result.opened is not None:
             result = self._resealed(result)
         if not isinstance(result, Accepted):
-            if result.reason is Reason.DUPLICATE and value and self._redelivered(value, origin):
+            envelope = result.envelope
+            if (
+                result.reason is Reason.DUPLICATE
+                and envelope is not None
+                and self.seen.came_from(envelope.event_id, origin)
+            ):
                 self.counts["redelivered"] += 1  # our own crash replayed it: already forwarded
                 return []
             self.counts[f"rejected.{result.reason.value}"] += 1
@@ -192,7 +197,6 @@ class IngestHandler:
                 rejection.headers(headers),
                 id=f"{REJECTED}/{rejection.rejection_id}",
             )
-            envelope = screened.envelope if isinstance(screened, Screened) else None
             if self.hub_key is None or topic == ingest_topic(HUB):
                 return [dead]
             receipt = receipts.rejected(rejection, envelope, self.hub_key)
@@ -221,11 +225,12 @@ class IngestHandler:
         env, opened = accepted.envelope, accepted.opened
         assert opened is not None
         if self.datakeys is None:
-            return Rejected(Reason.BAD_SEALED_FIELD, "this hub keeps no data keys")
+            return Rejected(Reason.BAD_SEALED_FIELD, "this hub keeps no data keys", env)
         if self.datakeys.erased(env.participant_id):
             return Rejected(
                 Reason.INVALID_PARTICIPANT_ID,
                 "the participant was erased: a person referred again needs a new id",
+                env,
             )
         key_id, key = self.datakeys.get_or_create(env.participant_id)
         resealed = seal_field(
@@ -235,13 +240,6 @@ class IngestHandler:
             env.model_copy(update={"resealed": resealed}),
             with_resealed(accepted.body, resealed),
         )
-
-    def _redelivered(self, value: bytes, origin: str) -> bool:
-        try:
-            event_id = decode_envelope(value, self.gate.codec).event_id
-        except EventError:
-            return False
-        return self.seen.came_from(event_id, origin)
 
 
 def receipt_out(

@@ -69,6 +69,8 @@ def test_rejected_receipts_say_what_the_dead_letter_says(story: Story) -> None:
         assert (r.reason, r.detail) == (letter["leadhub-reason"], letter["leadhub-detail"])
         assert r.events_offset is None and r.events_partition is None
     assert any(r.event_id is None for r in rejected)  # a record that never decoded
+    decoded = {r.reason for r in rejected if r.event_id is not None}
+    assert {"TYPE_NOT_ALLOWED", "BAD_SIGNATURE", "DUPLICATE"} <= decoded, decoded
 
 
 def test_receipts_are_signed_by_the_hub(story: Story) -> None:
