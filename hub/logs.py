@@ -108,6 +108,21 @@ def quiet_repeats(prefixes: tuple[str, ...] = ("kafka", "aiokafka")) -> None:
             logger.addFilter(shared)
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler on ``sys.stderr`` as it is when each record is written, not as it was when
+    logging was configured: a command run in-process (a test runner's, which swaps stderr
+    for a buffer and then closes it) must not leave the root logger writing to a closed
+    stream."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 def configure(level: str = "info") -> None:
     """JSON lines on stderr (stdout stays for command output), the libraries' included."""
     shared: list[structlog.types.Processor] = [
@@ -117,7 +132,7 @@ def configure(level: str = "info") -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact,
     ]
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
