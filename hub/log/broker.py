@@ -230,7 +230,7 @@ class EmbeddedBroker:
         ).result()
 
     def _write_config(self) -> Path:
-        controller = self._controller_port or free_port(self.host)
+        controller = self._controller_port or free_port(self.host, avoid={self.port})
         self.controller_port = controller
         properties = {
             **SINGLE_NODE,
@@ -258,7 +258,8 @@ class EmbeddedBroker:
 
     def _secured(self, controller: int) -> dict[str, str]:
         assert self.security is not None and self.tls is not None
-        self.internal_port = self.internal_port or free_port(self.host)
+        taken = {self.port, controller}
+        self.internal_port = self.internal_port or free_port(self.host, avoid=taken)
         return secured_properties(
             host=self.host,
             port=self.port,

@@ -92,10 +92,8 @@ class Layout:
                 )
             return layout
         ports: list[int] = []
-        while len(ports) < 3 * size:  # distinct: two probes may be handed the same port
-            port = free_port(host)
-            if port not in ports:
-                ports.append(port)
+        while len(ports) < 3 * size:
+            ports.append(free_port(host, avoid=ports))
         layout = cls(
             new_cluster_id(),
             tuple(NodePorts(i + 1, *ports[3 * i : 3 * i + 3]) for i in range(size)),

@@ -9,12 +9,18 @@ import ssl
 import struct
 import uuid
 from base64 import urlsafe_b64encode
+from collections.abc import Collection
 
 
-def free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+def free_port(host: str, avoid: Collection[int] = ()) -> int:
+    """A port nothing listens on now, other than ``avoid``: one broker's listeners each need
+    their own, and two probes in a row may be handed the same port."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((host, 0))
+            port = int(s.getsockname()[1])
+        if port not in avoid:
+            return port
 
 
 def new_cluster_id() -> str:
