@@ -7,24 +7,27 @@ process can disagree about the schemas, the agencies or the policy in force."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from hub.config import DataDir, Settings
 from hub.crypto import (
+    IntakeKey,
     IntakeKeyring,
     PublicKeys,
     SigningKey,
     load_recipient_key,
     load_signing_key,
+    signed_key_set,
 )
 from hub.domain import AgencyRegistry, Policy, load_policy
 from hub.errors import DeploymentError
 from hub.events import (
     HUB,
     Codec,
+    DataKeyStore,
     SchemaRegistry,
     TopicSpec,
     check_topics_file,
@@ -89,6 +92,18 @@ class HubContext:
             timedelta(days=self.settings.intake.epoch_days),
             timedelta(milliseconds=max(retention)),
         )
+
+    def intake_key_set(self) -> tuple[list[IntakeKey], str]:
+        """The intake keys the hub holds, newest first (this epoch's made if need be), and
+        the same as the signed note agencies check them with (docs/protocol.md 16.2)."""
+        self.intake_keys.current(datetime.now(UTC))
+        keys = self.intake_keys.held()
+        return keys, signed_key_set(self.settings.audit.origin, keys, self.hub_key.private)
+
+    @cached_property
+    def datakeys(self) -> DataKeyStore:
+        """Per-participant data keys: what encrypts identities on lead.events."""
+        return DataKeyStore(self.paths.datakeys)
 
     @cached_property
     def policy(self) -> Policy:

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from hub.context import HubContext
 from hub.errors import HubError
-from hub.events import DataKeyStore, ErasureBasis, ParticipantErased
+from hub.events import ErasureBasis, ParticipantErased
 from hub.log import Publisher, client_kwargs
 
 
@@ -28,7 +28,7 @@ def publish_erasure(
 ) -> UUID:
     """The hub's signed participant_erased; its worker destroys the key when it folds it."""
     lawful = erasure_basis(basis)
-    held = DataKeyStore(hub.paths.datakeys).get(participant)
+    held = hub.datakeys.get(participant)
     if held is None:
         raise HubError(f"no data key is held for participant {participant!r} (erased already?)")
     body = ParticipantErased(basis=lawful, key_id=held[0], authorised_by=by)

@@ -118,16 +118,9 @@ def keys_intake(
     agencies seal identity and notes to, and when each private key is destroyed. With
     --note, the key set as the signed note GET /v1/intake-keys serves (docs/protocol.md
     16.2), for publishing where agencies without the API can fetch it."""
-    from datetime import UTC, datetime
-
-    from hub.crypto import signed_key_set
-
-    hub = context_from(config)
-    keyring = hub.intake_keys
-    keyring.current(datetime.now(UTC))
-    keys = keyring.held()
+    keys, signed = context_from(config).intake_key_set()
     if note:
-        typer.echo(signed_key_set(hub.settings.audit.origin, keys, hub.hub_key.private), nl=False)
+        typer.echo(signed, nl=False)
         return
     for k in keys:
         typer.echo(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -76,41 +76,48 @@ def parse_origin(origin: str) -> tuple[str, int, int]:
     return topic, int(partition), int(offset)
 
 
-def accepted(
-    origin: str, envelope: Envelope, events_partition: int, events_offset: int, hub_key: SigningKey
+def _receipt(
+    place: tuple[str, int, int], envelope: Envelope | None, hub_key: SigningKey, **outcome: Any
 ) -> Receipt:
-    """The receipt of an event the gatekeeper admitted, once it is on lead.events."""
-    topic, partition, offset = parse_origin(origin)
-    assert envelope.recorded_at is not None  # stamped by the gatekeeper
+    """A receipt for the ingest record at ``place`` (topic, partition, offset), signed."""
+    topic, partition, offset = place
     return Receipt(
         receipt_id=receipt_id(topic, partition, offset),
         agency=topic.removeprefix("lead.ingest."),
         ingest_topic=topic,
         ingest_partition=partition,
         ingest_offset=offset,
-        event_id=envelope.event_id,
-        participant_id=envelope.participant_id,
+        event_id=envelope.event_id if envelope else None,
+        participant_id=envelope.participant_id if envelope else None,
+        hub_key_id=hub_key.key_id,
+        **outcome,
+    ).signed(hub_key)
+
+
+def accepted(
+    origin: str, envelope: Envelope, events_partition: int, events_offset: int, hub_key: SigningKey
+) -> Receipt:
+    """The receipt of an event the gatekeeper admitted, once it is on lead.events."""
+    assert envelope.recorded_at is not None  # stamped by the gatekeeper
+    return _receipt(
+        parse_origin(origin),
+        envelope,
+        hub_key,
         status=ReceiptStatus.ACCEPTED,
         events_partition=events_partition,
         events_offset=events_offset,
         decided_at=envelope.recorded_at,
-        hub_key_id=hub_key.key_id,
-    ).signed(hub_key)
+    )
 
 
 def rejected(rejection: Rejection, envelope: Envelope | None, hub_key: SigningKey) -> Receipt:
     """The receipt of a record the gatekeeper refused; ``envelope`` if it decoded."""
-    return Receipt(
-        receipt_id=receipt_id(rejection.topic, rejection.partition, rejection.offset),
-        agency=rejection.topic.removeprefix("lead.ingest."),
-        ingest_topic=rejection.topic,
-        ingest_partition=rejection.partition,
-        ingest_offset=rejection.offset,
-        event_id=envelope.event_id if envelope else None,
-        participant_id=envelope.participant_id if envelope else None,
+    return _receipt(
+        (rejection.topic, rejection.partition, rejection.offset),
+        envelope,
+        hub_key,
         status=ReceiptStatus.REJECTED,
         reason=rejection.reason.value,
         detail=rejection.detail,
         decided_at=rejection.rejected_at,
-        hub_key_id=hub_key.key_id,
-    ).signed(hub_key)
+    )

@@ -37,7 +37,6 @@ from hub.events import (
     EVENTS,
     REJECTED,
     SYSTEM_PARTICIPANT,
-    DataKeyStore,
     EventError,
     PolicyPublished,
     decode_envelope,
@@ -125,7 +124,7 @@ class Runtime:
                 context.recipient_keys,
                 context.hub_key,
                 partition,
-                DataKeyStore(context.paths.datakeys),
+                context.datakeys,
                 observe=self.web.view.record if self.web is not None else None,
             )
             self.canonical[partition] = handler
@@ -151,7 +150,7 @@ def load_runtime(context: HubContext, bootstrap: list[str]) -> Runtime:
             ),
             clock,
             events_partitions,
-            DataKeyStore(context.paths.datakeys),
+            context.datakeys,
             context.hub_key,
         ),
         notary=AuditHandler(settings.audit.origin, context.hub_key),

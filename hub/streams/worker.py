@@ -277,18 +277,18 @@ def build_app(runtime: Runtime) -> Any:
 
     @app.task  # type: ignore[untyped-decorator]
     async def intake_keys() -> None:
-        await keep_intake_keys(runtime.context.intake_keys, settings.intake.epoch_days)
+        await keep_intake_keys(runtime.context.intake_keys)
 
     if serving:
         serve_web(app, runtime)
     return app
 
 
-async def keep_intake_keys(keyring: IntakeKeyring, epoch_days: float) -> None:
+async def keep_intake_keys(keyring: IntakeKeyring) -> None:
     """Whatever the traffic: make each epoch's intake key as the epoch begins, so agencies
     can fetch it, and destroy each key once its epoch's ingest records have all expired.
     Every worker does it; the key files make it safe (one key per epoch, destroyed once)."""
-    interval_s = min(3600.0, epoch_days * 86_400 / 10)
+    interval_s = min(3600.0, keyring.epoch.total_seconds() / 10)
     while True:
         now = datetime.now(UTC)
         keyring.current(now)

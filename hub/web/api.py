@@ -300,7 +300,7 @@ def router(ctx: WebContext) -> APIRouter:
         """The keys to seal an identity or a note to (sealed_identity, sealed_note), so your
         agency needs no secret shared with the hub. Seal to the newest key; one past its
         epoch is still opened until its destroyed_at."""
-        keys, note = ctx.intake_key_set()
+        keys, note = ctx.hub.intake_key_set()
         return IntakeKeySet(
             keys=[
                 IntakeKeyOut(

@@ -20,7 +20,7 @@ from typing import Any
 
 from hub.config import Settings
 from hub.context import HubContext
-from hub.crypto import IntakeKey, PublicKeys, SigningKey, signed_key_set
+from hub.crypto import PublicKeys, SigningKey
 from hub.domain import PREFIX, AgencyRegistry
 from hub.events import (
     EVENTS,
@@ -106,14 +106,6 @@ class WebContext:
     @property
     def auditors(self) -> frozenset[str]:
         return frozenset(self.settings.web.auditors)
-
-    def intake_key_set(self) -> tuple[list[IntakeKey], str]:
-        """The intake keys the hub holds (this epoch's made if need be), and the same as the
-        signed note agencies check them with."""
-        keyring = self.hub.intake_keys
-        keyring.current(datetime.now(UTC))
-        keys = keyring.held()
-        return keys, signed_key_set(self.settings.audit.origin, keys, self.hub_key.private)
 
     def settle(self, position: Position, outs: Sequence[Any]) -> None:
         """The gatekeeper's verdict on one ingest record (called by the worker, on its loop,
