@@ -69,7 +69,7 @@ def main(participants: int) -> dict[str, float]:
             )
             outcome = processors[partition].process(envelope, p.body)
             seen.add(p.event_id, f"lead.ingest.{p.agency}/0/{events}")
-            sent.update(f"{EVENTS}/{hold.expiry_event_id}" for hold in outcome.lapsed)
+            sent.update(f"{EVENTS}/{due.event_id}" for due in outcome.due)
             events += 1
     peak = peak_rss_kib()
     return {

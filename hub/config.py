@@ -149,6 +149,13 @@ class StreamSettings(_Section):
         default=False,
         description="stamp recorded_at from the log's own time (simulations), not the wall clock",
     )
+    tick_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="wall-clock mode: how often the worker looks for a partition where "
+        "something is due (a lapse, a reminder, a consent's expiry) and ticks its clock",
+    )
 
 
 class WebSettings(_Section):

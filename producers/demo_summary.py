@@ -53,6 +53,11 @@ def summarise(
         f"holds: {truth['holds.started']} started; {by_type['charges_declined']} declined "
         f"after intake; {lapsed} lapsed, {by_type['charges_filed']} filed"
     )
+    out(
+        f"reminders: {by_type['intake_deadline_approaching']} before intake deadlines, "
+        f"{by_type['consent_expiry_approaching']} before consents expire; "
+        f"{by_type['consent_expired']} consents expired"
+    )
     expected_rejections = Counter(b.expected.value for b in scenario.bad)
     problems = 0
     for what, got, want in [

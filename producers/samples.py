@@ -334,6 +334,29 @@ def _intake_window_expired(rng: Random, seal: Seal) -> m.IntakeWindowExpired:
     )
 
 
+def _intake_deadline_approaching(rng: Random, seal: Seal) -> m.IntakeDeadlineApproaching:
+    return m.IntakeDeadlineApproaching(
+        case_ref=f"case-{rng.getrandbits(48):012x}",
+        held_event_id=random_uuid(rng),
+        deadline=instant(rng),
+        hours_before=rng.choice([72, 24]),
+    )
+
+
+def _consent_expired(rng: Random, seal: Seal) -> m.ConsentExpired:
+    return m.ConsentExpired(consent_id=random_uuid(rng), obtained_by="cm", expires_at=instant(rng))
+
+
+def _consent_expiry_approaching(rng: Random, seal: Seal) -> m.ConsentExpiryApproaching:
+    return m.ConsentExpiryApproaching(
+        consent_id=random_uuid(rng), obtained_by="cm", expires_at=instant(rng), days_before=14
+    )
+
+
+def _clock_ticked(rng: Random, seal: Seal) -> m.ClockTicked:
+    return m.ClockTicked(partition=rng.randrange(6))
+
+
 def _policy_published(rng: Random, seal: Seal) -> m.PolicyPublished:
     minor = rng.randint(1, 9)
     return m.PolicyPublished(
@@ -392,6 +415,10 @@ _BUILDERS: dict[str, Callable[[Random, Seal], m.EventBody]] = {
     "shelter_entered": _shelter_entered,
     "housed": _housed,
     "intake_window_expired": _intake_window_expired,
+    "intake_deadline_approaching": _intake_deadline_approaching,
+    "consent_expired": _consent_expired,
+    "consent_expiry_approaching": _consent_expiry_approaching,
+    "clock_ticked": _clock_ticked,
     "policy_published": _policy_published,
     "participant_erased": _participant_erased,
     "notice_acknowledged": _notice_acknowledged,

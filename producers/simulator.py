@@ -60,6 +60,18 @@ class Scenario:
     bad: list[BadRecord] = field(default_factory=list)
     truth: Counter[str] = field(default_factory=Counter)
 
+    def expected_on_log(self) -> set[str]:
+        """The event ids lead.events holds once the hub has handled the scenario: every
+        publication, and the lapse each filing after a lapse cites. (The hub's reminders
+        and consent expiries come on top: which fall due depends on how the partitions'
+        clocks move, so they are not waited for by id.)"""
+        ids = {str(p.event_id) for p in self.publications}
+        for p in self.publications:
+            lapse = getattr(p.body, "window_expired_event_id", None)
+            if lapse is not None:
+                ids.add(str(lapse))
+        return ids
+
 
 # How a story seals a participant's identity or a note in one event: under the data key (code
 # beside the hub), or to the hub's intake key, bound to the participant and the event.

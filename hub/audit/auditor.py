@@ -262,7 +262,7 @@ class Auditor(_Checks):
     _verified: tuple[list[dict[str, Any]], Findings] | None = None
 
     def replay_findings(self) -> tuple[list[str], dict[str, int]]:
-        """Findings, and the counts: ``decisions_pending`` and ``lapses_pending`` are what
+        """Findings, and the counts: ``decisions_pending`` and ``due_pending`` are what
         the hub had still in flight when the log was read (see hub.audit.replay). A finding
         about a decision on lead.audit names its record, and says when ``verify`` finds
         that record altered: the same fault, seen from both sides."""
@@ -272,7 +272,7 @@ class Auditor(_Checks):
             "decisions_derived": len(self.replay.decisions),
             "decisions_logged": compared.logged,
             "decisions_pending": compared.pending_decisions,
-            "lapses_pending": compared.pending_lapses,
+            "due_pending": compared.pending_due,
             "audit_records": len(self.log.audit),
             "permits": sum(1 for d in self.replay.decisions.values() if d["permit"]),
         }

@@ -5,14 +5,15 @@ version in force), so feeding lead.events through the hub's own ``PartitionProce
 partition by partition in log order, must give exactly the records on lead.audit. Any
 record the hub wrote that replay does not derive, any derived record the hub did not write,
 and any field that differs is a finding. Replay also checks every event's signature and
-that every intake window replay sees lapse was published as a lapse.
+that whatever replay sees fall due (an intake window's lapse or reminder, a consent's
+expiry or reminder) was published as that hub event.
 
 A log read while the hub runs, or left by a hub stopped or killed mid-stream, ends with
 work in flight: events on lead.events whose decisions the worker had not committed yet
 (it commits a partition's outputs in log order, so those are the partition's last
-events), and lapses on lead.ingest.hub not yet admitted. Those are pending, counted, and
-not findings: the hub decides them when it runs again. A decision missing *before* a
-decided event is a finding.
+events), and hub events on lead.ingest.hub (lapses, reminders) not yet admitted. Those
+are pending, counted, and not findings: the hub decides them when it runs again. A
+decision missing *before* a decided event is a finding.
 """
 
 from __future__ import annotations
@@ -76,8 +77,9 @@ class Replay:
     decided_on: dict[UUID, Position] = field(default_factory=dict)  # each decision's event
     disclosed: dict[UUID, Decision] = field(default_factory=dict)  # permits, with values
     envelopes: FirstSeen[UUID, Envelope] = field(default_factory=FirstSeen)
-    # the expiry event ids replay expects, each with the event that made it due
-    lapses: FirstSeen[UUID, Position] = field(default_factory=FirstSeen)
+    # the hub events the clock makes due (lapses, reminders, consent expiries) replay
+    # expects, by id, each with its type and the event that made it due
+    due: FirstSeen[UUID, tuple[str, Position]] = field(default_factory=FirstSeen)
     findings: list[str] = field(default_factory=list)
     events: int = 0
     _encoded: dict[bytes, tuple[UUID, bytes]] | None = field(default=None, repr=False)
@@ -101,7 +103,7 @@ class Comparison:
     findings: list[str]
     logged: int  # distinct decisions on lead.audit
     pending_decisions: int  # of events after the last one the hub had decided, per partition
-    pending_lapses: int  # published on lead.ingest.hub, not yet on lead.events
+    pending_due: int  # what the clock made due, on lead.ingest.hub, not yet on lead.events
 
 
 def replay_events(
@@ -140,8 +142,8 @@ def replay_events(
             if not outcome.duplicate:
                 result.events += 1
                 result.envelopes.keep(envelope.event_id, envelope)
-            for hold in outcome.lapsed:
-                result.lapses.keep(hold.expiry_event_id, (r.partition, r.offset))
+            for due in outcome.due:
+                result.due.keep(due.event_id, (due.event_type, (r.partition, r.offset)))
             for d in audited(r.partition, envelope, outcome):
                 record = audit_record(envelope, d)
                 result.decisions[record["decision_id"]] = record
@@ -226,15 +228,15 @@ def diff(
         for decision_id, got in logged.items()
         if decision_id not in derived.decisions
     ]
-    lapses_pending = 0
-    for lapse, cause in sorted(derived.lapses.items(), key=lambda item: str(item[0])):
-        if lapse in derived.envelopes:
+    due_pending = 0
+    for event_id, (event_type, cause) in sorted(derived.due.items(), key=lambda i: str(i[0])):
+        if event_id in derived.envelopes:
             continue
-        if lapse in submitted or in_flight(cause):
-            lapses_pending += 1
+        if event_id in submitted or in_flight(cause):
+            due_pending += 1
         else:
-            findings.append(f"intake window lapse {lapse}: due by replay, never published")
-    return Comparison(findings, len(on_log), pending, lapses_pending)
+            findings.append(f"{event_type} {event_id}: due by replay, never published")
+    return Comparison(findings, len(on_log), pending, due_pending)
 
 
 def _matching(

@@ -10,6 +10,8 @@ from hub.surface import lazy_surface
 
 __all__ = [
     "BROADCAST",
+    "CLOCK_TICKED",
+    "DUE_TYPES",
     "PREFIX",
     "RECORDS_VIEWED",
     "REJECTION_ID",
@@ -20,6 +22,7 @@ __all__ = [
     "Clock",
     "ConsentState",
     "Decision",
+    "Due",
     "FirstSeen",
     "Gatekeeper",
     "Grant",
@@ -50,6 +53,7 @@ __all__ = [
     "policy_event_id",
     "read_participant_id",
     "receipts",
+    "tick_id",
     "wall_clock",
 ]
 
@@ -58,7 +62,13 @@ __all__ = [
 if TYPE_CHECKING:
     from hub.domain import receipts
     from hub.domain.agencies import AgencyRegistry
-    from hub.domain.deadlines import Hold
+    from hub.domain.deadlines import (
+        CLOCK_TICKED,
+        DUE_TYPES,
+        Due,
+        Hold,
+        tick_id,
+    )
     from hub.domain.gatekeeper import (
         Accepted,
         Clock,
@@ -102,7 +112,13 @@ else:
         __name__,
         {
             "hub.domain.agencies": ("AgencyRegistry",),
-            "hub.domain.deadlines": ("Hold",),
+            "hub.domain.deadlines": (
+                "CLOCK_TICKED",
+                "DUE_TYPES",
+                "Due",
+                "Hold",
+                "tick_id",
+            ),
             "hub.domain.gatekeeper": (
                 "Accepted",
                 "Clock",

@@ -1,26 +1,43 @@
-"""Charge-hold windows: a hold starts the site's intake window, intake or a charging
-decision closes it, and a hold still open when the log's clock passes its deadline lapses.
+"""The hub's agenda: what falls due as the log's clock moves, for one partition.
 
-The clock is the log's own time (the latest recorded_at seen, stamped by the gatekeeper),
-never the machine's, so a simulated scenario and an auditor's replay see the same lapses
-at the same log positions.
-The lapse becomes a hub event with a deterministic id, so a replay derives the same one
-and a hub restored from its archive recognises it; when it comes back through lead.events
-it changes nothing.
+A charge hold starts the site's intake window; intake or a charging decision closes it; a
+hold still open when the clock passes its deadline lapses, and the policy's reminder marks
+(hours before the deadline) fall due before that. A consent the hub watches expires at its
+``expires_at``, with reminder marks (days before) so the agency that obtained it can renew
+it; a revocation of the whole consent, or an erasure, stops the watch.
+
+The clock is the log's own time (the latest recorded_at seen, stamped by the gatekeeper;
+on a quiet partition, the hub's ``clock_ticked`` events), never the machine's, so a
+simulated scenario and an auditor's replay see the same items fall due at the same log
+positions. Each item becomes a hub event with a deterministic id, so a replay derives the
+same one and a hub restored from its archive recognises it; when it comes back through
+lead.events it changes nothing here.
+
+A mark overtaken by a nearer one in the same move of the clock is not sent: a hold entered
+12 hours before its deadline gets the 24-hour reminder, not the 72-hour one too, and a
+hold whose deadline has passed gets its lapse and no reminder.
 """
 
 from __future__ import annotations
 
 import heapq
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
 EXPIRY_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0002")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+LAPSE = "intake_window_expired"
+INTAKE_REMINDER = "intake_deadline_approaching"
+CONSENT_EXPIRED = "consent_expired"
+CONSENT_REMINDER = "consent_expiry_approaching"
+CLOCK_TICKED = "clock_ticked"
+# what the agenda makes due: the hub events a move of the clock can cause
+DUE_TYPES = frozenset({LAPSE, INTAKE_REMINDER, CONSENT_EXPIRED, CONSENT_REMINDER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,38 +51,100 @@ class Hold:
     def expiry_event_id(self) -> uuid.UUID:
         return uuid.uuid5(EXPIRY_NAMESPACE, str(self.held_event_id))
 
-    def expiry_body(self) -> dict[str, Any]:
-        """The body of the hub's intake_window_expired event for this hold."""
-        return {
-            "case_ref": self.case_ref,
-            "held_event_id": self.held_event_id,
-            "deadline": self.deadline,
-        }
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """A consent whose expiry the hub announces."""
+
+    consent_id: uuid.UUID
+    granted_event_id: uuid.UUID
+    participant_id: str
+    obtained_by: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A hub event the clock made due: its type, body and deterministic id."""
+
+    event_type: str
+    participant_id: str
+    at: datetime  # the instant it fell due: its occurred_at
+    cause: uuid.UUID  # the charges_held or consent_granted it follows from
+    body: Mapping[str, Any]
+    key: str  # what names it, so that every derivation gives the same id
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        return uuid.uuid5(EXPIRY_NAMESPACE, self.key)
+
+
+def tick_id(partition: int, at: datetime) -> uuid.UUID:
+    """A clock tick's id: the same tick sent twice is one event."""
+    return uuid.uuid5(EXPIRY_NAMESPACE, f"tick/{partition}/{at.isoformat()}")
+
+
+_HOLD, _CONSENT = 0, 1
 
 
 class Deadlines:
-    """Open holds of one partition. Cost per event is logarithmic in the open holds (a
-    heap of deadlines, removed lazily; an index by participant), so a partition holding
-    a city's worth of participants does not scan every hold on every event. Mutable:
+    """The agenda of one partition. Cost per event is logarithmic in the open items (a heap
+    of due moments, removed lazily; an index by participant), so a partition holding a
+    city's worth of participants does not scan every item on every event. Mutable:
     ``apply`` and ``advance`` change it and return it, for use as a fold."""
 
     def __init__(self) -> None:
         self._open: dict[uuid.UUID, Hold] = {}
         self._by_participant: dict[str, set[uuid.UUID]] = {}
-        self._heap: list[tuple[datetime, str, uuid.UUID]] = []
+        self._watches: dict[tuple[str, uuid.UUID], Watch] = {}
+        self._since: dict[uuid.UUID, datetime] = {}  # the clock when an item was scheduled
+        # (due, tie-break, kind, item, mark): mark is hours or days before, 0 for the end
+        self._heap: list[tuple[datetime, str, int, uuid.UUID, int]] = []
         self.clock: datetime = _EPOCH
 
     @property
     def open(self) -> Mapping[uuid.UUID, Hold]:
         return MappingProxyType(self._open)
 
+    @property
+    def watched(self) -> Mapping[tuple[str, uuid.UUID], Watch]:
+        return MappingProxyType(self._watches)
+
+    def next_due(self) -> datetime | None:
+        """The earliest moment something is due, or None: what a ticker waits for. Items
+        closed since they were scheduled are dropped here, so they cost no tick."""
+        while self._heap and not self._alive(self._heap[0]):
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else None
+
+    def _alive(self, entry: tuple[datetime, str, int, uuid.UUID, int]) -> bool:
+        _, tie, kind, item, _ = entry
+        if kind == _HOLD:
+            return item in self._open
+        return (tie.split("/", 1)[0], item) in self._watches
+
+    def _schedule(
+        self, kind: int, item: uuid.UUID, owner: str, end: datetime, marks: Sequence[timedelta]
+    ) -> None:
+        self._since[item] = self.clock
+        tie = f"{owner}/{item}"
+        heapq.heappush(self._heap, (end, tie, kind, item, 0))
+        for mark in marks:
+            lead = int(mark.total_seconds() // 3600) if kind == _HOLD else mark.days
+            heapq.heappush(self._heap, (end - mark, tie, kind, item, lead))
+
     def _close(self, hold_id: uuid.UUID) -> None:
         hold = self._open.pop(hold_id, None)
         if hold is not None:
+            self._since.pop(hold_id, None)
             ids = self._by_participant[hold.participant_id]
             ids.discard(hold_id)
             if not ids:
                 del self._by_participant[hold.participant_id]
+
+    def _unwatch(self, participant_id: str, consent_id: uuid.UUID) -> None:
+        if self._watches.pop((participant_id, consent_id), None) is not None:
+            self._since.pop(consent_id, None)
 
     def apply(
         self,
@@ -73,14 +152,38 @@ class Deadlines:
         event_type: str,
         participant_id: str,
         body: Mapping[str, Any],
+        *,
+        source: str = "",
+        intake_hours: Sequence[int] = (),
+        consent_days: Sequence[int] = (),
     ) -> Deadlines:
-        if event_type == "charges_held":
+        """Fold one event in. ``intake_hours`` and ``consent_days``: the reminder marks of the
+        policy in force, fixed for an item when it is scheduled."""
+        if event_type == "consent_granted":
+            consent_id = body["consent_id"]
+            if (participant_id, consent_id) not in self._watches:
+                watch = Watch(consent_id, event_id, participant_id, source, body["expires_at"])
+                self._watches[(participant_id, consent_id)] = watch
+                marks = [timedelta(days=d) for d in consent_days]
+                self._schedule(_CONSENT, consent_id, participant_id, watch.expires_at, marks)
+        elif event_type == "consent_revoked" and str(body["scope"]) == "ALL":
+            self._unwatch(participant_id, body["consent_id"])
+        elif event_type == "participant_erased":
+            for key in [k for k in self._watches if k[0] == participant_id]:
+                self._unwatch(*key)
+        elif event_type == "charges_held":
             if event_id not in self._open:
                 hold = Hold(event_id, participant_id, body["case_ref"], body["intake_deadline"])
                 self._open[event_id] = hold
                 self._by_participant.setdefault(participant_id, set()).add(event_id)
-                heapq.heappush(self._heap, (hold.deadline, str(event_id), event_id))
-        elif event_type == "intake_completed":
+                marks = [timedelta(hours=h) for h in intake_hours]
+                self._schedule(_HOLD, event_id, participant_id, hold.deadline, marks)
+        else:
+            self._close_holds(event_type, participant_id, body)
+        return self
+
+    def _close_holds(self, event_type: str, participant_id: str, body: Mapping[str, Any]) -> None:
+        if event_type == "intake_completed":
             # intake meets every window this participant has open
             for hold_id in list(self._by_participant.get(participant_id, ())):
                 self._close(hold_id)
@@ -88,20 +191,56 @@ class Deadlines:
             for hold_id in list(self._by_participant.get(participant_id, ())):
                 if self._open[hold_id].case_ref == body["case_ref"]:
                     self._close(hold_id)
-        elif event_type == "intake_window_expired":
+        elif event_type == LAPSE:
             self._close(body["held_event_id"])
-        return self
 
-    def advance(self, to: datetime) -> tuple[Deadlines, list[Hold]]:
-        """Move the clock to ``to`` (never back) and take out the holds that lapse on the
-        way, oldest deadline first. Call it with an event's time before applying the
-        event, so an intake completed after its deadline finds the hold already lapsed."""
+    def advance(self, to: datetime) -> tuple[Deadlines, list[Due]]:
+        """Move the clock to ``to`` (never back) and take out what falls due on the way, in
+        order (for each item only its nearest mark passed). Call it with an event's time
+        before applying the event, so an intake completed after its deadline finds the
+        hold already lapsed."""
         self.clock = max(self.clock, to)
-        lapsed: list[Hold] = []
+        nearest: dict[tuple[int, uuid.UUID], tuple[datetime, str, int]] = {}
         while self._heap and self._heap[0][0] <= self.clock:
-            _, _, hold_id = heapq.heappop(self._heap)
-            hold = self._open.get(hold_id)
-            if hold is not None:  # else closed already: a lazily removed entry
-                self._close(hold_id)
-                lapsed.append(hold)
-        return self, lapsed
+            entry = heapq.heappop(self._heap)
+            if self._alive(entry):  # else closed already: a lazily removed entry
+                due, tie, kind, item, mark = entry
+                nearest[(kind, item)] = (due, tie, mark)  # popped in order: the last is nearest
+        found = sorted(
+            ((due, tie, kind, item, mark) for (kind, item), (due, tie, mark) in nearest.items()),
+        )
+        return self, [self._due(*entry) for entry in found]
+
+    def _due(self, at: datetime, tie: str, kind: int, item: uuid.UUID, mark: int) -> Due:
+        when = max(at, self._since.get(item, at))  # a mark passed before the item existed
+        if kind == _HOLD:
+            hold = self._open[item]
+            body: dict[str, Any] = {
+                "case_ref": hold.case_ref,
+                "held_event_id": hold.held_event_id,
+                "deadline": hold.deadline,
+            }
+            if mark == 0:
+                self._close(item)
+                return Due(LAPSE, hold.participant_id, at, item, body, str(item))
+            body["hours_before"] = mark
+            return Due(INTAKE_REMINDER, hold.participant_id, when, item, body, f"{item}/{mark}h")
+        watch = self._watches[(tie.split("/", 1)[0], item)]
+        body = {
+            "consent_id": watch.consent_id,
+            "obtained_by": watch.obtained_by,
+            "expires_at": watch.expires_at,
+        }
+        key = f"consent/{watch.participant_id}/{item}"
+        if mark == 0:
+            self._unwatch(watch.participant_id, item)
+            return Due(CONSENT_EXPIRED, watch.participant_id, at, watch.granted_event_id, body, key)
+        body["days_before"] = mark
+        return Due(
+            CONSENT_REMINDER,
+            watch.participant_id,
+            when,
+            watch.granted_event_id,
+            body,
+            f"{key}/{mark}d",
+        )

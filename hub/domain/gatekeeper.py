@@ -27,6 +27,7 @@ from hub.events import (
     HUB,
     SYSTEM_PARTICIPANT,
     ChargesHeld,
+    ClockTicked,
     Codec,
     Envelope,
     EventBody,
@@ -108,8 +109,10 @@ class Gatekeeper:
         keys: PublicKeys,
         intake_window_days: int = 14,
         intake_keys: IntakeKeys | None = None,
+        events_partitions: int | None = None,
     ) -> None:
         self.codec = codec
+        self.events_partitions = events_partitions  # a clock tick names one of them
         self.agencies = agencies
         self.keys = keys
         self.intake_window = timedelta(days=intake_window_days)
@@ -235,6 +238,9 @@ class Gatekeeper:
                 f"charges_held: the site's intake window is {self.intake_window.days} days "
                 "from held_at"
             )
+        partitions = self.events_partitions
+        if isinstance(body, ClockTicked) and partitions and body.partition >= partitions:
+            raise InvalidEvent(f"clock_ticked: lead.events has no partition {body.partition}")
         if envelope.event_id in seen:  # its sealed field opened when it was accepted
             detail = f"event {envelope.event_id} was already accepted"
             return Rejected(Reason.DUPLICATE, detail, envelope)

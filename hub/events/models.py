@@ -38,6 +38,9 @@ __all__ = [
     "ChargesDeclined",
     "ChargesFiled",
     "ChargesHeld",
+    "ClockTicked",
+    "ConsentExpired",
+    "ConsentExpiryApproaching",
     "ConsentGranted",
     "ConsentRevoked",
     "ContactType",
@@ -61,6 +64,7 @@ __all__ = [
     "Id",
     "Identity",
     "IntakeCompleted",
+    "IntakeDeadlineApproaching",
     "IntakeWindowExpired",
     "InterventionPlanUpdated",
     "LevelOfCare",
@@ -1052,6 +1056,74 @@ class RecordsViewed(EventBody):
     showed."""
 
 
+class ClockTicked(EventBody):
+    """The hub's clock entered the log of one lead.events partition, so that deadlines, reminders
+    and consent expiries due on a quiet partition are decided on time, from the log alone
+    (replay reads the same ticks). Published by the worker that folds the partition, only when
+    something there is due; its time is its recorded_at. Discloses nothing and is decided for
+    no recipient."""
+
+    event_type: ClassVar[str] = "clock_ticked"
+    category: ClassVar[str] = "system"
+
+    partition: Annotated[int, Field(ge=0)]
+    """The lead.events partition the tick is for; the gatekeeper writes it there."""
+
+
+class IntakeDeadlineApproaching(EventBody):
+    """A reminder: a held case's intake deadline is near and intake is not yet completed. The hub
+    publishes one per reminder mark the policy sets (hours before the deadline), when the
+    log's clock passes the mark with the hold still open; a mark already overtaken by a nearer
+    one is not sent."""
+
+    event_type: ClassVar[str] = "intake_deadline_approaching"
+    category: ClassVar[str] = "system"
+
+    case_ref: Id
+    """Hub-issued opaque reference of the held case."""
+    held_event_id: UUID
+    """Event id of the charges_held whose deadline approaches."""
+    deadline: AwareDatetime
+    """The intake_deadline (copied from charges_held)."""
+    hours_before: Annotated[int, Field(ge=1)]
+    """The reminder mark: how many hours before the deadline it falls due."""
+
+
+class ConsentExpired(EventBody):
+    """A consent reached its expires_at while not revoked as a whole: from that instant it covers
+    no disclosure. The hub publishes it when the log's clock passes expires_at, so the agency
+    that obtained it knows sharing under it has stopped."""
+
+    event_type: ClassVar[str] = "consent_expired"
+    category: ClassVar[str] = "consent"
+
+    consent_id: UUID
+    """Id of the consent (from its consent_granted)."""
+    obtained_by: Id
+    """The agency that published the consent_granted. Agency id as configured in deploy/."""
+    expires_at: AwareDatetime
+    """The instant it expired (copied from consent_granted)."""
+
+
+class ConsentExpiryApproaching(EventBody):
+    """A reminder: a consent expires soon and no later consent of the same participant renews it
+    (covers at least its recipients, categories and purposes past its expiry), so the agency
+    that obtained it can ask for a renewal before sharing stops. One per reminder mark the
+    policy sets (days before expires_at)."""
+
+    event_type: ClassVar[str] = "consent_expiry_approaching"
+    category: ClassVar[str] = "consent"
+
+    consent_id: UUID
+    """Id of the consent (from its consent_granted)."""
+    obtained_by: Id
+    """The agency that published the consent_granted. Agency id as configured in deploy/."""
+    expires_at: AwareDatetime
+    """The instant it expires (copied from consent_granted)."""
+    days_before: Annotated[int, Field(ge=1)]
+    """The reminder mark: how many days before expires_at it falls due."""
+
+
 EVENT_MODELS: dict[str, type[EventBody]] = {
     "referral_made": ReferralMade,
     "case_manager_dispatched": CaseManagerDispatched,
@@ -1079,6 +1151,10 @@ EVENT_MODELS: dict[str, type[EventBody]] = {
     "participant_erased": ParticipantErased,
     "notice_acknowledged": NoticeAcknowledged,
     "records_viewed": RecordsViewed,
+    "clock_ticked": ClockTicked,
+    "intake_deadline_approaching": IntakeDeadlineApproaching,
+    "consent_expired": ConsentExpired,
+    "consent_expiry_approaching": ConsentExpiryApproaching,
 }
 """Event type -> body model, one per ``schemas/events/*.avsc``, by leadhub.order."""
 

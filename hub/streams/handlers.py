@@ -2,7 +2,8 @@
 
 ``IngestHandler`` is the gatekeeper job (lead.ingest.* -> lead.events or lead.rejected);
 ``CanonicalHandler`` is the disclosure job for one partition of lead.events (-> sealed
-notices on lead.notify.*, decision records on lead.audit, lapses back to lead.ingest.hub);
+notices on lead.notify.*, decision records on lead.audit, and what the clock made due
+(lapses, reminders, consent expiries) back to lead.ingest.hub);
 ``AuditHandler`` is the notary job (lead.audit -> signed checkpoints on lead.checkpoints).
 A stream agent calls ``handle`` and sends what it returns; tests and replays call it
 directly. Neither ever raises on input: a record that cannot be handled is counted and
@@ -27,8 +28,8 @@ from hub.domain import (
     AcceptedIds,
     Clock,
     Decision,
+    Due,
     Gatekeeper,
-    Hold,
     PartitionProcessor,
     Positions,
     Rejected,
@@ -43,17 +44,19 @@ from hub.domain import (
 from hub.events import (
     AUDIT,
     CHECKPOINTS,
+    EVENT_MODELS,
     EVENTS,
     HUB,
     NOTE_TEXT,
     REJECTED,
+    ClockTicked,
     Codec,
     DataKeyStore,
     EncryptedField,
     Envelope,
+    EventBody,
     EventError,
     FieldDecryptError,
-    IntakeWindowExpired,
     Reason,
     cloudevents_headers,
     decode_body,
@@ -210,6 +213,8 @@ class IngestHandler:
             encode_envelope(env, self.gate.codec),
             [*cloudevents_headers(env), (ORIGIN, origin.encode()), *carried(headers)],
         )
+        if isinstance(result.body, ClockTicked):  # the clock of the partition it names
+            return [Out(out.topic, out.key, out.value, out.headers, result.body.partition)]
         if env.event_type in BROADCAST:
             # every partition must see the policy change at a definite position of its own
             return [
@@ -329,7 +334,7 @@ class CanonicalHandler:
         if not sending:
             self.counts["redelivered" if outcome.duplicate else "rebuilt"] += 1
             return []
-        outs = [self._lapse(hold) for hold in outcome.lapsed]
+        outs = [self._hub_event(due) for due in outcome.due]
         key = envelope.participant_id.encode()
         if origin is not None and offset is not None and envelope.source != HUB:
             receipt = receipts.accepted(origin, envelope, self.partition, offset, self.hub_key)
@@ -405,26 +410,43 @@ class CanonicalHandler:
             opened[name] = {"plaintext_type": kind, "plaintext": plain.model_dump()}
         return opened
 
-    def _lapse(self, hold: Hold) -> Out:
-        """The hub's own signed intake_window_expired, back through its ingest topic."""
-        body = IntakeWindowExpired.model_validate(hold.expiry_body())
-        envelope: Envelope = sign_event(
-            body,
-            codec=self.codec,
-            key=self.hub_key,
-            participant_id=hold.participant_id,
-            occurred_at=hold.deadline,
-            event_id=hold.expiry_event_id,
-            causation_id=hold.held_event_id,
+    def _hub_event(self, due: Due) -> Out:
+        """What the clock made due, as the hub's own signed event."""
+        self.counts[f"due.{due.event_type}"] += 1
+        body = EVENT_MODELS[due.event_type].model_validate(due.body)
+        return hub_event(
+            body, due.participant_id, due.at, due.event_id, self.codec, self.hub_key, due.cause
         )
-        self.counts["lapses"] += 1
-        return Out(
-            ingest_topic(self.hub_key.agency),
-            hold.participant_id.encode(),
-            encode_envelope(envelope, self.codec),
-            cloudevents_headers(envelope),
-            id=f"{EVENTS}/{envelope.event_id}",
-        )
+
+
+def hub_event(
+    body: EventBody,
+    participant_id: str,
+    at: datetime,
+    event_id: UUID,
+    codec: Codec,
+    hub_key: SigningKey,
+    cause: UUID | None = None,
+) -> Out:
+    """One of the hub's own events (a lapse, a reminder, a tick), signed, on its way back
+    through its ingest topic: the gatekeeper admits it like any other, and it is decided
+    where it lands on lead.events."""
+    envelope: Envelope = sign_event(
+        body,
+        codec=codec,
+        key=hub_key,
+        participant_id=participant_id,
+        occurred_at=at,
+        event_id=event_id,
+        causation_id=cause,
+    )
+    return Out(
+        ingest_topic(hub_key.agency),
+        participant_id.encode(),
+        encode_envelope(envelope, codec),
+        cloudevents_headers(envelope),
+        id=f"{EVENTS}/{envelope.event_id}",
+    )
 
 
 @dataclass

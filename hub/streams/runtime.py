@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -18,6 +18,7 @@ from hub.config import Settings
 from hub.context import HubContext
 from hub.crypto import Checkpoint, NoteError, parse_note
 from hub.domain import (
+    DUE_TYPES,
     REJECTION_ID,
     Clock,
     Gatekeeper,
@@ -28,6 +29,7 @@ from hub.domain import (
     Positions,
     keep,
     policy_event_id,
+    tick_id,
     wall_clock,
 )
 from hub.events import (
@@ -37,6 +39,7 @@ from hub.events import (
     EVENTS,
     REJECTED,
     SYSTEM_PARTICIPANT,
+    ClockTicked,
     EventError,
     PolicyPublished,
     decode_envelope,
@@ -50,6 +53,7 @@ from hub.streams.handlers import (
     CanonicalHandler,
     IngestHandler,
     Out,
+    hub_event,
 )
 from hub.streams.transactions import Transactions
 from hub.web import WebContext
@@ -57,7 +61,8 @@ from hub.web import WebContext
 log = structlog.get_logger(__name__)
 
 
-LAPSE_TYPE = f"{CE_TYPE_PREFIX}intake_window_expired".encode()
+# the hub events a worker derives from lead.events itself: what the clock made due
+DUE_CE_TYPES = frozenset(f"{CE_TYPE_PREFIX}{t}".encode() for t in DUE_TYPES)
 
 
 GROUP = "leadhub"  # the faust app's id, so its consumer group and transactions' group
@@ -98,8 +103,8 @@ class Runtime:
 
     def learn(self, topic: str, headers: Iterable[tuple[str, bytes]]) -> None:
         found = dict(headers)
-        if topic == EVENTS and found.get("ce_type") != LAPSE_TYPE:
-            return  # of lead.events, the hub derives only its lapses
+        if topic == EVENTS and found.get("ce_type") not in DUE_CE_TYPES:
+            return  # of lead.events, the hub derives only what the clock made due
         output_id = found.get(REJECTION_ID if topic == REJECTED else "ce_id")
         if output_id:
             self.on_log.add(f"{topic}/{output_id.decode()}")
@@ -147,6 +152,7 @@ def load_runtime(context: HubContext, bootstrap: list[str]) -> Runtime:
                 context.public_keys,
                 settings.site.intake_window_days,
                 context.intake_keys,
+                events_partitions,
             ),
             clock,
             events_partitions,
@@ -272,6 +278,48 @@ async def follow_events(runtime: Runtime) -> None:
                 runtime.events_idle_at = asked
     finally:
         await consumer.stop()
+
+
+async def keep_time(
+    runtime: Runtime,
+    owns: Callable[[int], bool],
+    send: Callable[[list[Out]], Awaitable[None]],
+) -> None:
+    """Wall-clock mode: put the hub's clock on the log of each lead.events partition this
+    worker folds, when something there falls due (a lapse, a reminder, a consent's
+    expiry), so that it is decided on time with no other traffic. The decision itself is
+    made from the tick on the log (``PartitionProcessor``), never from this clock.
+
+    A partition with nothing due is never ticked: a city's partitions are quiet most of
+    the time, and most holds close by intake before any mark. So ticks cost at most one
+    per partition per interval, and in practice one per moment something falls due. The
+    task wakes at the next due moment or after ``tick_interval_s``, whichever is first
+    (new items are seen within one interval), and ticks a partition at most once per
+    interval while its tick is on its way."""
+    interval = runtime.settings.streams.tick_interval_s
+    codec, hub_key = runtime.context.codec, runtime.context.hub_key
+    ticked: dict[int, float] = {}  # partition -> monotonic time of its latest tick
+    while True:
+        now, mono = datetime.now(UTC), time.monotonic()
+        outs: list[Out] = []
+        ticking: list[int] = []
+        wait = interval
+        for partition, handler in list(runtime.canonical.items()):
+            due = handler.processor.deadlines.next_due()
+            if due is None or partition in runtime.fenced or not owns(partition):
+                continue
+            if due > now:
+                wait = min(wait, (due - now).total_seconds())
+            elif mono - ticked.get(partition, -interval) >= interval:
+                ticked[partition] = mono
+                ticking.append(partition)
+                body = ClockTicked(partition=partition)
+                at = tick_id(partition, now)
+                outs.append(hub_event(body, SYSTEM_PARTICIPANT, now, at, codec, hub_key))
+        if outs:
+            await send(outs)
+            log.info("clock_ticked", partitions=ticking)
+        await asyncio.sleep(max(0.01, wait))
 
 
 async def caught_up(runtime: Runtime, timeout_s: float = 15.0) -> None:

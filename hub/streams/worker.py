@@ -50,6 +50,7 @@ from hub.streams.runtime import (
     Runtime,
     caught_up,
     follow_events,
+    keep_time,
     load_runtime,
     prepare,
     read_audit_leaves,
@@ -274,6 +275,12 @@ def build_app(runtime: Runtime) -> Any:
     @app.timer(interval=settings.audit.checkpoint_interval_s)  # type: ignore[untyped-decorator]
     async def checkpoint() -> None:
         await send_all(runtime.notary.checkpoint())
+
+    if not settings.streams.log_clock:  # a simulation's calendar moves with its events
+
+        @app.task  # type: ignore[untyped-decorator]
+        async def clock() -> None:
+            await keep_time(runtime, lambda p: TP(EVENTS, p) in app.consumer.assignment(), send_all)
 
     @app.task  # type: ignore[untyped-decorator]
     async def intake_keys() -> None:

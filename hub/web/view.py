@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from hub.domain import Decision, erased_field, jsonable, notice_id
+from hub.domain import CLOCK_TICKED, Decision, erased_field, jsonable, notice_id
 from hub.events import Envelope
 
 OWN = "own event"
@@ -63,8 +63,8 @@ class DisclosureView:
         self.now = at if self.now is None else max(self.now, at)
         if envelope.event_type == ACKNOWLEDGED:
             self.acknowledged.add(body["notice_id"])
-        if envelope.event_type == VIEWED:
-            return  # the hub's record of a read is for auditors, not a fact to show
+        if envelope.event_type in (VIEWED, CLOCK_TICKED):
+            return  # a read's record is for auditors, a tick only moves the clock
         if envelope.event_type == ERASED:  # from now on the person's identity is gone here too
             for item in self.items.get(envelope.participant_id, []):
                 item.body = _erased(item.body)

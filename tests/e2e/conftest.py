@@ -41,8 +41,7 @@ def web_hub(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Iterator[
     ) as (h, watcher, base, config):
         scenario = h.scenario(seed=77, participants=12)
         h.publish(scenario, watcher)
-        expected = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
-        outputs = h.outputs(expected, watcher)
+        outputs = h.outputs(scenario.expected_on_log(), watcher)
         yield WebHub(h, base, config, scenario, outputs)
 
 

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,7 +127,9 @@ def halves(scenario: Scenario) -> tuple[Scenario, Scenario]:
     )
 
 
-def run(hub: Running, part: Scenario, codec: Codec, keys: Any, expected: int) -> dict[str, Any]:
+def run(
+    hub: Running, part: Scenario, codec: Codec, keys: Any, expected: Collection[str]
+) -> dict[str, Any]:
     publish(part, hub.settings, hub.bootstrap, codec, keys, hub.watcher, hub.worker)
     topics = wait_until_handled(hub.bootstrap, hub.watcher, expected, hub.worker)
     for agency in RECIPIENTS:
@@ -173,12 +175,12 @@ def interrupted(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> Inter
     scenario, keys = story(settings, codec)
     first, rest = halves(scenario)
     with embedded_hub(settings) as hub:
-        run(hub, first, codec, keys, len(first.publications) + 1)
+        run(hub, first, codec, keys, first.expected_on_log())
     # disaster recovery: the broker's log directory is lost; the next start formats a new
     # one and restores it from the archive, transaction markers' offsets and all
     shutil.rmtree(settings.paths.kafka)
     with embedded_hub(settings) as hub:
-        total = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
+        total = scenario.expected_on_log()
         topics = run(hub, rest, codec, keys, total)
         state = final_state(topics, codec)
         for agency in ("opd", "bchd"):
@@ -231,7 +233,7 @@ def erase_one(hub: Running, settings: Settings, codec: Codec, topics: Any) -> tu
     deadline = time.monotonic() + 30
     while store.get(pid) is not None and time.monotonic() < deadline:
         time.sleep(0.1)
-    topics = wait_until_handled(hub.bootstrap, hub.watcher, len(hub.watcher.seen), hub.worker)
+    topics = wait_until_handled(hub.bootstrap, hub.watcher, set(hub.watcher.seen), hub.worker)
     wait_for_checkpoint(
         hub.bootstrap, len(topics[AUDIT]), hub.worker, client_kwargs=hub.watcher.kwargs
     )
@@ -243,7 +245,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory, codec: Codec) -> dic
     settings = _settings(tmp_path_factory.mktemp("uninterrupted"))
     scenario, keys = story(settings, codec)
     with embedded_hub(settings) as hub:
-        total = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
+        total = scenario.expected_on_log()
         return final_state(run(hub, scenario, codec, keys, total), codec)
 
 
@@ -583,11 +585,11 @@ def test_a_killed_hub_loses_nothing(
     scenario, keys = story(settings, codec)
     first, rest = halves(scenario)
     with hub_process(settings) as hub:
-        run(hub, first, codec, keys, len(first.publications) + 1)
+        run(hub, first, codec, keys, first.expected_on_log())
         os.killpg(hub.worker().pid, signal.SIGKILL)
         hub.worker().wait(10)
     with hub_process(settings) as hub:
-        total = len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
+        total = scenario.expected_on_log()
         state = final_state(run(hub, rest, codec, keys, total), codec)
     assert _differences(state, uninterrupted, but=("decided_at",)) == []
 

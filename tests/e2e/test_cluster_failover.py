@@ -92,7 +92,7 @@ def test_a_killed_partition_leader_loses_no_notice(
 
     wait_for(shared, 90, "the two workers split lead.events")
     scenario = hub.scenario(seed=SEED, participants=PARTICIPANTS)
-    total = rig.expected_events(scenario)
+    total = scenario.expected_on_log()
     killed: dict[str, Any] = {}
     errors: list[BaseException] = []
     publishing = threading.Event()

@@ -44,7 +44,7 @@ def test_the_worker_rides_out_latency_resets_and_blackholes(proxied: Rig) -> Non
     rig, hub, proxy = proxied, proxied.hub, proxied.proxy
     assert proxy is not None
     scenario = hub.scenario(seed=2718, participants=30)
-    total = rig.expected_events(scenario)
+    total = scenario.expected_on_log()
     rng = random.Random(2718)
     survived: list[str] = []
     errors: list[BaseException] = []
@@ -168,7 +168,7 @@ def test_fifty_worker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
     took = time.monotonic() - rig.started
     assert len(kills) >= KILLS, f"{len(kills)} kills"
     assert sum(1 for w in hub.workers if w.returncode == -9) == len(kills)
-    topics = rig.outputs(len(published.publications) + 1, timeout_s=90)
+    topics = rig.outputs(published.expected_on_log(), timeout_s=90)
     sent, named = checked_after_crashes(rig, published, topics)
     print(
         f"{len(kills)} worker kills (pid, s to join, s after join, events seen): {kills}; "
@@ -243,7 +243,7 @@ def test_fifty_broker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
         raise errors[0]
     took = time.monotonic() - rig.started
     assert len(kills) >= BROKER_KILLS, f"{len(kills)} kills"
-    topics = rig.outputs(len(published.publications) + 1, timeout_s=120)
+    topics = rig.outputs(published.expected_on_log(), timeout_s=120)
     sent, _named = checked_after_crashes(rig, published, topics)
     print(
         f"{len(kills)} broker kills (s after progress, s to ready, s to progress): {kills}; "

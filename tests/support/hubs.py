@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,11 +113,11 @@ class Hub:
         )
 
     def outputs(
-        self, expected_events: int, watcher: EventsWatcher, timeout_s: float = 240.0
+        self, expected: Collection[str], watcher: EventsWatcher, timeout_s: float = 240.0
     ) -> dict[str, list[Any]]:
         def read() -> dict[str, list[Any]]:
             topics = wait_until_handled(
-                self.bootstrap, watcher, expected_events, lambda: self.worker, timeout_s
+                self.bootstrap, watcher, expected, lambda: self.worker, timeout_s
             )
             for agency in RECIPIENTS:  # each as that agency, as it reads its notices
                 topics[notify_topic(agency)] = self.read(notify_topic(agency), agency)

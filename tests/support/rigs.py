@@ -13,7 +13,7 @@ import struct
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,12 +53,9 @@ class Rig:
     def log(self) -> Path:
         return self.hub.settings.paths.worker_log
 
-    def expected_events(self, scenario: Scenario) -> int:
-        return len(scenario.publications) + 1 + scenario.truth["holds.lapsed"]
-
-    def outputs(self, expected_events: int, timeout_s: float) -> dict[str, list[Any]]:
+    def outputs(self, expected: Collection[str], timeout_s: float) -> dict[str, list[Any]]:
         """Hub.outputs with an explicit time limit."""
-        return self.hub.outputs(expected_events, self.watcher, timeout_s)
+        return self.hub.outputs(expected, self.watcher, timeout_s)
 
 
 def from_this_process(proxy_port: int) -> Callable[[tuple[str, int]], bool]:

@@ -35,6 +35,18 @@ POLICY = default_policy()
 B = TypeVar("B", bound="MemoryBus")
 
 
+@dataclass(frozen=True)
+class Logged:
+    """A record as the auditor reads it (LogRecord)."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+    key: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
 @dataclass
 class MemoryBus:
     """Topics as lists; each record is handled as soon as it is sent, in send order."""

@@ -7,7 +7,14 @@ version in force), so an auditor replaying the log gets the same decisions, fore
 
 from hub.domain.policy.consent import ConsentState, Grant
 from hub.domain.policy.decide import Decision, DenyReason, PolicyEvent, decide
-from hub.domain.policy.rules import ConsentKind, Policy, PolicyError, Rule, load_policy
+from hub.domain.policy.rules import (
+    ConsentKind,
+    Policy,
+    PolicyError,
+    Reminders,
+    Rule,
+    load_policy,
+)
 from hub.domain.policy.versions import POLICY_NAMESPACE, PolicyBook, policy_event_id
 
 __all__ = [
@@ -21,6 +28,7 @@ __all__ = [
     "PolicyBook",
     "PolicyError",
     "PolicyEvent",
+    "Reminders",
     "Rule",
     "decide",
     "load_policy",

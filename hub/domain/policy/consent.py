@@ -149,6 +149,28 @@ class ConsentState:
             )
         return replace(self, grants=grants)
 
+    def lapsing(self, consent_id: UUID) -> Grant | None:
+        """The grant whose expiry the hub announces, unless it was revoked for every
+        recipient (or the participant erased): then nothing stops at its expiry."""
+        for grant in self.grants:
+            if grant.consent_id == consent_id and not grant.recipients <= grant.revoked_for:
+                return grant
+        return None
+
+    def renews(self, grant: Grant) -> bool:
+        """Whether a later consent carries ``grant``'s sharing on past its expiry: in force
+        at that instant, and covering at least the recipients it still covers, its
+        categories and its purposes. Then a reminder to renew would be noise."""
+        needed = grant.recipients - grant.revoked_for
+        return any(
+            other.consent_id != grant.consent_id
+            and other.effective_at <= grant.expires_at < other.expires_at
+            and needed <= other.recipients - other.revoked_for
+            and grant.categories <= other.categories
+            and grant.purposes <= other.purposes
+            for other in self.grants
+        )
+
     def find(
         self, recipient: str, category: str, purpose: str, at: datetime, part2: bool
     ) -> tuple[Grant | None, Coverage]:

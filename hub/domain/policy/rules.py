@@ -8,9 +8,10 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.errors import HubError
 from hub.events import EVENT_MODELS, Purpose
@@ -55,9 +56,26 @@ class Prohibition(_Strict):
     basis: str = Field(min_length=1)
 
 
+class Reminders(_Strict):
+    """When the hub reminds before a deadline. Part of the policy, not of a worker's
+    settings: the reminders are decided from the log, and the policy in force at each log
+    position is on the log (policy_published), so replay derives the same ones."""
+
+    intake_deadline_hours: tuple[Annotated[int, Field(ge=1, le=30 * 24)], ...] = (72, 24)
+    consent_expiry_days: tuple[Annotated[int, Field(ge=1, le=365)], ...] = (14,)
+
+    @field_validator("intake_deadline_hours", "consent_expiry_days")
+    @classmethod
+    def _distinct(cls, marks: tuple[int, ...]) -> tuple[int, ...]:
+        if len(set(marks)) != len(marks):
+            raise ValueError("a reminder mark is listed twice")
+        return tuple(sorted(marks, reverse=True))
+
+
 class Policy(_Strict):
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     notices: dict[str, str] = Field(default_factory=dict)
+    reminders: Reminders = Field(default_factory=Reminders)
     prohibitions: tuple[Prohibition, ...] = ()
     rules: tuple[Rule, ...]
     sha256: str = Field(default="", description="of the file's bytes; set by load_policy")

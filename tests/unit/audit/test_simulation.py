@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from uuid import UUID
 
 import pytest
@@ -24,7 +24,7 @@ from hub.events.topics import AUDIT, EVENTS, REJECTED
 from producers.simulator import plan
 from tests.support.fakes import fake_seal
 from tests.support.histories import RECIPIENTS
-from tests.support.stories import POLICY, Story
+from tests.support.stories import POLICY, Logged, Story
 
 
 def test_the_plan_is_reproducible_from_its_seed() -> None:
@@ -116,18 +116,6 @@ def test_part2_never_reaches_enforcement(story: Story) -> None:
         }
 
 
-@dataclass(frozen=True)
-class Logged:
-    """A record as the auditor reads it (LogRecord)."""
-
-    topic: str
-    partition: int
-    offset: int
-    value: bytes
-    key: bytes | None
-    headers: list[tuple[str, bytes]]
-
-
 _replays: dict[int, tuple[Story, Replay]] = {}  # the story is kept, so its id stays its own
 
 
@@ -150,7 +138,7 @@ def _compared(story: Story, audit: list[Logged], submitted: Collection[UUID] = (
 
 def _audit_findings(story: Story, audit: list[Logged]) -> tuple[list[str], int]:
     compared = _compared(story, audit)
-    assert compared.pending_decisions == compared.pending_lapses == 0
+    assert compared.pending_decisions == compared.pending_due == 0
     return compared.findings, compared.logged
 
 
@@ -225,9 +213,9 @@ def test_work_in_flight_at_the_end_of_the_log_is_pending_not_a_finding(story: St
     )
     logged = [r for r in audit if event_of(r) in before]
     in_flight = diff(derived, logged, story.codec, frozenset({lapse_id}))
-    assert (in_flight.findings, in_flight.pending_lapses) == ([], 1)
+    assert (in_flight.findings, in_flight.pending_due) == ([], 1)
     never = diff(derived, logged, story.codec)
-    assert never.findings == [f"intake window lapse {lapse_id}: due by replay, never published"]
+    assert never.findings == [f"intake_window_expired {lapse_id}: due by replay, never published"]
 
     # a gap before a decided event is a finding, however late in the log
     gap = [r for r in audit if event_of(r) != events[-21].event_id]
