@@ -204,8 +204,9 @@ def inbox(
     """An agency's inbox: fetch its notices, check the hub's signature, open them with the
     agency's sealing key, keep each once; optionally acknowledge them."""
     from dataclasses import asdict
+    from datetime import UTC, datetime
 
-    from consumers.inbox import Inbox, acknowledge_with, sync
+    from consumers.inbox import Inbox, acknowledge_with, reminder_lines, sync
     from hub.crypto import load_sealing_key
 
     hub = context_from(config)
@@ -232,6 +233,9 @@ def inbox(
             typer.echo(
                 f"{item.occurred_at[:16]}  {item.participant_id}  {item.event_type:24} {fields}"
             )
+    if not as_json:
+        for line in reminder_lines(box, datetime.now(UTC)):
+            typer.echo(line)
     acked = acknowledge_with(box, servers, hub.signing_key(agency), codec, kwargs) if ack else 0
     typer.echo(
         f"{agency}: {len(box.items)} notices ({new} new, {box.counts['duplicates']} repeats "

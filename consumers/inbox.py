@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.crypto import PublicKeys, SealError, SealingKey, SigningKey
-from hub.domain import Notice, open_notice
+from hub.domain import Notice, open_notice, time_left
 from hub.events import Codec, EventError, NoticeAcknowledged, notify_topic
 from hub.log import read_topics
 from producers.sdk import Publisher
@@ -102,6 +102,49 @@ class Inbox:
             self._append(item)
             done += 1
         return done
+
+
+# a reminder, the field naming the moment it is about; and what ends the wait for it
+REMINDERS = {"intake_deadline_approaching": "deadline", "consent_expiry_approaching": "expires_at"}
+REMINDER_ENDS = frozenset(
+    {"charges_declined", "charges_filed", "intake_window_expired", "consent_expired"}
+)
+
+
+def pending_reminders(inbox: Inbox) -> list[tuple[datetime, InboxItem]]:
+    """The latest reminder for each held case and consent still pending (no decline,
+    filing, lapse or expiry received since), with the moment it is about, soonest first."""
+    pending: dict[tuple[str, str], InboxItem] = {}
+    for item in sorted(inbox.items.values(), key=lambda i: i.occurred_at):
+        about = (
+            item.participant_id,
+            str(item.fields.get("case_ref") or item.fields.get("consent_id")),
+        )
+        if item.event_type in REMINDERS:
+            pending[about] = item
+        elif item.event_type in REMINDER_ENDS:
+            pending.pop(about, None)
+    return sorted(
+        (datetime.fromisoformat(str(i.fields[REMINDERS[i.event_type]])), i)
+        for i in pending.values()
+    )
+
+
+def reminder_lines(inbox: Inbox, now: datetime) -> list[str]:
+    """What the hub's reminders point at and is still pending, with the time left."""
+    pending = pending_reminders(inbox)
+    lines = [f"reminders still pending, as of {now:%Y-%m-%d %H:%M} UTC:"] if pending else []
+    for due, item in pending:
+        if item.event_type == "intake_deadline_approaching":
+            about = f"intake deadline, case {item.fields.get('case_ref')}"
+            mark = f"{item.fields.get('hours_before')} h"
+        else:
+            about, mark = "consent expires", f"{item.fields.get('days_before')} days"
+        lines.append(
+            f"  {item.participant_id}  {about}: {due:%Y-%m-%d %H:%M}, "
+            f"{time_left(due, now)} (reminded {mark} before)"
+        )
+    return lines
 
 
 def sync(

@@ -54,6 +54,7 @@ __all__ = [
     "read_participant_id",
     "receipts",
     "tick_id",
+    "time_left",
     "wall_clock",
 ]
 
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
         Due,
         Hold,
         tick_id,
+        time_left,
     )
     from hub.domain.gatekeeper import (
         Accepted,
@@ -118,6 +120,7 @@ else:
                 "Due",
                 "Hold",
                 "tick_id",
+                "time_left",
             ),
             "hub.domain.gatekeeper": (
                 "Accepted",

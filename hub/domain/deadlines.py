@@ -79,6 +79,20 @@ class Due:
         return uuid.uuid5(EXPIRY_NAMESPACE, self.key)
 
 
+def time_left(due: datetime, now: datetime) -> str:
+    """How long until ``due``, as a person reads it on a page or in a terminal."""
+    seconds = int((due - now).total_seconds())
+    if seconds <= 0:
+        return "passed"
+    days, rest = divmod(seconds, 86_400)
+    hours, minutes = rest // 3600, rest % 3600 // 60
+    if days:
+        return f"{days} d {hours} h left"
+    if hours:
+        return f"{hours} h {minutes} min left"
+    return f"{minutes} min left" if minutes else "under a minute left"
+
+
 def tick_id(partition: int, at: datetime) -> uuid.UUID:
     """A clock tick's id: the same tick sent twice is one event."""
     return uuid.uuid5(EXPIRY_NAMESPACE, f"tick/{partition}/{at.isoformat()}")

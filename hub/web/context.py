@@ -146,9 +146,7 @@ class WebContext:
         a read is a disclosure, and the accounting of disclosures must list it."""
         assert self.produce is not None, "the worker binds produce before serving"
         request_id = uuid.uuid4()
-        now = datetime.now(UTC)
-        if self.settings.streams.log_clock and self.view.now is not None:
-            now = self.view.now  # a simulation's calendar: today would lapse every window
+        now = self.now()
         sends = []
         for participant, event_ids in shown.items():
             body = RecordsViewed(
@@ -172,6 +170,13 @@ class WebContext:
         await asyncio.gather(*sends)
         self.counts[f"views.{viewer}"] = self.counts.get(f"views.{viewer}", 0) + len(sends)
         return request_id
+
+    def now(self) -> datetime:
+        """The hub's time: the wall clock, or on the log's clock (a simulation) the log's
+        latest time, since today would lapse every window of a simulated calendar."""
+        if self.settings.streams.log_clock and self.view.now is not None:
+            return self.view.now
+        return datetime.now(UTC)
 
     def deadline_window(self) -> timedelta:
         return timedelta(days=self.settings.web.deadline_warning_days)

@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from hub.domain import time_left
 from hub.events import ViewKind
 from hub.web.api import ApiProblem, audit, log_views
 from hub.web.auth import SESSION_COOKIE, Unauthenticated
 from hub.web.context import WebContext
-from hub.web.view import Shown, named, redacted
+from hub.web.view import Shown, named, redacted, reminded_of
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 PACKET_DAYS = 14
@@ -156,8 +157,10 @@ def router(ctx: WebContext) -> APIRouter:
         holds = ctx.view.open_holds(who)
         approaching = ctx.view.approaching(who, ctx.deadline_window())
         lapses = [s for s in notices if s.event_type == "intake_window_expired"]
+        reminders = ctx.view.reminders(who)
         latest = notices[:100]
-        await log_views(ctx, who, ViewKind.INBOX, [*latest, *holds, *lapses])
+        await log_views(ctx, who, ViewKind.INBOX, [*latest, *holds, *lapses, *reminders])
+        now = ctx.now()
         return render(
             request,
             "inbox.html",
@@ -169,6 +172,10 @@ def router(ctx: WebContext) -> APIRouter:
             holds=[_entry(s) for s in holds],
             approaching=[_entry(s) for s in approaching],
             lapses=[_entry(s) for s in lapses],
+            reminders=[
+                {**_entry(s), "due": _when(reminded_of(s)), "left": time_left(reminded_of(s), now)}
+                for s in reminders
+            ],
             warning_days=ctx.settings.web.deadline_warning_days,
         )
 

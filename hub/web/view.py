@@ -20,6 +20,9 @@ from hub.events import Envelope
 
 OWN = "own event"
 HOLD_ENDS = frozenset({"charges_declined", "charges_filed", "intake_window_expired"})
+# a reminder, the field naming the moment it is about, and what ends the wait for it
+REMINDERS = {"intake_deadline_approaching": "deadline", "consent_expiry_approaching": "expires_at"}
+REMINDER_ENDS = HOLD_ENDS | {"consent_expired", "consent_revoked"}
 ACKNOWLEDGED = "notice_acknowledged"
 VIEWED = "records_viewed"
 ERASED = "participant_erased"
@@ -116,6 +119,22 @@ class DisclosureView:
             holds += [h for h in open_ if h.fields.get("case_ref") not in ended]
         return sorted(holds, key=lambda s: _deadline(s) or s.recorded_at)
 
+    def reminders(self, agency: str) -> list[Shown]:
+        """The latest reminder the agency received for each held case and each consent still
+        pending (a case not yet declined, filed or lapsed; a consent not yet expired or
+        revoked), soonest first."""
+        found: list[Shown] = []
+        for p in self.items:
+            pending: dict[str, Shown] = {}
+            for s in self.timeline(p, agency):
+                about = str(s.fields.get("case_ref") or s.fields.get("consent_id"))
+                if s.event_type in REMINDERS:
+                    pending[about] = s
+                elif s.event_type in REMINDER_ENDS:
+                    pending.pop(about, None)
+            found += pending.values()
+        return sorted(found, key=reminded_of)
+
     def approaching(self, agency: str, within: timedelta) -> list[Shown]:
         """Open holds whose intake deadline falls within ``within`` of the log's time."""
         if self.now is None:
@@ -131,6 +150,13 @@ class DisclosureView:
 def _deadline(s: Shown) -> datetime | None:
     value = s.fields.get("intake_deadline")
     return value if isinstance(value, datetime) else None
+
+
+def reminded_of(s: Shown) -> datetime:
+    """The moment a reminder is about: a hold's intake deadline, a consent's expiry."""
+    value = s.fields[REMINDERS[s.event_type]]
+    assert isinstance(value, datetime)
+    return value
 
 
 def _shown(item: _Item, agency: str) -> Shown | None:

@@ -9,13 +9,23 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from consumers.inbox import Inbox, reminder_lines
 from hub.audit.replay import diff, replay_events
 from hub.crypto import PublicKeys, SigningKey, generate_sealing_key
-from hub.domain import Gatekeeper, LogClock, PartitionProcessor, PolicyBook, issue_participant_id
+from hub.domain import (
+    Gatekeeper,
+    LogClock,
+    Notice,
+    PartitionProcessor,
+    PolicyBook,
+    issue_participant_id,
+    time_left,
+)
 from hub.domain.agencies import AgencyRegistry
 from hub.domain.deadlines import tick_id
 from hub.events import Codec, decode_envelope, sign_event
@@ -30,6 +40,7 @@ from hub.events.models import (
 )
 from hub.events.topics import AUDIT, EVENTS, REJECTED, notify_topic
 from hub.streams.handlers import CanonicalHandler, IngestHandler
+from hub.web.view import DisclosureView, reminded_of
 from tests.support.histories import RECIPIENTS, default_policy
 from tests.support.stories import Logged, MemoryBus
 
@@ -45,6 +56,7 @@ class Hub:
         public = PublicKeys({(a, k.key_id): k.public for a, k in keys.items()})
         self.codec, self.keys = codec, keys
         self.sealing = {a: generate_sealing_key(a, demo=True) for a in RECIPIENTS}
+        self.view = DisclosureView()  # the pages' view
         self.bus = MemoryBus(
             IngestHandler(Gatekeeper(codec, agencies, public, events_partitions=1), LogClock(), 1),
             CanonicalHandler(
@@ -52,6 +64,7 @@ class Hub:
                 PartitionProcessor(PolicyBook.of([POLICY]), RECIPIENTS),
                 {a: (k.key_id, k.public) for a, k in self.sealing.items()},
                 keys["hub"],
+                observe=self.view.record,
             ),
         )
         self.publish(
@@ -160,6 +173,37 @@ def test_reminders_tell_the_hours_and_reach_sao_and_cm_only(hub: Hub) -> None:
         "sao",
         "cm",
     }
+
+
+def test_the_inbox_page_and_command_show_a_pending_reminder_with_the_time_left(
+    hub: Hub, tmp_path: Path
+) -> None:
+    _, deadline = hold(hub, START + timedelta(hours=1))
+    hub.tick(deadline - timedelta(hours=30))
+    hub.tick(deadline - timedelta(hours=23))
+    (page,) = hub.view.reminders("sao")
+    assert (page.event_type, page.fields["hours_before"]) == ("intake_deadline_approaching", 24)
+    assert time_left(reminded_of(page), deadline - timedelta(hours=23)) == "23 h 0 min left"
+    assert hub.view.reminders("bpd") == []  # the policy sends reminders to sao and cm only
+
+    box = Inbox.open(tmp_path / "inbox.jsonl")
+    hub_keys = PublicKeys({("hub", hub.keys["hub"].key_id): hub.keys["hub"].public})
+
+    def sync() -> None:
+        for o in hub.bus.topics[notify_topic("sao")]:
+            box.receive(
+                Notice(**hub.codec.decode(o.value, "notice").datum), hub.sealing["sao"], hub_keys
+            )
+
+    sync()
+    lines = reminder_lines(box, deadline - timedelta(hours=2, minutes=30))
+    assert lines[1:] == [
+        f"  {PID}  intake deadline, case case-1: {deadline:%Y-%m-%d %H:%M}, 2 h 30 min left "
+        "(reminded 24 h before)"
+    ]
+    hub.tick(deadline)  # lapsed: nothing pending any more, on the page or in the command
+    sync()
+    assert hub.view.reminders("sao") == [] and reminder_lines(box, deadline) == []
 
 
 def consent(hub: Hub, at: datetime, days: int, recipients: list[str]) -> uuid.UUID:
