@@ -172,8 +172,9 @@ def check_rows(check: LogCheck) -> list[dict[str, Any]]:
         row(
             "tree",
             Status.FAIL,
-            f"the log reproduces {matched} of {len(sizes)} checkpoints' roots, up to record "
-            f"{mismatch.start}: the first fault is below",
+            f"the log reproduces {matched} of {len(sizes)} checkpoints' roots; the first it "
+            f"does not covers records {mismatch.start}..{mismatch.end - 1}, where the first "
+            "fault is (below)",
         )
     size = latest.checkpoint.size
     proved = check.inclusion_proofs
