@@ -10,7 +10,13 @@ of the period. Counts only: no participant id, name or free text leaves this mod
 from __future__ import annotations
 
 from hub.report.outcomes import rearrest_tables, service_tables, status_tables
-from hub.report.program import handoff_tables, hold_tables, intake_tables, referral_tables
+from hub.report.program import (
+    handoff_tables,
+    hold_tables,
+    intake_tables,
+    referral_tables,
+    reminder_tables,
+)
 from hub.report.records import Period, ReportLog
 from hub.report.scope import scope_of
 from hub.report.sharing import consent_tables, sharing_tables
@@ -34,6 +40,7 @@ def derive(log: ReportLog, period: Period, window_days: int) -> Measures:
     referral_tables(scope, out)
     handoff_tables(scope, out)
     hold_tables(scope, out)
+    reminder_tables(scope, out)
     entered = intake_tables(scope, out, window_days)
     status_tables(scope, out)
     service_tables(scope, out)

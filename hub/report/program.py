@@ -115,6 +115,38 @@ def handoff_outcome(
 
 
 HOLD_OUTCOMES = ["declined", "filed_after_lapse", "filed", "lapsed_pending", "open"]
+# what the hub's clock made due, by the month it fell due
+REMINDER_KINDS = {
+    "intake_deadline_approaching": "intake deadline reminders",
+    "intake_window_expired": "intake windows lapsed",
+    "consent_expiry_approaching": "consent expiry reminders",
+    "consent_expired": "consents expired",
+}
+
+
+def reminder_tables(scope: Scope, out: Measures) -> None:
+    counts: Counter[tuple[str, str]] = Counter()
+    for kind in REMINDER_KINDS:
+        for e in scope.of(kind):
+            if scope.within(e.at):
+                counts[(month_of(e.at), kind)] += 1
+    out.tables.append(
+        table(
+            "reminders",
+            "The hub's reminders, lapses and consent expiries by month",
+            measure="hub events",
+            row_dim="month",
+            rows=scope.month_list,
+            col_dim="kind",
+            columns=list(REMINDER_KINDS),
+            counts=counts,
+            col_labels=list(REMINDER_KINDS.values()),
+            note="hub events the log's clock made due (docs/protocol.md 13.1), by the month "
+            "each fell due: a reminder before a held case's intake deadline (at the policy's "
+            "marks, the nearest passed), the window's lapse, a reminder before a consent "
+            "expires (unless renewed), and the expiry.",
+        )
+    )
 
 
 def hold_tables(scope: Scope, out: Measures) -> None:

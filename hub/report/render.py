@@ -20,7 +20,16 @@ from hub.report.tables import Measures, Position, Table
 TITLE = "LEAD program report"
 SECTIONS: list[tuple[str, list[str]]] = [
     ("Referrals", ["referrals_by_door", "chart:referrals", "referrals_by_area", "handoff"]),
-    ("Charge holds", ["holds", "chart:holds", "stat:days_to_declined", "stat:days_to_filed"]),
+    (
+        "Charge holds",
+        [
+            "holds",
+            "chart:holds",
+            "stat:days_to_declined",
+            "stat:days_to_filed",
+            "reminders",
+        ],
+    ),
     ("Intake", ["time_to_intake", "chart:intake", "stat:days_to_intake"]),
     ("Participants and case management", ["status", "contacts"]),
     ("Housing, treatment and benefits", ["services", "chart:housing", "benefits"]),

@@ -15,9 +15,10 @@ import pytest
 
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.domain.agencies import AgencyRegistry
+from hub.events import decode_envelope
 from hub.events import models as m
 from hub.events.codec import Codec
-from hub.events.topics import AUDIT
+from hub.events.topics import AUDIT, EVENTS
 from hub.report.charts import charts
 from hub.report.measures import derive
 from hub.report.records import Period, ReportLog
@@ -161,6 +162,17 @@ def test_holds_end_as_the_story_says(measures: Measures, truth: Plan) -> None:
     stat = next(s for s in measures.statistics if s.name == "days_to_declined")
     assert stat.n == len(waits)
     assert stat.value == pytest.approx((waits[len(waits) // 2] + waits[(len(waits) - 1) // 2]) / 2)
+
+
+def test_the_hubs_reminders_and_lapses_are_counted_as_they_are_on_the_log(
+    measures: Measures, run: Run, codec: Codec
+) -> None:
+    on_log = Counter(decode_envelope(o.value, codec).event_type for o in run.bus.topics[EVENTS])
+    reminders = measures.table("reminders")
+    for c, kind in enumerate(reminders.columns):
+        assert reminders.value((None, c)) == on_log[kind], kind
+    assert on_log["intake_window_expired"] == run.scenario.truth["holds.lapsed"]
+    assert on_log["intake_deadline_approaching"] > 0  # the story's holds that were met late
 
 
 def test_time_from_referral_to_intake(measures: Measures, truth: Plan) -> None:
