@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import baselines, machine, micro, pipeline
+from bench import baselines, clock, machine, micro, pipeline
 from bench.workload import Record, scenario_records
 from hub.config import load_settings
 from hub.context import HubContext
@@ -33,6 +33,7 @@ PARTICIPANTS = 1500  # about 16,000 events
 LATENCY_LOAD = 500.0  # events per second, offered
 LATENCY_SECONDS = 10
 MEMORY_PARTICIPANTS = 100_000
+CLOCK_PARTICIPANTS = 300  # the demo's city
 RAW_IN, RAW_OUT, FAUST_IN = "bench.raw.in", "bench.raw.out", "bench.faust.in"
 
 
@@ -93,6 +94,8 @@ def run(out_dir: Path) -> dict[str, Any]:
             text=True,
         ).stdout
     )
+    say(f"the hub's clock: ticks for a city of {CLOCK_PARTICIPANTS} participants")
+    results["clock"] = clock.main(CLOCK_PARTICIPANTS)
     hub = results["hub"]["events_per_s"]
     results["ratios"] = {
         "hub/raw": hub / raw,
@@ -173,6 +176,15 @@ def table(r: dict[str, Any]) -> str:
         ),
         ("codec encode envelope", f"{r['codec']['encode_envelope_us']:.1f} us/ev", ""),
         ("Ed25519 verify (bare)", f"{r['ed25519_verify_per_s']:,.0f} /s", ""),
+        (
+            f"clock ticks, a city of {r['clock']['participants']} over "
+            f"{r['clock']['days']:.0f} days",
+            f"{r['clock']['ticks_per_partition_day']:.2f} per partition-day (every minute: "
+            f"{r['clock']['ticks_per_partition_day_every_minute']}), "
+            f"{r['clock']['audit_records_per_tick']:.0f} audit records each, "
+            f"{r['clock']['fold_us_per_tick']:.0f} us to fold",
+            "",
+        ),
         (
             f"RSS, state of {mem['participants']:,} participants",
             f"{mem['rss_mb']:,.0f} MB ({mem['events']:,} events)",

@@ -22,7 +22,7 @@ PARTITIONS = 6
 CHUNK = 2000
 
 
-def _fake_seal(plain: Identity | Narrative) -> EncryptedField:
+def fake_seal(plain: Identity | Narrative) -> EncryptedField:
     kind = PlaintextType.IDENTITY if isinstance(plain, Identity) else PlaintextType.NARRATIVE
     return EncryptedField(plaintext_type=kind, key_id="dk-1", nonce=bytes(12), ciphertext=bytes(48))
 
@@ -51,7 +51,7 @@ def main(participants: int) -> dict[str, float]:
     events = 0
     for chunk in range(0, participants, CHUNK):
         scenario = plan(
-            chunk + 1, min(CHUNK, participants - chunk), lambda pid, event_id: _fake_seal
+            chunk + 1, min(CHUNK, participants - chunk), lambda pid, event_id: fake_seal
         )
         for p in scenario.publications:
             partition = hash(p.participant_id) % PARTITIONS
