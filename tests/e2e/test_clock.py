@@ -10,6 +10,7 @@ The test counts ticks on the log, never elapsed time; the delays are printed."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 import uuid
@@ -25,6 +26,7 @@ from hub.audit.auditor import Auditor, read_log
 from hub.config import load_settings
 from hub.context import HubContext
 from hub.domain import Hold, issue_participant_id
+from hub.domain.deadlines import EXPIRY_NAMESPACE
 from hub.domain.policy import policy_event_id
 from hub.events import Envelope, decode_envelope
 from hub.events.codec import Codec
@@ -32,6 +34,7 @@ from hub.events.models import ChargesHeld, OffenceCategory
 from hub.events.topics import AUDIT, EVENTS, notify_topic
 from hub.log import Publisher
 from producers.demo import EventsWatcher, start_worker, wait_for_checkpoint
+from tests.support.commands import leadhub_here
 from tests.support.hubs import Hub, hub_on_a_broker
 
 pytestmark = pytest.mark.timeout(600)
@@ -167,6 +170,28 @@ def test_a_worker_down_across_a_deadline_publishes_the_lapse_once_when_back(
     time.sleep(3 * TICK_S)  # a tick more would have sent it twice
     assert clocked.told("sao", copies[0].event_id) == 1
     print(f"\nlapse recorded {(copies[0].recorded_at - back).total_seconds():.2f} s after restart")
+
+
+def test_sao_reads_a_pending_reminder_and_the_time_left_with_leadhub_inbox(
+    clocked: Clocked,
+) -> None:
+    """A hold 20 hours from its deadline: the 24-hour reminder goes out at once, and the
+    prosecutor's inbox command lists it with the time left."""
+    held, deadline = clocked.hold(seconds_left=20 * 3600)
+    reminder = str(uuid.uuid5(EXPIRY_NAMESPACE, f"{held.event_id}/24h"))
+    clocked.watcher.wait_for({reminder}, lambda: clocked.hub.worker, 60)
+    servers = ",".join(clocked.hub.bootstrap)
+    done = leadhub_here("inbox", "sao", "-c", str(clocked.config), "--bootstrap-servers", servers)
+    assert done.returncode == 0, done.stderr
+    line = next(
+        ln for ln in done.stdout.splitlines() if held.participant_id in ln and "reminded" in ln
+    )
+    assert re.search(
+        rf"intake deadline, case case-\w+: {deadline:%Y-%m-%d %H:%M}, 19 h \d+ min left "
+        r"\(reminded 24 h before\)$",
+        line,
+    ), line
+    print(f"\n{line.strip()}")
 
 
 def test_replay_from_kafka_derives_the_audit_log_with_the_ticks_in_it(clocked: Clocked) -> None:

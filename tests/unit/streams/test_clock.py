@@ -233,6 +233,9 @@ def test_a_consent_expiry_is_announced_at_its_instant_with_a_reminder_before(hub
     assert hub.types()["consent_expired"] == 1
     assert hub.notified("consent_expired") == {"cm", "tx"}
     assert hub.notified("consent_expiry_approaching") == {"cm"}
+    # on the timeline of those told (cm obtained the consent), on no one else's
+    shown = {a: {s.event_type for s in hub.view.timeline(PID, a)} for a in RECIPIENTS}
+    assert {a for a, types in shown.items() if "consent_expired" in types} == {"cm", "tx"}
 
 
 def test_a_renewed_consent_gets_no_reminder_and_a_revoked_one_no_expiry(hub: Hub) -> None:
