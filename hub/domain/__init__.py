@@ -38,8 +38,12 @@ __all__ = [
     "Rejected",
     "Rejection",
     "Screened",
+    "Thresholds",
+    "TokenIndex",
+    "Verdict",
     "audit_record",
     "audited",
+    "blocking_tokens",
     "build_notice",
     "erased_field",
     "issue_participant_id",
@@ -53,6 +57,7 @@ __all__ = [
     "policy_event_id",
     "read_participant_id",
     "receipts",
+    "score",
     "tick_id",
     "time_left",
     "wall_clock",
@@ -80,6 +85,7 @@ if TYPE_CHECKING:
         Screened,
         wall_clock,
     )
+    from hub.domain.linkage import Thresholds, TokenIndex, Verdict, blocking_tokens, score
     from hub.domain.notices import (
         Notice,
         audit_record,
@@ -121,6 +127,13 @@ else:
                 "Hold",
                 "tick_id",
                 "time_left",
+            ),
+            "hub.domain.linkage": (
+                "Thresholds",
+                "TokenIndex",
+                "Verdict",
+                "blocking_tokens",
+                "score",
             ),
             "hub.domain.gatekeeper": (
                 "Accepted",
