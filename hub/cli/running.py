@@ -58,7 +58,10 @@ def _announced(settings: Settings, bootstrap: list[str]) -> Iterator[None]:
     """Tell other commands (tail, rejected) on this machine where the running broker is."""
     marker = settings.data_dir / BROKER_FILE
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps({"bootstrap_servers": bootstrap}), encoding="utf-8")
+    # written whole, then renamed into place: a reader never finds it empty or half there
+    partial = marker.with_suffix(".partial")
+    partial.write_text(json.dumps({"bootstrap_servers": bootstrap}), encoding="utf-8")
+    partial.replace(marker)
     try:
         yield
     finally:

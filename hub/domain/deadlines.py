@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 EXPIRY_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0002")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -101,6 +101,18 @@ def tick_id(partition: int, at: datetime) -> uuid.UUID:
 _HOLD, _CONSENT = 0, 1
 
 
+class _Mark(NamedTuple):
+    """One moment on the agenda; tuples order by moment, then by owner and item, so every
+    derivation takes them out in the same order."""
+
+    due: datetime
+    owner: str  # the participant
+    name: str  # the item's id as text
+    kind: int  # _HOLD or _CONSENT
+    item: uuid.UUID  # the charges_held event id, or the consent id
+    mark: int  # hours (a hold) or days (a consent) before the end; 0 for the end itself
+
+
 class Deadlines:
     """The agenda of one partition. Cost per event is logarithmic in the open items (a heap
     of due moments, removed lazily; an index by participant), so a partition holding a
@@ -112,8 +124,7 @@ class Deadlines:
         self._by_participant: dict[str, set[uuid.UUID]] = {}
         self._watches: dict[tuple[str, uuid.UUID], Watch] = {}
         self._since: dict[uuid.UUID, datetime] = {}  # the clock when an item was scheduled
-        # (due, tie-break, kind, item, mark): mark is hours or days before, 0 for the end
-        self._heap: list[tuple[datetime, str, int, uuid.UUID, int]] = []
+        self._heap: list[_Mark] = []
         self.clock: datetime = _EPOCH
 
     @property
@@ -129,23 +140,21 @@ class Deadlines:
         closed since they were scheduled are dropped here, so they cost no tick."""
         while self._heap and not self._alive(self._heap[0]):
             heapq.heappop(self._heap)
-        return self._heap[0][0] if self._heap else None
+        return self._heap[0].due if self._heap else None
 
-    def _alive(self, entry: tuple[datetime, str, int, uuid.UUID, int]) -> bool:
-        _, tie, kind, item, _ = entry
-        if kind == _HOLD:
-            return item in self._open
-        return (tie.split("/", 1)[0], item) in self._watches
+    def _alive(self, mark: _Mark) -> bool:
+        if mark.kind == _HOLD:
+            return mark.item in self._open
+        return (mark.owner, mark.item) in self._watches
 
     def _schedule(
         self, kind: int, item: uuid.UUID, owner: str, end: datetime, marks: Sequence[timedelta]
     ) -> None:
         self._since[item] = self.clock
-        tie = f"{owner}/{item}"
-        heapq.heappush(self._heap, (end, tie, kind, item, 0))
+        heapq.heappush(self._heap, _Mark(end, owner, str(item), kind, item, 0))
         for mark in marks:
             lead = int(mark.total_seconds() // 3600) if kind == _HOLD else mark.days
-            heapq.heappush(self._heap, (end - mark, tie, kind, item, lead))
+            heapq.heappush(self._heap, _Mark(end - mark, owner, str(item), kind, item, lead))
 
     def _close(self, hold_id: uuid.UUID) -> None:
         hold = self._open.pop(hold_id, None)
@@ -214,47 +223,36 @@ class Deadlines:
         before applying the event, so an intake completed after its deadline finds the
         hold already lapsed."""
         self.clock = max(self.clock, to)
-        nearest: dict[tuple[int, uuid.UUID], tuple[datetime, str, int]] = {}
-        while self._heap and self._heap[0][0] <= self.clock:
-            entry = heapq.heappop(self._heap)
-            if self._alive(entry):  # else closed already: a lazily removed entry
-                due, tie, kind, item, mark = entry
-                nearest[(kind, item)] = (due, tie, mark)  # popped in order: the last is nearest
-        found = sorted(
-            ((due, tie, kind, item, mark) for (kind, item), (due, tie, mark) in nearest.items()),
-        )
-        return self, [self._due(*entry) for entry in found]
+        nearest: dict[tuple[int, uuid.UUID], _Mark] = {}
+        while self._heap and self._heap[0].due <= self.clock:
+            mark = heapq.heappop(self._heap)
+            if self._alive(mark):  # else closed already: a lazily removed entry
+                nearest[(mark.kind, mark.item)] = mark  # popped in order: the last is nearest
+        return self, [self._due(mark) for mark in sorted(nearest.values())]
 
-    def _due(self, at: datetime, tie: str, kind: int, item: uuid.UUID, mark: int) -> Due:
-        when = max(at, self._since.get(item, at))  # a mark passed before the item existed
-        if kind == _HOLD:
-            hold = self._open[item]
+    def _due(self, m: _Mark) -> Due:
+        when = max(m.due, self._since.get(m.item, m.due))  # a mark passed before the item
+        if m.kind == _HOLD:
+            hold = self._open[m.item]
             body: dict[str, Any] = {
                 "case_ref": hold.case_ref,
                 "held_event_id": hold.held_event_id,
                 "deadline": hold.deadline,
             }
-            if mark == 0:
-                self._close(item)
-                return Due(LAPSE, hold.participant_id, at, item, body, str(item))
-            body["hours_before"] = mark
-            return Due(INTAKE_REMINDER, hold.participant_id, when, item, body, f"{item}/{mark}h")
-        watch = self._watches[(tie.split("/", 1)[0], item)]
+            if m.mark == 0:
+                self._close(m.item)
+                return Due(LAPSE, m.owner, m.due, m.item, body, m.name)
+            body["hours_before"] = m.mark
+            return Due(INTAKE_REMINDER, m.owner, when, m.item, body, f"{m.name}/{m.mark}h")
+        watch = self._watches[(m.owner, m.item)]
         body = {
             "consent_id": watch.consent_id,
             "obtained_by": watch.obtained_by,
             "expires_at": watch.expires_at,
         }
-        key = f"consent/{watch.participant_id}/{item}"
-        if mark == 0:
-            self._unwatch(watch.participant_id, item)
-            return Due(CONSENT_EXPIRED, watch.participant_id, at, watch.granted_event_id, body, key)
-        body["days_before"] = mark
-        return Due(
-            CONSENT_REMINDER,
-            watch.participant_id,
-            when,
-            watch.granted_event_id,
-            body,
-            f"{key}/{mark}d",
-        )
+        key, cause = f"consent/{m.owner}/{m.name}", watch.granted_event_id
+        if m.mark == 0:
+            self._unwatch(m.owner, m.item)
+            return Due(CONSENT_EXPIRED, m.owner, m.due, cause, body, key)
+        body["days_before"] = m.mark
+        return Due(CONSENT_REMINDER, m.owner, when, cause, body, f"{key}/{m.mark}d")

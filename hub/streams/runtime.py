@@ -313,9 +313,9 @@ async def keep_time(
             elif mono - ticked.get(partition, -interval) >= interval:
                 ticked[partition] = mono
                 ticking.append(partition)
-                body = ClockTicked(partition=partition)
-                at = tick_id(partition, now)
-                outs.append(hub_event(body, SYSTEM_PARTICIPANT, now, at, codec, hub_key))
+                tick = ClockTicked(partition=partition)
+                event_id = tick_id(partition, now)
+                outs.append(hub_event(tick, SYSTEM_PARTICIPANT, now, event_id, codec, hub_key))
         if outs:
             await send(outs)
             log.info("clock_ticked", partitions=ticking)
