@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hub.crypto import PublicKeys, SealError, SealingKey, SigningKey
-from hub.domain import Notice, open_notice, time_left
+from hub.domain import REMINDED_AT, Notice, open_notice, time_left
 from hub.events import Codec, EventError, NoticeAcknowledged, notify_topic
 from hub.log import read_topics
 from producers.sdk import Publisher
@@ -104,8 +104,7 @@ class Inbox:
         return done
 
 
-# a reminder, the field naming the moment it is about; and what ends the wait for it
-REMINDERS = {"intake_deadline_approaching": "deadline", "consent_expiry_approaching": "expires_at"}
+# what ends the wait a reminder is about
 REMINDER_ENDS = frozenset(
     {"charges_declined", "charges_filed", "intake_window_expired", "consent_expired"}
 )
@@ -120,12 +119,12 @@ def pending_reminders(inbox: Inbox) -> list[tuple[datetime, InboxItem]]:
             item.participant_id,
             str(item.fields.get("case_ref") or item.fields.get("consent_id")),
         )
-        if item.event_type in REMINDERS:
+        if item.event_type in REMINDED_AT:
             pending[about] = item
         elif item.event_type in REMINDER_ENDS:
             pending.pop(about, None)
     return sorted(
-        (datetime.fromisoformat(str(i.fields[REMINDERS[i.event_type]])), i)
+        (datetime.fromisoformat(str(i.fields[REMINDED_AT[i.event_type]])), i)
         for i in pending.values()
     )
 

@@ -171,7 +171,6 @@ class WebSettings(_Section):
     clock_skew_s: int = Field(default=300, ge=1, le=3600, description="signed request age")
     session_hours: float = Field(default=8.0, gt=0, le=24 * 7, description="page sign-in life")
     verdict_timeout_s: float = Field(default=10.0, gt=0, le=120)
-    deadline_warning_days: int = Field(default=3, ge=0, le=30)
     max_body_bytes: int = Field(default=512 * 1024, ge=1024, le=16 * 1024 * 1024)
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "PREFIX",
     "RECORDS_VIEWED",
     "REJECTION_ID",
+    "REMINDED_AT",
     "RENDERERS",
     "Accepted",
     "AcceptedIds",
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from hub.domain.deadlines import (
         CLOCK_TICKED,
         DUE_TYPES,
+        REMINDED_AT,
         Due,
         Hold,
         tick_id,
@@ -125,6 +127,7 @@ else:
                 "DUE_TYPES",
                 "Due",
                 "Hold",
+                "REMINDED_AT",
                 "tick_id",
                 "time_left",
             ),

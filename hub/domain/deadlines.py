@@ -38,6 +38,8 @@ CONSENT_REMINDER = "consent_expiry_approaching"
 CLOCK_TICKED = "clock_ticked"
 # what the agenda makes due: the hub events a move of the clock can cause
 DUE_TYPES = frozenset({LAPSE, INTAKE_REMINDER, CONSENT_EXPIRED, CONSENT_REMINDER})
+# each reminder, and the field of its body naming the moment it is about
+REMINDED_AT = {INTAKE_REMINDER: "deadline", CONSENT_REMINDER: "expires_at"}
 
 
 @dataclass(frozen=True, slots=True)

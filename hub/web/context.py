@@ -15,7 +15,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from hub.config import Settings
@@ -177,6 +177,3 @@ class WebContext:
         if self.settings.streams.log_clock and self.view.now is not None:
             return self.view.now
         return datetime.now(UTC)
-
-    def deadline_window(self) -> timedelta:
-        return timedelta(days=self.settings.web.deadline_warning_days)

@@ -18,7 +18,7 @@ from hub.events import ViewKind
 from hub.web.api import ApiProblem, audit, log_views
 from hub.web.auth import SESSION_COOKIE, Unauthenticated
 from hub.web.context import WebContext
-from hub.web.view import Shown, named, redacted, reminded_of
+from hub.web.view import Shown, deadline_of, named, redacted, reminded_of
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 PACKET_DAYS = 14
@@ -105,7 +105,12 @@ def router(ctx: WebContext) -> APIRouter:
     @pages.get("/caseload", response_class=HTMLResponse)
     async def caseload(request: Request, who: Agency) -> HTMLResponse:
         rows, shown = [], []
-        soon = ctx.view.now + ctx.deadline_window() if ctx.view.now else None
+        # a deadline is near once the hub has sent its reminder (the policy's marks)
+        reminded = {
+            s.participant_id
+            for s in ctx.view.reminders(who)
+            if s.event_type == "intake_deadline_approaching"
+        }
         open_by_participant = {h.participant_id: h for h in ctx.view.open_holds(who)}
         for participant in ctx.view.participants(who):
             entries = ctx.view.timeline(participant, who)
@@ -119,7 +124,7 @@ def router(ctx: WebContext) -> APIRouter:
                     "count": len(entries),
                     "latest": _entry(entries[-1]),
                     "deadline": _when(deadline) if deadline else None,
-                    "soon": bool(deadline and soon and deadline <= soon),
+                    "soon": bool(deadline and participant in reminded),
                 }
             )
             shown += [entries[-1], *([hold] if hold else []), *([name[1]] if name else [])]
@@ -155,7 +160,6 @@ def router(ctx: WebContext) -> APIRouter:
         acked = ctx.view.acknowledged
         notices = ctx.view.inbox(who)
         holds = ctx.view.open_holds(who)
-        approaching = ctx.view.approaching(who, ctx.deadline_window())
         lapses = [s for s in notices if s.event_type == "intake_window_expired"]
         reminders = ctx.view.reminders(who)
         latest = notices[:100]
@@ -169,14 +173,15 @@ def router(ctx: WebContext) -> APIRouter:
             notices=[_entry(s, acked) for s in latest],
             total=len(notices),
             acked=sum(1 for s in notices if s.notice_id in acked),
-            holds=[_entry(s) for s in holds],
-            approaching=[_entry(s) for s in approaching],
+            holds=[
+                {**_entry(s), "left": time_left(d, now) if (d := deadline_of(s)) else ""}
+                for s in holds
+            ],
             lapses=[_entry(s) for s in lapses],
             reminders=[
                 {**_entry(s), "due": _when(reminded_of(s)), "left": time_left(reminded_of(s), now)}
                 for s in reminders
             ],
-            warning_days=ctx.settings.web.deadline_warning_days,
         )
 
     @pages.get("/packet", response_class=HTMLResponse)

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from hub.domain import CLOCK_TICKED, Decision, erased_field, jsonable, notice_id
+from hub.domain import CLOCK_TICKED, REMINDED_AT, Decision, erased_field, jsonable, notice_id
 from hub.events import Envelope
 
 OWN = "own event"
 HOLD_ENDS = frozenset({"charges_declined", "charges_filed", "intake_window_expired"})
-# a reminder, the field naming the moment it is about, and what ends the wait for it
-REMINDERS = {"intake_deadline_approaching": "deadline", "consent_expiry_approaching": "expires_at"}
+# what ends the wait a reminder is about
 REMINDER_ENDS = HOLD_ENDS | {"consent_expired", "consent_revoked"}
 ACKNOWLEDGED = "notice_acknowledged"
 VIEWED = "records_viewed"
@@ -117,7 +116,7 @@ class DisclosureView:
                 elif s.event_type in HOLD_ENDS:
                     ended.add(s.fields.get("case_ref"))
             holds += [h for h in open_ if h.fields.get("case_ref") not in ended]
-        return sorted(holds, key=lambda s: _deadline(s) or s.recorded_at)
+        return sorted(holds, key=lambda s: deadline_of(s) or s.recorded_at)
 
     def reminders(self, agency: str) -> list[Shown]:
         """The latest reminder the agency received for each held case and each consent still
@@ -128,33 +127,22 @@ class DisclosureView:
             pending: dict[str, Shown] = {}
             for s in self.timeline(p, agency):
                 about = str(s.fields.get("case_ref") or s.fields.get("consent_id"))
-                if s.event_type in REMINDERS:
+                if s.event_type in REMINDED_AT:
                     pending[about] = s
                 elif s.event_type in REMINDER_ENDS:
                     pending.pop(about, None)
             found += pending.values()
         return sorted(found, key=reminded_of)
 
-    def approaching(self, agency: str, within: timedelta) -> list[Shown]:
-        """Open holds whose intake deadline falls within ``within`` of the log's time."""
-        if self.now is None:
-            return []
-        limit = self.now + within
-        return [
-            h
-            for h in self.open_holds(agency)
-            if (d := _deadline(h)) is not None and self.now <= d <= limit
-        ]
 
-
-def _deadline(s: Shown) -> datetime | None:
+def deadline_of(s: Shown) -> datetime | None:
     value = s.fields.get("intake_deadline")
     return value if isinstance(value, datetime) else None
 
 
 def reminded_of(s: Shown) -> datetime:
     """The moment a reminder is about: a hold's intake deadline, a consent's expiry."""
-    value = s.fields[REMINDERS[s.event_type]]
+    value = s.fields[REMINDED_AT[s.event_type]]
     assert isinstance(value, datetime)
     return value
 

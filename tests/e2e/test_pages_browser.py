@@ -105,7 +105,7 @@ def test_prosecutor_inbox_shows_holds_and_lapses_never_care_details(
     )
     caption = page.locator("[data-testid=lapses] caption").inner_text()  # type: ignore[attr-defined]
     assert caption == f"{lapses} lapse(s)"
-    for heading in ("Intake deadlines approaching", "Open holds", "Lapsed intake windows"):
+    for heading in ("Reminders", "Open holds", "Lapsed intake windows"):
         assert page.get_by_role("heading", name=heading).count() == 1  # type: ignore[attr-defined]
     shot(page, "sao-inbox")
     # a participant's page, as the prosecutor: derived statuses only
