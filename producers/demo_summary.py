@@ -44,7 +44,7 @@ def summarise(
     out("")
     out(f"events in the canonical log: {len(events)}")
     for event_type, n in sorted(by_type.items()):
-        out(f"  {event_type:26} {n:6}")
+        out(f"  {event_type:28} {n:6}")
     out("notices by agency: " + ", ".join(f"{a} {len(v)}" for a, v in sorted(notices.items())))
     out("denials by reason: " + ", ".join(f"{r} {n}" for r, n in denials.most_common()))
     out("rejections by reason: " + ", ".join(f"{r} {n}" for r, n in rejections.most_common()))
@@ -83,7 +83,7 @@ def summarise(
     for e in sorted(events, key=lambda e: e.occurred_at):
         if e.participant_id == sample:
             recipients = ", ".join(sorted(told.get(str(e.event_id), []))) or "nobody"
-            out(f"  {e.occurred_at:%Y-%m-%d %H:%M}  {e.source:4} {e.event_type:26} -> {recipients}")
+            out(f"  {e.occurred_at:%Y-%m-%d %H:%M}  {e.source:4} {e.event_type:28} -> {recipients}")
     story = [e for e in events if e.participant_id == sample]
     middle = story[len(story) // 2].recorded_at or story[len(story) // 2].occurred_at
     _next_steps(out, settings, config, sample, middle)
