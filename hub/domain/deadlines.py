@@ -125,7 +125,8 @@ class Deadlines:
         self._open: dict[uuid.UUID, Hold] = {}
         self._by_participant: dict[str, set[uuid.UUID]] = {}
         self._watches: dict[tuple[str, uuid.UUID], Watch] = {}
-        self._since: dict[uuid.UUID, datetime] = {}  # the clock when an item was scheduled
+        # the clock when an item (an owner's hold or consent) was scheduled
+        self._since: dict[tuple[str, uuid.UUID], datetime] = {}
         self._heap: list[_Mark] = []
         self.clock: datetime = _EPOCH
 
@@ -152,7 +153,7 @@ class Deadlines:
     def _schedule(
         self, kind: int, item: uuid.UUID, owner: str, end: datetime, marks: Sequence[timedelta]
     ) -> None:
-        self._since[item] = self.clock
+        self._since[(owner, item)] = self.clock
         heapq.heappush(self._heap, _Mark(end, owner, str(item), kind, item, 0))
         for mark in marks:
             lead = int(mark.total_seconds() // 3600) if kind == _HOLD else mark.days
@@ -161,7 +162,7 @@ class Deadlines:
     def _close(self, hold_id: uuid.UUID) -> None:
         hold = self._open.pop(hold_id, None)
         if hold is not None:
-            self._since.pop(hold_id, None)
+            self._since.pop((hold.participant_id, hold_id), None)
             ids = self._by_participant[hold.participant_id]
             ids.discard(hold_id)
             if not ids:
@@ -169,7 +170,7 @@ class Deadlines:
 
     def _unwatch(self, participant_id: str, consent_id: uuid.UUID) -> None:
         if self._watches.pop((participant_id, consent_id), None) is not None:
-            self._since.pop(consent_id, None)
+            self._since.pop((participant_id, consent_id), None)
 
     def apply(
         self,
@@ -233,7 +234,7 @@ class Deadlines:
         return self, [self._due(mark) for mark in sorted(nearest.values())]
 
     def _due(self, m: _Mark) -> Due:
-        when = max(m.due, self._since.get(m.item, m.due))  # a mark passed before the item
+        when = max(m.due, self._since.get((m.owner, m.item), m.due))  # a mark before the item
         if m.kind == _HOLD:
             hold = self._open[m.item]
             body: dict[str, Any] = {

@@ -266,3 +266,21 @@ def test_replay_of_a_log_with_ticks_derives_exactly_the_audit_log(hub: Hub) -> N
     assert compared.findings == [] and compared.pending_due == compared.pending_decisions == 0
     assert compared.logged == len(audit) > 0
     assert len(derived.due) == 5  # two reminders and a lapse, a reminder and an expiry
+
+
+def test_a_tick_from_an_agency_or_for_no_partition_is_a_dead_letter(hub: Hub) -> None:
+    """Only the hub keeps time, and only for partitions that exist: anything else is
+    refused with its reason, and moves no clock."""
+    _, deadline = hold(hub, START + timedelta(hours=1))
+    for agency, partition in (("sao", 0), ("hub", 3)):
+        envelope = sign_event(
+            ClockTicked(partition=partition),
+            codec=hub.codec,
+            key=hub.keys[agency],
+            participant_id="SYSTEM",
+            occurred_at=deadline + timedelta(days=1),
+        )
+        hub.bus.publish(envelope, hub.codec)
+    reasons = [dict(o.headers)["leadhub-reason"] for o in hub.bus.topics[REJECTED]]
+    assert reasons == [b"TYPE_NOT_ALLOWED", b"INVALID_EVENT"]
+    assert hub.types()["intake_window_expired"] == 0 and hub.types()["clock_ticked"] == 0
