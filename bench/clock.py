@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 
 from kafka.partitioner.default import murmur2
@@ -24,7 +25,7 @@ from kafka.partitioner.default import murmur2
 from bench.memory import fake_seal
 from hub.config import load_settings
 from hub.context import HubContext
-from hub.domain import CLOCK_TICKED, PartitionProcessor, PolicyBook, audited
+from hub.domain import CLOCK_TICKED, Due, PartitionProcessor, PolicyBook, audited
 from hub.events import (
     EVENT_MODELS,
     SYSTEM_PARTICIPANT,
@@ -71,13 +72,16 @@ def main(participants: int) -> dict[str, float]:
     ticks, due, tick_decisions = Counter[int](), Counter[str](), 0
     tick_seconds = 0.0
 
-    def fold(p: int, envelope: Envelope, body: EventBody) -> None:
-        for d in processors[p].process(envelope, body).due:  # back through the gatekeeper
-            hub_event = _envelope(
-                d.event_type, "hub", d.participant_id, envelope.recorded_at or d.at, d.event_id
-            )
+    def fold_due(p: int, dues: Iterable[Due], at: datetime) -> None:
+        """What fell due comes back through the gatekeeper at once and is folded too."""
+        for d in dues:
             due[d.event_type] += 1
+            hub_event = _envelope(d.event_type, "hub", d.participant_id, at, d.event_id)
             fold(p, hub_event, EVENT_MODELS[d.event_type].model_validate(d.body))
+
+    def fold(p: int, envelope: Envelope, body: EventBody) -> None:
+        at = envelope.recorded_at or envelope.occurred_at
+        fold_due(p, processors[p].process(envelope, body).due, at)
 
     def tick_until(p: int, until: datetime) -> None:
         nonlocal tick_decisions, tick_seconds
@@ -88,10 +92,7 @@ def main(participants: int) -> dict[str, float]:
             tick_seconds += time.perf_counter() - started
             tick_decisions += len(audited(p, tick, outcome))
             ticks[p] += 1
-            for d in outcome.due:
-                hub_event = _envelope(d.event_type, "hub", d.participant_id, moment, d.event_id)
-                due[d.event_type] += 1
-                fold(p, hub_event, EVENT_MODELS[d.event_type].model_validate(d.body))
+            fold_due(p, outcome.due, moment)
 
     for pub in publications:
         p = partition_of(pub.participant_id)

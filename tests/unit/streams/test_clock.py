@@ -96,11 +96,8 @@ class Hub:
         self.bus.publish(envelope, self.codec)
 
     def events(self) -> list[tuple[str, dict[str, Any]]]:
-        out = []
-        for o in self.bus.topics[EVENTS]:
-            envelope = decode_envelope(o.value, self.codec)
-            out.append((envelope.event_type, envelope))
-        return [(t, e.model_dump()) for t, e in out]
+        envelopes = (decode_envelope(o.value, self.codec) for o in self.bus.topics[EVENTS])
+        return [(e.event_type, e.model_dump()) for e in envelopes]
 
     def types(self) -> Counter[str]:
         return Counter(t for t, _ in self.events())
