@@ -30,7 +30,6 @@ def main(people: int, thresholds: Thresholds | None = None) -> dict[str, Any]:
     index = TokenIndex()
     identities: dict[str, list[Identity]] = {}  # participant -> the identities referred
     person_of: dict[str, int] = {}
-    first_pid: dict[int, str] = {}
     n = Counter[str]()
     by_kind, found_kind = Counter[str](), Counter[str]()
     seconds = {"first": 0.0, "again": 0.0}
@@ -65,7 +64,6 @@ def main(people: int, thresholds: Thresholds | None = None) -> dict[str, Any]:
         else:
             pid = f"P{number}"
             person_of[pid] = ref.person
-            first_pid.setdefault(ref.person, pid)
         index.add(pid, tokens)
         identities.setdefault(pid, []).append(ref.identity)
     firsts = sum(1 for r in refs if r.kind == "first")
