@@ -236,6 +236,12 @@ class DataDir:
         return self.root / "datakeys"
 
     @property
+    def linkage_secret(self) -> Path:
+        """The HMAC key of linkage's blocking tokens, apart from the data keys (the tokens
+        themselves are never written anywhere: each worker derives them from the log)."""
+        return self.root / "linkage" / "secret.key"
+
+    @property
     def intake(self) -> Path:
         """The intake private keys, one per epoch: destroyed when their epoch has expired."""
         return self.root / "intake"

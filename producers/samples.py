@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from random import Random
 
+from hub.domain import issue_participant_id
 from hub.events import models as m
 from producers.synthetic import (
     NOTES,
@@ -353,6 +354,35 @@ def _consent_expiry_approaching(rng: Random, seal: Seal) -> m.ConsentExpiryAppro
     )
 
 
+_LEVELS = ("given=nickname", "family=exact", "dob=swapped", "middle=missing", "records=missing")
+
+
+def _participants_linked(rng: Random, seal: Seal) -> m.ParticipantsLinked:
+    return m.ParticipantsLinked(
+        linked_participant_id=issue_participant_id(rng.randbytes),
+        basis=rng.choice(list(m.LinkBasis)),
+        weight=round(rng.uniform(20, 40), 2),
+        levels=list(_LEVELS),
+        token_kinds=["gd", "fd"],
+    )
+
+
+def _match_suspected(rng: Random, seal: Seal) -> m.MatchSuspected:
+    return m.MatchSuspected(
+        linked_participant_id=issue_participant_id(rng.randbytes),
+        weight=round(rng.uniform(12, 20), 2),
+        levels=list(_LEVELS),
+        token_kinds=["gsy"],
+    )
+
+
+def _participants_unlinked(rng: Random, seal: Seal) -> m.ParticipantsUnlinked:
+    return m.ParticipantsUnlinked(
+        linked_participant_id=issue_participant_id(rng.randbytes),
+        reason=rng.choice(list(m.UnlinkReason)),
+    )
+
+
 def _clock_ticked(rng: Random, seal: Seal) -> m.ClockTicked:
     return m.ClockTicked(partition=rng.randrange(6))
 
@@ -419,6 +449,9 @@ _BUILDERS: dict[str, Callable[[Random, Seal], m.EventBody]] = {
     "consent_expired": _consent_expired,
     "consent_expiry_approaching": _consent_expiry_approaching,
     "clock_ticked": _clock_ticked,
+    "participants_linked": _participants_linked,
+    "match_suspected": _match_suspected,
+    "participants_unlinked": _participants_unlinked,
     "policy_published": _policy_published,
     "participant_erased": _participant_erased,
     "notice_acknowledged": _notice_acknowledged,

@@ -21,6 +21,7 @@ __all__ = [
     "generate_key",
     "generate_sealing_key",
     "intake_info",
+    "linkage_secret",
     "load_recipient_key",
     "load_sealing_key",
     "load_signing_key",
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
         read_key_set,
         signed_key_set,
     )
+    from hub.crypto.linkage_secret import linkage_secret
     from hub.crypto.note import Checkpoint, NoteError, parse_note
     from hub.crypto.sealing import (
         SealError,
@@ -77,6 +79,7 @@ else:
                 "read_key_set",
                 "signed_key_set",
             ),
+            "hub.crypto.linkage_secret": ("linkage_secret",),
             "hub.crypto.note": ("Checkpoint", "NoteError", "parse_note"),
             "hub.crypto.sealing": (
                 "SealError",

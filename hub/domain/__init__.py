@@ -12,6 +12,7 @@ __all__ = [
     "BROADCAST",
     "CLOCK_TICKED",
     "DUE_TYPES",
+    "LINKER_FOLLOWS",
     "PREFIX",
     "RECORDS_VIEWED",
     "REJECTION_ID",
@@ -28,6 +29,7 @@ __all__ = [
     "Gatekeeper",
     "Grant",
     "Hold",
+    "Linker",
     "LogClock",
     "Notice",
     "OnTheLog",
@@ -87,7 +89,15 @@ if TYPE_CHECKING:
         Screened,
         wall_clock,
     )
-    from hub.domain.linkage import Thresholds, TokenIndex, Verdict, blocking_tokens, score
+    from hub.domain.linkage import (
+        LINKER_FOLLOWS,
+        Linker,
+        Thresholds,
+        TokenIndex,
+        Verdict,
+        blocking_tokens,
+        score,
+    )
     from hub.domain.notices import (
         Notice,
         audit_record,
@@ -132,6 +142,8 @@ else:
                 "time_left",
             ),
             "hub.domain.linkage": (
+                "LINKER_FOLLOWS",
+                "Linker",
                 "Thresholds",
                 "TokenIndex",
                 "Verdict",

@@ -238,6 +238,13 @@ class Gatekeeper:
                 f"charges_held: the site's intake window is {self.intake_window.days} days "
                 "from held_at"
             )
+        linked = getattr(body, "linked_participant_id", None)
+        if linked is not None and (
+            linked == envelope.participant_id or not participant_ids.is_participant_id(linked)
+        ):
+            raise InvalidEvent(
+                f"{envelope.event_type}: linked_participant_id must be another id the hub issued"
+            )
         partitions = self.events_partitions
         if isinstance(body, ClockTicked) and partitions and body.partition >= partitions:
             raise InvalidEvent(f"clock_ticked: lead.events has no partition {body.partition}")

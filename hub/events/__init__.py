@@ -42,6 +42,7 @@ __all__ = [
     "Purpose",
     "Reason",
     "RecordsViewed",
+    "ReferralMade",
     "SchemaRegistry",
     "SignatureError",
     "TopicSpec",
@@ -126,6 +127,7 @@ if TYPE_CHECKING:
         PolicyPublished,
         Purpose,
         RecordsViewed,
+        ReferralMade,
         ViewKind,
     )
     from hub.events.schemas import SchemaRegistry, load_lock
@@ -193,6 +195,7 @@ else:
                 "PolicyPublished",
                 "Purpose",
                 "RecordsViewed",
+                "ReferralMade",
                 "ViewKind",
             ),
             "hub.events.schemas": ("SchemaRegistry", "load_lock"),

@@ -68,7 +68,9 @@ __all__ = [
     "IntakeWindowExpired",
     "InterventionPlanUpdated",
     "LevelOfCare",
+    "LinkBasis",
     "LocalRecordNumber",
+    "MatchSuspected",
     "Medication",
     "Narrative",
     "NeedDomain",
@@ -79,6 +81,8 @@ __all__ = [
     "Part2Consent",
     "ParticipantErased",
     "ParticipantStatus",
+    "ParticipantsLinked",
+    "ParticipantsUnlinked",
     "PlaintextType",
     "PolicyPublished",
     "ProgramExited",
@@ -94,6 +98,7 @@ __all__ = [
     "StatusReason",
     "TreatmentAdmitted",
     "TreatmentDischarged",
+    "UnlinkReason",
     "ViewKind",
 ]
 
@@ -1124,6 +1129,93 @@ class ConsentExpiryApproaching(EventBody):
     """The reminder mark: how many days before expires_at it falls due."""
 
 
+class LinkBasis(StrEnum):
+    """Who decided the two ids are one person."""
+
+    AUTOMATIC = "AUTOMATIC"
+    CONFIRMED = "CONFIRMED"
+
+
+class ParticipantsLinked(EventBody):
+    """This participant and linked_participant_id are one person: from this position of the log
+    their timelines are read as one, in every view, report and replay. The hub publishes it
+    when a new referral's identity scores a match against an earlier participant's (basis
+    AUTOMATIC); the case-management agency publishes it when it confirms a suspected match
+    (basis CONFIRMED). A later participants_unlinked undoes it."""
+
+    event_type: ClassVar[str] = "participants_linked"
+    category: ClassVar[str] = "program"
+
+    linked_participant_id: Id
+    """The earlier participant id of the same person (a hub-issued id, never this event's own)."""
+    basis: LinkBasis
+    """AUTOMATIC: the hub's score reached the policy's match weight. CONFIRMED: the
+    case-management agency confirmed a suspected match."""
+    weight: float
+    """The Fellegi-Sunter weight of the pair, in bits (for CONFIRMED, the weight of the suspected
+    match confirmed)."""
+    levels: list[str]
+    """The evidence: each compared field and the level it agreed at, as field=level (for example
+    given=nickname, dob=swapped). Never a value."""
+    token_kinds: list[str]
+    """The kinds of keyed blocking token the two identities shared (gd, fd, gsy, ssd): how the
+    earlier participant was found. Never a token."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        rules.participants_linked(self)
+        return self
+
+
+class MatchSuspected(EventBody):
+    """A task for the policy's linkage reviewer (the case-management agency): a new referral's
+    identity scored a probable match, not a certain one, against an earlier participant's. The
+    reviewer confirms it (participants_linked, basis CONFIRMED) or tells the two apart
+    (participants_unlinked); until then the timelines stay apart."""
+
+    event_type: ClassVar[str] = "match_suspected"
+    category: ClassVar[str] = "program"
+
+    linked_participant_id: Id
+    """The earlier participant id the person may be (a hub-issued id, never this event's own)."""
+    weight: float
+    """The Fellegi-Sunter weight of the pair, in bits: at or above the policy's probable weight,
+    below its match weight."""
+    levels: list[str]
+    """The evidence: each compared field and the level it agreed at, as field=level. Never a
+    value."""
+    token_kinds: list[str]
+    """The kinds of keyed blocking token the two identities shared. Never a token."""
+
+    @model_validator(mode="after")
+    def _rules(self) -> Self:
+        rules.match_suspected(self)
+        return self
+
+
+class UnlinkReason(StrEnum):
+    """Why the two ids are not one person."""
+
+    DIFFERENT_PEOPLE = "DIFFERENT_PEOPLE"
+    ENTERED_IN_ERROR = "ENTERED_IN_ERROR"
+
+
+class ParticipantsUnlinked(EventBody):
+    """The case-management agency tells two participant ids apart: a link between them (automatic
+    or confirmed) is undone from this position of the log, and a suspected match between them
+    is dismissed. Either id may carry it. Decisions already made stand (they were made on the
+    log as it was); views, reports and replay read the timelines apart from here on."""
+
+    event_type: ClassVar[str] = "participants_unlinked"
+    category: ClassVar[str] = "program"
+
+    linked_participant_id: Id
+    """The other participant id (a hub-issued id, never this event's own)."""
+    reason: UnlinkReason
+    """DIFFERENT_PEOPLE: the reviewer found them to be two people (a namesake). ENTERED_IN_ERROR:
+    the link was recorded by mistake."""
+
+
 EVENT_MODELS: dict[str, type[EventBody]] = {
     "referral_made": ReferralMade,
     "case_manager_dispatched": CaseManagerDispatched,
@@ -1155,6 +1247,9 @@ EVENT_MODELS: dict[str, type[EventBody]] = {
     "intake_deadline_approaching": IntakeDeadlineApproaching,
     "consent_expired": ConsentExpired,
     "consent_expiry_approaching": ConsentExpiryApproaching,
+    "participants_linked": ParticipantsLinked,
+    "match_suspected": MatchSuspected,
+    "participants_unlinked": ParticipantsUnlinked,
 }
 """Event type -> body model, one per ``schemas/events/*.avsc``, by leadhub.order."""
 

@@ -33,8 +33,10 @@ if TYPE_CHECKING:
         CriminalJusticeLock,
         EligibilityDecided,
         IntakeCompleted,
+        MatchSuspected,
         NewArrestReported,
         Part2Consent,
+        ParticipantsLinked,
         PlaintextType,
         PolicyPublished,
         ReferralMade,
@@ -155,6 +157,29 @@ def status_changed(body: StatusChanged) -> None:
         raise ValueError(f"{body.reason.value} cannot make a participant ACTIVE")
     if body.status == "INACTIVE" and body.reason in _ACTIVATING:
         raise ValueError(f"{body.reason.value} cannot make a participant INACTIVE")
+
+
+_EVIDENCE = re.compile(r"[a-z]+=[a-z]+")
+
+
+def _evidence(levels: Sequence[str], token_kinds: Sequence[str]) -> None:
+    """A link's evidence names fields and levels, never values (no name may ride in it)."""
+    for level in levels:
+        if not _EVIDENCE.fullmatch(level):
+            raise ValueError("levels are field=level, lowercase letters only")
+    _require_unique([level.split("=")[0] for level in levels], "levels' fields")
+    for kind in token_kinds:
+        if not kind.isalpha() or not kind.islower():
+            raise ValueError("token_kinds are lowercase letters only")
+    _require_unique(token_kinds, "token_kinds")
+
+
+def participants_linked(body: ParticipantsLinked) -> None:
+    _evidence(body.levels, body.token_kinds)
+
+
+def match_suspected(body: MatchSuspected) -> None:
+    _evidence(body.levels, body.token_kinds)
 
 
 # --------------------------------------------------------------------------- consent

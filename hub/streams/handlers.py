@@ -30,6 +30,7 @@ from hub.domain import (
     Decision,
     Due,
     Gatekeeper,
+    Linker,
     PartitionProcessor,
     Positions,
     Rejected,
@@ -58,6 +59,7 @@ from hub.events import (
     EventError,
     FieldDecryptError,
     Reason,
+    ReferralMade,
     cloudevents_headers,
     decode_body,
     decode_envelope,
@@ -289,6 +291,8 @@ class CanonicalHandler:
     datakeys: DataKeyStore | None = None
     # told each event folded in, with the decisions that go on lead.audit (the pages' view)
     observe: Callable[[Envelope, Mapping[str, Any], tuple[Decision, ...]], None] | None = None
+    # the worker's linker (every partition's referrals): answers each referral decided here
+    linker: Linker | None = None
     counts: Counter[str] = field(default_factory=Counter)
 
     def handle(
@@ -335,6 +339,9 @@ class CanonicalHandler:
             self.counts["redelivered" if outcome.duplicate else "rebuilt"] += 1
             return []
         outs = [self._hub_event(due) for due in outcome.due]
+        linked = self._linkage(envelope, body)
+        if linked is not None:
+            outs.append(linked)
         key = envelope.participant_id.encode()
         if origin is not None and offset is not None and envelope.source != HUB:
             receipt = receipts.accepted(origin, envelope, self.partition, offset, self.hub_key)
@@ -409,6 +416,29 @@ class CanonicalHandler:
                 continue
             opened[name] = {"plaintext_type": kind, "plaintext": plain.model_dump()}
         return opened
+
+    def _linkage(self, envelope: Envelope, body: EventBody) -> Out | None:
+        """A referral's answer from the linker, if it is already someone, as the hub's event
+        (sent in this step's transaction, so given once)."""
+        policy = self.processor.book.in_force
+        if self.linker is None or not isinstance(body, ReferralMade) or policy is None:
+            return None
+        identity = body.identity.model_dump() if body.identity is not None else None
+        finding = self.linker.decide(
+            envelope.event_id, envelope.participant_id, identity, policy.linkage.thresholds
+        )
+        if finding is None:
+            return None
+        self.counts[f"linkage.{finding.event_type}"] += 1
+        return hub_event(
+            EVENT_MODELS[finding.event_type].model_validate(finding.body),
+            finding.participant_id,
+            envelope.recorded_at or envelope.occurred_at,
+            finding.event_id,
+            self.codec,
+            self.hub_key,
+            finding.cause,
+        )
 
     def _hub_event(self, due: Due) -> Out:
         """What the clock made due, as the hub's own signed event."""

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 
 from hub.config import Settings
 from hub.context import HubContext
-from hub.crypto import Checkpoint, NoteError, parse_note
+from hub.crypto import Checkpoint, NoteError, linkage_secret, parse_note
 from hub.domain import (
     DUE_TYPES,
+    LINKER_FOLLOWS,
     REJECTION_ID,
     Clock,
     Gatekeeper,
+    Linker,
     LogClock,
     OnTheLog,
     PartitionProcessor,
@@ -40,10 +43,18 @@ from hub.events import (
     REJECTED,
     SYSTEM_PARTICIPANT,
     ClockTicked,
+    Codec,
+    DataKeyStore,
+    EncryptedField,
+    Envelope,
     EventError,
+    FieldDecryptError,
+    Identity,
     PolicyPublished,
+    decode_body,
     decode_envelope,
     notify_topic,
+    open_field,
     receipts_topic,
 )
 from hub.log import Publisher, read_topics
@@ -63,6 +74,7 @@ log = structlog.get_logger(__name__)
 
 # the hub events a worker derives from lead.events itself: what the clock made due
 DUE_CE_TYPES = frozenset(f"{CE_TYPE_PREFIX}{t}".encode() for t in DUE_TYPES)
+LINKER_CE_TYPES = frozenset(f"{CE_TYPE_PREFIX}{t}".encode() for t in LINKER_FOLLOWS)
 
 
 GROUP = "leadhub"  # the faust app's id, so its consumer group and transactions' group
@@ -94,6 +106,8 @@ class Runtime:
     web: WebContext | None = None  # the HTTP API and pages, when enabled
     # the accepted ids of every lead.events partition, whoever wrote them (see follow_events)
     followed: Positions = field(default_factory=Positions)
+    # every partition's referrals and links, whoever folds them (see follow_events)
+    linker: Linker | None = None
     assigned_at: float = 0.0  # monotonic time of the latest partition assignment
     events_idle_at: float = -1.0  # monotonic time the follower last found nothing new
 
@@ -111,6 +125,16 @@ class Runtime:
 
     def unsent(self, outs: Iterable[Out]) -> list[Out]:
         return self.on_log.unsent(outs, lambda out: out.id)
+
+    def follow(self, envelope: Envelope) -> None:
+        """Fold one lead.events record into the linker, if it is of a type it follows."""
+        if self.linker is None or envelope.event_type not in LINKER_FOLLOWS:
+            return
+        try:
+            body = decode_body(envelope, self.context.codec, canonical=False)
+        except EventError:
+            return
+        self.linker.follow(envelope.participant_id, envelope.event_type, body.model_dump())
 
     def drop(self, partition: int) -> None:
         """Forget what this worker folded of a lead.events partition it no longer holds."""
@@ -131,6 +155,7 @@ class Runtime:
                 partition,
                 context.datakeys,
                 observe=self.web.view.record if self.web is not None else None,
+                linker=self.linker,
             )
             self.canonical[partition] = handler
         return handler
@@ -162,7 +187,31 @@ def load_runtime(context: HubContext, bootstrap: list[str]) -> Runtime:
         notary=AuditHandler(settings.audit.origin, context.hub_key),
         events_partitions=events_partitions,
         web=web,
+        linker=Linker(
+            linkage_secret(settings.paths.linkage_secret),
+            identity_opener(context.datakeys, codec),
+        ),
     )
+
+
+def identity_opener(
+    datakeys: DataKeyStore, codec: Codec
+) -> Callable[[str, Mapping[str, Any]], Identity | None]:
+    """How the linker opens an identity to compare it: with the participant's data key,
+    here in the worker only; None once the key is erased (or if it never opens)."""
+
+    def open_identity(participant: str, value: Mapping[str, Any]) -> Identity | None:
+        held = datakeys.get(participant)
+        if held is None:
+            return None
+        try:
+            field = EncryptedField.model_validate(value)
+            opened = open_field(field, participant_id=participant, key=held[1], codec=codec)
+        except (FieldDecryptError, EventError, ValueError):
+            return None
+        return opened if isinstance(opened, Identity) else None
+
+    return open_identity
 
 
 def committed_offsets(bootstrap: list[str], client_kwargs: dict[str, object]) -> bool:
@@ -216,6 +265,7 @@ def prepare(runtime: Runtime) -> None:
             envelope = decode_envelope(record.value, runtime.context.codec, canonical=False)
         except EventError:
             continue
+        runtime.follow(envelope)
         if envelope.event_type == "policy_published":
             published.add(envelope.event_id.hex)
         if isinstance(runtime.ingest.clock, LogClock):
@@ -261,6 +311,7 @@ async def follow_events(runtime: Runtime) -> None:
         fetch_max_wait_ms=runtime.settings.streams.fetch_max_wait_ms,
         **aiokafka_kwargs(broker.security, broker.client_id),
     )
+    codec = runtime.context.codec
     await consumer.start()
     try:
         tps = [TopicPartition(EVENTS, p) for p in range(runtime.events_partitions)]
@@ -274,6 +325,8 @@ async def follow_events(runtime: Runtime) -> None:
                 for record in records:
                     runtime.ingest.remember(record.headers or [])
                     runtime.followed.advance(tp.partition, record.offset)
+                    if dict(record.headers or []).get("ce_type") in LINKER_CE_TYPES:
+                        runtime.follow(decode_envelope(record.value, codec, canonical=False))
             if not fetched:
                 runtime.events_idle_at = asked
     finally:

@@ -1,10 +1,20 @@
 """Record linkage without a plaintext identity index: is a newly referred person already a
 participant? Keyed blocking tokens find the few earlier participants worth comparing with
 (``tokens``, ``index``); a Fellegi-Sunter score over the two decrypted identities decides
-(``scoring``). Pure: the secret and the identities are handed in."""
+(``scoring``); the linker follows the log and answers each referral (``linker``). Pure:
+the secret and the identities are handed in."""
 
 from hub.domain.linkage.index import TokenIndex
+from hub.domain.linkage.linker import LINKER_FOLLOWS, Linker
 from hub.domain.linkage.scoring import Thresholds, Verdict, score
 from hub.domain.linkage.tokens import blocking_tokens
 
-__all__ = ["Thresholds", "TokenIndex", "Verdict", "blocking_tokens", "score"]
+__all__ = [
+    "LINKER_FOLLOWS",
+    "Linker",
+    "Thresholds",
+    "TokenIndex",
+    "Verdict",
+    "blocking_tokens",
+    "score",
+]

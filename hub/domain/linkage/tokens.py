@@ -46,8 +46,14 @@ def token_keys(identity: Identity) -> frozenset[str]:
     return frozenset(keys)
 
 
-def blocking_tokens(identity: Identity, secret: bytes) -> frozenset[bytes]:
-    return frozenset(
-        hmac.new(secret, key.encode(), hashlib.sha256).digest()[:TOKEN_BYTES]
+def kinded_tokens(identity: Identity, secret: bytes) -> dict[bytes, str]:
+    """Each token with its kind (the evidence of a link names the kinds shared, never a
+    token)."""
+    return {
+        hmac.new(secret, key.encode(), hashlib.sha256).digest()[:TOKEN_BYTES]: key.split("|")[0]
         for key in token_keys(identity)
-    )
+    }
+
+
+def blocking_tokens(identity: Identity, secret: bytes) -> frozenset[bytes]:
+    return frozenset(kinded_tokens(identity, secret))

@@ -9,6 +9,7 @@ from hub.domain.policy.consent import ConsentState, Grant
 from hub.domain.policy.decide import Decision, DenyReason, PolicyEvent, decide
 from hub.domain.policy.rules import (
     ConsentKind,
+    Linkage,
     Policy,
     PolicyError,
     Reminders,
@@ -24,6 +25,7 @@ __all__ = [
     "Decision",
     "DenyReason",
     "Grant",
+    "Linkage",
     "Policy",
     "PolicyBook",
     "PolicyError",

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hub.domain.linkage import Thresholds
 from hub.errors import HubError
 from hub.events import EVENT_MODELS, Purpose
 
@@ -72,10 +73,34 @@ class Reminders(_Strict):
         return tuple(sorted(marks, reverse=True))
 
 
+class Linkage(_Strict):
+    """When a new referral's identity is linked to an earlier participant's without asking
+    (its Fellegi-Sunter weight, in bits, at or above ``match_weight``), when it becomes a
+    task for ``reviewer`` to confirm or dismiss (at or above ``probable_weight``), and
+    otherwise not at all. Who learns of a link or a task is not said here but by the
+    rules, like any event (participants_linked, match_suspected): so consent,
+    prohibitions, minimum necessary and the audit apply to linkage as to everything."""
+
+    match_weight: float = Field(default=20.0, ge=0)
+    probable_weight: float = Field(default=12.0, ge=0)
+    reviewer: str = "cm"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Linkage:
+        if self.probable_weight > self.match_weight:
+            raise ValueError("probable_weight is above match_weight")
+        return self
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.match_weight, self.probable_weight)
+
+
 class Policy(_Strict):
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     notices: dict[str, str] = Field(default_factory=dict)
     reminders: Reminders = Field(default_factory=Reminders)
+    linkage: Linkage = Field(default_factory=Linkage)
     prohibitions: tuple[Prohibition, ...] = ()
     rules: tuple[Rule, ...]
     sha256: str = Field(default="", description="of the file's bytes; set by load_policy")
@@ -110,6 +135,9 @@ def check_policy(policy: Policy, agencies: Iterable[str]) -> None:
             raise PolicyError(f"prohibition {p.id}: unknown agency {agency!r}")
         for category in sorted(p.categories - categories):
             raise PolicyError(f"prohibition {p.id}: unknown category {category!r}")
+    reviewer = policy.linkage.reviewer
+    if reviewer not in known:
+        raise PolicyError(f"linkage: unknown reviewer {reviewer!r}")
     answered: dict[tuple[str, str], str] = {}
     seen_ids: set[str] = set()
     for rule in policy.rules:
@@ -129,6 +157,11 @@ def check_policy(policy: Policy, agencies: Iterable[str]) -> None:
                     f"rule {rule.id}: {event_type} to {rule.recipient} is already decided "
                     f"by {other}"
                 )
+    if policy.rule_for(reviewer, "match_suspected") is None:
+        raise PolicyError(
+            f"linkage: no rule discloses match_suspected to the reviewer {reviewer}: its "
+            "tasks would reach no one"
+        )
 
 
 def _check_disclosure(policy: Policy, rule: Rule, event_type: str, fields: tuple[str, ...]) -> None:

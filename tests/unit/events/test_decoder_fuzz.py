@@ -281,6 +281,8 @@ def example_value(schema: Any, named: Mapping[str, Any], *, full: bool) -> Any:
             "boolean": full,
             "int": 7 if full else 0,
             "long": 7 if full else 0,
+            "float": 7.0 if full else 0.0,
+            "double": 7.0 if full else 0.0,
             "bytes": b"lead" if full else b"",
             "string": "lead" if full else "",
         }

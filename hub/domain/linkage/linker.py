@@ -1,0 +1,129 @@
+"""Who a new referral may already be, as the log goes by.
+
+The linker follows every partition of lead.events (each in its own order): it keeps the
+keyed blocking tokens of each participant's referrals, the identities to compare with as
+they are on the log (encrypted under the participant's data key), and the latest linkage
+event between any two ids. When a referral is decided, it scores the referral's identity
+against each earlier participant a token points to and answers with the hub's event to
+publish: ``participants_linked`` (a match), ``match_suspected`` (a probable match: the
+reviewer's task) or nothing. Pure: the secret is handed in, and identities are opened by
+the caller's ``open_identity`` (which holds the data keys), one at a time, only to be
+compared; the linker holds tokens and participant ids, never a name.
+
+What a worker's linker knows depends on how far it has read the other partitions, so a
+decision is not re-derived by replay but logged, with its evidence (the weight, each
+field's level, the kinds of token shared): replay folds the link like any event, and an
+auditor holding the hub's keys can score the two identities again."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.domain.linkage.index import TokenIndex
+from hub.domain.linkage.scoring import Scored, Thresholds, Verdict, score
+from hub.domain.linkage.tokens import blocking_tokens, kinded_tokens
+from hub.events import Identity
+
+LINKAGE_NAMESPACE = uuid.UUID("e13781f4-14ad-4094-b7b0-0bff0adbe202")
+
+REFERRAL = "referral_made"
+ERASED = "participant_erased"
+LINKED = "participants_linked"
+SUSPECTED = "match_suspected"
+UNLINKED = "participants_unlinked"
+LINKAGE_TYPES = frozenset({LINKED, SUSPECTED, UNLINKED})
+# the event types a linker folds in: what any worker's follower decodes for it
+LINKER_FOLLOWS = frozenset({REFERRAL, ERASED, *LINKAGE_TYPES})
+
+# (participant id, an identity field as it is on lead.events) -> the identity, or None if
+# it no longer opens (the participant erased) or never did
+OpenIdentity = Callable[[str, Mapping[str, Any]], Identity | None]
+
+
+def linkage_event_id(referral: uuid.UUID) -> uuid.UUID:
+    """One answer per referral, whichever worker gives it and however often."""
+    return uuid.uuid5(LINKAGE_NAMESPACE, str(referral))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The hub's event to publish about a referral: a link or a task."""
+
+    event_type: str
+    participant_id: str  # the referral's
+    body: Mapping[str, Any]
+    event_id: uuid.UUID
+    cause: uuid.UUID  # the referral
+
+
+@dataclass
+class Linker:
+    secret: bytes
+    open_identity: OpenIdentity
+    index: TokenIndex = field(default_factory=TokenIndex)
+    identities: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+    # the latest linkage event between two ids: linked, asked about, or told apart
+    pairs: dict[frozenset[str], str] = field(default_factory=dict)
+
+    def follow(self, participant: str, event_type: str, body: Mapping[str, Any]) -> None:
+        """Fold in one event of lead.events (any partition's, in its partition's order)."""
+        if event_type == REFERRAL and body.get("identity") is not None:
+            identity = self.open_identity(participant, body["identity"])
+            if identity is None:
+                return
+            self.index.add(participant, blocking_tokens(identity, self.secret))
+            self.identities.setdefault(participant, []).append(body["identity"])
+        elif event_type in LINKAGE_TYPES:
+            pair = frozenset({participant, body["linked_participant_id"]})
+            if not (event_type == SUSPECTED and self.pairs.get(pair) == LINKED):
+                self.pairs[pair] = event_type
+        elif event_type == ERASED:  # the tokens go with the data key
+            self.index.remove(participant)
+            self.identities.pop(participant, None)
+
+    def decide(
+        self,
+        referral: uuid.UUID,
+        participant: str,
+        identity_field: Mapping[str, Any] | None,
+        thresholds: Thresholds,
+    ) -> Finding | None:
+        """The answer to one referral: the best-scoring earlier participant its tokens point
+        to (not one already linked to it, asked about, or told apart from it), if it scores
+        at least a probable match."""
+        if identity_field is None:
+            return None
+        identity = self.open_identity(participant, identity_field)
+        if identity is None:
+            return None
+        tokens = kinded_tokens(identity, self.secret)
+        best: tuple[Scored, str] | None = None
+        for other in sorted(self.index.candidates(tokens) - {participant}):
+            if frozenset({participant, other}) in self.pairs:
+                continue
+            for stored in self.identities.get(other, ()):
+                known = self.open_identity(other, stored)
+                if known is None:
+                    continue
+                scored = score(identity, known)
+                if best is None or scored.weight > best[0].weight:
+                    best = (scored, other)
+        if best is None:
+            return None
+        scored, other = best
+        verdict = scored.verdict(thresholds)
+        if verdict is Verdict.NONE:
+            return None
+        body: dict[str, Any] = {
+            "linked_participant_id": other,
+            "weight": round(scored.weight, 3),
+            "levels": [f"{name}={level}" for name, level in scored.levels],
+            "token_kinds": sorted({tokens[t] for t in tokens.keys() & self.index.tokens_of(other)}),
+        }
+        if verdict is Verdict.MATCH:
+            body["basis"] = "AUTOMATIC"
+        event_type = LINKED if verdict is Verdict.MATCH else SUSPECTED
+        return Finding(event_type, participant, body, linkage_event_id(referral), referral)
