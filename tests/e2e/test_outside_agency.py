@@ -19,7 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.audit.erasure import publish_erasure
+from hub.context import HubContext
 from hub.crypto import load_sealing_key
+from hub.domain import blocking_tokens
+from hub.events import EVENTS, Identity, decode_envelope
 from hub.events.codec import Codec
 from hub.events.topics import load_topic_specs
 from hub.web.auth import issue_session
@@ -31,6 +35,7 @@ from tests.support.paths import DEPLOY, ROOT
 
 pytestmark = pytest.mark.timeout(600)
 GIVEN, FAMILY = "Quorvane", "Thistlewick"  # the canary: synthetic, and nowhere else
+LINKAGE_EVENTS = {"participants_linked", "match_suspected", "participants_unlinked"}
 AGENCY_LIBRARIES = READER_LIBRARIES | {"base64", "hashlib", "time", "urllib", "kafka"}
 
 
@@ -193,3 +198,108 @@ def _the_name_is_nowhere_in_clear_but_on_cms_pages(hub: Hub, base: str, pid: str
             shown = "".join(p.text for p in pages if p.status_code == 200)
         # cm, to whom the policy discloses it; bpd, which sealed it: its own referral
         assert (FAMILY in shown) == (who in ("cm", "bpd")), who
+
+
+def _referral(agency: OutsideAgency, identity: dict[str, Any], door: str) -> tuple[str, str]:
+    """``agency`` refers a person under a new id, the identity sealed to the intake key."""
+    pid, event_id = agency.new_participant_id(), uuid.uuid4()
+    police = door != "COMMUNITY"
+    body = {
+        "door": door,
+        "offence_category": "NONE",
+        "catchment_area": "eastern",
+        "officer_id": "ofc-4410" if police else None,
+        "referring_partner": None if police else "outreach-east",
+        "identity": None,
+        "sealed_identity": agency.sealed("IDENTITY", identity, pid, event_id),
+        "arrest_ref": None,
+    }
+    agency.publish("referral_made", 2, pid, body, event_id=event_id)
+    return pid, str(event_id)
+
+
+def _told(agency: OutsideAgency, event_type: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    return [(n, c) for n, c in agency.notices() if n["event_type"] == event_type]
+
+
+def test_a_person_referred_twice_is_linked_and_only_cm_learns_it(
+    outside: tuple[Hub, str], codec: Codec
+) -> None:
+    """bpd refers a person; weeks later it refers them again under a nickname, the day and
+    month of birth swapped (a new id, as an officer on the street would get). The hub links
+    the two ids and tells cm alone, as the policy says; bpd, sao and opd learn nothing of
+    it. Once both ids are erased, the person can no longer be matched to either."""
+    hub, base = outside
+    bpd, cm = agency(hub, base, "bpd"), agency(hub, base, "cm")
+    first = {
+        "given_name": "Robert",
+        "family_name": "Quillfeather",
+        "middle_name": None,
+        "aliases": [],
+        "date_of_birth": datetime(1988, 4, 9).date(),
+        "local_record_numbers": [],
+    }
+    again = {**first, "given_name": "Bob", "date_of_birth": datetime(1988, 9, 4).date()}
+    a, _ = _referral(bpd, first, "SOCIAL_CONTACT")
+    _wait(
+        lambda: _told(cm, "referral_made"), lambda ns: any(n["participant_id"] == a for n, _ in ns)
+    )
+    b, referred_b = _referral(bpd, again, "SOCIAL_CONTACT")
+
+    links = _wait(
+        lambda: _told(cm, "participants_linked"),
+        lambda ns: any(n["participant_id"] == b for n, _ in ns),
+    )
+    ((_, content),) = [(n, c) for n, c in links if n["participant_id"] == b]
+    fields = content["fields"]
+    assert fields["linked_participant_id"] == a and fields["basis"] == "AUTOMATIC"
+    assert fields["weight"] >= 20 and "dob=swapped" in fields["levels"]
+    assert set(fields["token_kinds"]) <= {"gd", "fd", "gsy", "ssd"} and fields["token_kinds"]
+    assert "Quillfeather" not in str(content) and "Robert" not in str(content)
+    # on the log: the hub's signed event, caused by the second referral
+    (linked,) = [
+        e
+        for r in hub.read(EVENTS)
+        for e in (decode_envelope(r.value, codec),)
+        if e.event_type == "participants_linked" and e.participant_id == b
+    ]
+    assert linked.source == "hub" and str(linked.causation_id) == referred_b
+    for other in ("bpd", "sao", "opd"):
+        heard = [n for n, _ in agency(hub, base, other).notices() if n["participant_id"] == b]
+        assert not [n for n in heard if n["event_type"] in LINKAGE_EVENTS], other
+
+    _no_token_is_on_any_topic_or_on_disk(hub, [first, again])
+
+    # erased (both ids): their tokens go with their data keys; a third referral is no one
+    for erased in (a, b):
+        publish_erasure(HubContext(hub.settings), hub.bootstrap, erased, "EXPUNGEMENT", "admin-7")
+        key = hub.settings.paths.datakeys / f"{erased}.key"
+        _wait(key.exists, lambda held: not held)
+    time.sleep(1.0)  # every worker's follower reads the erasures too
+    c, referred_c = _referral(bpd, first, "SOCIAL_CONTACT")
+    _wait(
+        lambda: _told(cm, "referral_made"), lambda ns: any(n["participant_id"] == c for n, _ in ns)
+    )
+    # the answer would have been sent in the same transaction as cm's notice: none was
+    hub_events = [decode_envelope(r.value, codec) for r in hub.read("lead.ingest.hub")]
+    assert not [e for e in hub_events if str(e.causation_id) == referred_c]
+    assert [e for e in hub_events if str(e.causation_id) == referred_b]  # not vacuous
+
+
+def _no_token_is_on_any_topic_or_on_disk(hub: Hub, identities: list[dict[str, Any]]) -> None:
+    """No plaintext identity index, and no keyed one either: the tokens live in the
+    workers' memory only, and the secret that makes them in a file of its own (0600)."""
+    secret_file = hub.settings.paths.linkage_secret
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    secret = secret_file.read_bytes()
+    tokens = {t for i in identities for t in blocking_tokens(Identity(**i), secret)}
+    assert len(tokens) > 8
+    topics = [s.name for s in load_topic_specs(DEPLOY / "topics.yaml", [*RECIPIENTS, "hub"])]
+    for topic in topics:
+        for r in hub.read(topic):
+            raw = b"".join([r.key or b"", r.value or b"", *(v for _, v in r.headers)])
+            assert not any(t in raw for t in tokens), topic
+    for path in hub.settings.paths.root.rglob("*"):
+        if path.is_file() and path != secret_file:
+            data = path.read_bytes()
+            assert not any(t in data for t in tokens), path
