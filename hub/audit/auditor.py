@@ -39,7 +39,7 @@ from hub.audit.verification import (
 )
 from hub.config import Settings
 from hub.context import HubContext
-from hub.domain import jsonable, load_all, notice_id
+from hub.domain import Links, jsonable, load_all, notice_id
 from hub.errors import HubError
 from hub.events import (
     AUDIT,
@@ -47,6 +47,7 @@ from hub.events import (
     ENCRYPTED,
     EVENTS,
     HUB,
+    Envelope,
     EventError,
     decode_envelope,
     ingest_topic,
@@ -99,6 +100,10 @@ def read_log(
     records: Iterable[ArchivedRecord] = archive.read(topics)
     log = AuditLog(archive=archive)
     return log.add(records)
+
+
+def _at(e: Envelope) -> datetime:
+    return e.recorded_at or e.occurred_at
 
 
 def _shown(fields: Any) -> str:
@@ -322,13 +327,16 @@ class Auditor(_Checks):
     ) -> list[dict[str, Any]]:
         """What the hub had recorded about the participant by ``as_of`` (by the log's
         time, recorded_at: offsets_for_times is broken on the embedded broker), and, for an
-        agency, what of it that agency had been shown: its own events and its permits."""
+        agency, what of it that agency had been shown: its own events and its permits. With
+        the events of every id linked to the participant by then (for an agency: by the
+        links it was shown), each row naming the id it was recorded under."""
         self._known(participant)
         if as_seen_by is not None and as_seen_by not in self.hub.agencies:
             raise HubError(f"unknown agency {as_seen_by!r}")
+        ids = self.person(participant, as_of, as_seen_by)
         rows: list[dict[str, Any]] = []
         for e in self.replay.envelopes.values():
-            if e.participant_id != participant or (e.recorded_at or e.occurred_at) > as_of:
+            if e.participant_id not in ids or _at(e) > as_of:
                 continue
             row: dict[str, Any] = {
                 "recorded_at": e.recorded_at,
@@ -337,17 +345,36 @@ class Auditor(_Checks):
                 "event_type": e.event_type,
                 "event_id": e.event_id,
             }
+            if len(ids) > 1:
+                row["participant_id"] = e.participant_id
             if as_seen_by is not None:
-                decision = self.replay.disclosed.get(notice_id(e.event_id, as_seen_by))
-                if e.source == as_seen_by:
-                    row["seen"], row["shown"] = "own event", "all (its own record)"
-                elif decision is None:
+                seen = self._seen_by(e, as_seen_by)
+                if seen is None:
                     continue
-                else:
-                    row["seen"] = f"notice ({decision.rule_id})"
-                    row["shown"] = _shown(decision.fields)
+                row["seen"], row["shown"] = seen
             rows.append(row)
-        return rows
+        return sorted(rows, key=lambda r: r["recorded_at"]) if len(ids) > 1 else rows
+
+    def person(
+        self, participant: str, as_of: datetime, as_seen_by: str | None = None
+    ) -> frozenset[str]:
+        """The participant's ids by ``as_of``: linked by the log (for an agency, by the
+        links it published or was shown)."""
+        joins = sorted(self.replay.joins, key=lambda j: _at(j[0]))
+        return Links.of(
+            (e.participant_id, e.event_type, body)
+            for e, body in joins
+            if _at(e) <= as_of and (as_seen_by is None or self._seen_by(e, as_seen_by))
+        ).group(participant)
+
+    def _seen_by(self, e: Envelope, agency: str) -> tuple[str, str] | None:
+        """How ``agency`` saw the event (seen, shown), or None if it did not."""
+        if e.source == agency:
+            return "own event", "all (its own record)"
+        decision = self.replay.disclosed.get(notice_id(e.event_id, agency))
+        if decision is None:
+            return None
+        return f"notice ({decision.rule_id})", _shown(decision.fields)
 
     def _known(self, participant: str) -> None:
         if not any(e.participant_id == participant for e in self.replay.envelopes.values()):

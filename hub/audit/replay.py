@@ -27,6 +27,7 @@ from uuid import UUID
 
 from hub.crypto import PublicKeys
 from hub.domain import (
+    JOINING,
     Decision,
     FirstSeen,
     PartitionProcessor,
@@ -80,6 +81,8 @@ class Replay:
     # the hub events the clock makes due (lapses, reminders, consent expiries) replay
     # expects, by id, each with its type and the event that made it due
     due: FirstSeen[UUID, tuple[str, Position]] = field(default_factory=FirstSeen)
+    # the links and unlinks (participant, event type, body), for joined timelines
+    joins: list[tuple[Envelope, dict[str, Any]]] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
     events: int = 0
     _encoded: dict[bytes, tuple[UUID, bytes]] | None = field(default=None, repr=False)
@@ -142,6 +145,8 @@ def replay_events(
             if not outcome.duplicate:
                 result.events += 1
                 result.envelopes.keep(envelope.event_id, envelope)
+                if envelope.event_type in JOINING:
+                    result.joins.append((envelope, body.model_dump()))
             for due in outcome.due:
                 result.due.keep(due.event_id, (due.event_type, (r.partition, r.offset)))
             for d in audited(r.partition, envelope, outcome):

@@ -12,6 +12,7 @@ __all__ = [
     "BROADCAST",
     "CLOCK_TICKED",
     "DUE_TYPES",
+    "JOINING",
     "LINKER_FOLLOWS",
     "PREFIX",
     "RECORDS_VIEWED",
@@ -30,6 +31,7 @@ __all__ = [
     "Grant",
     "Hold",
     "Linker",
+    "Links",
     "LogClock",
     "Notice",
     "OnTheLog",
@@ -90,8 +92,10 @@ if TYPE_CHECKING:
         wall_clock,
     )
     from hub.domain.linkage import (
+        JOINING,
         LINKER_FOLLOWS,
         Linker,
+        Links,
         Thresholds,
         TokenIndex,
         Verdict,
@@ -142,8 +146,10 @@ else:
                 "time_left",
             ),
             "hub.domain.linkage": (
+                "JOINING",
                 "LINKER_FOLLOWS",
                 "Linker",
+                "Links",
                 "Thresholds",
                 "TokenIndex",
                 "Verdict",

@@ -17,6 +17,7 @@ READ = "records_viewed"  # the hub's own event for a read through its API
 class LoggedEvent:
     envelope: Envelope
     body: m.EventBody
+    person: str | None = None  # the person's first id, if linked to other ids (see source)
 
     @property
     def recorded(self) -> datetime:
@@ -28,7 +29,8 @@ class LoggedEvent:
 
     @property
     def pid(self) -> str:
-        return self.envelope.participant_id
+        """Whom the measures count: the person, one for all of their linked ids."""
+        return self.person or self.envelope.participant_id
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,13 @@ and notify topics, which time a publication to its notices.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Literal
 from uuid import UUID
 
 from hub.audit import LogRecord
 from hub.context import HubContext
-from hub.domain import FirstSeen, parse
+from hub.domain import JOINING, FirstSeen, Links, parse
 from hub.errors import BrokerError
 from hub.events import AUDIT, EVENTS, REJECTED, Codec, EventError, decode_body, decode_envelope
 from hub.log import Archive, client_kwargs, read_topics
@@ -103,7 +104,24 @@ def decode(records: Iterable[LogRecord], codec: Codec, has_rejected: bool) -> Re
             _earliest(ingested, r)
         elif r.topic.startswith("lead.notify."):
             _earliest(log.notified_ms, r)
-    log.events = list(events.values())
+    log.events = joined(list(events.values()))
     log.decisions = list(decisions.values())
     log.published_ms = {**canonical, **ingested}
     return log
+
+
+def joined(events: list[LoggedEvent]) -> list[LoggedEvent]:
+    """Each event of a person with linked ids counted under the person's first id (the one
+    whose first event came first), as the links stand at the end of the log."""
+    joins = sorted(
+        (e for e in events if e.envelope.event_type in JOINING), key=lambda e: e.recorded
+    )
+    links = Links.of((e.pid, e.envelope.event_type, e.body.model_dump()) for e in joins)
+    first_seen = {e.pid: i for i, e in reversed(list(enumerate(events)))}
+    person: dict[str, str] = {}
+    for e in joins:
+        for pid in (e.pid, e.body.model_dump()["linked_participant_id"]):
+            group = links.group(pid)
+            if len(group) > 1:
+                person[pid] = min(group, key=lambda p: first_seen.get(p, len(events)))
+    return [replace(e, person=person[e.pid]) if e.pid in person else e for e in events]

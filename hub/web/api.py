@@ -146,6 +146,11 @@ class Timeline(BaseModel):
     participant_id: str
     agency: str
     view_id: str = Field(description="request_id of the records_viewed logged for this read")
+    linked_ids: list[str] = Field(
+        default_factory=list,
+        description="the other participant ids you were told are the same person "
+        "(participants_linked): their events are in entries too, each under its own id",
+    )
     entries: list[TimelineEntry]
 
 
@@ -322,13 +327,13 @@ def router(ctx: WebContext) -> APIRouter:
         shown = ctx.view.timeline(participant_id, who, as_of)
         if not shown:
             raise NOTHING_DISCLOSED
-        view_id = await ctx.record_views(
-            who, ViewKind.TIMELINE, {participant_id: [s.event_id for s in shown]}
-        )
+        # each event's read is logged under the id it was recorded under (a joined timeline)
+        view_id = await log_views(ctx, who, ViewKind.TIMELINE, shown)
         return Timeline(
             participant_id=participant_id,
             agency=who,
             view_id=str(view_id),
+            linked_ids=ctx.view.person(participant_id, who, as_of)[1:],
             entries=[TimelineEntry(**as_json(s)) for s in shown],
         )
 

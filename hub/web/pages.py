@@ -151,6 +151,7 @@ def router(ctx: WebContext) -> APIRouter:
             who,
             title=f"Participant {participant_id}",
             participant_id=participant_id,
+            also=ctx.view.person(participant_id, who)[1:],
             entries=[_entry(s) for s in shown],
             view_id=view_id,
         )

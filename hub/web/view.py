@@ -15,7 +15,16 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from hub.domain import CLOCK_TICKED, REMINDED_AT, Decision, erased_field, jsonable, notice_id
+from hub.domain import (
+    CLOCK_TICKED,
+    JOINING,
+    REMINDED_AT,
+    Decision,
+    Links,
+    erased_field,
+    jsonable,
+    notice_id,
+)
 from hub.events import Envelope
 
 OWN = "own event"
@@ -55,6 +64,7 @@ class DisclosureView:
     """Per participant, every event with the permits it got; per agency, what it acked."""
 
     items: dict[str, list[_Item]] = field(default_factory=dict)
+    joins: list[_Item] = field(default_factory=list)  # links and unlinks, in log order
     acknowledged: set[UUID] = field(default_factory=set)
     now: datetime | None = None  # the log's time: the latest recorded_at seen
 
@@ -74,16 +84,40 @@ class DisclosureView:
                     a: replace(d, fields=_erased(d.fields)) for a, d in item.permits.items()
                 }
         permits = {d.recipient: d for d in decisions if d.permit}
-        self.items.setdefault(envelope.participant_id, []).append(
-            _Item(envelope, at, body, permits)
-        )
+        item = _Item(envelope, at, body, permits)
+        self.items.setdefault(envelope.participant_id, []).append(item)
+        if envelope.event_type in JOINING:
+            self.joins.append(item)
 
     def knows(self, participant: str, agency: str) -> bool:
-        return bool(self.timeline(participant, agency))
+        return bool(self._events_of(participant, agency))
+
+    def person(self, participant: str, agency: str, as_of: datetime | None = None) -> list[str]:
+        """The ids the agency knows to be this participant's (the participant's first): as
+        the links it published or was told of say, so a link it was not told of joins
+        nothing on its pages."""
+        seen = (
+            (i.envelope.participant_id, i.envelope.event_type, i.body)
+            for i in self.joins
+            if (as_of is None or i.at <= as_of) and _shown(i, agency) is not None
+        )
+        group = Links.of(seen).group(participant)
+        return [participant, *sorted(group - {participant})]
 
     def timeline(self, participant: str, agency: str, as_of: datetime | None = None) -> list[Shown]:
-        """The participant's events the agency may see, oldest first: its own, in full,
-        and others' as permitted, with the permitted fields only."""
+        """The person's events the agency may see, oldest first: its own, in full, and
+        others' as permitted, with the permitted fields only; of every id it knows to be
+        theirs (``person``), each event showing which id it was recorded under."""
+        ids = self.person(participant, agency, as_of)
+        if len(ids) == 1:
+            return self._events_of(participant, agency, as_of)
+        joined = [s for p in ids for s in self._events_of(p, agency, as_of)]
+        return sorted(joined, key=lambda s: s.recorded_at)
+
+    def _events_of(
+        self, participant: str, agency: str, as_of: datetime | None = None
+    ) -> list[Shown]:
+        """One id's events the agency may see, in log order."""
         shown = []
         for item in self.items.get(participant, ()):
             if as_of is not None and item.at > as_of:
@@ -100,7 +134,7 @@ class DisclosureView:
     def inbox(self, agency: str) -> list[Shown]:
         """The notices the agency received (not its own events), newest first."""
         notices = [
-            s for p in self.items for s in self.timeline(p, agency) if s.notice_id is not None
+            s for p in self.items for s in self._events_of(p, agency) if s.notice_id is not None
         ]
         return sorted(notices, key=lambda s: s.recorded_at, reverse=True)
 
@@ -110,7 +144,7 @@ class DisclosureView:
         for p in self.items:
             ended = set()
             open_ = []
-            for s in self.timeline(p, agency):
+            for s in self._events_of(p, agency):
                 if s.event_type == "charges_held":
                     open_.append(s)
                 elif s.event_type in HOLD_ENDS:
@@ -125,7 +159,7 @@ class DisclosureView:
         found: list[Shown] = []
         for p in self.items:
             pending: dict[str, Shown] = {}
-            for s in self.timeline(p, agency):
+            for s in self._events_of(p, agency):
                 about = str(s.fields.get("case_ref") or s.fields.get("consent_id"))
                 if s.event_type in REMINDED_AT:
                     pending[about] = s

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.audit.auditor import Auditor, read_log
 from hub.audit.erasure import publish_erasure
 from hub.context import HubContext
 from hub.crypto import load_sealing_key
@@ -269,6 +270,18 @@ def test_a_person_referred_twice_is_linked_and_only_cm_learns_it(
         assert not [n for n in heard if n["event_type"] in LINKAGE_EVENTS], other
 
     _no_token_is_on_any_topic_or_on_disk(hub, [first, again])
+
+    # the auditor's replay decides the link's disclosures as the hub did, and joins the
+    # timelines for whom the link was disclosed
+    auditor = Auditor(HubContext(hub.settings), read_log(hub.settings, "kafka", hub.bootstrap))
+    assert auditor.replay_findings()[0] == []
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert auditor.person(b, later) == auditor.person(b, later, "cm") == {a, b}
+    assert {r["participant_id"] for r in auditor.timeline(b, later, "cm")} == {a, b}
+    assert auditor.person(b, later, "sao") == {b}
+    assert auditor.timeline(b, later, "sao") and not any(
+        "participant_id" in r for r in auditor.timeline(b, later, "sao")
+    )
 
     # erased (both ids): their tokens go with their data keys; a third referral is no one
     for erased in (a, b):

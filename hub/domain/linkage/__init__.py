@@ -6,12 +6,15 @@ the secret and the identities are handed in."""
 
 from hub.domain.linkage.index import TokenIndex
 from hub.domain.linkage.linker import LINKER_FOLLOWS, Linker
+from hub.domain.linkage.links import JOINING, Links
 from hub.domain.linkage.scoring import Thresholds, Verdict, score
 from hub.domain.linkage.tokens import blocking_tokens
 
 __all__ = [
+    "JOINING",
     "LINKER_FOLLOWS",
     "Linker",
+    "Links",
     "Thresholds",
     "TokenIndex",
     "Verdict",

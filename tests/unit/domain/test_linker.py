@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from random import Random
 from typing import Any
 
-from hub.domain import Linker, Thresholds
+from hub.domain import Linker, Links, Thresholds
 from hub.domain.linkage.linker import LINKED, SUSPECTED, linkage_event_id
 from hub.events import Identity
 from producers.variants import namesake, person, variant
@@ -122,3 +122,19 @@ def test_an_identity_that_no_longer_opens_is_neither_indexed_nor_answered() -> N
     assert referred(linker, vault, FIRST, first) is None
     assert len(linker.index) == 0
     assert linker.decide(uuid.uuid4(), SECOND, None, Thresholds()) is None
+
+
+def test_links_make_groups_and_an_unlink_parts_only_its_pair() -> None:
+    def link(a: str, b: str) -> tuple[str, str, dict[str, str]]:
+        return a, LINKED, {"linked_participant_id": b}
+
+    chain = [
+        link(SECOND, FIRST),
+        link(THIRD, SECOND),
+        (FIRST, SUSPECTED, {"linked_participant_id": "P-x"}),
+    ]
+    links = Links.of(chain)
+    assert links.group(FIRST) == links.group(THIRD) == {FIRST, SECOND, THIRD}
+    assert links.group("P-x") == {"P-x"}  # a suspicion joins nothing
+    links.apply(SECOND, "participants_unlinked", {"linked_participant_id": THIRD})
+    assert links.group(FIRST) == {FIRST, SECOND} and links.group(THIRD) == {THIRD}

@@ -4,15 +4,25 @@ notice carried when the recipient opened it. Nothing else can reach a page."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
 
 import pytest
 
 from hub.domain.notices import Notice, open_notice
 from hub.domain.policy import PolicyBook
-from hub.domain.processor import PartitionProcessor
+from hub.domain.processor import PartitionProcessor, audited
 from hub.events.envelope import sign_event
-from hub.events.models import NoticeAcknowledged, RecordsViewed, ViewKind
+from hub.events.models import (
+    LinkBasis,
+    NoticeAcknowledged,
+    ParticipantsLinked,
+    ParticipantsUnlinked,
+    RecordsViewed,
+    UnlinkReason,
+    ViewKind,
+)
 from hub.events.topics import notify_topic
 from hub.web.view import OWN, DisclosureView, redacted
 from tests.support.histories import RECIPIENTS
@@ -108,3 +118,56 @@ def test_an_acknowledgement_marks_its_notice(
     view = DisclosureView()
     view.record(envelope, ack.model_dump(), ())
     assert view.acknowledged == {notice.notice_id}
+
+
+def test_a_link_joins_timelines_for_whom_it_was_told_and_an_unlink_parts_them(
+    story: Story, viewed: DisclosureView, agency_keys: dict
+) -> None:
+    view = DisclosureView(  # a copy: the story's view serves the other tests
+        {p: list(items) for p, items in viewed.items.items()}, list(viewed.joins), now=viewed.now
+    )
+    first, second = view.participants("cm")[:2]
+    alone = {p: view.timeline(p, "cm") for p in (first, second)}
+    sao_before = view.timeline(second, "sao")
+    processor = PartitionProcessor(PolicyBook(in_force=POLICY), RECIPIENTS)
+    later = view.now + timedelta(hours=1)
+
+    def fold(body: Any, source: str, participant: str, at: datetime) -> UUID:
+        envelope = sign_event(
+            body,
+            codec=story.codec,
+            key=agency_keys[source],
+            participant_id=participant,
+            occurred_at=at,
+        ).model_copy(update={"recorded_at": at})
+        decided = audited(0, envelope, processor.process(envelope, body))
+        view.record(envelope, body.model_dump(), decided)
+        return envelope.event_id
+
+    link = ParticipantsLinked(
+        linked_participant_id=first,
+        basis=LinkBasis.AUTOMATIC,
+        weight=24.5,
+        levels=["given=nickname"],
+        token_kinds=["fd"],
+    )
+    linked = fold(link, "hub", second, later)
+    assert view.person(second, "cm") == [second, first] == view.person(second, "cm", later)
+    joined = view.timeline(second, "cm")
+    assert len(joined) == len(alone[first]) + len(alone[second]) + 1
+    assert [s.recorded_at for s in joined] == sorted(s.recorded_at for s in joined)
+    assert view.timeline(first, "cm") == joined  # from either id
+    assert view.timeline(second, "cm", as_of=later - timedelta(seconds=1)) == alone[second]
+    # sao was not told of the link: its pages join nothing
+    assert view.person(second, "sao") == [second] and view.timeline(second, "sao") == sao_before
+    # the inbox lists each notice once, under the id it was recorded under
+    assert len({s.notice_id for s in view.inbox("cm")}) == len(view.inbox("cm"))
+
+    apart = ParticipantsUnlinked(linked_participant_id=second, reason=UnlinkReason.DIFFERENT_PEOPLE)
+    fold(apart, "cm", first, later + timedelta(hours=1))
+    assert view.person(second, "cm") == [second]
+    assert [s.event_id for s in view.timeline(second, "cm")] == [
+        *(s.event_id for s in alone[second]),
+        linked,  # the link itself stays on the record
+    ]
+    assert view.person(second, "cm", later + timedelta(minutes=1)) == [second, first]
