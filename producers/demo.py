@@ -58,6 +58,8 @@ from producers.sdk import Publisher
 from producers.simulator import Scenario, SealFor, plan
 
 WITNESSES = ("opd", "bchd")  # the defender and the health department cosign the log
+# people referred again under a new id, and namesakes: linkage's ground truth
+REFERRED_AGAIN, NAMESAKES = 0.1, 0.03
 
 
 def demo_keys(settings: Settings, agencies: AgencyRegistry) -> dict[str, SigningKey]:
@@ -328,7 +330,14 @@ def run_demo(
     started = time.monotonic()
     settings, agencies, codec = hub.settings, hub.agencies, hub.codec
     keys = demo_keys(settings, agencies)
-    scenario = plan(seed, participants, intake_sealer(hub), settings.site.intake_window_days)
+    scenario = plan(
+        seed,
+        participants,
+        intake_sealer(hub),
+        settings.site.intake_window_days,
+        again=REFERRED_AGAIN,
+        namesakes=NAMESAKES,
+    )
     add_bad_input(scenario, random.Random(seed), codec, keys)
     if fresh_log(settings):
         out(

@@ -7,13 +7,23 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from hub.config import Settings
 from hub.domain import parse
-from hub.events import AUDIT, EVENTS, REJECTED, SYSTEM_PARTICIPANT, Codec, Envelope, decode_envelope
+from hub.events import (
+    AUDIT,
+    EVENTS,
+    REJECTED,
+    SYSTEM_PARTICIPANT,
+    Codec,
+    Envelope,
+    decode_body,
+    decode_envelope,
+)
+from hub.events import models as m
 from producers.simulator import Scenario
 
 Out = Callable[[str], None]
@@ -58,6 +68,7 @@ def summarise(
         f"{by_type['consent_expiry_approaching']} before consents expire; "
         f"{by_type['consent_expired']} consents expired"
     )
+    linked = _linkage(scenario, events, codec, out)
     expected_rejections = Counter(b.expected.value for b in scenario.bad)
     problems = 0
     for what, got, want in [
@@ -86,7 +97,7 @@ def summarise(
             out(f"  {e.occurred_at:%Y-%m-%d %H:%M}  {e.source:4} {e.event_type:28} -> {recipients}")
     story = [e for e in events if e.participant_id == sample]
     middle = story[len(story) // 2].recorded_at or story[len(story) // 2].occurred_at
-    _next_steps(out, settings, config, sample, middle)
+    _next_steps(out, settings, config, sample, middle, linked)
     out("")
     verdict = "all checks passed" if not problems else f"{problems} MISMATCH(ES)"
     out(f"demo finished in {seconds:.1f} s; {verdict}")
@@ -94,7 +105,12 @@ def summarise(
 
 
 def _next_steps(
-    out: Out, settings: Settings, config: Path | None, sample: str, middle: datetime
+    out: Out,
+    settings: Settings,
+    config: Path | None,
+    sample: str,
+    middle: datetime,
+    linked: tuple[str, datetime] | None,
 ) -> None:
     """What to do with the demo's log once the broker has stopped."""
     out("")
@@ -108,6 +124,12 @@ def _next_steps(
         f"  {auditor} timeline{cfg} --participant {sample} "
         f"--as-of {middle:%Y-%m-%dT%H:%M} --as-seen-by sao"
     )
+    if linked is not None:  # one person under two ids: cm sees one timeline
+        pid, at = linked
+        out(
+            f"  {auditor} timeline{cfg} --participant {pid} --as-of {at:%Y-%m-%dT%H:%M} "
+            "--as-seen-by cm"
+        )
     out(f"  .venv/bin/leadhub report{cfg} --format html --output {settings.data_dir}/report.html")
     if settings.web.enabled:
         web = f"http://{settings.web.host}:{settings.web.port}"
@@ -115,6 +137,39 @@ def _next_steps(
         out(f"see it as each agency does, in the pages at {web} (the hub starts on the same log):")
         out(f"  .venv/bin/leadhub run{cfg}")
         out(f"  .venv/bin/leadhub web login cm{cfg}    (or sao, opd, bchd...: open the link)")
+
+
+def _linkage(
+    scenario: Scenario, events: list[Envelope], codec: Codec, out: Out
+) -> tuple[str, datetime] | None:
+    """The hub's links and tasks against the scenario's truth: precision of its links, and
+    recall with its links alone and with the case manager's review of its tasks. Returns
+    the first id linked, and when."""
+    found: dict[str, dict[str, str]] = {"participants_linked": {}, "match_suspected": {}}
+    first: tuple[str, datetime] | None = None
+    for e in events:
+        if e.event_type == "participants_linked" and first is None:
+            # a minute on: the command's --as-of is to the minute
+            first = e.participant_id, (e.recorded_at or e.occurred_at) + timedelta(minutes=1)
+        if e.event_type in found and e.source == "hub":
+            body = decode_body(e, codec)
+            assert isinstance(body, m.ParticipantsLinked | m.MatchSuspected)
+            found[e.event_type][e.participant_id] = body.linked_participant_id
+    links, tasks = found["participants_linked"], found["match_suspected"]
+    truth = scenario.same_person
+    right = sum(1 for b, a in links.items() if truth.get(b) == a)
+    asked = sum(1 for b, a in tasks.items() if truth.get(b) == a)
+    out(
+        f"linkage: {len(truth)} people referred again under a new id, "
+        f"{len(scenario.namesakes)} namesakes; the hub linked {len(links)} ({right} rightly), "
+        f"asked cm about {len(tasks)} ({asked} the same person)"
+    )
+    if truth and links:
+        out(
+            f"  precision {right / len(links):.1%}; recall {right / len(truth):.1%} by the "
+            f"hub alone, {(right + asked) / len(truth):.1%} once cm has reviewed its tasks"
+        )
+    return first
 
 
 def _part2_to_enforcement(notices: Records, codec: Codec) -> int:

@@ -21,6 +21,7 @@ from hub.domain import Hold, issue_participant_id
 from hub.events import Reason
 from hub.events import models as m
 from producers.samples import Seal, part2_consent, sample_event
+from producers.variants import KINDS, namesake, variant
 
 SCENARIO_START = datetime(2026, 9, 1, 7, 0, tzinfo=UTC)
 CARE_AGENCIES = ["bpd", "sao", "opd", "cm", "bchd", "tx", "hsg"]
@@ -59,6 +60,10 @@ class Scenario:
     publications: list[Planned] = field(default_factory=list)
     bad: list[BadRecord] = field(default_factory=list)
     truth: Counter[str] = field(default_factory=Counter)
+    # linkage's ground truth: each referral under a new id of someone already referred
+    # (new id -> first id), and each namesake's (new id -> the id of whom it is not)
+    same_person: dict[str, str] = field(default_factory=dict)
+    namesakes: dict[str, str] = field(default_factory=dict)
 
     def expected_on_log(self) -> set[str]:
         """The event ids lead.events holds once the hub has handled the scenario: every
@@ -103,7 +108,8 @@ class _Story:
         self.seal_for = seal_for
         self.correlation = self._id()
         self.consent_id = self.correlation
-        self.t = start
+        self.start = self.t = start
+        self.identity: m.Identity | None = None  # as the first referral gives it
 
     def _id(self) -> uuid.UUID:
         return uuid.UUID(int=self.rng.getrandbits(128), version=4)
@@ -132,7 +138,13 @@ class _Story:
         bound to (a field sealed to the hub's intake key opens in that event only)."""
         event_id = self._id()
         seal = self.seal_for(self.pid, event_id)
-        return _with(sample_event(event_type, self.rng, seal), **updates), event_id
+
+        def keeping(plain: m.Identity | m.Narrative) -> m.EncryptedField | m.SealedField:
+            if isinstance(plain, m.Identity) and self.identity is None:
+                self.identity = plain
+            return seal(plain)
+
+        return _with(sample_event(event_type, self.rng, keeping), **updates), event_id
 
     def run(self) -> None:
         rng = self.rng
@@ -371,18 +383,65 @@ class _Story:
             )
 
 
+def _referred_again(
+    rng: random.Random,
+    scenario: Scenario,
+    seal_for: SealFor,
+    identity: m.Identity,
+    at: datetime,
+) -> str:
+    """A referral under a new id (as an officer on the street gets one) by police, after a
+    social contact: the person met again, or a namesake. Only the referral: what the hub
+    makes of it is the question."""
+    story = _Story(rng, scenario, seal_for, at)
+    event_id = story._id()
+    sealed = seal_for(story.pid, event_id)(identity)
+    body = _with(
+        sample_event("referral_made", rng, lambda _: sealed),
+        door=m.ReferralDoor.SOCIAL_CONTACT,
+        offence_category=m.OffenceCategory.NONE,
+        officer_id=f"ofc-{rng.randint(1000, 9999)}",
+        referring_partner=None,
+        arrest_ref=None,
+    )
+    story.emit("bpd", body, after=timedelta(0), event_id=event_id)
+    scenario.truth["door.SOCIAL_CONTACT"] += 1
+    return story.pid
+
+
 def plan(
     seed: int,
     participants: int,
     seal_for: SealFor,
     intake_window_days: int = 14,
     span_days: int = 60,
+    again: float = 0.0,
+    namesakes: float = 0.0,
 ) -> Scenario:
-    """Participants referred over ``span_days``; events sorted by simulated time."""
+    """Participants referred over ``span_days``; events sorted by simulated time. Then a
+    share ``again`` of them referred again 20 to 90 days after their first referral, each
+    with one kind of difference in turn (producers.variants: a nickname, a typo, day and
+    month swapped, a changed or double family name, or none), and a share ``namesakes`` of
+    new people with an earlier person's name and birth year. These come from a generator of
+    their own, so a scenario with none is the same as before they existed."""
     rng = random.Random(seed)
     scenario = Scenario(seed, intake_window_days)
+    stories = []
     for _ in range(participants):
         start = SCENARIO_START + timedelta(seconds=rng.randint(0, span_days * 86_400))
-        _Story(rng, scenario, seal_for, start).run()
+        story = _Story(rng, scenario, seal_for, start)
+        story.run()
+        stories.append(story)
+    others = random.Random(f"{seed}/referred again")
+    for n, story in enumerate(others.sample(stories, int(participants * again))):
+        assert story.identity is not None
+        changed = variant(others, story.identity, KINDS[n % len(KINDS)])
+        at = story.start + others.randint(20, 90) * DAY
+        scenario.same_person[_referred_again(others, scenario, seal_for, changed, at)] = story.pid
+    for story in others.sample(stories, int(participants * namesakes)):
+        assert story.identity is not None
+        someone = namesake(others, story.identity)
+        at = story.start + others.randint(1, 90) * DAY
+        scenario.namesakes[_referred_again(others, scenario, seal_for, someone, at)] = story.pid
     scenario.publications.sort(key=lambda p: (p.occurred_at, str(p.event_id)))
     return scenario

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 from uuid import UUID
 
@@ -48,9 +49,14 @@ def test_the_demo_runs_and_its_checks_pass(
         "denials by reason",
         "rejections by reason",
         "holds:",
+        "linkage:",
         "one participant's story",
     ):
         assert heading in text
+    # the re-referrals the scenario planned were found, and no one was linked wrongly
+    linkage = next(line for line in lines if line.startswith("linkage:"))
+    found = re.search(r"referred again under a new id, .*linked (\d+) \((\d+) rightly\)", linkage)
+    assert found is not None and int(found[1]) == int(found[2]) > 0, linkage
     assert all(p.name.startswith("demo-") for p in (tmp_path / "keys").glob("*/*.key"))
 
     # then the auditor's commands, as the demo prints them, on the archive it left
@@ -62,11 +68,14 @@ def test_the_demo_runs_and_its_checks_pass(
         ["audit", "replay"],
         ["audit", "disclosures"],
         ["audit", "timeline"],
+        ["audit", "timeline"],  # a person referred twice, as cm sees them
     ]
     outputs = {}
-    for command in commands:
+    for command in commands[:4]:
         code, outputs[command[1]] = leadhub(capsys, *command)
         assert code == 0, (command, outputs[command[1]])
+    code, joined = leadhub(capsys, *commands[4], "-f", "json")
+    assert code == 0 and len({row["participant_id"] for row in json.loads(joined)}) == 2, joined
     assert "FAIL" not in outputs["verify"] and "cosigned" in outputs["verify"]
     assert outputs["replay"].rstrip().endswith("MATCH")
     assert "recipient" in outputs["disclosures"] and "sao" in outputs["timeline"]
