@@ -36,6 +36,7 @@ from hub.events import (
     Identity,
     InvalidEvent,
     Narrative,
+    ParticipantsLinked,
     Reason,
     check_headers,
     decode_body,
@@ -244,6 +245,13 @@ class Gatekeeper:
         ):
             raise InvalidEvent(
                 f"{envelope.event_type}: linked_participant_id must be another id the hub issued"
+            )
+        if isinstance(body, ParticipantsLinked) and (body.basis == "AUTOMATIC") != (
+            envelope.source == HUB
+        ):
+            raise InvalidEvent(
+                "participants_linked: basis AUTOMATIC is the hub's own; an agency confirms "
+                "(CONFIRMED)"
             )
         partitions = self.events_partitions
         if isinstance(body, ClockTicked) and partitions and body.partition >= partitions:

@@ -25,7 +25,7 @@ from hub.events.envelope import (
     signing_input,
 )
 from hub.events.errors import Reason
-from hub.events.models import ChargesHeld, OffenceCategory
+from hub.events.models import ChargesHeld, LinkBasis, OffenceCategory, ParticipantsLinked
 from hub.events.schemas import SchemaRegistry
 from producers.samples import sample_event
 from tests.support.fakes import fake_seal
@@ -353,3 +353,43 @@ def test_a_batch_checked_on_threads_is_admitted_as_one_by_one(
     assert batched.counts["rejected.DUPLICATE"] == 2
     assert batched.counts["rejected.BAD_SIGNATURE"] == 1
     assert batched.counts["accepted.charges_held"] == 20
+
+
+@pytest.mark.parametrize(
+    ("source", "basis", "other", "accepted"),
+    [
+        ("hub", "AUTOMATIC", "another", True),
+        ("cm", "CONFIRMED", "another", True),
+        ("cm", "AUTOMATIC", "another", False),  # only the hub's score links without asking
+        ("hub", "CONFIRMED", "another", False),  # only a person confirms
+        ("cm", "CONFIRMED", "itself", False),
+        ("cm", "CONFIRMED", "P-NOTANID0000", False),
+    ],
+)
+def test_who_may_link_and_to_whom(
+    gate: Gatekeeper,
+    codec: Codec,
+    agency_keys: dict[str, SigningKey],
+    source: str,
+    basis: str,
+    other: str,
+    accepted: bool,
+) -> None:
+    linked = {
+        "another": issue_participant_id(random.Random(35).randbytes),
+        "itself": PARTICIPANT,
+    }.get(other, other)
+    body = ParticipantsLinked(
+        linked_participant_id=linked,
+        basis=LinkBasis(basis),
+        weight=21.5,
+        levels=["given=exact", "dob=swapped"],
+        token_kinds=["gd"],
+    )
+    env = sign_event(
+        body, codec=codec, key=agency_keys[source], participant_id=PARTICIPANT, occurred_at=NOW
+    )
+    result = admit(gate, source, record(env, codec))
+    assert isinstance(result, Accepted) == accepted, result
+    if not accepted:
+        assert reason(result) is Reason.INVALID_EVENT

@@ -120,3 +120,23 @@ def test_the_bases_and_part2_elements_are_the_models_own() -> None:
     assert m.AvroRecord is rules.AvroRecord and m.EventBody is rules.EventBody
     assert m.PART2_ELEMENTS is rules.PART2_ELEMENTS
     assert all(issubclass(model, m.EventBody) for model in m.EVENT_MODELS.values())
+
+
+@pytest.mark.parametrize(
+    ("levels", "kinds"),
+    [
+        (["given=Robert"], ["gd"]),  # a value where a level goes
+        (["given=exact", "given=typo"], ["gd"]),  # a field twice
+        (["dob=exact"], ["gd", "gd"]),
+        (["dob=exact"], ["3f9a"]),  # a token, not a kind
+    ],
+)
+def test_a_links_evidence_names_levels_and_kinds_never_values(
+    levels: list[str], kinds: list[str]
+) -> None:
+    with pytest.raises(ValidationError):
+        m.MatchSuspected(linked_participant_id="P-X", weight=13.0, levels=levels, token_kinds=kinds)
+    good = m.MatchSuspected(
+        linked_participant_id="P-X", weight=13.0, levels=["dob=swapped"], token_kinds=["gd"]
+    )
+    assert good.levels == ["dob=swapped"]
