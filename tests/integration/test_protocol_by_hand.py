@@ -671,6 +671,7 @@ def hpke_open_rfc9180(sealed: bytes, private_key: X25519PrivateKey, info: bytes)
 
 def test_the_document_ids_vector() -> None:
     from hub.domain.deadlines import EXPIRY_NAMESPACE, Hold
+    from hub.domain.linkage.linker import LINKAGE_NAMESPACE, linkage_event_id
     from hub.domain.notices import NOTICE_NAMESPACE, notice_id
     from hub.domain.policy import POLICY_NAMESPACE
     from hub.domain.rejections import REJECTION_NAMESPACE
@@ -680,12 +681,14 @@ def test_the_document_ids_vector() -> None:
     assert v["expiry_namespace"] == str(EXPIRY_NAMESPACE)
     assert v["rejection_namespace"] == str(REJECTION_NAMESPACE)
     assert v["policy_namespace"] == str(POLICY_NAMESPACE)
+    assert v["linkage_namespace"] == str(LINKAGE_NAMESPACE)
     event_id = uuid.UUID(v["event_id"])
+    assert str(linkage_event_id(event_id)) == v["linkage_event_id"]
     assert str(notice_id(event_id, v["recipient"])) == v["notice_id"]
     hold = Hold(event_id, "P-7KQ2M9XR4TQF", "SAO-2026-000123", datetime(2026, 11, 17, tzinfo=UTC))
     assert str(hold.expiry_event_id) == v["expiry_event_id"]
     text = doc_text()  # the namespaces the prose gives are these
-    for name in ("notice", "expiry", "rejection", "policy"):
+    for name in ("notice", "expiry", "rejection", "policy", "linkage"):
         assert f"uuid5(`{v[f'{name}_namespace']}`" in text, name
 
 

@@ -27,7 +27,7 @@ from hub.domain.linkage.scoring import Scored, Thresholds, Verdict, score
 from hub.domain.linkage.tokens import blocking_tokens, kinded_tokens
 from hub.events import Identity
 
-LINKAGE_NAMESPACE = uuid.UUID("e13781f4-14ad-4094-b7b0-0bff0adbe202")
+LINKAGE_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0005")
 
 REFERRAL = "referral_made"
 ERASED = "participant_erased"
