@@ -229,7 +229,8 @@ def test_a_person_referred_twice_is_linked_and_only_cm_learns_it(
     """bpd refers a person; weeks later it refers them again under a nickname, the day and
     month of birth swapped (a new id, as an officer on the street would get). The hub links
     the two ids and tells cm alone, as the policy says; bpd, sao and opd learn nothing of
-    it. Once both ids are erased, the person can no longer be matched to either."""
+    it. A third referral that is only probably them is cm's task, which cm confirms. Once
+    every id is erased, the person can no longer be matched to any."""
     hub, base = outside
     bpd, cm = agency(hub, base, "bpd"), agency(hub, base, "cm")
     first = {
@@ -283,8 +284,30 @@ def test_a_person_referred_twice_is_linked_and_only_cm_learns_it(
         "participant_id" in r for r in auditor.timeline(b, later, "sao")
     )
 
-    # erased (both ids): their tokens go with their data keys; a third referral is no one
-    for erased in (a, b):
+    # a probable match (the same name with one typo, born the same year on another day)
+    # is cm's task; cm confirms it, and the three ids are one person on cm's pages
+    near = {**first, "family_name": "Quilfeather", "date_of_birth": datetime(1988, 6, 15).date()}
+    d, _ = _referral(bpd, near, "SOCIAL_CONTACT")
+    tasks = _wait(
+        lambda: _told(cm, "match_suspected"),
+        lambda ns: any(n["participant_id"] == d for n, _ in ns),
+    )
+    ((_, task),) = [(n, c) for n, c in tasks if n["participant_id"] == d]
+    asked = task["fields"]
+    assert asked["linked_participant_id"] in {a, b} and 12 <= asked["weight"] < 20
+    assert "family=typo" in asked["levels"] and "dob=year" in asked["levels"]
+    confirmed = {**asked, "basis": "CONFIRMED"}
+    cm.publish("participants_linked", 1, d, confirmed)
+    joined = _wait(
+        lambda: cm.request("GET", f"/v1/participants/{d}/timeline"),
+        lambda t: len(t["linked_ids"]) == 2,
+    )
+    assert set(joined["linked_ids"]) == {a, b}
+    assert {e["participant_id"] for e in joined["entries"]} == {a, b, d}
+    assert len(bpd.request("GET", f"/v1/participants/{d}/timeline")["linked_ids"]) == 0
+
+    # erased (every id): their tokens go with their data keys; a new referral is no one
+    for erased in (a, b, d):
         publish_erasure(HubContext(hub.settings), hub.bootstrap, erased, "EXPUNGEMENT", "admin-7")
         key = hub.settings.paths.datakeys / f"{erased}.key"
         _wait(key.exists, lambda held: not held)
