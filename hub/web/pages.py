@@ -112,19 +112,21 @@ def router(ctx: WebContext) -> APIRouter:
             if s.event_type == "intake_deadline_approaching"
         }
         open_by_participant = {h.participant_id: h for h in ctx.view.open_holds(who)}
-        for participant in ctx.view.participants(who):
+        for ids in ctx.view.people(who):  # a person under linked ids is one row
+            participant = ids[0]
             entries = ctx.view.timeline(participant, who)
-            hold = open_by_participant.get(participant)
+            hold = next((open_by_participant[i] for i in ids if i in open_by_participant), None)
             deadline = hold.fields.get("intake_deadline") if hold else None
             name = named(entries)
             rows.append(
                 {
                     "participant_id": participant,
+                    "also": ids[1:],
                     "name": name[0] if name else None,
                     "count": len(entries),
                     "latest": _entry(entries[-1]),
                     "deadline": _when(deadline) if deadline else None,
-                    "soon": bool(deadline and participant in reminded),
+                    "soon": bool(deadline and hold and hold.participant_id in reminded),
                 }
             )
             shown += [entries[-1], *([hold] if hold else []), *([name[1]] if name else [])]

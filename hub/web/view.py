@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -93,16 +93,34 @@ class DisclosureView:
         return bool(self._events_of(participant, agency))
 
     def person(self, participant: str, agency: str, as_of: datetime | None = None) -> list[str]:
-        """The ids the agency knows to be this participant's (the participant's first): as
-        the links it published or was told of say, so a link it was not told of joins
-        nothing on its pages."""
-        seen = (
+        """The ids the agency knows to be this participant's (the participant's first, then
+        the rest by their first event): as the links it published or was told of say, so
+        a link it was not told of joins nothing on its pages."""
+        group = self._links(agency, as_of).group(participant) - {participant}
+        return [participant, *sorted(group, key=self._first_seen)]
+
+    def people(self, agency: str) -> list[list[str]]:
+        """Everyone of whom the agency has seen anything, once per person: each person's
+        ids as in ``person``, led by the one referred first; in pseudonym order of that."""
+        links, found, placed = self._links(agency), [], set()
+        for participant in self.participants(agency):
+            if participant in placed:
+                continue
+            ids = sorted(links.group(participant), key=self._first_seen)
+            placed.update(ids)
+            found.append(ids)
+        return sorted(found)
+
+    def _links(self, agency: str, as_of: datetime | None = None) -> Links:
+        return Links.of(
             (i.envelope.participant_id, i.envelope.event_type, i.body)
             for i in self.joins
             if (as_of is None or i.at <= as_of) and _shown(i, agency) is not None
         )
-        group = Links.of(seen).group(participant)
-        return [participant, *sorted(group - {participant})]
+
+    def _first_seen(self, participant: str) -> tuple[datetime, str]:
+        items = self.items.get(participant)
+        return (items[0].at if items else datetime.max.replace(tzinfo=UTC)), participant
 
     def timeline(self, participant: str, agency: str, as_of: datetime | None = None) -> list[Shown]:
         """The person's events the agency may see, oldest first: its own, in full, and

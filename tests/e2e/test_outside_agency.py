@@ -305,6 +305,11 @@ def test_a_person_referred_twice_is_linked_and_only_cm_learns_it(
     assert set(joined["linked_ids"]) == {a, b}
     assert {e["participant_id"] for e in joined["entries"]} == {a, b, d}
     assert len(bpd.request("GET", f"/v1/participants/{d}/timeline")["linked_ids"]) == 0
+    with httpx.Client(base_url=base, follow_redirects=True, timeout=60) as client:
+        client.get(f"/login?token={issue_session(hub.keys['hub'], 'cm', 1)}")
+        caseload = client.get("/caseload").text
+    (row,) = [r for r in caseload.split("<tr>") if a in r or b in r or d in r]  # one row
+    assert all(i in row for i in (a, b, d)) and "also" in row
 
     # erased (every id): their tokens go with their data keys; a new referral is no one
     for erased in (a, b, d):

@@ -153,6 +153,12 @@ def test_a_link_joins_timelines_for_whom_it_was_told_and_an_unlink_parts_them(
     )
     linked = fold(link, "hub", second, later)
     assert view.person(second, "cm") == [second, first] == view.person(second, "cm", later)
+    # one person on the caseload, led by the id referred first
+    people = view.people("cm")
+    assert len(people) == len(view.participants("cm")) - 1
+    (pair,) = [ids for ids in people if first in ids]
+    assert set(pair) == {first, second}
+    assert view.items[pair[0]][0].at <= view.items[pair[1]][0].at
     joined = view.timeline(second, "cm")
     assert len(joined) == len(alone[first]) + len(alone[second]) + 1
     assert [s.recorded_at for s in joined] == sorted(s.recorded_at for s in joined)
