@@ -1,30 +1,50 @@
 """Peak memory (RSS) of one worker's state for many participants, as the worker holds it:
 the canonical handlers' policy book, consent, timelines and open holds per partition; the
-gatekeeper's accepted ids; and the ids of the outputs it remembers (its lapses: audit
+gatekeeper's accepted ids; the ids of the outputs it remembers (its lapses: audit
 records and notices are remembered only until re-derived after a restart, see
-hub/streams/worker.py). Fed by the scenario
+hub/streams/worker.py); and the linker's tokens and encrypted identities of every
+participant (identities sealed at their real size; opening one makes a synthetic person
+from its nonce, so no plaintext is held here that the worker would not hold). Fed by the scenario
 simulator in chunks (the plan itself is dropped after each chunk), in a process of its own
 (`python -m bench.memory N`) so that nothing else counts."""
 
 from __future__ import annotations
 
 import json
+import os
+import random
 import sys
 from pathlib import Path
 
 from hub.config import load_settings
 from hub.context import HubContext
-from hub.domain import AcceptedIds, PartitionProcessor, PolicyBook
+from hub.domain import AcceptedIds, Linker, PartitionProcessor, PolicyBook
 from hub.events import EVENTS, EncryptedField, Envelope, Identity, Narrative, PlaintextType
 from producers.simulator import plan
+from producers.variants import person
 
 PARTITIONS = 6
 CHUNK = 2000
 
 
+IDENTITY_BYTES = 200  # an Identity's Avro encoding, as sealed: about 180 bytes and the tag
+
+
 def fake_seal(plain: Identity | Narrative) -> EncryptedField:
-    kind = PlaintextType.IDENTITY if isinstance(plain, Identity) else PlaintextType.NARRATIVE
-    return EncryptedField(plaintext_type=kind, key_id="dk-1", nonce=bytes(12), ciphertext=bytes(48))
+    if isinstance(plain, Identity):
+        return EncryptedField(
+            plaintext_type=PlaintextType.IDENTITY,
+            key_id=f"dk-{os.urandom(8).hex()}",
+            nonce=os.urandom(12),
+            ciphertext=bytes(IDENTITY_BYTES),
+        )
+    return EncryptedField(
+        plaintext_type=PlaintextType.NARRATIVE, key_id="dk-1", nonce=bytes(12), ciphertext=bytes(48)
+    )
+
+
+def synthetic_identity(participant: str, nonce: bytes, ciphertext: bytes) -> Identity:
+    return person(random.Random(nonce))
 
 
 def peak_rss_kib() -> int:
@@ -46,6 +66,7 @@ def main(participants: int) -> dict[str, float]:
     )
     processors = [PartitionProcessor(book, recipients) for _ in range(PARTITIONS)]
     seen = AcceptedIds()
+    linker = Linker(os.urandom(32), synthetic_identity)
     sent: set[str] = set()
     before = peak_rss_kib()
     events = 0
@@ -68,6 +89,7 @@ def main(participants: int) -> dict[str, float]:
                 signature=b"",
             )
             outcome = processors[partition].process(envelope, p.body)
+            linker.follow(p.participant_id, envelope.event_type, p.body.model_dump())
             seen.add(p.event_id, f"lead.ingest.{p.agency}/0/{events}")
             sent.update(f"{EVENTS}/{due.event_id}" for due in outcome.due)
             events += 1
@@ -79,6 +101,7 @@ def main(participants: int) -> dict[str, float]:
         "rss_before_state_mb": before / 1024,
         "accepted_ids": len(seen),
         "sent_ids": len(sent),
+        "linked_participants": len(linker.identities),
     }
 
 

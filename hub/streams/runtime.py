@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 
@@ -50,6 +49,7 @@ from hub.events import (
     EventError,
     FieldDecryptError,
     Identity,
+    PlaintextType,
     PolicyPublished,
     decode_body,
     decode_envelope,
@@ -196,17 +196,20 @@ def load_runtime(context: HubContext, bootstrap: list[str]) -> Runtime:
 
 def identity_opener(
     datakeys: DataKeyStore, codec: Codec
-) -> Callable[[str, Mapping[str, Any]], Identity | None]:
+) -> Callable[[str, bytes, bytes], Identity | None]:
     """How the linker opens an identity to compare it: with the participant's data key,
     here in the worker only; None once the key is erased (or if it never opens)."""
 
-    def open_identity(participant: str, value: Mapping[str, Any]) -> Identity | None:
+    def open_identity(participant: str, nonce: bytes, ciphertext: bytes) -> Identity | None:
         held = datakeys.get(participant)
         if held is None:
             return None
+        key_id, key = held
+        field = EncryptedField(
+            plaintext_type=PlaintextType.IDENTITY, key_id=key_id, nonce=nonce, ciphertext=ciphertext
+        )
         try:
-            field = EncryptedField.model_validate(value)
-            opened = open_field(field, participant_id=participant, key=held[1], codec=codec)
+            opened = open_field(field, participant_id=participant, key=key, codec=codec)
         except (FieldDecryptError, EventError, ValueError):
             return None
         return opened if isinstance(opened, Identity) else None

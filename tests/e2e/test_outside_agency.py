@@ -24,6 +24,7 @@ from hub.audit.erasure import publish_erasure
 from hub.context import HubContext
 from hub.crypto import load_sealing_key
 from hub.domain import blocking_tokens
+from hub.domain.linkage.tokens import TOKEN_BYTES
 from hub.events import EVENTS, Identity, decode_envelope
 from hub.events.codec import Codec
 from hub.events.topics import load_topic_specs
@@ -333,7 +334,11 @@ def _no_token_is_on_any_topic_or_on_disk(hub: Hub, identities: list[dict[str, An
     secret_file = hub.settings.paths.linkage_secret
     assert secret_file.stat().st_mode & 0o777 == 0o600
     secret = secret_file.read_bytes()
-    tokens = {t for i in identities for t in blocking_tokens(Identity(**i), secret)}
+    tokens = {
+        t.to_bytes(TOKEN_BYTES, "big")
+        for i in identities
+        for t in blocking_tokens(Identity(**i), secret)
+    }
     assert len(tokens) > 8
     topics = [s.name for s in load_topic_specs(DEPLOY / "topics.yaml", [*RECIPIENTS, "hub"])]
     for topic in topics:

@@ -38,9 +38,13 @@ LINKAGE_TYPES = frozenset({LINKED, SUSPECTED, UNLINKED})
 # the event types a linker folds in: what any worker's follower decodes for it
 LINKER_FOLLOWS = frozenset({REFERRAL, ERASED, *LINKAGE_TYPES})
 
-# (participant id, an identity field as it is on lead.events) -> the identity, or None if
-# it no longer opens (the participant erased) or never did
-OpenIdentity = Callable[[str, Mapping[str, Any]], Identity | None]
+# (participant id, an identity field's nonce and ciphertext as on lead.events, under the
+# participant's one data key) -> the identity, or None if it no longer opens (the
+# participant erased) or never did
+OpenIdentity = Callable[[str, bytes, bytes], Identity | None]
+
+
+NONCE = 12  # AES-GCM's (docs/protocol.md section 8)
 
 
 def linkage_event_id(referral: uuid.UUID) -> uuid.UUID:
@@ -64,18 +68,25 @@ class Linker:
     secret: bytes
     open_identity: OpenIdentity
     index: TokenIndex = field(default_factory=TokenIndex)
-    identities: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+    # each participant's identity fields as on the log, encrypted under their data key:
+    # nonce and ciphertext in one string of bytes (a tuple of them for a person referred
+    # under one id more than once), as every worker holds every participant's
+    identities: dict[str, bytes | tuple[bytes, ...]] = field(default_factory=dict)
     # the latest linkage event between two ids: linked, asked about, or told apart
     pairs: dict[frozenset[str], str] = field(default_factory=dict)
 
     def follow(self, participant: str, event_type: str, body: Mapping[str, Any]) -> None:
         """Fold in one event of lead.events (any partition's, in its partition's order)."""
         if event_type == REFERRAL and body.get("identity") is not None:
-            identity = self.open_identity(participant, body["identity"])
+            kept = body["identity"]["nonce"] + body["identity"]["ciphertext"]
+            identity = self._open(participant, kept)
             if identity is None:
                 return
             self.index.add(participant, blocking_tokens(identity, self.secret))
-            self.identities.setdefault(participant, []).append(body["identity"])
+            held = self.identities.get(participant)
+            self.identities[participant] = (
+                kept if held is None else (*((held,) if isinstance(held, bytes) else held), kept)
+            )
         elif event_type in LINKAGE_TYPES:
             pair = frozenset({participant, body["linked_participant_id"]})
             if not (event_type == SUSPECTED and self.pairs.get(pair) == LINKED):
@@ -96,7 +107,7 @@ class Linker:
         at least a probable match."""
         if identity_field is None:
             return None
-        identity = self.open_identity(participant, identity_field)
+        identity = self._open(participant, identity_field["nonce"] + identity_field["ciphertext"])
         if identity is None:
             return None
         tokens = kinded_tokens(identity, self.secret)
@@ -104,8 +115,9 @@ class Linker:
         for other in sorted(self.index.candidates(tokens) - {participant}):
             if frozenset({participant, other}) in self.pairs:
                 continue
-            for stored in self.identities.get(other, ()):
-                known = self.open_identity(other, stored)
+            held = self.identities.get(other, ())
+            for kept in (held,) if isinstance(held, bytes) else held:
+                known = self._open(other, kept)
                 if known is None:
                     continue
                 scored = score(identity, known)
@@ -121,9 +133,12 @@ class Linker:
             "linked_participant_id": other,
             "weight": round(scored.weight, 3),
             "levels": [f"{name}={level}" for name, level in scored.levels],
-            "token_kinds": sorted({tokens[t] for t in tokens.keys() & self.index.tokens_of(other)}),
+            "token_kinds": sorted({k for t, k in tokens.items() if other in self.index.holders(t)}),
         }
         if verdict is Verdict.MATCH:
             body["basis"] = "AUTOMATIC"
         event_type = LINKED if verdict is Verdict.MATCH else SUSPECTED
         return Finding(event_type, participant, body, linkage_event_id(referral), referral)
+
+    def _open(self, participant: str, kept: bytes) -> Identity | None:
+        return self.open_identity(participant, kept[:NONCE], kept[NONCE:])

@@ -1,7 +1,7 @@
 """The linker: following the log's referrals, links and erasures, and answering a referral
-with a link, a task or nothing. Identities "as on the log" are stood in for by opaque
-handles that a dictionary opens (the worker opens them with data keys; that is tested
-end to end in tests/e2e/test_linkage.py)."""
+with a link, a task or nothing. Identities "as on the log" are stood in for by fields
+whose nonce is a handle a dictionary opens (the worker opens them with data keys: that is
+tested end to end in tests/e2e/test_outside_agency.py)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,13 @@ class Vault:
         self.held: dict[str, Identity] = {}
 
     def seal(self, identity: Identity) -> Mapping[str, Any]:
-        handle = str(len(self.held))
+        """An identity field's shape, its nonce the handle."""
+        handle = str(len(self.held)).encode().rjust(12, b"0")  # a nonce's length
         self.held[handle] = identity
-        return {"handle": handle}
+        return {"plaintext_type": "IDENTITY", "key_id": "dk-0", "nonce": handle, "ciphertext": b""}
 
-    def open(self, participant: str, value: Mapping[str, Any]) -> Identity | None:
-        return self.held.get(value["handle"])
+    def open(self, participant: str, nonce: bytes, ciphertext: bytes) -> Identity | None:
+        return self.held.get(nonce)
 
 
 def referred(linker: Linker, vault: Vault, participant: str, identity: Identity) -> Any:
@@ -117,7 +118,7 @@ def test_erasure_removes_the_tokens_and_the_person_is_no_longer_matched() -> Non
 
 def test_an_identity_that_no_longer_opens_is_neither_indexed_nor_answered() -> None:
     vault = Vault()
-    linker = Linker(SECRET, lambda participant, value: None)  # every key erased
+    linker = Linker(SECRET, lambda participant, nonce, ciphertext: None)  # every key erased
     first = person(Random(9))
     assert referred(linker, vault, FIRST, first) is None
     assert len(linker.index) == 0
