@@ -360,7 +360,7 @@ _LEVELS = ("given=nickname", "family=exact", "dob=swapped", "middle=missing", "r
 def _participants_linked(rng: Random, seal: Seal) -> m.ParticipantsLinked:
     return m.ParticipantsLinked(
         linked_participant_id=issue_participant_id(rng.randbytes),
-        basis=rng.choice(list(m.LinkBasis)),
+        basis=m.LinkBasis.CONFIRMED,  # an agency's (AUTOMATIC is the hub's own)
         weight=round(rng.uniform(20, 40), 2),
         levels=list(_LEVELS),
         token_kinds=["gd", "fd"],

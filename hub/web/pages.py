@@ -195,7 +195,8 @@ def router(ctx: WebContext) -> APIRouter:
     ) -> HTMLResponse:
         since = ctx.view.now - timedelta(days=days) if ctx.view.now else None
         participants, shown = [], []
-        for participant in ctx.view.participants(who):
+        for ids in ctx.view.people(who):  # a person under linked ids once
+            participant = ids[0]
             recent = [
                 s
                 for s in ctx.view.timeline(participant, who)
