@@ -329,7 +329,11 @@ async def follow_events(runtime: Runtime) -> None:
                     runtime.ingest.remember(record.headers or [])
                     runtime.followed.advance(tp.partition, record.offset)
                     if dict(record.headers or []).get("ce_type") in LINKER_CE_TYPES:
-                        runtime.follow(decode_envelope(record.value, codec, canonical=False))
+                        try:
+                            envelope = decode_envelope(record.value, codec, canonical=False)
+                        except EventError:  # only the gatekeeper writes here; never stop
+                            continue
+                        runtime.follow(envelope)
             if not fetched:
                 runtime.events_idle_at = asked
     finally:

@@ -220,8 +220,17 @@ def _referral(agency: OutsideAgency, identity: dict[str, Any], door: str) -> tup
     return pid, str(event_id)
 
 
-def _told(agency: OutsideAgency, event_type: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    return [(n, c) for n, c in agency.notices() if n["event_type"] == event_type]
+def _notice(agency: OutsideAgency, event_type: str, pid: str) -> dict[str, Any]:
+    """The agency's one notice of ``event_type`` about ``pid``, once it has it: its content."""
+    (content,) = _wait(
+        lambda: [
+            c
+            for n, c in agency.notices()
+            if n["event_type"] == event_type and n["participant_id"] == pid
+        ],
+        bool,
+    )
+    return content
 
 
 def test_a_person_referred_twice_is_linked_and_only_cm_learns_it(
@@ -244,16 +253,10 @@ def test_a_person_referred_twice_is_linked_and_only_cm_learns_it(
     }
     again = {**first, "given_name": "Bob", "date_of_birth": datetime(1988, 9, 4).date()}
     a, _ = _referral(bpd, first, "SOCIAL_CONTACT")
-    _wait(
-        lambda: _told(cm, "referral_made"), lambda ns: any(n["participant_id"] == a for n, _ in ns)
-    )
+    _notice(cm, "referral_made", a)
     b, referred_b = _referral(bpd, again, "SOCIAL_CONTACT")
 
-    links = _wait(
-        lambda: _told(cm, "participants_linked"),
-        lambda ns: any(n["participant_id"] == b for n, _ in ns),
-    )
-    ((_, content),) = [(n, c) for n, c in links if n["participant_id"] == b]
+    content = _notice(cm, "participants_linked", b)
     fields = content["fields"]
     assert fields["linked_participant_id"] == a and fields["basis"] == "AUTOMATIC"
     assert fields["weight"] >= 20 and "dob=swapped" in fields["levels"]
@@ -289,12 +292,7 @@ def test_a_person_referred_twice_is_linked_and_only_cm_learns_it(
     # is cm's task; cm confirms it, and the three ids are one person on cm's pages
     near = {**first, "family_name": "Quilfeather", "date_of_birth": datetime(1988, 6, 15).date()}
     d, _ = _referral(bpd, near, "SOCIAL_CONTACT")
-    tasks = _wait(
-        lambda: _told(cm, "match_suspected"),
-        lambda ns: any(n["participant_id"] == d for n, _ in ns),
-    )
-    ((_, task),) = [(n, c) for n, c in tasks if n["participant_id"] == d]
-    asked = task["fields"]
+    asked = _notice(cm, "match_suspected", d)["fields"]
     assert asked["linked_participant_id"] in {a, b} and 12 <= asked["weight"] < 20
     assert "family=typo" in asked["levels"] and "dob=year" in asked["levels"]
     confirmed = {**asked, "basis": "CONFIRMED"}
@@ -319,9 +317,7 @@ def test_a_person_referred_twice_is_linked_and_only_cm_learns_it(
         _wait(key.exists, lambda held: not held)
     time.sleep(1.0)  # every worker's follower reads the erasures too
     c, referred_c = _referral(bpd, first, "SOCIAL_CONTACT")
-    _wait(
-        lambda: _told(cm, "referral_made"), lambda ns: any(n["participant_id"] == c for n, _ in ns)
-    )
+    _notice(cm, "referral_made", c)
     # the answer would have been sent in the same transaction as cm's notice: none was
     hub_events = [decode_envelope(r.value, codec) for r in hub.read("lead.ingest.hub")]
     assert not [e for e in hub_events if str(e.causation_id) == referred_c]
