@@ -157,7 +157,11 @@ def check_policy(policy: Policy, agencies: Iterable[str]) -> None:
                     f"rule {rule.id}: {event_type} to {rule.recipient} is already decided "
                     f"by {other}"
                 )
-    if policy.rule_for(reviewer, "match_suspected") is None:
+    # (a policy written before linkage says nothing of it: its tasks are denied to all)
+    if (
+        "linkage" in policy.model_fields_set
+        and policy.rule_for(reviewer, "match_suspected") is None
+    ):
         raise PolicyError(
             f"linkage: no rule discloses match_suspected to the reviewer {reviewer}: its "
             "tasks would reach no one"

@@ -246,6 +246,9 @@ POLICY_ERRORS = [
         "must carry 'part2_redisclosure'",
     ),
     (lambda d: d["rules"][0].update(purpose="CURIOSITY"), "purpose"),
+    (lambda d: d["linkage"].update(reviewer="nsa"), "unknown reviewer 'nsa'"),
+    (lambda d: d["linkage"].update(reviewer="hsg"), "tasks would reach no one"),
+    (lambda d: d["linkage"].update(probable_weight=25), "probable_weight is above match_weight"),
 ]
 
 
@@ -258,6 +261,19 @@ def test_policy_check_names_what_is_wrong(tmp_path: Path, mutate: Any, expected:
     with pytest.raises(PolicyError) as err:
         load_policy(path, AGENCIES)
     assert expected in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_policy_written_before_linkage_still_loads(tmp_path: Path) -> None:
+    """An archived version with no linkage section (and so no rule for its events) is
+    still put in force by replay: linkage's defaults hold, its events are denied to all."""
+    data = yaml.safe_load((DEPLOY / "policy.yaml").read_text())
+    del data["linkage"]
+    data["rules"] = [r for r in data["rules"] if r["id"] != "cm.linkage"]
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data))
+    older = load_policy(path, AGENCIES)
+    assert older.linkage.thresholds.match == 20.0
+    assert older.rule_for("cm", "match_suspected") is None
 
 
 def test_explain_reads_as_the_golden_rule() -> None:
