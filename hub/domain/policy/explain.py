@@ -55,10 +55,20 @@ def _title(policy: Policy) -> str:
     return f"LEAD Hub data-sharing policy {policy.version} (sha256 {policy.sha256[:16]}…)"
 
 
+def _linkage(policy: Policy) -> str:
+    link = policy.linkage
+    return (
+        f"linkage: a referral scoring {link.match_weight:g} bits or more against an earlier "
+        f"participant is linked to them; from {link.probable_weight:g} bits, {link.reviewer} "
+        "is asked to confirm (who learns either: the rows participants_linked and "
+        "match_suspected)"
+    )
+
+
 def render_text(policy: Policy, recipients: Sequence[str], emits: Mapping[str, Set[str]]) -> str:
     m = matrix(policy, recipients, emits)
     width = max(len(t) for t in m) + len("[sud_treatment] ")
-    lines = [_title(policy), ""]
+    lines = [_title(policy), "", _linkage(policy), ""]
     lines.append(f"{'event [category]':{width}}" + "".join(f"{r:>9}" for r in recipients))
     for event_type, row in m.items():
         label = f"{event_type} [{EVENT_MODELS[event_type].category}]"
@@ -78,7 +88,7 @@ def render_markdown(
     policy: Policy, recipients: Sequence[str], emits: Mapping[str, Set[str]]
 ) -> str:
     m = matrix(policy, recipients, emits)
-    lines = [f"# {_title(policy)}", ""]
+    lines = [f"# {_title(policy)}", "", _linkage(policy).capitalize(), ""]
     lines.append("| event | category | " + " | ".join(recipients) + " |")
     lines.append("|---|---|" + "---|" * len(recipients))
     for event_type, row in m.items():
