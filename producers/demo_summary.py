@@ -5,6 +5,7 @@ participant's story as each agency was told it, and what to try next."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -12,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from hub.config import Settings
-from hub.domain import parse
+from hub.context import HubContext
+from hub.crypto import linkage_secret
+from hub.domain import Linker, parse
 from hub.events import (
     AUDIT,
     EVENTS,
@@ -22,6 +25,7 @@ from hub.events import (
     Envelope,
     decode_body,
     decode_envelope,
+    identity_opener,
 )
 from hub.events import models as m
 from producers.simulator import Scenario
@@ -69,6 +73,7 @@ def summarise(
         f"{by_type['consent_expired']} consents expired"
     )
     linked = _linkage(scenario, events, codec, out)
+    _linkage_cost(events, codec, settings, out)
     expected_rejections = Counter(b.expected.value for b in scenario.bad)
     problems = 0
     for what, got, want in [
@@ -170,6 +175,29 @@ def _linkage(
             f"hub alone, {(right + asked) / len(truth):.1%} once cm has reviewed its tasks"
         )
     return first
+
+
+def _linkage_cost(events: list[Envelope], codec: Codec, settings: Settings, out: Out) -> None:
+    """What linkage costs per referral: the hub's linker run again over this log's
+    referrals in log order, with the hub's data keys and secret, as a worker answers and
+    then indexes each (decoding, opening, tokens, candidates, scoring)."""
+    hub = HubContext(settings)
+    linker = Linker(
+        linkage_secret(settings.paths.linkage_secret), identity_opener(hub.datakeys, codec)
+    )
+    thresholds = hub.policy.linkage.thresholds
+    referrals = sorted(
+        (e for e in events if e.event_type == "referral_made"),
+        key=lambda e: e.recorded_at or e.occurred_at,
+    )
+    started = time.perf_counter()
+    for e in referrals:
+        body = decode_body(e, codec).model_dump()
+        linker.decide(e.event_id, e.participant_id, body["identity"], thresholds)
+        linker.follow(e.participant_id, e.event_type, body)
+    if referrals:
+        ms = (time.perf_counter() - started) / len(referrals) * 1000
+        out(f"  cost: {ms:.2f} ms per referral (the hub's linker over this log's referrals)")
 
 
 def _part2_to_enforcement(notices: Records, codec: Codec) -> int:

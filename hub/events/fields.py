@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub.crypto import SealError, intake_info, open_sealed, seal
 from hub.events.codec import Codec
+from hub.events.errors import EventError
 from hub.events.models import EncryptedField, Identity, Narrative, PlaintextType, SealedField
 
 ENCRYPTED = "<encrypted>"  # how an encrypted field shows wherever its plaintext may not
@@ -175,3 +177,27 @@ class DataKeyStore:
 
     def erased(self, participant_id: str) -> bool:
         return self._tombstone(participant_id).exists()
+
+
+def identity_opener(
+    datakeys: DataKeyStore, codec: Codec
+) -> Callable[[str, bytes, bytes], Identity | None]:
+    """How record linkage opens an identity to compare it (its nonce and ciphertext as on
+    lead.events), with the participant's one data key: None once the key is erased, or if
+    it never opens."""
+
+    def open_identity(participant: str, nonce: bytes, ciphertext: bytes) -> Identity | None:
+        held = datakeys.get(participant)
+        if held is None:
+            return None
+        key_id, key = held
+        field = EncryptedField(
+            plaintext_type=PlaintextType.IDENTITY, key_id=key_id, nonce=nonce, ciphertext=ciphertext
+        )
+        try:
+            opened = open_field(field, participant_id=participant, key=key, codec=codec)
+        except (FieldDecryptError, EventError, ValueError):
+            return None
+        return opened if isinstance(opened, Identity) else None
+
+    return open_identity

@@ -42,19 +42,13 @@ from hub.events import (
     REJECTED,
     SYSTEM_PARTICIPANT,
     ClockTicked,
-    Codec,
-    DataKeyStore,
-    EncryptedField,
     Envelope,
     EventError,
-    FieldDecryptError,
-    Identity,
-    PlaintextType,
     PolicyPublished,
     decode_body,
     decode_envelope,
+    identity_opener,
     notify_topic,
-    open_field,
     receipts_topic,
 )
 from hub.log import Publisher, read_topics
@@ -192,29 +186,6 @@ def load_runtime(context: HubContext, bootstrap: list[str]) -> Runtime:
             identity_opener(context.datakeys, codec),
         ),
     )
-
-
-def identity_opener(
-    datakeys: DataKeyStore, codec: Codec
-) -> Callable[[str, bytes, bytes], Identity | None]:
-    """How the linker opens an identity to compare it: with the participant's data key,
-    here in the worker only; None once the key is erased (or if it never opens)."""
-
-    def open_identity(participant: str, nonce: bytes, ciphertext: bytes) -> Identity | None:
-        held = datakeys.get(participant)
-        if held is None:
-            return None
-        key_id, key = held
-        field = EncryptedField(
-            plaintext_type=PlaintextType.IDENTITY, key_id=key_id, nonce=nonce, ciphertext=ciphertext
-        )
-        try:
-            opened = open_field(field, participant_id=participant, key=key, codec=codec)
-        except (FieldDecryptError, EventError, ValueError):
-            return None
-        return opened if isinstance(opened, Identity) else None
-
-    return open_identity
 
 
 def committed_offsets(bootstrap: list[str], client_kwargs: dict[str, object]) -> bool:

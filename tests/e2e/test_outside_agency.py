@@ -23,8 +23,7 @@ from hub.audit.auditor import Auditor, read_log
 from hub.audit.erasure import publish_erasure
 from hub.context import HubContext
 from hub.crypto import load_sealing_key
-from hub.domain import blocking_tokens
-from hub.domain.linkage.tokens import TOKEN_BYTES
+from hub.domain.linkage.tokens import TOKEN_BYTES, blocking_tokens
 from hub.events import EVENTS, Identity, decode_envelope
 from hub.events.codec import Codec
 from hub.events.topics import load_topic_specs

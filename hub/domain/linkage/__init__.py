@@ -4,11 +4,9 @@ participant? Keyed blocking tokens find the few earlier participants worth compa
 (``scoring``); the linker follows the log and answers each referral (``linker``). Pure:
 the secret and the identities are handed in."""
 
-from hub.domain.linkage.index import TokenIndex
 from hub.domain.linkage.linker import LINKER_FOLLOWS, Linker
 from hub.domain.linkage.links import JOINING, Links
-from hub.domain.linkage.scoring import Thresholds, Verdict, score
-from hub.domain.linkage.tokens import blocking_tokens
+from hub.domain.linkage.scoring import Thresholds
 
 __all__ = [
     "JOINING",
@@ -16,8 +14,4 @@ __all__ = [
     "Linker",
     "Links",
     "Thresholds",
-    "TokenIndex",
-    "Verdict",
-    "blocking_tokens",
-    "score",
 ]

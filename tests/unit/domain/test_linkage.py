@@ -11,9 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.domain.linkage import Thresholds, TokenIndex, Verdict, blocking_tokens, score
+from hub.domain.linkage.index import TokenIndex
 from hub.domain.linkage.names import dob_key, family_parts, fold, given_forms
-from hub.domain.linkage.tokens import TOKEN_BYTES, token_keys
+from hub.domain.linkage.scoring import Thresholds, Verdict, score
+from hub.domain.linkage.tokens import TOKEN_BYTES, blocking_tokens, token_keys
 from producers.variants import KINDS, namesake, person, variant
 
 SECRET = b"test linkage secret"
