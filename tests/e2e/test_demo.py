@@ -57,6 +57,7 @@ def test_the_demo_runs_and_its_checks_pass(
     linkage = next(line for line in lines if line.startswith("linkage:"))
     found = re.search(r"referred again under a new id, .*linked (\d+) \((\d+) rightly\)", linkage)
     assert found is not None and int(found[1]) == int(found[2]) > 0, linkage
+    assert re.search(r"cost: \d+\.\d\d ms per referral", text), text
     assert all(p.name.startswith("demo-") for p in (tmp_path / "keys").glob("*/*.key"))
 
     # then the auditor's commands, as the demo prints them, on the archive it left
