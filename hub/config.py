@@ -11,9 +11,18 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -119,6 +128,20 @@ class SiteSettings(_Section):
     intake_window_days: int = Field(
         default=14, ge=7, le=30, description="charge-hold intake window (7 to 30 days by site)"
     )
+    time_zone: str = Field(
+        default="UTC",
+        description="the site's IANA time zone (e.g. America/Los_Angeles): pages show times in it",
+    )
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, zone: str) -> str:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            known = "an IANA name, e.g. Europe/Paris"
+            raise ValueError(f"unknown time zone {zone!r}: {known}") from None
+        return zone
 
 
 class StreamSettings(_Section):

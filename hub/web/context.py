@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from hub.config import Settings
@@ -34,6 +35,7 @@ from hub.events import (
     sign_event,
 )
 from hub.web.auth import RequestVerifier, SessionVerifier
+from hub.web.story import Story
 from hub.web.view import DisclosureView
 
 RECENT_VERDICTS = 50_000
@@ -78,6 +80,11 @@ class WebContext:
     @property
     def settings(self) -> Settings:
         return self.hub.settings
+
+    @cached_property
+    def story(self) -> Story:
+        """Events as sentences, times in the site's zone (the pages)."""
+        return Story(self.settings.site.time_zone)
 
     @property
     def codec(self) -> Codec:

@@ -18,6 +18,7 @@ from hub.events import ViewKind
 from hub.web.api import ApiProblem, audit, log_views
 from hub.web.auth import SESSION_COOKIE, Unauthenticated
 from hub.web.context import WebContext
+from hub.web.story import Story
 from hub.web.view import Shown, deadline_of, named, redacted, reminded_of
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -28,20 +29,20 @@ class SignIn(Exception):
     """No valid session: send the browser to the sign-in page."""
 
 
-def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
-def _entry(s: Shown, acknowledged: set[Any] | None = None) -> dict[str, Any]:
+def entry(story: Story, s: Shown, acknowledged: set[Any] | None = None) -> dict[str, Any]:
+    """One event as a page shows it: a sentence, when (in the site's zone), from whom, and
+    why the viewer may see it (its own record, or the rule and the consent)."""
     return {
         "participant_id": s.participant_id,
         "event_type": s.event_type,
         "source": s.source,
-        "recorded_at": _when(s.recorded_at),
-        "occurred_at": _when(s.occurred_at),
+        "recorded_at": story.when(s.recorded_at),
+        "occurred_at": story.when(s.occurred_at),
+        "says": story.sentence(s.event_type, s.fields),
         "seen": s.seen,
+        "consent_id": str(s.consent_id) if s.consent_id else None,
         "fields": redacted(
-            {k: _when(v) if isinstance(v, datetime) else v for k, v in s.fields.items()}
+            {k: story.when(v) if isinstance(v, datetime) else v for k, v in s.fields.items()}
         ),
         "acknowledged": acknowledged is not None and s.notice_id in acknowledged,
     }
@@ -49,6 +50,11 @@ def _entry(s: Shown, acknowledged: set[Any] | None = None) -> dict[str, Any]:
 
 def router(ctx: WebContext) -> APIRouter:
     pages = APIRouter(include_in_schema=False)
+    story = ctx.story
+    when = story.when
+
+    def _entry(s: Shown, acknowledged: set[Any] | None = None) -> dict[str, Any]:
+        return entry(story, s, acknowledged)
 
     def session(request: Request) -> str:
         try:
@@ -67,7 +73,8 @@ def router(ctx: WebContext) -> APIRouter:
                 "agency": who,
                 "agency_name": agency_name,
                 "is_auditor": who in ctx.auditors,
-                "now": _when(ctx.view.now),
+                "now": when(ctx.view.now),
+                "zone": story.zone_name,
                 **values,
             },
         )
@@ -125,7 +132,7 @@ def router(ctx: WebContext) -> APIRouter:
                     "name": name[0] if name else None,
                     "count": len(entries),
                     "latest": _entry(entries[-1]),
-                    "deadline": _when(deadline) if deadline else None,
+                    "deadline": when(deadline) if deadline else None,
                     "soon": bool(deadline and hold and hold.participant_id in reminded),
                 }
             )
@@ -182,7 +189,7 @@ def router(ctx: WebContext) -> APIRouter:
             ],
             lapses=[_entry(s) for s in lapses],
             reminders=[
-                {**_entry(s), "due": _when(reminded_of(s)), "left": time_left(reminded_of(s), now)}
+                {**_entry(s), "due": when(reminded_of(s)), "left": time_left(reminded_of(s), now)}
                 for s in reminders
             ],
         )

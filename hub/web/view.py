@@ -49,6 +49,7 @@ class Shown:
     seen: str  # OWN, or the rule that permitted it
     fields: Mapping[str, Any]
     notice_id: UUID | None  # None for the agency's own events (no notice was sent)
+    consent_id: UUID | None = None  # the consent the permit relied on, if it needed one
 
 
 @dataclass(slots=True)
@@ -201,6 +202,7 @@ def reminded_of(s: Shown) -> datetime:
 
 def _shown(item: _Item, agency: str) -> Shown | None:
     e = item.envelope
+    consent = None
     if e.source == agency:
         seen, fields, nid = OWN, item.body, None
     else:
@@ -208,6 +210,7 @@ def _shown(item: _Item, agency: str) -> Shown | None:
         if permit is None:
             return None
         seen, fields, nid = permit.rule_id or "?", permit.fields, notice_id(e.event_id, agency)
+        consent = permit.consent_id
     return Shown(
         e.event_id,
         e.event_type,
@@ -218,6 +221,7 @@ def _shown(item: _Item, agency: str) -> Shown | None:
         seen,
         fields,
         nid,
+        consent,
     )
 
 

@@ -63,6 +63,7 @@ def test_nested_environment_override(monkeypatch: pytest.MonkeyPatch) -> None:
         ("limits:\n  max_event_bytes: 10\n", "limits.max_event_bytes"),
         ("brokr: {}\n", "brokr"),
         ("broker:\n  security:\n    protocol: SASL_SSL\n", "broker.security"),
+        ("site:\n  time_zone: Mars/Olympus\n", "site.time_zone"),
     ],
 )
 def test_invalid_config_is_one_line_naming_the_field(
