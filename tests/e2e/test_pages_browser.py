@@ -176,3 +176,42 @@ def test_sign_in_is_required_and_roles_are_kept_apart(browser: object, web_hub: 
     cm.goto(f"{web_hub.base}/logout")  # type: ignore[attr-defined]
     cm.goto(f"{web_hub.base}/caseload")  # type: ignore[attr-defined]
     assert cm.url.endswith("/login")  # type: ignore[attr-defined]
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize(
+    ("agency", "pages"),
+    [
+        ("cm", ["/caseload", "first-participant", "/inbox", "/packet?days=366"]),
+        ("sao", ["/inbox", "first-participant"]),
+        ("bchd", ["/audit"]),
+    ],
+)
+def test_every_page_fits_a_phone(
+    browser: object, web_hub: WebHub, agency: str, pages: list[str]
+) -> None:
+    """At 390 px wide (a phone, on the street for the warm hand-off) no page scrolls
+    sideways: tables become stacked cards, each cell named by its column."""
+    settings = web_hub.hub.settings
+    token = issue_session(load_signing_key(settings.keys_dir, "hub"), agency, 1)
+    page = browser.new_page(viewport=PHONE)  # type: ignore[attr-defined]
+    page.goto(f"{web_hub.base}/login?token={token}")
+    for step in pages:
+        path = (  # "first-participant": the first participant the page before links to
+            page.locator("main a[href^='/participants/']").first.get_attribute("href")
+            if step == "first-participant"
+            else step
+        )
+        page.goto(web_hub.base + path)
+        page.wait_for_load_state("networkidle")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= PHONE["width"], (agency, path, wide)
+        cards = page.locator("td[data-label]")
+        if cards.count():  # each cell says what it is, above its value
+            label = cards.first.evaluate("e => getComputedStyle(e, '::before').content")
+            assert label.strip('"') == cards.first.get_attribute("data-label")
+        name = path.strip("/").split("?")[0].split("/")[0] or "home"
+        shot(page, f"{agency}-{name}-390")
+    page.close()
