@@ -44,6 +44,7 @@ __all__ = [
     "Rejection",
     "Screened",
     "Thresholds",
+    "acknowledgement_id",
     "audit_record",
     "audited",
     "build_notice",
@@ -96,6 +97,7 @@ if TYPE_CHECKING:
     )
     from hub.domain.notices import (
         Notice,
+        acknowledgement_id,
         audit_record,
         build_notice,
         erased_field,
@@ -155,6 +157,7 @@ else:
             ),
             "hub.domain.notices": (
                 "Notice",
+                "acknowledgement_id",
                 "audit_record",
                 "build_notice",
                 "erased_field",

@@ -35,6 +35,12 @@ def notice_id(event_id: uuid.UUID, recipient: str) -> uuid.UUID:
     return uuid.uuid5(NOTICE_NAMESPACE, f"{event_id}/{recipient}")
 
 
+def acknowledgement_id(notice: uuid.UUID) -> uuid.UUID:
+    """The event id of a notice's acknowledgement through the pages: one per notice, so a
+    second click is a repeat, not a second acknowledgement."""
+    return uuid.uuid5(NOTICE_NAMESPACE, f"acknowledged/{notice}")
+
+
 class Notice(BaseModel):
     """Mirrors schemas/notice.avsc."""
 

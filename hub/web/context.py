@@ -22,11 +22,12 @@ from typing import Any
 from hub.config import Settings
 from hub.context import HubContext
 from hub.crypto import PublicKeys, SigningKey
-from hub.domain import PREFIX, AgencyRegistry
+from hub.domain import PREFIX, AgencyRegistry, acknowledgement_id
 from hub.events import (
     EVENTS,
     REJECTED,
     Codec,
+    NoticeAcknowledged,
     RecordsViewed,
     ViewKind,
     cloudevents_headers,
@@ -36,7 +37,7 @@ from hub.events import (
 )
 from hub.web.auth import RequestVerifier, SessionVerifier
 from hub.web.story import Story
-from hub.web.view import DisclosureView
+from hub.web.view import DisclosureView, Shown
 
 RECENT_VERDICTS = 50_000
 Position = tuple[str, int, int]
@@ -177,6 +178,31 @@ class WebContext:
         await asyncio.gather(*sends)
         self.counts[f"views.{viewer}"] = self.counts.get(f"views.{viewer}", 0) + len(sends)
         return request_id
+
+    async def acknowledge(self, agency: str, notice: Shown) -> Verdict | None:
+        """A notice acknowledged by a person signed in to the pages as ``agency``: the hub
+        signs notice_acknowledged on the agency's behalf (the agency's private key stays
+        in its own system), naming the agency as the recipient; the gatekeeper admits it
+        like any event, and its id is derived from the notice, so it is made once."""
+        assert notice.notice_id is not None
+        body = NoticeAcknowledged(
+            notice_id=notice.notice_id, recipient=agency, acknowledged_at=self.now()
+        )
+        envelope = sign_event(
+            body,
+            codec=self.codec,
+            key=self.hub_key,
+            participant_id=notice.participant_id,
+            occurred_at=body.acknowledged_at,
+            event_id=acknowledgement_id(notice.notice_id),
+        )
+        value = encode_envelope(envelope, self.codec)
+        key = notice.participant_id.encode()
+        _, verdict = await self.submit(
+            self.hub_key.agency, key, value, cloudevents_headers(envelope)
+        )
+        self.counts[f"acknowledged.{agency}"] = self.counts.get(f"acknowledged.{agency}", 0) + 1
+        return verdict
 
     def now(self) -> datetime:
         """The hub's time: the wall clock, or on the log's clock (a simulation) the log's

@@ -5,6 +5,8 @@ page shows exactly what that agency's notices carried, and every page that shows
 about participants logs the reading first (records_viewed).
 """
 
+import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +46,7 @@ def entry(story: Story, s: Shown, acknowledged: set[Any] | None = None) -> dict[
         "fields": redacted(
             {k: story.when(v) if isinstance(v, datetime) else v for k, v in s.fields.items()}
         ),
+        "notice_id": str(s.notice_id) if s.notice_id else None,
         "acknowledged": acknowledged is not None and s.notice_id in acknowledged,
     }
 
@@ -193,6 +196,26 @@ def router(ctx: WebContext) -> APIRouter:
                 for s in reminders
             ],
         )
+
+    @pages.post("/inbox/notices/{notice}/acknowledge")
+    async def acknowledge(notice: uuid.UUID, who: Agency) -> Response:
+        """Acknowledge one of the agency's notices from the inbox (protocol 17.6). The
+        session cookie is SameSite=Strict, so no other site can post this for a person."""
+        found = next((s for s in ctx.view.inbox(who) if s.notice_id == notice), None)
+        if found is None:
+            raise ApiProblem(404, "NO_SUCH_NOTICE", "no notice with that id was sent to you")
+        if notice not in ctx.view.acknowledged:
+            verdict = await ctx.acknowledge(who, found)
+            if verdict is not None and not verdict.accepted:
+                raise ApiProblem(
+                    422, verdict.reason or "REJECTED", "not acknowledged", verdict.detail
+                )
+            # the inbox shows it once the worker has folded it: a moment, not a promise
+            for _ in range(40):
+                if notice in ctx.view.acknowledged:
+                    break
+                await asyncio.sleep(0.05)
+        return RedirectResponse("/inbox#notices", status_code=303)
 
     @pages.get("/packet", response_class=HTMLResponse)
     async def packet(

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from hub.crypto.signing import load_signing_key
+from hub.events import EVENTS, decode_body, decode_envelope
 from hub.web.auth import issue_session
 from tests.support.hubs import WebHub, expected_view
 
@@ -215,3 +217,34 @@ def test_every_page_fits_a_phone(
         name = path.strip("/").split("?")[0].split("/")[0] or "home"
         shot(page, f"{agency}-{name}-390")
     page.close()
+
+
+def test_a_notice_is_acknowledged_from_the_inbox(browser: object, web_hub: WebHub) -> None:
+    """The prosecutor acknowledges a notice with one click: the hub signs
+    notice_acknowledged on sao's behalf (sao's key stays in its own system), naming sao
+    as the recipient, and the inbox says so. A second click makes nothing more."""
+    page = signed_in(browser, web_hub, "sao")
+    caption = page.locator("[data-testid=notices] caption")  # type: ignore[attr-defined]
+    before = int(caption.inner_text().split(";")[1].split()[0])
+    form = page.locator("[data-testid=notices] form").first  # type: ignore[attr-defined]
+    notice = form.get_attribute("action").split("/")[3]
+    form.locator("button").click()
+    page.wait_for_url("**/inbox#notices")  # type: ignore[attr-defined]
+    assert int(caption.inner_text().split(";")[1].split()[0]) == before + 1
+    assert page.locator(f"form[action*='{notice}']").count() == 0  # type: ignore[attr-defined]
+    shot(page, "sao-inbox-acknowledged")
+    again = page.request.post(f"{web_hub.base}/inbox/notices/{notice}/acknowledge")  # type: ignore[attr-defined]
+    assert again.ok
+    codec = web_hub.hub.codec
+    acks = [
+        decode_body(e, codec)
+        for r in web_hub.hub.read(EVENTS)
+        for e in [decode_envelope(r.value, codec)]
+        if e.event_type == "notice_acknowledged"
+    ]
+    (ack,) = [a for a in acks if str(a.notice_id) == notice]  # once, however many clicks
+    assert ack.recipient == "sao"
+    someone_elses = page.request.post(  # type: ignore[attr-defined]
+        f"{web_hub.base}/inbox/notices/{uuid.uuid4()}/acknowledge"
+    )
+    assert someone_elses.status == 404
