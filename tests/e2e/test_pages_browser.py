@@ -1,6 +1,8 @@
 """The pages in a real browser (Debian's Chromium, driven by playwright; no browser
 download): each role signs in with a link the hub issued and sees what its notices
-carried and nothing else. Screenshots land in .leadhub/screenshots/ for a person to see."""
+carried and nothing else. Screenshots land in .leadhub/screenshots/ for a person to see,
+at 1280 px and at a phone's 390 px, and each page shot is checked by axe-core (WCAG 2.1
+AA)."""
 
 from __future__ import annotations
 
@@ -61,9 +63,18 @@ def signed_in(browser: object, web: WebHub, agency: str) -> object:
     return page
 
 
+WCAG21AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
 def shot(page: object, name: str) -> None:
+    """Keep a screenshot of what a person sees, and check that page as axe-core does at
+    WCAG 2.1 AA: any violation fails the test."""
+    from axe_playwright_python.sync_playwright import Axe
+
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    results = Axe().run(page, options=WCAG21AA)
+    assert results.violations_count == 0, f"{name}: {results.generate_report()}"
 
 
 def visible_types(page: object) -> set[str]:
@@ -172,6 +183,7 @@ def test_sign_in_is_required_and_roles_are_kept_apart(browser: object, web_hub: 
     assert page.url.endswith("/login")
     page.goto(f"{web_hub.base}/login?token=forged.token")
     assert "not valid" in page.content()
+    shot(page, "login-refused")
     cm = signed_in(browser, web_hub, "cm")
     response = cm.goto(f"{web_hub.base}/audit")  # type: ignore[attr-defined]
     assert response.status == 403
@@ -248,3 +260,16 @@ def test_a_notice_is_acknowledged_from_the_inbox(browser: object, web_hub: WebHu
         f"{web_hub.base}/inbox/notices/{uuid.uuid4()}/acknowledge"
     )
     assert someone_elses.status == 404
+
+
+def test_the_accessibility_check_can_fail(browser: object) -> None:
+    """axe-core as the page shots run it: a page with an unlabelled image and an unnamed
+    button has violations (so the shots' zero is a finding, not a silence)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.set_content("<html><body><img src='x.png'><button></button></body></html>")
+    results = Axe().run(page, options=WCAG21AA)
+    ids = {v["id"] for v in results.response["violations"]}
+    assert {"image-alt", "button-name"} <= ids, ids
+    page.close()
