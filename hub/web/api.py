@@ -32,7 +32,8 @@ from hub.events import (
 )
 from hub.web.auth import Unauthenticated
 from hub.web.context import WebContext
-from hub.web.view import Shown, as_json
+from hub.web.shown import Shown
+from hub.web.view import as_json
 
 log = structlog.get_logger(__name__)
 

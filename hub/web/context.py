@@ -36,8 +36,9 @@ from hub.events import (
     sign_event,
 )
 from hub.web.auth import RequestVerifier, SessionVerifier
+from hub.web.shown import Shown
 from hub.web.story import Story
-from hub.web.view import DisclosureView, Shown
+from hub.web.view import DisclosureView
 
 RECENT_VERDICTS = 50_000
 Position = tuple[str, int, int]

@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -19,9 +20,12 @@ from hub.domain import time_left
 from hub.events import ViewKind
 from hub.web.api import ApiProblem, audit, log_views
 from hub.web.auth import SESSION_COOKIE, Unauthenticated
+from hub.web.caseload import SORTS
+from hub.web.caseload import Query as CaseQuery
 from hub.web.context import WebContext
-from hub.web.story import Story
-from hub.web.view import Shown, deadline_of, named, redacted, reminded_of
+from hub.web.shown import Shown
+from hub.web.story import Story, words
+from hub.web.view import deadline_of, redacted, reminded_of
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 PACKET_DAYS = 14
@@ -113,35 +117,66 @@ def router(ctx: WebContext) -> APIRouter:
         return RedirectResponse(start, status_code=303)
 
     @pages.get("/caseload", response_class=HTMLResponse)
-    async def caseload(request: Request, who: Agency) -> HTMLResponse:
-        rows, shown = [], []
-        # a deadline is near once the hub has sent its reminder (the policy's marks)
-        reminded = {
-            s.participant_id
-            for s in ctx.view.reminders(who)
-            if s.event_type == "intake_deadline_approaching"
-        }
-        open_by_participant = {h.participant_id: h for h in ctx.view.open_holds(who)}
-        for ids in ctx.view.people(who):  # a person under linked ids is one row
-            participant = ids[0]
-            entries = ctx.view.timeline(participant, who)
-            hold = next((open_by_participant[i] for i in ids if i in open_by_participant), None)
-            deadline = hold.fields.get("intake_deadline") if hold else None
-            name = named(entries)
-            rows.append(
-                {
-                    "participant_id": participant,
-                    "also": ids[1:],
-                    "name": name[0] if name else None,
-                    "count": len(entries),
-                    "latest": _entry(entries[-1]),
-                    "deadline": when(deadline) if deadline else None,
-                    "soon": bool(deadline and hold and hold.participant_id in reminded),
-                }
+    async def caseload(
+        request: Request,
+        who: Agency,
+        q: Annotated[str, Query(max_length=100)] = "",
+        status: Annotated[str, Query(pattern="^(|ACTIVE|INACTIVE|unknown)$")] = "",
+        area: Annotated[str, Query(max_length=60)] = "",
+        hold: bool = False,
+        unseen: Annotated[int | None, Query(ge=1, le=3650)] = None,
+        sort: Annotated[str, Query(pattern=f"^({'|'.join(SORTS)})$")] = "action",
+        page: Annotated[int, Query(ge=1)] = 1,
+        per: Annotated[int, Query(ge=10, le=500)] = 50,
+    ) -> HTMLResponse:
+        """Who needs something done first; search, filters, sort and pages over the
+        index the view keeps (hub.web.caseload)."""
+        asked = CaseQuery(q, status, area, hold, unseen, sort, page, per)
+        now = ctx.now()
+        found = ctx.view.caseload(who, asked, now)
+        pages_count = max(1, -(-len(found) // per))
+        shown_rows = found[(page - 1) * per : page * per]
+        rows = [
+            {
+                "participant_id": r.ids[0],
+                "also": r.ids[1:],
+                "name": r.name,
+                "status": words(r.status) if r.status else None,
+                "area": r.area,
+                "count": r.count,
+                "latest": _entry(r.latest),
+                "last_contact": when(r.last_contact) if r.last_contact else None,
+                "deadline": when(r.deadline[0]) if r.deadline else None,
+                "consent_expires": when(r.consent_expires) if r.consent_expires else None,
+                "needs": r.needs,
+            }
+            for r in shown_rows
+        ]
+        await log_views(ctx, who, ViewKind.CASELOAD, [s for r in shown_rows for s in r.shown])
+        areas = sorted({c.area for c in ctx.view.cases.get(who, {}).values() if c.area})
+
+        def link(**change: Any) -> str:
+            values = {"q": q, "status": status, "area": area, "hold": hold or "", "unseen": unseen}
+            values |= {"sort": sort, "page": page, "per": per, **change}
+            return "/caseload?" + urlencode(
+                {k: v for k, v in values.items() if v not in ("", None)}
             )
-            shown += [entries[-1], *([hold] if hold else []), *([name[1]] if name else [])]
-        await log_views(ctx, who, ViewKind.CASELOAD, shown)
-        return render(request, "caseload.html", who, title="Caseload", rows=rows)
+
+        return render(
+            request,
+            "caseload.html",
+            who,
+            title="Caseload",
+            rows=rows,
+            total=len(found),
+            asked=asked,
+            areas=areas,
+            sorts=SORTS,
+            page=page,
+            pages=pages_count,
+            previous=link(page=page - 1) if page > 1 else None,
+            next=link(page=page + 1) if page < pages_count else None,
+        )
 
     @pages.get("/participants/{participant_id}", response_class=HTMLResponse)
     async def participant(request: Request, participant_id: str, who: Agency) -> HTMLResponse:

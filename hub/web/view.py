@@ -26,30 +26,15 @@ from hub.domain import (
     notice_id,
 )
 from hub.events import Envelope
+from hub.web.caseload import Case, Query, Row, row, select
+from hub.web.shown import ENCRYPTED, ERASED_FIELD, OWN, UNREADABLE, Shown
 
-OWN = "own event"
 HOLD_ENDS = frozenset({"charges_declined", "charges_filed", "intake_window_expired"})
 # what ends the wait a reminder is about
 REMINDER_ENDS = HOLD_ENDS | {"consent_expired", "consent_revoked"}
 ACKNOWLEDGED = "notice_acknowledged"
 VIEWED = "records_viewed"
 ERASED = "participant_erased"
-
-
-@dataclass(frozen=True, slots=True)
-class Shown:
-    """One event as one agency may see it."""
-
-    event_id: UUID
-    event_type: str
-    source: str
-    participant_id: str
-    occurred_at: datetime
-    recorded_at: datetime
-    seen: str  # OWN, or the rule that permitted it
-    fields: Mapping[str, Any]
-    notice_id: UUID | None  # None for the agency's own events (no notice was sent)
-    consent_id: UUID | None = None  # the consent the permit relied on, if it needed one
 
 
 @dataclass(slots=True)
@@ -66,6 +51,8 @@ class DisclosureView:
 
     items: dict[str, list[_Item]] = field(default_factory=dict)
     joins: list[_Item] = field(default_factory=list)  # links and unlinks, in log order
+    # the caseload index: per agency, per participant id, what it has seen (hub.web.caseload)
+    cases: dict[str, dict[str, Case]] = field(default_factory=dict)
     acknowledged: set[UUID] = field(default_factory=set)
     now: datetime | None = None  # the log's time: the latest recorded_at seen
 
@@ -78,17 +65,36 @@ class DisclosureView:
             self.acknowledged.add(body["notice_id"])
         if envelope.event_type in (VIEWED, CLOCK_TICKED):
             return  # a read's record is for auditors, a tick only moves the clock
+        pid = envelope.participant_id
         if envelope.event_type == ERASED:  # from now on the person's identity is gone here too
-            for item in self.items.get(envelope.participant_id, []):
+            for item in self.items.get(pid, []):
                 item.body = _erased(item.body)
                 item.permits = {
                     a: replace(d, fields=_erased(d.fields)) for a, d in item.permits.items()
                 }
+            for by_id in self.cases.values():
+                if pid in by_id:
+                    by_id[pid].erase()
         permits = {d.recipient: d for d in decisions if d.permit}
         item = _Item(envelope, at, body, permits)
-        self.items.setdefault(envelope.participant_id, []).append(item)
+        self.items.setdefault(pid, []).append(item)
         if envelope.event_type in JOINING:
             self.joins.append(item)
+        for agency in {envelope.source, *permits}:
+            shown = _shown(item, agency)
+            if shown is not None:
+                cases = self.cases.setdefault(agency, {})
+                cases.setdefault(pid, Case(pid, self.items[pid][0].at)).fold(shown)
+
+    def caseload(self, agency: str, query: Query, now: datetime) -> list[Row]:
+        """The agency's caseload as the query asks: one row per person (linked ids
+        merged), from the index, never from the timelines."""
+        cases = self.cases.get(agency, {})
+        return select(
+            (row([cases[i] for i in ids if i in cases], now) for ids in self.people(agency)),
+            query,
+            now,
+        )
 
     def knows(self, participant: str, agency: str) -> bool:
         return bool(self._events_of(participant, agency))
@@ -148,7 +154,7 @@ class DisclosureView:
 
     def participants(self, agency: str) -> list[str]:
         """Everyone of whom the agency has seen anything, in pseudonym order."""
-        return sorted(p for p in self.items if self.knows(p, agency))
+        return sorted(self.cases.get(agency, {}))
 
     def inbox(self, agency: str) -> list[Shown]:
         """The notices the agency received (not its own events), newest first."""
@@ -223,11 +229,6 @@ def _shown(item: _Item, agency: str) -> Shown | None:
         nid,
         consent,
     )
-
-
-ENCRYPTED = "<encrypted>"
-ERASED_FIELD = "<erased>"
-UNREADABLE = "<unreadable>"
 
 
 def _erased(value: Any) -> Any:

@@ -85,6 +85,8 @@ def visible_types(page: object) -> set[str]:
 def test_case_manager_sees_the_caseload_and_a_timeline(browser: object, web_hub: WebHub) -> None:
     page = signed_in(browser, web_hub, "cm")
     assert page.url.endswith("/caseload")  # type: ignore[attr-defined]
+    shot(page, "cm-caseload-action-first")
+    page.goto(f"{web_hub.base}/caseload?sort=id&per=500")  # type: ignore[attr-defined]
     expected = expected_view(web_hub)
     mine = sorted(p for (a, p), seen in expected.items() if a == "cm" and seen)
     links = page.locator("table a")  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ notice carried when the recipient opened it. Nothing else can reach a page."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,8 @@ from hub.events.models import (
     ViewKind,
 )
 from hub.events.topics import notify_topic
-from hub.web.view import OWN, DisclosureView, redacted
+from hub.web.caseload import Query
+from hub.web.view import OWN, DisclosureView, named, redacted
 from tests.support.histories import RECIPIENTS
 from tests.support.stories import POLICY, Story
 
@@ -124,7 +126,15 @@ def test_a_link_joins_timelines_for_whom_it_was_told_and_an_unlink_parts_them(
     story: Story, viewed: DisclosureView, agency_keys: dict
 ) -> None:
     view = DisclosureView(  # a copy: the story's view serves the other tests
-        {p: list(items) for p, items in viewed.items.items()}, list(viewed.joins), now=viewed.now
+        {p: list(items) for p, items in viewed.items.items()},
+        list(viewed.joins),
+        {
+            a: {
+                p: replace(c, holds=dict(c.holds), consents=dict(c.consents)) for p, c in by.items()
+            }
+            for a, by in viewed.cases.items()
+        },
+        now=viewed.now,
     )
     first, second = view.participants("cm")[:2]
     alone = {p: view.timeline(p, "cm") for p in (first, second)}
@@ -177,3 +187,42 @@ def test_a_link_joins_timelines_for_whom_it_was_told_and_an_unlink_parts_them(
         linked,  # the link itself stays on the record
     ]
     assert view.person(second, "cm", later + timedelta(minutes=1)) == [second, first]
+
+
+@pytest.mark.parametrize("agency", RECIPIENTS)
+def test_the_caseload_index_says_what_the_timelines_say(
+    viewed: DisclosureView, agency: str
+) -> None:
+    """The index the view keeps as events arrive agrees with a scan of each timeline: how
+    many events, the latest, the name, the open holds."""
+    holds = {h.participant_id: h for h in viewed.open_holds(agency)}
+    assert viewed.participants(agency) == sorted(
+        p for p in viewed.items if viewed._events_of(p, agency)
+    )
+    for pid, case in viewed.cases.get(agency, {}).items():
+        events = viewed._events_of(pid, agency)
+        assert case.count == len(events) and case.latest == events[-1]
+        assert (case.name, case.named_by) == (named(events) or (None, None))
+        assert {h.event_id for _, h in case.holds.values()} == (
+            {holds[pid].event_id} if pid in holds else set()
+        )
+
+
+def test_the_caseload_finds_filters_and_puts_who_needs_action_first(
+    viewed: DisclosureView,
+) -> None:
+    now = viewed.now
+    everyone = viewed.caseload("cm", Query(), now)
+    assert len(everyone) == len(viewed.people("cm"))
+    needing = [r for r in everyone if r.needs]
+    assert needing and everyone[: len(needing)] == needing  # those needing action first
+    someone = everyone[-1]
+    assert viewed.caseload("cm", Query(text=someone.ids[0][2:8].lower()), now)[0] == someone
+    held = viewed.caseload("cm", Query(hold=True), now)
+    assert {r.ids[0] for r in held} == {h.participant_id for h in viewed.open_holds("cm")}
+    active = viewed.caseload("cm", Query(status="ACTIVE"), now)
+    assert active and all(r.status == "ACTIVE" for r in active)
+    unseen = viewed.caseload("cm", Query(unseen_days=30), now)
+    assert all(r.last_contact is None or (now - r.last_contact).days >= 30 for r in unseen)
+    by_id = viewed.caseload("cm", Query(sort="id"), now)
+    assert [r.ids[0] for r in by_id] == sorted(r.ids[0] for r in everyone)
