@@ -47,6 +47,8 @@ class Case:
         if isinstance(identity, dict) and "plaintext" in identity:
             person = identity["plaintext"]
             self.name, self.named_by = f"{person['given_name']} {person['family_name']}", s
+        elif isinstance(identity, dict) and identity.get("erased"):
+            self.name, self.named_by = ERASED_FIELD, s
         if t == "status_changed" and f.get("status"):
             self.status = str(f["status"])
         if t == "referral_made" and f.get("catchment_area"):
@@ -64,10 +66,6 @@ class Case:
             self.consents[consent] = f["expires_at"]
         elif t in CONSENT_ENDS and f.get("scope") in (None, "ALL"):
             self.consents.pop(consent, None)
-
-    def erase(self) -> None:
-        if self.name is not None:
-            self.name = ERASED_FIELD
 
 
 @dataclass(frozen=True)

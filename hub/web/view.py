@@ -72,14 +72,17 @@ class DisclosureView:
                 item.permits = {
                     a: replace(d, fields=_erased(d.fields)) for a, d in item.permits.items()
                 }
-            for by_id in self.cases.values():
-                if pid in by_id:
-                    by_id[pid].erase()
         permits = {d.recipient: d for d in decisions if d.permit}
         item = _Item(envelope, at, body, permits)
         self.items.setdefault(pid, []).append(item)
         if envelope.event_type in JOINING:
             self.joins.append(item)
+        if envelope.event_type == ERASED:  # the index again, from what is left of them
+            for agency, cases in self.cases.items():
+                if pid in cases:
+                    cases[pid] = Case(pid, self.items[pid][0].at)
+                    for left in self._events_of(pid, agency):
+                        cases[pid].fold(left)
         for agency in {envelope.source, *permits}:
             shown = _shown(item, agency)
             if shown is not None:

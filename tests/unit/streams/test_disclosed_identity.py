@@ -240,6 +240,8 @@ def test_cm_pages_show_the_name_others_never_and_an_erasure_removes_it(world: Wo
     world.publish(erased, "hub", pid, START + timedelta(hours=2))
     assert named(view.timeline(pid, "cm")) == (ERASED_FIELD, view.timeline(pid, "cm")[0])
     assert "Zedmartin" not in repr(view.items)
+    # nor in the caseload's index, whose rows were made from it before
+    assert "Zedmartin" not in repr(view.cases) and view.cases["cm"][pid].name == ERASED_FIELD
 
 
 def test_cm_reads_its_own_contact_notes_and_no_one_else_does(world: World) -> None:
