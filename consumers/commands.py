@@ -1,10 +1,11 @@
-"""The consumers' ``leadhub`` commands: ``tail``, ``rejected``, ``receipts``, ``inbox`` and
-``audit witness``, registered on the hub's command line through the ``leadhub.commands`` entry
-point (the hub never imports this package)."""
+"""The consumers' ``leadhub`` commands: ``tail``, ``rejected``, ``receipts``, ``inbox``,
+``webhook``, ``digest`` and ``audit witness``, registered on the hub's command line through
+the ``leadhub.commands`` entry point (the hub never imports this package)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -242,6 +243,95 @@ def inbox(
         f"dropped, {box.counts['invalid']} invalid), {acked} acknowledged",
         err=True,
     )
+
+
+def _synced_inbox(config: Any, bootstrap_servers: Any, agency: str) -> Any:
+    """The agency's inbox, with every notice now on its topic checked and opened."""
+    from consumers.inbox import Inbox, sync
+    from hub.crypto import load_sealing_key
+
+    hub = context_from(config)
+    settings = hub.settings
+    if agency not in hub.agencies or agency == "hub":
+        raise HubError(f"unknown agency {agency!r} (known: {', '.join(hub.agencies)})")
+    box = Inbox.open(settings.paths.inbox(agency))
+    sync(
+        box,
+        bootstrap_for(settings, bootstrap_servers),
+        agency,
+        load_sealing_key(settings.keys_dir, agency),
+        hub.public_keys,
+        hub.codec,
+        client_kwargs(settings, agency),
+    )
+    return hub, box
+
+
+@app.command()
+def webhook(
+    agency: str,
+    url: Annotated[str, typer.Option(help="the agency's HTTPS endpoint")],
+    secret_file: Annotated[
+        Path, typer.Option(help="the secret shared with the endpoint (HMAC-SHA256)")
+    ],
+    config: ConfigOption = None,
+    bootstrap_servers: BootstrapOption = None,
+    follow: Annotated[bool, typer.Option(help="keep delivering new notices")] = False,
+    interval_s: Annotated[float, typer.Option(min=1.0)] = 10.0,
+) -> None:
+    """Deliver the agency's notices to its own endpoint, each once, signed, retried with
+    backoff; what never succeeds goes to a dead-letter list (docs/protocol.md 17.7)."""
+    import time
+
+    from consumers.webhook import Relay, endpoint
+
+    try:
+        endpoint(url)
+        secret = secret_file.read_bytes().strip()
+    except (ValueError, OSError) as exc:
+        raise HubError(
+            str(exc) if isinstance(exc, ValueError) else f"{secret_file}: cannot read"
+        ) from None
+    if len(secret) < 16:
+        raise HubError(f"{secret_file}: a webhook secret is at least 16 bytes")
+    while True:
+        hub, box = _synced_inbox(config, bootstrap_servers, agency)
+        where = hub.settings.paths.webhook(agency)
+        relay = Relay(box, url, secret, where / "deliveries.jsonl", where / "dead.jsonl")
+        counts = relay.deliver_pending()
+        typer.echo(
+            f"{agency}: {counts['delivered']} delivered, {counts['dead']} set aside "
+            f"(dead letters: {where / 'dead.jsonl'})",
+            err=True,
+        )
+        if not follow:
+            return
+        time.sleep(interval_s)
+
+
+@app.command()
+def digest(
+    agency: str,
+    config: ConfigOption = None,
+    bootstrap_servers: BootstrapOption = None,
+    day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: yesterday)")] = None,
+) -> None:
+    """A day's notices for a person who does not keep a page open: each in a sentence,
+    by participant, in the site's time zone, and the reminders still pending. Print it,
+    or mail it from cron."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from consumers.inbox import digest_lines
+    from hub.web import Story
+
+    hub, box = _synced_inbox(config, bootstrap_servers, agency)
+    story = Story(hub.settings.site.time_zone)
+    try:
+        wanted = date.fromisoformat(day) if day else datetime.now(story.zone).date() - timedelta(1)
+    except ValueError:
+        raise HubError(f"--day {day!r}: not a date (YYYY-MM-DD)") from None
+    for line in digest_lines(box, story, wanted, datetime.now(UTC)):
+        typer.echo(line)
 
 
 @audit_app.command("witness")

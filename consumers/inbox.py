@@ -15,7 +15,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from hub.crypto import PublicKeys, SealError, SealingKey, SigningKey
 from hub.domain import REMINDED_AT, Notice, open_notice, time_left
 from hub.events import Codec, EventError, NoticeAcknowledged, notify_topic
 from hub.log import read_topics
+from hub.web import Story
 from producers.sdk import Publisher
 
 
@@ -180,3 +181,21 @@ def acknowledge_with(
         key=key, codec=codec, bootstrap_servers=bootstrap_servers, client_kwargs=client_kwargs
     ) as publisher:
         return inbox.acknowledge(publisher)
+
+
+def digest_lines(inbox: Inbox, story: Story, day: date, now: datetime) -> list[str]:
+    """One day's notices (by when they happened, in the site's zone), each as a sentence,
+    grouped by participant; then the reminders still pending."""
+    on_day: dict[str, list[InboxItem]] = {}
+    for item in sorted(inbox.items.values(), key=lambda i: i.occurred_at):
+        happened = datetime.fromisoformat(item.occurred_at).astimezone(story.zone)
+        if happened.date() == day:
+            on_day.setdefault(item.participant_id, []).append(item)
+    count = sum(len(items) for items in on_day.values())
+    lines = [f"{count} notice(s) on {day.isoformat()} ({story.zone_name} time)"]
+    for participant, items in sorted(on_day.items()):
+        lines.append(f"{participant}:")
+        for item in items:
+            at = story.when(datetime.fromisoformat(item.occurred_at))
+            lines.append(f"  {at[11:]}  {story.sentence(item.event_type, item.fields)}")
+    return lines + reminder_lines(inbox, now)

@@ -284,6 +284,10 @@ class DataDir:
     def witness(self, agency: str) -> Path:
         return self.root / "witness" / f"{agency}.json"
 
+    def webhook(self, agency: str) -> Path:
+        """The webhook relay's delivery log and dead-letter list, on the agency's side."""
+        return self.root / "webhook" / agency
+
 
 class Settings(BaseSettings):
     """Everything a hub process needs to know about where it runs."""

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from hub.surface import lazy_surface
 
-__all__ = ["WebContext", "create_asgi", "hub_registry", "issue_session", "sign_request"]
+__all__ = ["Story", "WebContext", "create_asgi", "hub_registry", "issue_session", "sign_request"]
 
 # Loaded name by name (hub.surface): the worker and `leadhub web` need the context and
 # the sessions; FastAPI, Jinja and Prometheus load only when the worker serves HTTP.
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from hub.web.context import WebContext
     from hub.web.metrics import hub_registry
     from hub.web.server import create_asgi
+    from hub.web.story import Story
 else:
     __getattr__ = lazy_surface(
         __name__,
@@ -23,5 +24,6 @@ else:
             "hub.web.context": ("WebContext",),
             "hub.web.metrics": ("hub_registry",),
             "hub.web.server": ("create_asgi",),
+            "hub.web.story": ("Story",),
         },
     )

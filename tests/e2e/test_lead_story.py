@@ -3,15 +3,19 @@ hub enforces, and the right agencies (only they) are told."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
-from typing import Any
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
 
 import pytest
 from cloudevents.core.bindings.kafka import KafkaMessage, from_binary
 from cloudevents.core.formats.json import JSONFormat
 
+from consumers.webhook import verify
 from hub.events.envelope import decode_envelope
 from hub.events.topics import (
     AUDIT,
@@ -162,6 +166,95 @@ def test_the_prosecutors_inbox_opens_deduplicates_and_acknowledges(
                 acks.add(e.event_id)
         time.sleep(0.3)
     assert len(acks) == acked, "the hub accepted every acknowledgement"
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """An agency's webhook endpoint: checks each delivery's signature, answers 503 to a
+    notice's first try and 400 to one notice for ever, 200 otherwise."""
+
+    secret = b"shared with the receiver: 32 bytes"
+    got: ClassVar[list[tuple[str, dict[str, Any], bool]]] = []
+    flaky: ClassVar[set[str]] = set()
+    refused: ClassVar[set[str]] = set()
+    tried: ClassVar[Counter[str]] = Counter()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        delivery = self.headers["X-LeadHub-Delivery"]
+        self.tried[delivery] += 1
+        signed = verify(self.secret, dict(self.headers), body, int(time.time()))
+        if delivery in self.refused:
+            status = 400
+        elif delivery in self.flaky and self.tried[delivery] == 1:
+            status = 503
+        else:
+            status = 200
+            self.got.append((delivery, json.loads(body), signed))
+        self.send_response(status)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_notices_are_pushed_to_the_agencys_endpoint_once_each_signed(
+    hub: Hub, story: tuple[Scenario, dict[str, Any]], tmp_path: Any
+) -> None:
+    """The webhook relay on sao's side: every notice the inbox opened reaches sao's
+    endpoint once, signed; a 503 is retried; a 400 goes to the dead-letter list; a second
+    run sends nothing again. And the day's digest reads as sentences."""
+    from consumers.inbox import Inbox, digest_lines, sync
+    from consumers.webhook import Relay
+    from hub.crypto.sealing import load_sealing_key
+    from hub.crypto.signing import PublicKeys
+    from hub.web import Story
+
+    box = Inbox.open(tmp_path / "sao.jsonl")
+    key = load_sealing_key(hub.settings.keys_dir, "sao")
+    sync(
+        box,
+        hub.bootstrap,
+        "sao",
+        key,
+        PublicKeys.load(hub.settings.keys_dir),
+        hub.codec,
+        hub.kwargs("sao"),
+    )
+    ids = list(box.items)
+    assert len(ids) >= 3
+    Receiver.flaky, Receiver.refused = {ids[0]}, {ids[1]}
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/leadhub"
+    waits: list[float] = []
+    try:
+        relay = Relay(
+            box,
+            url,
+            Receiver.secret,
+            tmp_path / "log.jsonl",
+            tmp_path / "dead.jsonl",
+            sleep=waits.append,
+        )
+        counts = relay.deliver_pending()
+        assert counts == Counter({"delivered": len(ids) - 1, "dead": 1})
+        again = Relay(box, url, Receiver.secret, tmp_path / "log.jsonl", tmp_path / "dead.jsonl")
+        assert sum(again.deliver_pending().values()) == 0  # the log says what was done
+    finally:
+        server.shutdown()
+    delivered = [d for d, _, _ in Receiver.got]
+    assert sorted(delivered) == sorted(ids[:1] + ids[2:]) and all(s for _, _, s in Receiver.got)
+    assert waits == [0.5]  # the one retry, after the first backoff
+    (dead,) = [json.loads(line) for line in (tmp_path / "dead.jsonl").read_text().splitlines()]
+    assert dead["delivery"] == ids[1] and dead["status"] == 400
+    payload = next(p for d, p, _ in Receiver.got if d == ids[0])
+    assert payload["fields"] == box.items[ids[0]].fields  # the notice as sao opened it
+
+    lapse = next(i for i in box.items.values() if i.event_type == "intake_window_expired")
+    day = datetime.fromisoformat(lapse.occurred_at).date()
+    text = "\n".join(digest_lines(box, Story("UTC"), day, datetime.now(UTC)))
+    assert f"{lapse.participant_id}:" in text and "Intake window lapsed" in text
+    assert "intake_window_expired" not in text and "=" not in text
 
 
 def test_every_record_the_hub_writes_reads_as_a_cloudevent(

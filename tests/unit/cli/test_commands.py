@@ -29,6 +29,15 @@ from tests.support.paths import ROOT
         (["audit", "timeline", "-p", "P-7KQ2M9XR4TQF", "--as-of", "yesterday"], "not an ISO 8601"),
         (["audit", "disclosures", "-p", "P-7KQ2M9XR4QTF"], "'P-7KQ2M9XR4QTF' is not a participant"),
         (["audit", "prove"], "exactly one of --decision or --since"),
+        (
+            ["webhook", "sao", "--url", "http://sao.example/h", "--secret-file", "/dev/null"],
+            "must be https://",
+        ),
+        (
+            ["webhook", "sao", "--url", "https://sao.example/h", "--secret-file", "/dev/null"],
+            "at least 16 bytes",
+        ),
+        (["digest", "nobody", "-c", "deploy/demo.yaml"], "unknown agency 'nobody'"),
         (["erase", "-p", "p-7kq2-m9xr-4tqf", "--basis", "WHIM", "--authorised-by", "a"], "--basis"),
         (["erase", "-p", "P-1", "--basis", "EXPUNGEMENT", "--authorised-by", "a"], "'P-1' is not"),
     ],
