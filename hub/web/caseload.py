@@ -11,10 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from hub.domain import REMINDED_AT
 from hub.web.shown import ERASED_FIELD, Shown
 
 CONTACTS = frozenset({"case_contact_logged", "intake_completed"})
 HOLD_ENDS = frozenset({"charges_declined", "charges_filed", "intake_window_expired"})
+# what ends the wait a reminder is about
+REMINDER_ENDS = HOLD_ENDS | {"consent_expired", "consent_revoked"}
 CONSENT_ENDS = frozenset({"consent_revoked", "consent_expired"})
 # when a row needs someone: the policy's default reminder marks (72 h, 14 days)
 DEADLINE_NEAR = timedelta(hours=72)
@@ -36,8 +39,10 @@ class Case:
     status: str | None = None
     area: str | None = None
     last_contact: datetime | None = None
-    holds: dict[str, tuple[datetime, Shown]] = field(default_factory=dict)  # by case_ref
+    holds: dict[str, Shown] = field(default_factory=dict)  # open, by case_ref
     consents: dict[str, datetime] = field(default_factory=dict)  # in force: id -> expires
+    # the latest reminder about each held case or consent still pending
+    reminders: dict[str, Shown] = field(default_factory=dict)
 
     def fold(self, s: Shown) -> None:
         self.count += 1
@@ -57,10 +62,15 @@ class Case:
         if t in CONTACTS or met:
             self.last_contact = max(self.last_contact or s.occurred_at, s.occurred_at)
         case = str(f.get("case_ref") or "")
-        if t == "charges_held" and isinstance(f.get("intake_deadline"), datetime):
-            self.holds[case] = (f["intake_deadline"], s)
+        if t == "charges_held":
+            self.holds[case] = s
         elif t in HOLD_ENDS:
             self.holds.pop(case, None)
+        about = str(f.get("case_ref") or f.get("consent_id"))
+        if t in REMINDED_AT:
+            self.reminders[about] = s
+        elif t in REMINDER_ENDS:
+            self.reminders.pop(about, None)
         consent = str(f.get("consent_id") or "")
         if t == "consent_granted" and isinstance(f.get("expires_at"), datetime):
             self.consents[consent] = f["expires_at"]
@@ -109,7 +119,12 @@ def row(cases: list[Case], now: datetime) -> Row:
     """A person's row from their cases, the first-referred first."""
     latest = max(cases, key=lambda c: c.latest.recorded_at if c.latest else c.first_at)
     assert latest.latest is not None
-    holds = [h for c in cases for h in c.holds.values()]
+    holds = [
+        (d, h)
+        for c in cases
+        for h in c.holds.values()
+        if isinstance(d := h.fields.get("intake_deadline"), datetime)
+    ]
     expiries = [e for c in cases for e in c.consents.values() if e > now]
     contacts = [c.last_contact for c in cases if c.last_contact]
     named = [c for c in cases if c.name]

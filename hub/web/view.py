@@ -29,9 +29,6 @@ from hub.events import Envelope
 from hub.web.caseload import Case, Query, Row, row, select
 from hub.web.shown import ENCRYPTED, ERASED_FIELD, OWN, UNREADABLE, Shown
 
-HOLD_ENDS = frozenset({"charges_declined", "charges_filed", "intake_window_expired"})
-# what ends the wait a reminder is about
-REMINDER_ENDS = HOLD_ENDS | {"consent_expired", "consent_revoked"}
 ACKNOWLEDGED = "notice_acknowledged"
 VIEWED = "records_viewed"
 ERASED = "participant_erased"
@@ -53,6 +50,8 @@ class DisclosureView:
     joins: list[_Item] = field(default_factory=list)  # links and unlinks, in log order
     # the caseload index: per agency, per participant id, what it has seen (hub.web.caseload)
     cases: dict[str, dict[str, Case]] = field(default_factory=dict)
+    # per agency, the events it received a notice of (shared items: erasure reaches them)
+    received: dict[str, list[_Item]] = field(default_factory=dict)
     acknowledged: set[UUID] = field(default_factory=set)
     now: datetime | None = None  # the log's time: the latest recorded_at seen
 
@@ -83,6 +82,8 @@ class DisclosureView:
                     cases[pid] = Case(pid, self.items[pid][0].at)
                     for left in self._events_of(pid, agency):
                         cases[pid].fold(left)
+        for agency in permits.keys() - {envelope.source}:
+            self.received.setdefault(agency, []).append(item)
         for agency in {envelope.source, *permits}:
             shown = _shown(item, agency)
             if shown is not None:
@@ -161,40 +162,21 @@ class DisclosureView:
 
     def inbox(self, agency: str) -> list[Shown]:
         """The notices the agency received (not its own events), newest first."""
-        notices = [
-            s for p in self.items for s in self._events_of(p, agency) if s.notice_id is not None
-        ]
-        return sorted(notices, key=lambda s: s.recorded_at, reverse=True)
+        notices = (_shown(item, agency) for item in self.received.get(agency, ()))
+        return sorted((s for s in notices if s), key=lambda s: s.recorded_at, reverse=True)
 
     def open_holds(self, agency: str) -> list[Shown]:
         """charges_held the agency saw with no decline, filing or lapse seen after them."""
-        holds = []
-        for p in self.items:
-            ended = set()
-            open_ = []
-            for s in self._events_of(p, agency):
-                if s.event_type == "charges_held":
-                    open_.append(s)
-                elif s.event_type in HOLD_ENDS:
-                    ended.add(s.fields.get("case_ref"))
-            holds += [h for h in open_ if h.fields.get("case_ref") not in ended]
+        cases = self.cases.get(agency, {}).values()
+        holds = [h for case in cases for h in case.holds.values()]
         return sorted(holds, key=lambda s: deadline_of(s) or s.recorded_at)
 
     def reminders(self, agency: str) -> list[Shown]:
         """The latest reminder the agency received for each held case and each consent still
         pending (a case not yet declined, filed or lapsed; a consent not yet expired or
         revoked), soonest first."""
-        found: list[Shown] = []
-        for p in self.items:
-            pending: dict[str, Shown] = {}
-            for s in self._events_of(p, agency):
-                about = str(s.fields.get("case_ref") or s.fields.get("consent_id"))
-                if s.event_type in REMINDED_AT:
-                    pending[about] = s
-                elif s.event_type in REMINDER_ENDS:
-                    pending.pop(about, None)
-            found += pending.values()
-        return sorted(found, key=reminded_of)
+        cases = self.cases.get(agency, {}).values()
+        return sorted((r for case in cases for r in case.reminders.values()), key=reminded_of)
 
 
 def deadline_of(s: Shown) -> datetime | None:

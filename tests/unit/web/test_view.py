@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 
+from hub.domain import REMINDED_AT
 from hub.domain.notices import Notice, open_notice
 from hub.domain.policy import PolicyBook
 from hub.domain.processor import PartitionProcessor, audited
@@ -25,7 +26,7 @@ from hub.events.models import (
     ViewKind,
 )
 from hub.events.topics import notify_topic
-from hub.web.caseload import Query
+from hub.web.caseload import HOLD_ENDS, REMINDER_ENDS, Query
 from hub.web.view import OWN, DisclosureView, named, redacted
 from tests.support.histories import RECIPIENTS
 from tests.support.stories import POLICY, Story
@@ -194,18 +195,37 @@ def test_the_caseload_index_says_what_the_timelines_say(
     viewed: DisclosureView, agency: str
 ) -> None:
     """The index the view keeps as events arrive agrees with a scan of each timeline: how
-    many events, the latest, the name, the open holds."""
-    holds = {h.participant_id: h for h in viewed.open_holds(agency)}
+    many events, the latest, the name, the open holds, the pending reminders, the inbox."""
     assert viewed.participants(agency) == sorted(
         p for p in viewed.items if viewed._events_of(p, agency)
     )
-    for pid, case in viewed.cases.get(agency, {}).items():
+    holds, reminders, notices = set(), set(), set()
+    for pid in viewed.items:
         events = viewed._events_of(pid, agency)
-        assert case.count == len(events) and case.latest == events[-1]
-        assert (case.name, case.named_by) == (named(events) or (None, None))
-        assert {h.event_id for _, h in case.holds.values()} == (
-            {holds[pid].event_id} if pid in holds else set()
-        )
+        notices |= {s.event_id for s in events if s.notice_id is not None}
+        ended = {s.fields.get("case_ref") for s in events if s.event_type in HOLD_ENDS}
+        holds |= {
+            s.event_id
+            for s in events
+            if s.event_type == "charges_held" and s.fields.get("case_ref") not in ended
+        }
+        pending: dict[str, object] = {}
+        for s in events:
+            about = str(s.fields.get("case_ref") or s.fields.get("consent_id"))
+            if s.event_type in REMINDED_AT:
+                pending[about] = s.event_id
+            elif s.event_type in REMINDER_ENDS:
+                pending.pop(about, None)
+        reminders |= set(pending.values())
+        case = viewed.cases.get(agency, {}).get(pid)
+        if events:
+            assert case is not None and case.count == len(events) and case.latest == events[-1]
+            assert (case.name, case.named_by) == (named(events) or (None, None))
+    assert {s.event_id for s in viewed.open_holds(agency)} == holds
+    assert {s.event_id for s in viewed.reminders(agency)} == reminders
+    assert {s.event_id for s in viewed.inbox(agency)} == notices
+    if agency in ("sao", "cm"):
+        assert notices, "a scan that finds nothing proves nothing"
 
 
 def test_the_caseload_finds_filters_and_puts_who_needs_action_first(
