@@ -71,17 +71,16 @@ class DisclosureView:
                 item.permits = {
                     a: replace(d, fields=_erased(d.fields)) for a, d in item.permits.items()
                 }
+            for agency, cases in self.cases.items():  # the index again, from what is left
+                if pid in cases:
+                    cases[pid] = Case(pid, self.items[pid][0].at)
+                    for left in self._events_of(pid, agency):
+                        cases[pid].fold(left)
         permits = {d.recipient: d for d in decisions if d.permit}
         item = _Item(envelope, at, body, permits)
         self.items.setdefault(pid, []).append(item)
         if envelope.event_type in JOINING:
             self.joins.append(item)
-        if envelope.event_type == ERASED:  # the index again, from what is left of them
-            for agency, cases in self.cases.items():
-                if pid in cases:
-                    cases[pid] = Case(pid, self.items[pid][0].at)
-                    for left in self._events_of(pid, agency):
-                        cases[pid].fold(left)
         for agency in permits.keys() - {envelope.source}:
             self.received.setdefault(agency, []).append(item)
         for agency in {envelope.source, *permits}:
@@ -99,9 +98,6 @@ class DisclosureView:
             query,
             now,
         )
-
-    def knows(self, participant: str, agency: str) -> bool:
-        return bool(self._events_of(participant, agency))
 
     def person(self, participant: str, agency: str, as_of: datetime | None = None) -> list[str]:
         """The ids the agency knows to be this participant's (the participant's first, then

@@ -242,6 +242,7 @@ def test_cm_pages_show_the_name_others_never_and_an_erasure_removes_it(world: Wo
     assert "Zedmartin" not in repr(view.items)
     # nor in the caseload's index, whose rows were made from it before
     assert "Zedmartin" not in repr(view.cases) and view.cases["cm"][pid].name == ERASED_FIELD
+    assert view.cases["cm"][pid].count == len(view.timeline(pid, "cm"))  # each event once
 
 
 def test_cm_reads_its_own_contact_notes_and_no_one_else_does(world: World) -> None:
