@@ -124,14 +124,14 @@ def router(ctx: WebContext) -> APIRouter:
         status: Annotated[str, Query(pattern="^(|ACTIVE|INACTIVE|unknown)$")] = "",
         area: Annotated[str, Query(max_length=60)] = "",
         hold: bool = False,
-        unseen: Annotated[int | None, Query(ge=1, le=3650)] = None,
+        unseen: Annotated[str, Query(pattern=r"^([1-9][0-9]{0,3})?$")] = "",  # a form's empty
         sort: Annotated[str, Query(pattern=f"^({'|'.join(SORTS)})$")] = "action",
         page: Annotated[int, Query(ge=1)] = 1,
         per: Annotated[int, Query(ge=10, le=500)] = 50,
     ) -> HTMLResponse:
         """Who needs something done first; search, filters, sort and pages over the
         index the view keeps (hub.web.caseload)."""
-        asked = CaseQuery(q, status, area, hold, unseen, sort, page, per)
+        asked = CaseQuery(q, status, area, hold, int(unseen) if unseen else None, sort, page, per)
         now = ctx.now()
         found = ctx.view.caseload(who, asked, now)
         pages_count = max(1, -(-len(found) // per))
@@ -156,8 +156,8 @@ def router(ctx: WebContext) -> APIRouter:
         areas = sorted({c.area for c in ctx.view.cases.get(who, {}).values() if c.area})
 
         def link(**change: Any) -> str:
-            values = {"q": q, "status": status, "area": area, "hold": hold or "", "unseen": unseen}
-            values |= {"sort": sort, "page": page, "per": per, **change}
+            values: dict[str, Any] = {"q": q, "status": status, "area": area, "unseen": unseen}
+            values |= {"hold": hold or "", "sort": sort, "page": page, "per": per, **change}
             return "/caseload?" + urlencode(
                 {k: v for k, v in values.items() if v not in ("", None)}
             )

@@ -86,6 +86,14 @@ def test_case_manager_sees_the_caseload_and_a_timeline(browser: object, web_hub:
     page = signed_in(browser, web_hub, "cm")
     assert page.url.endswith("/caseload")  # type: ignore[attr-defined]
     shot(page, "cm-caseload-action-first")
+    # the form as a person sends it: empty fields and all
+    page.get_by_label("Status").select_option("ACTIVE")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Show").click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/caseload?*status=ACTIVE*")  # type: ignore[attr-defined]
+    statuses = page.locator("td[data-label=Status]")  # type: ignore[attr-defined]
+    assert statuses.count() and all(
+        statuses.nth(i).inner_text() == "active" for i in range(statuses.count())
+    )
     page.goto(f"{web_hub.base}/caseload?sort=id&per=500")  # type: ignore[attr-defined]
     expected = expected_view(web_hub)
     mine = sorted(p for (a, p), seen in expected.items() if a == "cm" and seen)
