@@ -207,25 +207,12 @@ def inbox(
     from dataclasses import asdict
     from datetime import UTC, datetime
 
-    from consumers.inbox import Inbox, acknowledge_with, reminder_lines, sync
-    from hub.crypto import load_sealing_key
+    from consumers.inbox import acknowledge_with, reminder_lines
 
-    hub = context_from(config)
-    settings, registry, codec = hub.settings, hub.agencies, hub.codec
-    if agency not in registry or agency == "hub":
-        raise HubError(f"unknown agency {agency!r} (known: {', '.join(registry)})")
+    hub, box, new = _synced_inbox(config, bootstrap_servers, agency)
+    settings, codec = hub.settings, hub.codec
     servers = bootstrap_for(settings, bootstrap_servers)
     kwargs = client_kwargs(settings, agency)
-    box = Inbox.open(settings.paths.inbox(agency))
-    new = sync(
-        box,
-        servers,
-        agency,
-        load_sealing_key(settings.keys_dir, agency),
-        hub.public_keys,
-        codec,
-        kwargs,
-    )
     for item in box.items.values():
         if as_json:
             typer.echo(json.dumps(asdict(item), sort_keys=True))
@@ -246,7 +233,8 @@ def inbox(
 
 
 def _synced_inbox(config: Any, bootstrap_servers: Any, agency: str) -> Any:
-    """The agency's inbox, with every notice now on its topic checked and opened."""
+    """The hub's context, the agency's inbox with every notice now on its topic checked
+    and opened, and how many of them were new."""
     from consumers.inbox import Inbox, sync
     from hub.crypto import load_sealing_key
 
@@ -255,7 +243,7 @@ def _synced_inbox(config: Any, bootstrap_servers: Any, agency: str) -> Any:
     if agency not in hub.agencies or agency == "hub":
         raise HubError(f"unknown agency {agency!r} (known: {', '.join(hub.agencies)})")
     box = Inbox.open(settings.paths.inbox(agency))
-    sync(
+    new = sync(
         box,
         bootstrap_for(settings, bootstrap_servers),
         agency,
@@ -264,7 +252,7 @@ def _synced_inbox(config: Any, bootstrap_servers: Any, agency: str) -> Any:
         hub.codec,
         client_kwargs(settings, agency),
     )
-    return hub, box
+    return hub, box, new
 
 
 @app.command()
@@ -295,7 +283,7 @@ def webhook(
     if len(secret) < 16:
         raise HubError(f"{secret_file}: a webhook secret is at least 16 bytes")
     while True:
-        hub, box = _synced_inbox(config, bootstrap_servers, agency)
+        hub, box, _ = _synced_inbox(config, bootstrap_servers, agency)
         where = hub.settings.paths.webhook(agency)
         relay = Relay(box, url, secret, where / "deliveries.jsonl", where / "dead.jsonl")
         counts = relay.deliver_pending()
@@ -324,7 +312,7 @@ def digest(
     from consumers.inbox import digest_lines
     from hub.web import Story
 
-    hub, box = _synced_inbox(config, bootstrap_servers, agency)
+    hub, box, _ = _synced_inbox(config, bootstrap_servers, agency)
     story = Story(hub.settings.site.time_zone)
     try:
         wanted = date.fromisoformat(day) if day else datetime.now(story.zone).date() - timedelta(1)
