@@ -221,6 +221,9 @@ def test_every_page_fits_a_phone(
     settings = web_hub.hub.settings
     token = issue_session(load_signing_key(settings.keys_dir, "hub"), agency, 1)
     page = browser.new_page(viewport=PHONE)  # type: ignore[attr-defined]
+    page.goto(f"{web_hub.base}/login")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "login-390")
     page.goto(f"{web_hub.base}/login?token={token}")
     for step in pages:
         path = (  # "first-participant": the first participant the page before links to
