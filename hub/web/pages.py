@@ -61,7 +61,8 @@ def router(ctx: WebContext) -> APIRouter:
     when = story.when
 
     def _entry(s: Shown, acknowledged: set[Any] | None = None) -> dict[str, Any]:
-        return entry(story, s, acknowledged)
+        named = ctx.agencies[s.source].name if s.source in ctx.agencies else s.source
+        return {**entry(story, s, acknowledged), "source_name": named}
 
     def session(request: Request) -> str:
         try:
@@ -199,7 +200,8 @@ def router(ctx: WebContext) -> APIRouter:
             title=f"Participant {participant_id}",
             participant_id=participant_id,
             also=ctx.view.person(participant_id, who)[1:],
-            entries=[_entry(s) for s in shown],
+            # in the order things happened (a lapse is recorded after its deadline)
+            entries=[_entry(s) for s in sorted(shown, key=lambda s: s.occurred_at)],
             view_id=view_id,
         )
 
