@@ -113,15 +113,15 @@ def decode(records: Iterable[LogRecord], codec: Codec, has_rejected: bool) -> Re
 def joined(events: list[LoggedEvent]) -> list[LoggedEvent]:
     """Each event of a person with linked ids counted under the person's first id (the one
     whose first event came first), as the links stand at the end of the log."""
-    joins = sorted(
+    linking = sorted(
         (e for e in events if e.envelope.event_type in JOINING), key=lambda e: e.recorded
     )
-    links = Links.of((e.pid, e.envelope.event_type, e.body.model_dump()) for e in joins)
+    joins = [(e.pid, e.envelope.event_type, e.body.model_dump()) for e in linking]
+    links = Links.of(joins)
     first_seen = {e.pid: i for i, e in reversed(list(enumerate(events)))}
     person: dict[str, str] = {}
-    for e in joins:
-        for pid in (e.pid, e.body.model_dump()["linked_participant_id"]):
-            group = links.group(pid)
-            if len(group) > 1:
-                person[pid] = min(group, key=lambda p: first_seen.get(p, len(events)))
+    for pid in {p for one, _, body in joins for p in (one, body["linked_participant_id"])}:
+        group = links.group(pid)
+        if len(group) > 1:
+            person[pid] = min(group, key=lambda p: first_seen.get(p, len(events)))
     return [replace(e, person=person[e.pid]) if e.pid in person else e for e in events]

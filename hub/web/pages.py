@@ -24,7 +24,7 @@ from hub.web.caseload import SORTS
 from hub.web.caseload import Query as CaseQuery
 from hub.web.context import WebContext
 from hub.web.shown import Shown
-from hub.web.story import Story, words
+from hub.web.story import words
 from hub.web.view import deadline_of, redacted, reminded_of
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -35,34 +35,30 @@ class SignIn(Exception):
     """No valid session: send the browser to the sign-in page."""
 
 
-def entry(story: Story, s: Shown, acknowledged: set[Any] | None = None) -> dict[str, Any]:
-    """One event as a page shows it: a sentence, when (in the site's zone), from whom, and
-    why the viewer may see it (its own record, or the rule and the consent)."""
-    return {
-        "participant_id": s.participant_id,
-        "event_type": s.event_type,
-        "source": s.source,
-        "recorded_at": story.when(s.recorded_at),
-        "occurred_at": story.when(s.occurred_at),
-        "says": story.sentence(s.event_type, s.fields),
-        "seen": s.seen,
-        "consent_id": str(s.consent_id) if s.consent_id else None,
-        "fields": redacted(
-            {k: story.when(v) if isinstance(v, datetime) else v for k, v in s.fields.items()}
-        ),
-        "notice_id": str(s.notice_id) if s.notice_id else None,
-        "acknowledged": acknowledged is not None and s.notice_id in acknowledged,
-    }
-
-
 def router(ctx: WebContext) -> APIRouter:
     pages = APIRouter(include_in_schema=False)
     story = ctx.story
     when = story.when
 
     def _entry(s: Shown, acknowledged: set[Any] | None = None) -> dict[str, Any]:
-        named = ctx.agencies[s.source].name if s.source in ctx.agencies else s.source
-        return {**entry(story, s, acknowledged), "source_name": named}
+        """One event as a page shows it: a sentence, when (in the site's zone), from whom,
+        and why the viewer may see it (its own record, or the rule and the consent)."""
+        return {
+            "participant_id": s.participant_id,
+            "event_type": s.event_type,
+            "source": s.source,
+            "source_name": ctx.agencies[s.source].name if s.source in ctx.agencies else s.source,
+            "recorded_at": when(s.recorded_at),
+            "occurred_at": when(s.occurred_at),
+            "says": story.sentence(s.event_type, s.fields),
+            "seen": s.seen,
+            "consent_id": str(s.consent_id) if s.consent_id else None,
+            "fields": redacted(
+                {k: when(v) if isinstance(v, datetime) else v for k, v in s.fields.items()}
+            ),
+            "notice_id": str(s.notice_id) if s.notice_id else None,
+            "acknowledged": acknowledged is not None and s.notice_id in acknowledged,
+        }
 
     def session(request: Request) -> str:
         try:

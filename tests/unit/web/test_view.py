@@ -17,8 +17,13 @@ from hub.domain.policy import PolicyBook
 from hub.domain.processor import PartitionProcessor, audited
 from hub.events.envelope import sign_event
 from hub.events.models import (
+    ChargesDeclined,
+    ChargesHeld,
+    DeclineReason,
+    IntakeDeadlineApproaching,
     LinkBasis,
     NoticeAcknowledged,
+    OffenceCategory,
     ParticipantsLinked,
     ParticipantsUnlinked,
     RecordsViewed,
@@ -123,37 +128,49 @@ def test_an_acknowledgement_marks_its_notice(
     assert view.acknowledged == {notice.notice_id}
 
 
-def test_a_link_joins_timelines_for_whom_it_was_told_and_an_unlink_parts_them(
-    story: Story, viewed: DisclosureView, agency_keys: dict
-) -> None:
-    view = DisclosureView(  # a copy: the story's view serves the other tests
-        {p: list(items) for p, items in viewed.items.items()},
-        list(viewed.joins),
+def copied(view: DisclosureView) -> DisclosureView:
+    """A copy to add events to: the story's view serves the other tests."""
+    return DisclosureView(
+        {p: list(items) for p, items in view.items.items()},
+        list(view.joins),
         {
             a: {
-                p: replace(c, holds=dict(c.holds), consents=dict(c.consents)) for p, c in by.items()
+                p: replace(
+                    c, holds=dict(c.holds), consents=dict(c.consents), reminders=dict(c.reminders)
+                )
+                for p, c in by.items()
             }
-            for a, by in viewed.cases.items()
+            for a, by in view.cases.items()
         },
-        now=viewed.now,
+        {a: list(items) for a, items in view.received.items()},
+        now=view.now,
     )
-    first, second = view.participants("cm")[:2]
-    alone = {p: view.timeline(p, "cm") for p in (first, second)}
-    sao_before = view.timeline(second, "sao")
+
+
+def folder(story: Story, keys: dict, view: DisclosureView) -> Any:
+    """Record an event in ``view`` as the worker would: signed, decided, then recorded."""
     processor = PartitionProcessor(PolicyBook(in_force=POLICY), RECIPIENTS)
-    later = view.now + timedelta(hours=1)
 
     def fold(body: Any, source: str, participant: str, at: datetime) -> UUID:
         envelope = sign_event(
-            body,
-            codec=story.codec,
-            key=agency_keys[source],
-            participant_id=participant,
-            occurred_at=at,
+            body, codec=story.codec, key=keys[source], participant_id=participant, occurred_at=at
         ).model_copy(update={"recorded_at": at})
         decided = audited(0, envelope, processor.process(envelope, body))
         view.record(envelope, body.model_dump(), decided)
         return envelope.event_id
+
+    return fold
+
+
+def test_a_link_joins_timelines_for_whom_it_was_told_and_an_unlink_parts_them(
+    story: Story, viewed: DisclosureView, agency_keys: dict
+) -> None:
+    view = copied(viewed)
+    first, second = view.participants("cm")[:2]
+    alone = {p: view.timeline(p, "cm") for p in (first, second)}
+    sao_before = view.timeline(second, "sao")
+    later = view.now + timedelta(hours=1)
+    fold = folder(story, agency_keys, view)
 
     link = ParticipantsLinked(
         linked_participant_id=first,
@@ -246,3 +263,48 @@ def test_the_caseload_finds_filters_and_puts_who_needs_action_first(
     assert all(r.last_contact is None or (now - r.last_contact).days >= 30 for r in unseen)
     by_id = viewed.caseload("cm", Query(sort="id"), now)
     assert [r.ids[0] for r in by_id] == sorted(r.ids[0] for r in everyone)
+
+
+def test_an_open_hold_and_its_reminder_are_listed_until_the_hold_ends(
+    story: Story, viewed: DisclosureView, agency_keys: dict
+) -> None:
+    """The story's holds have all ended by its close: here one is open, reminded of, and
+    then declined, so the index's holds and reminders are seen to come and go."""
+    view = copied(viewed)
+    fold = folder(story, agency_keys, view)
+    pid = view.participants("cm")[0]
+    now = view.now + timedelta(hours=1)
+    deadline = now + timedelta(days=14)
+    held = fold(
+        ChargesHeld(
+            case_ref="SAO-HOLD-1",
+            charge_category=OffenceCategory.DRUG_POSSESSION,
+            held_at=now,
+            intake_deadline=deadline,
+            window_days=14,
+        ),
+        "sao",
+        pid,
+        now,
+    )
+    reminder = IntakeDeadlineApproaching(
+        case_ref="SAO-HOLD-1", held_event_id=held, deadline=deadline, hours_before=24
+    )
+    reminded = fold(reminder, "hub", pid, deadline - timedelta(hours=24))
+    for agency in ("cm", "sao"):
+        assert [h.event_id for h in view.open_holds(agency) if h.participant_id == pid] == [held]
+        assert [r.event_id for r in view.reminders(agency)] == [reminded]
+    (row,) = view.caseload("cm", Query(hold=True), deadline - timedelta(hours=24))
+    assert row.ids[0] == pid and row.needs[0].startswith("intake due in 24 h")
+    fold(
+        ChargesDeclined(
+            case_ref="SAO-HOLD-1",
+            decided_at=now + timedelta(days=2),
+            reason=DeclineReason.INTAKE_COMPLETED,
+        ),
+        "sao",
+        pid,
+        now + timedelta(days=2),
+    )
+    assert view.open_holds("cm") == view.reminders("cm") == []
+    assert view.caseload("cm", Query(hold=True), now + timedelta(days=2)) == []
