@@ -47,7 +47,7 @@ report: $(STAMP)
 	$(BIN)/leadhub report -c deploy/demo.yaml --format html --output .leadhub/demo/report.html
 
 bench: kafka
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(if $(PROFILE),--profile)
 
 # The browser tests drive Debian's Chromium (playwright downloads no browser here).
 CHROMIUM := /usr/bin/chromium

@@ -145,18 +145,19 @@ class SiteSettings(_Section):
 
 
 class StreamSettings(_Section):
-    """The faust worker's consumer group and batching."""
+    """The worker's consumer group and batching."""
 
     session_timeout_s: float = Field(
         default=6.0,
         gt=0,
         description="how soon a crashed worker's partitions move (Kafka's minimum is 6 s)",
     )
-    commit_interval_s: float = Field(default=0.5, gt=0)
     fetch_max_wait_ms: int = Field(default=50, ge=1, le=5000)
-    batch_max: int = Field(default=500, ge=1, le=100_000, description="records per batch")
-    batch_within_ms: float = Field(
-        default=5.0, gt=0, le=10_000, description="how long a batch waits to fill"
+    batch_max: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="records per step at most: a step takes what has arrived, up to this",
     )
     signature_threads: int = Field(
         default=2,

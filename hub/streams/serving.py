@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from hub.streams.runtime import Runtime
@@ -18,10 +19,10 @@ def counts(runtime: Runtime) -> Counter[str]:
     return total
 
 
-def serve_web(app: Any, runtime: Runtime) -> None:
+def serve_web(app: Any, runtime: Runtime, lag: Callable[[], dict[tuple[str, int], int]]) -> None:
     """The API and pages on the worker's own loop (faust.contrib.asgi), producing through
     the worker's producer, so a submission is on the log before it is answered. Traces
-    follow a record from the HTTP request through the agents (faust.contrib.opentelemetry)
+    follow a record from the HTTP request through the steps (faust.contrib.opentelemetry)
     once an OpenTelemetry SDK is configured; until then the API is a no-op."""
     from faust.contrib.asgi import serve_asgi
 
@@ -37,7 +38,7 @@ def serve_web(app: Any, runtime: Runtime) -> None:
         return metadata.partition, metadata.offset
 
     web.produce = produce
-    registry = hub_registry(lambda: counts(runtime), lambda: consumer_lag(app), app)
+    registry = hub_registry(lambda: counts(runtime), lag, app)
     serve_asgi(app, create_asgi(web, registry), access_log=False)
 
 
@@ -51,16 +52,3 @@ def can_listen(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def consumer_lag(app: Any) -> dict[tuple[str, int], int]:
-    """Per assigned partition: the broker's high watermark minus the worker's position (the
-    embedded broker's watermark can lag the true end, shared/BROKER.md: lag reads low)."""
-    consumer = app.consumer
-    lag: dict[tuple[str, int], int] = {}
-    for tp in consumer.assignment():
-        high = consumer.highwater(tp)
-        position = consumer._read_offset.get(tp)
-        if high is not None and position is not None:
-            lag[(tp.topic, tp.partition)] = max(0, high - position - 1)
-    return lag

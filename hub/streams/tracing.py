@@ -1,21 +1,21 @@
-"""OpenTelemetry spans around the agents' batches (``streams.tracing``)."""
+"""OpenTelemetry spans around the steps' records (``streams.tracing``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hub.streams.handlers import carried
 
 
-def trace_agents(app: Any, exporter: str) -> Callable[[Sequence[Any]], list[Any]]:
-    """A span per record each agent processes, parented by the record's trace context.
-    faust.contrib.opentelemetry opens them for agents that take one event at a time (the
-    notary); for the batched agents the returned function opens one per event of a batch
-    (``finish`` closes them once the batch's outputs are on the log). Spans go wherever the
-    operator's OpenTelemetry SDK sends them (e.g. under ``opentelemetry-instrument``);
-    ``console`` installs one writing JSON lines to stdout. Spans carry topics, offsets and
-    pseudonymous keys, never payloads. Without an SDK nothing is opened at all."""
+def record_spans(app: Any, exporter: str) -> Callable[[Sequence[Any]], list[Any]]:
+    """A function opening a span per record of a step, parented by the record's trace
+    context (the step ends them once the batch's outputs are on the log); faust's sensor
+    (faust.contrib.opentelemetry) carries the context from an HTTP request into the
+    records the worker's producer sends. Spans go wherever the operator's OpenTelemetry SDK
+    sends them (e.g. under ``opentelemetry-instrument``); ``console`` installs one writing
+    JSON lines to stdout. Spans carry topics, offsets and pseudonymous keys, never
+    payloads. Without an SDK nothing is opened at all."""
     from faust.contrib.opentelemetry import sdk_is_configured, setup_opentelemetry
 
     if exporter == "console":
@@ -38,10 +38,9 @@ def trace_agents(app: Any, exporter: str) -> Callable[[Sequence[Any]], list[Any]
 
     tracer = trace.get_tracer("leadhub")
 
-    def open_spans(taken: Sequence[Any]) -> list[Any]:
+    def open_spans(records: Sequence[Any]) -> list[Any]:
         spans = []
-        for event in taken:
-            m = event.message
+        for m in records:
             carrier = {k: v.decode("latin-1") for k, v in carried(m.headers or [])}
             spans.append(
                 tracer.start_span(
@@ -59,8 +58,3 @@ def trace_agents(app: Any, exporter: str) -> Callable[[Sequence[Any]], list[Any]
         return spans
 
     return open_spans
-
-
-def finish(spans: Iterable[Any]) -> None:
-    for span in spans:
-        span.end()
