@@ -6,6 +6,7 @@ and the auditor's replay and verification over what it wrote."""
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from bench.baselines import rate_of, wait_for_outputs
+from bench.baselines import end_offsets, rate_of, wait_for_outputs
 from bench.workload import Record
 from hub.audit import Auditor, read_log
 from hub.config import Settings
@@ -32,12 +33,11 @@ def throughput(
     event is on lead.events and the outputs have stopped growing; and seconds from the
     worker's spawn to its first canonical record (ready)."""
     events = wait_for_outputs(bootstrap, [EVENTS], len(records) + 1)
-    settled: list[int] = []
-    previous = -1
-    while len(settled) != previous:
-        previous = len(settled)
-        time.sleep(1.5)  # the last events' steps may still be running
-        settled = [r.timestamp for r in read_topics(bootstrap, [AUDIT, *NOTIFY])]
+    ends, previous = end_offsets(bootstrap, [AUDIT, *NOTIFY]), -1
+    while ends != previous:  # the last events' steps may still be running
+        time.sleep(1.5)
+        ends, previous = end_offsets(bootstrap, [AUDIT, *NOTIFY]), ends
+    settled = [r.timestamp for r in read_topics(bootstrap, [AUDIT, *NOTIFY])]
     first = min(events)
     return {
         "events_per_s": rate_of([first, max(settled + events)], len(records)),
@@ -106,7 +106,7 @@ def audit_rates(settings: Settings, bootstrap: Sequence[str]) -> dict[str, Any]:
     started = time.perf_counter()
     log = read_log(settings, "kafka", bootstrap)
     read_s = time.perf_counter() - started
-    auditor = Auditor(HubContext(settings), log)
+    auditor = Auditor(HubContext(settings), log, processes=os.cpu_count() or 1)
     started = time.perf_counter()
     findings, summary = auditor.replay_findings()
     replay_s = time.perf_counter() - started

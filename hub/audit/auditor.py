@@ -129,6 +129,7 @@ class _Checks:
 
     hub: HubContext
     log: AuditLog
+    processes: int
     _replay: Replay | None
     _comparison: Comparison | None
     _verified: tuple[list[dict[str, Any]], Findings] | None
@@ -139,7 +140,12 @@ class _Checks:
             hub = self.hub
             policies = load_all(hub.paths.policies, hub.agencies, hub.settings.policy_file)
             self._replay = replay_events(
-                self.log.events, hub.codec, hub.public_keys, policies, hub.recipients
+                self.log.events,
+                hub.codec,
+                hub.public_keys,
+                policies,
+                hub.recipients,
+                processes=self.processes,
             )
         return self._replay
 
@@ -258,10 +264,13 @@ class _Checks:
 
 @dataclass
 class Auditor(_Checks):
-    """One auditor session over one log: replay runs once and serves every view."""
+    """One auditor session over one log: replay runs once and serves every view, in
+    ``processes`` forked processes (the command line uses every core; a process serving
+    pages, with threads of its own, replays in itself)."""
 
     hub: HubContext
     log: AuditLog
+    processes: int = 1
     _replay: Replay | None = None
     _comparison: Comparison | None = None
     _verified: tuple[list[dict[str, Any]], Findings] | None = None

@@ -7,6 +7,7 @@ the broker is gone and the archive is the log); ``--source kafka`` reads a runni
 from __future__ import annotations
 
 import json
+import os
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -58,7 +59,7 @@ def _auditor(config: Path | None, source: str, bootstrap_servers: str | None) ->
     where = log_source(source)
     hub = context_from(config)
     servers = bootstrap_for(hub.settings, bootstrap_servers) if where == "kafka" else []
-    return Auditor(hub, read_log(hub.settings, where, servers))
+    return Auditor(hub, read_log(hub.settings, where, servers), processes=os.cpu_count() or 1)
 
 
 @audit_app.command("verify")
