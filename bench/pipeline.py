@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 
 from bench.baselines import end_offsets, rate_of, wait_for_outputs
 from bench.workload import Record
-from hub.audit import Auditor, read_log
+from hub.audit import Auditor, processes_for, read_log
 from hub.config import Settings
 from hub.context import HubContext
 from hub.events import AUDIT, EVENTS, Codec, notify_topic
@@ -106,7 +106,7 @@ def audit_rates(settings: Settings, bootstrap: Sequence[str]) -> dict[str, Any]:
     started = time.perf_counter()
     log = read_log(settings, "kafka", bootstrap)
     read_s = time.perf_counter() - started
-    auditor = Auditor(HubContext(settings), log, processes=os.cpu_count() or 1)
+    auditor = Auditor(HubContext(settings), log, processes=processes_for(os.cpu_count()))
     started = time.perf_counter()
     findings, summary = auditor.replay_findings()
     replay_s = time.perf_counter() - started

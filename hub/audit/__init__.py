@@ -10,7 +10,7 @@ from hub.audit.checkpoints import log_keys, signed_checkpoint, tree_of, witness_
 from hub.audit.erasure import erasure_basis, publish_erasure
 from hub.audit.exposure import exposure
 from hub.audit.merkle import leaf_hash
-from hub.audit.replay import LogRecord
+from hub.audit.replay import LogRecord, processes_for
 from hub.audit.tree import MerkleTree
 from hub.audit.verification import exit_code
 
@@ -25,6 +25,7 @@ __all__ = [
     "leaf_hash",
     "log_keys",
     "merkle",
+    "processes_for",
     "publish_erasure",
     "read_log",
     "signed_checkpoint",

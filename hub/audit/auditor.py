@@ -265,8 +265,9 @@ class _Checks:
 @dataclass
 class Auditor(_Checks):
     """One auditor session over one log: replay runs once and serves every view, in
-    ``processes`` forked processes (the command line uses every core; a process serving
-    pages, with threads of its own, replays in itself)."""
+    ``processes`` forked processes (the command line takes as many as its cores pay for,
+    ``processes_for``; a process serving pages, with threads of its own, replays in
+    itself)."""
 
     hub: HubContext
     log: AuditLog

@@ -54,12 +54,13 @@ ParticipantOption = Annotated[
 
 
 def _auditor(config: Path | None, source: str, bootstrap_servers: str | None) -> Auditor:
-    from hub.audit import Auditor, read_log
+    from hub.audit import Auditor, processes_for, read_log
 
     where = log_source(source)
     hub = context_from(config)
     servers = bootstrap_for(hub.settings, bootstrap_servers) if where == "kafka" else []
-    return Auditor(hub, read_log(hub.settings, where, servers), processes=os.cpu_count() or 1)
+    log = read_log(hub.settings, where, servers)
+    return Auditor(hub, log, processes=processes_for(os.cpu_count()))
 
 
 @audit_app.command("verify")

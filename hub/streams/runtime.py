@@ -71,7 +71,7 @@ DUE_CE_TYPES = frozenset(f"{CE_TYPE_PREFIX}{t}".encode() for t in DUE_TYPES)
 LINKER_CE_TYPES = frozenset(f"{CE_TYPE_PREFIX}{t}".encode() for t in LINKER_FOLLOWS)
 
 
-GROUP = "leadhub"  # the faust app's id, so its consumer group and transactions' group
+GROUP = "leadhub"  # the steps' consumer group, whose offsets the transactions commit
 
 
 @dataclass

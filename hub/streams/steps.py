@@ -60,8 +60,8 @@ class Steps:
         # A step (fold, decide, commit) and an assignment (fence, read offsets, seek) never
         # interleave, so an assignment never sees in-memory state ahead of what was committed.
         self.stepping = asyncio.Lock()
-        # per assigned partition, the next offset to take: records fetched before a seek
-        # (held across a rebalance) are recognised and skipped
+        # per assigned partition, the next offset to take: where a batch put back returns,
+        # where lag counts from, and below which a record is a repeat
         self.next: dict[Any, int] = {}
         # Bumped when a rebalance begins and when its assignment is in place. aiokafka
         # positions a new partition at its committed offset and may hand its records out
