@@ -101,7 +101,10 @@ def summarise(
             recipients = ", ".join(sorted(told.get(str(e.event_id), []))) or "nobody"
             out(f"  {e.occurred_at:%Y-%m-%d %H:%M}  {e.source:4} {e.event_type:28} -> {recipients}")
     story = [e for e in events if e.participant_id == sample]
-    middle = story[len(story) // 2].recorded_at or story[len(story) // 2].occurred_at
+    half = story[len(story) // 2]
+    # a minute on: the command's --as-of is to the minute, and the story's first half can
+    # fall within one minute of the log's clock
+    middle = (half.recorded_at or half.occurred_at) + timedelta(minutes=1)
     _next_steps(out, settings, config, sample, middle, linked)
     out("")
     verdict = "all checks passed" if not problems else f"{problems} MISMATCH(ES)"

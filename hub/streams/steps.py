@@ -25,6 +25,7 @@ is assigned only to elect the notary: it is paused, never read.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -180,8 +181,7 @@ class Steps:
         runtime.assigned_at = time.monotonic()
 
     async def step(self, fetched: dict[Any, list[Any]], verifiers: ThreadPoolExecutor) -> None:
-        ingest: list[Any] = []
-        events: list[Any] = []
+        taken: dict[bool, list[list[Any]]] = {True: [], False: []}  # lead.events or not
         for tp, records in fetched.items():
             start = self.next.get(tp)
             if start is None:
@@ -189,7 +189,14 @@ class Steps:
             fresh = [r for r in records if r.offset >= start]
             if fresh:
                 self.next[tp] = fresh[-1].offset + 1
-                (events if tp.topic == EVENTS else ingest).extend(fresh)
+                taken[tp.topic == EVENTS].append(fresh)
+        # Across partitions in the order the broker took them (each partition's own order
+        # kept), as a record-at-a-time consumer would: on the log's clock (a simulation)
+        # admission order dates events, and the linker answers a referral from those seen.
+        ingest, events = (
+            list(heapq.merge(*taken[is_events], key=lambda r: r.timestamp))
+            for is_events in (False, True)
+        )
         spans = self.open_spans(ingest + events)
         commits = []
         if ingest:

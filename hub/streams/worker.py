@@ -13,9 +13,9 @@ Kafka transaction per input partition (``hub.streams.transactions``), and every 
 reads ``read_committed``. A crash at any point leaves all of a step's outputs or none.
 
 State is rebuilt from the log, never from a changelog: at start the gatekeeper reads the
-accepted ids from lead.events, and on every assignment each lead.events partition is
-sought back to where its in-memory state ends, folded silently up to the committed
-offset (where the committed outputs end) and emitting from there.
+accepted ids from lead.events, and on every assignment each lead.events partition is read
+again from where its in-memory state ends, silently up to the committed offset (where the
+committed outputs end), emitting from there.
 """
 
 from __future__ import annotations
@@ -87,9 +87,9 @@ def build_app(runtime: Runtime) -> Any:
     steps = Steps(runtime, transactions, record_spans(app, settings.streams.tracing))
 
     async def send_all(outs: Iterable[Out]) -> None:
-        """The notary's checkpoints and the clock's ticks, outside any step's transaction
-        (a checkpoint signs the tree it has read; a tick repeated after a crash is the same
-        tick: its id is the partition and the moment)."""
+        """The notary's checkpoints and the clock's ticks, outside any step's transaction:
+        a checkpoint signs the tree it has read, a tick states the time, and one sent again
+        after a crash says nothing new."""
         futures = [
             await app.producer.send(o.topic, o.key, o.value, o.partition, None, o.headers)
             for o in outs
