@@ -209,7 +209,8 @@ def inbox(
 
     from consumers.inbox import acknowledge_with, reminder_lines
 
-    hub, box, new = _synced_inbox(config, bootstrap_servers, agency)
+    hub, box = _inbox(config, agency)
+    new = _sync(hub, box, agency, bootstrap_servers)
     settings, codec = hub.settings, hub.codec
     servers = bootstrap_for(settings, bootstrap_servers)
     kwargs = client_kwargs(settings, agency)
@@ -232,18 +233,24 @@ def inbox(
     )
 
 
-def _synced_inbox(config: Any, bootstrap_servers: Any, agency: str) -> Any:
-    """The hub's context, the agency's inbox with every notice now on its topic checked
-    and opened, and how many of them were new."""
-    from consumers.inbox import Inbox, sync
-    from hub.crypto import load_sealing_key
+def _inbox(config: Any, agency: str) -> Any:
+    """The hub's context and the agency's inbox as kept on disk."""
+    from consumers.inbox import Inbox
 
     hub = context_from(config)
-    settings = hub.settings
     if agency not in hub.agencies or agency == "hub":
         raise HubError(f"unknown agency {agency!r} (known: {', '.join(hub.agencies)})")
-    box = Inbox.open(settings.paths.inbox(agency))
-    new = sync(
+    return hub, Inbox.open(hub.settings.paths.inbox(agency))
+
+
+def _sync(hub: Any, box: Any, agency: str, bootstrap_servers: Any) -> int:
+    """Every notice now on the agency's topic checked and opened into ``box``: how many
+    were new."""
+    from consumers.inbox import sync
+    from hub.crypto import load_sealing_key
+
+    settings = hub.settings
+    new: int = sync(
         box,
         bootstrap_for(settings, bootstrap_servers),
         agency,
@@ -252,7 +259,7 @@ def _synced_inbox(config: Any, bootstrap_servers: Any, agency: str) -> Any:
         hub.codec,
         client_kwargs(settings, agency),
     )
-    return hub, box, new
+    return new
 
 
 @app.command()
@@ -282,10 +289,11 @@ def webhook(
         ) from None
     if len(secret) < 16:
         raise HubError(f"{secret_file}: a webhook secret is at least 16 bytes")
-    while True:
-        hub, box, _ = _synced_inbox(config, bootstrap_servers, agency)
-        where = hub.settings.paths.webhook(agency)
-        relay = Relay(box, url, secret, where / "deliveries.jsonl", where / "dead.jsonl")
+    hub, box = _inbox(config, agency)
+    where = hub.settings.paths.webhook(agency)
+    relay = Relay(box, url, secret, where / "deliveries.jsonl", where / "dead.jsonl")
+    while True:  # the context, the inbox and the delivery log are read once
+        _sync(hub, box, agency, bootstrap_servers)
         counts = relay.deliver_pending()
         typer.echo(
             f"{agency}: {counts['delivered']} delivered, {counts['dead']} set aside "
@@ -312,7 +320,8 @@ def digest(
     from consumers.inbox import digest_lines
     from hub.web import Story
 
-    hub, box, _ = _synced_inbox(config, bootstrap_servers, agency)
+    hub, box = _inbox(config, agency)
+    _sync(hub, box, agency, bootstrap_servers)
     story = Story(hub.settings.site.time_zone)
     try:
         wanted = date.fromisoformat(day) if day else datetime.now(story.zone).date() - timedelta(1)

@@ -96,7 +96,6 @@ class Relay:
     backoff_cap_s: float = 60.0
     sleep: Callable[[float], None] = time.sleep
     done: set[str] = field(default_factory=set)  # delivered or dead
-    counts: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         endpoint(self.url)
@@ -108,11 +107,13 @@ class Relay:
                         self.done.add(entry["delivery"])
 
     def deliver_pending(self) -> Counter[str]:
-        """Every notice of the inbox not yet delivered or set aside, in the order received."""
+        """Every notice of the inbox not yet delivered or set aside, in the order received:
+        how many of them were delivered and set aside."""
+        counts: Counter[str] = Counter()
         for item in list(self.inbox.items.values()):
             if item.notice_id not in self.done:
-                self.counts[self._deliver(item)] += 1
-        return self.counts
+                counts[self._deliver(item)] += 1
+        return counts
 
     def _deliver(self, item: InboxItem) -> str:
         body = json.dumps(_payload(item), sort_keys=True).encode()

@@ -158,8 +158,8 @@ def replay_events(
 def processes_for(cores: int | None) -> int:
     """How many processes a replay pays for on ``cores``: each keeps about two busy (its
     decisions, and its signature threads), so on two cores one process is already the
-    whole machine (measured: 2,010 events/s in one, 1,606 in two, the joining costing
-    more than it gains)."""
+    whole machine (make bench: 1,898 to 2,010 events/s in one process over three runs,
+    1,606 in two, the joining costing more than it gains)."""
     return max(1, (cores or 1) // 2)
 
 

@@ -117,7 +117,7 @@ class Row:
 
 def row(cases: list[Case], now: datetime) -> Row:
     """A person's row from their cases, the first-referred first."""
-    latest = max(cases, key=lambda c: c.latest.recorded_at if c.latest else c.first_at)
+    latest = max(cases, key=_latest_at)
     assert latest.latest is not None
     holds = [
         (d, h)
