@@ -15,7 +15,7 @@ from typing import Any
 from hub.config import Settings
 from hub.context import HubContext
 from hub.crypto import linkage_secret
-from hub.domain import Linker, parse
+from hub.domain import Linker, parse, read_decisions
 from hub.events import (
     AUDIT,
     EVENTS,
@@ -50,7 +50,7 @@ def summarise(
         unique.setdefault(e.event_id, e)
     events = list(unique.values())
     by_type = Counter(e.event_type for e in events)
-    audit = [codec.decode(r.value, "audit_decision").datum for r in topics[AUDIT]]
+    audit = [d for r in topics[AUDIT] for d in read_decisions(codec, r.value)]
     denials = Counter(a["reason"] for a in audit if not a["permit"])
     letters = {r.rejection_id: r for r in (parse(x.headers)[0] for x in topics[REJECTED])}
     rejections = Counter(r.reason.value for r in letters.values())

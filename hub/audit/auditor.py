@@ -39,7 +39,7 @@ from hub.audit.verification import (
 )
 from hub.config import Settings
 from hub.context import HubContext
-from hub.domain import Links, jsonable, load_all, notice_id
+from hub.domain import Links, jsonable, load_all, notice_id, read_decisions
 from hub.errors import HubError
 from hub.events import (
     AUDIT,
@@ -115,9 +115,15 @@ def _shown(fields: Any) -> str:
     return " ".join(f"{k}={json.dumps(value(v), ensure_ascii=False)}" for k, v in fields.items())
 
 
-def _decision_of(r: LogRecord) -> str | None:
-    named = dict(r.headers or []).get("ce_id")
-    return named.decode("utf-8", "replace") if named is not None else None
+def _label(r: LogRecord) -> str | None:
+    """What a lead.audit record names: an event (one record per event), or one decision
+    (as hubs wrote them before)."""
+    headers = dict(r.headers or [])
+    named = headers.get("ce_id")
+    if named is None:
+        return None
+    kind = "decision" if headers.get("ce_type", b"").endswith(b".audit_decision") else "event"
+    return f"{kind} {named.decode('utf-8', 'replace')}"
 
 
 def _b64(raw: bytes) -> str:
@@ -181,7 +187,14 @@ class _Checks:
         return self._comparison
 
     def _leaves(self) -> list[Leaf]:
-        return [Leaf((r.topic, r.partition, r.offset), _decision_of(r)) for r in self.log.audit]
+        return [Leaf((r.topic, r.partition, r.offset), _label(r)) for r in self.log.audit]
+
+    def _decisions_in(self, r: LogRecord) -> list[str]:
+        """The ids of the decisions a lead.audit record holds (none if it is unreadable)."""
+        try:
+            return [str(d["decision_id"]) for d in read_decisions(self.hub.codec, r.value)]
+        except EventError:
+            return []
 
     def _verification(self) -> tuple[list[dict[str, Any]], Findings]:
         if self._verified is not None:
@@ -233,7 +246,11 @@ class _Checks:
         proof: dict[str, Any] = {"origin": cp.origin, "tree_size": cp.size}
         if decision is not None:
             index = next(
-                (i for i, r in enumerate(self.log.audit[: cp.size]) if _decision_of(r) == decision),
+                (
+                    i
+                    for i, r in enumerate(self.log.audit[: cp.size])
+                    if decision in self._decisions_in(r)
+                ),
                 None,
             )
             if index is None:
@@ -293,11 +310,15 @@ class Auditor(_Checks):
         }
         if not compared.findings:
             return [], summary
-        places = {leaf.decision: leaf.place for leaf in self._leaves()}
+        places = {
+            decision: (r.topic, r.partition, r.offset)
+            for r in self.log.audit
+            for decision in self._decisions_in(r)
+        }
         altered = self._verification()[1].by_place
         placed = []
         for f in compared.findings:
-            place = places.get(decision_named(f))
+            place = places.get(decision_named(f) or "")
             if place is not None:
                 seen = "; audit verify finds this record altered" if place in altered else ""
                 placed.append(f"{f} [{place_text(place)}{seen}]")

@@ -31,6 +31,7 @@ from uuid import UUID
 
 from hub.crypto import PublicKeys
 from hub.domain import (
+    AUDIT_RECORD,
     JOINING,
     Decision,
     FirstSeen,
@@ -39,6 +40,8 @@ from hub.domain import (
     PolicyBook,
     audit_record,
     audited,
+    decisions_of,
+    read_decisions,
 )
 from hub.events import (
     AUDIT,
@@ -87,7 +90,8 @@ class Replay:
     """Everything replay derived, per partition processor, for the other auditor views."""
 
     processors: dict[int, PartitionProcessor] = field(default_factory=dict)
-    decisions: dict[UUID, dict[str, Any]] = field(default_factory=dict)
+    records: dict[UUID, dict[str, Any]] = field(default_factory=dict)  # lead.audit's, by event
+    decisions: dict[UUID, dict[str, Any]] = field(default_factory=dict)  # each one whole
     decided_on: dict[UUID, Position] = field(default_factory=dict)  # each decision's event
     disclosed: dict[UUID, Decision] = field(default_factory=dict)  # permits, with values
     envelopes: FirstSeen[UUID, Envelope] = field(default_factory=FirstSeen)
@@ -98,16 +102,16 @@ class Replay:
     joins: list[tuple[Envelope, dict[str, Any]]] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
     events: int = 0
-    _encoded: dict[bytes, tuple[UUID, bytes]] | None = field(default=None, repr=False)
+    _encoded: dict[bytes, bytes] | None = field(default=None, repr=False)
 
-    def encoded(self, codec: Codec) -> dict[bytes, tuple[UUID, bytes]]:
-        """Each derived decision's bytes, by its ce_id header value: a decision's encoding
-        is canonical, so a record with these bytes under that id is that decision. Encoded
-        once, for the diff and for verify's suspects alike."""
+    def encoded(self, codec: Codec) -> dict[bytes, bytes]:
+        """Each derived audit record's bytes, by its ce_id header value (its event id): an
+        encoding is canonical, so a record with these bytes under that id is that record.
+        Encoded once, for the diff and for verify's suspects alike."""
         if self._encoded is None:
             self._encoded = {
-                str(i).encode(): (i, codec.encode("audit_decision", want))
-                for i, want in self.decisions.items()
+                str(i).encode(): codec.encode(AUDIT_RECORD, want)
+                for i, want in self.records.items()
             }
         return self._encoded
 
@@ -245,12 +249,15 @@ def _derive(
                     result.joins.append((envelope, body.model_dump()))
             for due in outcome.due:
                 result.due.keep(due.event_id, (due.event_type, (r.partition, r.offset)))
-            for d in audited(r.partition, envelope, outcome):
-                record = audit_record(envelope, d)
-                result.decisions[record["decision_id"]] = record
-                result.decided_on[record["decision_id"]] = (r.partition, r.offset)
+            decisions = audited(r.partition, envelope, outcome)
+            if not decisions:
+                continue
+            record = result.records[envelope.event_id] = audit_record(envelope, decisions)
+            for d, whole in zip(decisions, decisions_of(record), strict=True):
+                result.decisions[whole["decision_id"]] = whole
+                result.decided_on[whole["decision_id"]] = (r.partition, r.offset)
                 if d.permit:
-                    result.disclosed[record["decision_id"]] = d
+                    result.disclosed[whole["decision_id"]] = d
         checks.append(pool.submit(_verify_all, batch, keys))
         signatures = [finding for check in checks for finding in check.result()]
     return result, signatures
@@ -272,24 +279,25 @@ def _verify_all(batch: list[tuple[str, Envelope]], keys: PublicKeys) -> list[str
 def logged_decisions(
     records: Iterable[LogRecord], codec: Codec
 ) -> tuple[dict[UUID, dict[str, Any]], list[str]]:
-    """lead.audit by decision id; a repeat (a crash between send and commit) must be
-    identical to the first, or it is a finding."""
+    """lead.audit's decisions by decision id; a repeat must be identical to the first, or
+    it is a finding."""
     found: dict[UUID, dict[str, Any]] = {}
     findings: list[str] = []
     for r in records:
         if r.topic != AUDIT:
             continue
         try:
-            record: dict[str, Any] = codec.decode(r.value, "audit_decision").datum
+            decisions = read_decisions(codec, r.value)
         except EventError as exc:
             findings.append(f"{AUDIT}/{r.partition}@{r.offset}: unreadable ({exc.reason.value})")
             continue
-        first = found.setdefault(record["decision_id"], record)
-        if first != record:
-            findings.append(
-                f"{AUDIT}/{r.partition}@{r.offset}: decision {record['decision_id']} repeated "
-                "with different content"
-            )
+        for decision in decisions:
+            first = found.setdefault(decision["decision_id"], decision)
+            if first != decision:
+                findings.append(
+                    f"{AUDIT}/{r.partition}@{r.offset}: decision {decision['decision_id']} "
+                    "repeated with different content"
+                )
     return found, findings
 
 
@@ -342,11 +350,12 @@ def diff(
 def _matching(
     derived: Replay, records: Iterable[LogRecord], codec: Codec
 ) -> tuple[set[UUID], list[LogRecord]]:
-    """The decisions whose logged bytes are exactly what replay derives, and the other
-    lead.audit records. A record whose bytes are the encoding of the decision its ce_id
-    header names is that decision; only the others are decoded and compared field by
-    field (a decision's encoding is canonical, so equal bytes are equal content, and
-    decoding every record would cost more than deriving it)."""
+    """The decisions whose logged record is exactly what replay derives, and the other
+    lead.audit records. A record whose bytes are the encoding of the record its ce_id
+    header names (an event id) holds that event's decisions; only the others are decoded
+    and compared decision by decision, field by field (an encoding is canonical, so equal
+    bytes are equal content, and decoding every record would cost more than deriving
+    it)."""
     expected = derived.encoded(codec)
     matched: set[UUID] = set()
     odd = []
@@ -354,9 +363,10 @@ def _matching(
         if r.topic != AUDIT:
             continue
         named = next((v for k, v in r.headers if k == "ce_id"), None)
-        found = expected.get(named) if named is not None else None
-        if found is not None and found[1] == r.value:
-            matched.add(found[0])
+        if named is not None and expected.get(named) == r.value:
+            matched.update(
+                d["decision_id"] for d in derived.records[UUID(named.decode())]["decisions"]
+            )
         else:
             odd.append(r)
     return matched, odd
@@ -404,13 +414,13 @@ def suspects(derived: Replay, records: Sequence[LogRecord], codec: Codec) -> lis
     for index, r in enumerate(records):
         named = next((v for k, v in r.headers if k == "ce_id"), None)
         if named is None:
-            found.append((index, "a record without a decision id (inserted)"))
+            found.append((index, "a record without an id (inserted)"))
         elif named in first and records[first[named]].value == r.value:
             where = records[first[named]].offset
             found.append((index, f"a second copy of the record at offset {where} (inserted)"))
         elif named not in expected:
-            found.append((index, "replay derives no such decision (forged or inserted)"))
-        elif expected[named][1] != r.value:
-            found.append((index, "replay derives this decision differently (edited)"))
+            found.append((index, "replay derives no such record (forged or inserted)"))
+        elif expected[named] != r.value:
+            found.append((index, "replay derives this record differently (edited)"))
         first.setdefault(named or b"", index)
     return found

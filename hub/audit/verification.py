@@ -53,10 +53,11 @@ def result_row(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Leaf:
-    """A lead.audit record as the tree sees it: its place and the decision it names."""
+    """A lead.audit record as the tree sees it: its place and what it names ("event <id>",
+    or "decision <id>" for a record of one decision)."""
 
     place: Place
-    decision: str | None
+    label: str | None
 
 
 @dataclass
@@ -72,12 +73,12 @@ class Findings:
             whats.append(what)
 
     def rows(self, leaves: Sequence[Leaf]) -> list[dict[str, Any]]:
-        decisions = {leaf.place: leaf.decision for leaf in leaves}
+        labels = {leaf.place: leaf.label for leaf in leaves}
         rows = []
         for key, whats in self.by_place.items():
             if isinstance(key, tuple):
-                decision = decisions.get(key)
-                named = f" (decision {decision})" if decision else ""
+                label = labels.get(key)
+                named = f" ({label})" if label else ""
                 where = f"{place_text(key)}{named}"
             else:
                 where = key

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from hub.surface import lazy_surface
 
 __all__ = [
+    "AUDIT_RECORD",
     "BROADCAST",
     "CLOCK_TICKED",
     "DUE_TYPES",
@@ -48,6 +49,7 @@ __all__ = [
     "audit_record",
     "audited",
     "build_notice",
+    "decisions_of",
     "erased_field",
     "issue_participant_id",
     "jsonable",
@@ -58,6 +60,7 @@ __all__ = [
     "open_notice",
     "parse",
     "policy_event_id",
+    "read_decisions",
     "read_participant_id",
     "receipts",
     "tick_id",
@@ -70,6 +73,12 @@ __all__ = [
 if TYPE_CHECKING:
     from hub.domain import receipts
     from hub.domain.agencies import AgencyRegistry
+    from hub.domain.audit_records import (
+        AUDIT_RECORD,
+        audit_record,
+        decisions_of,
+        read_decisions,
+    )
     from hub.domain.deadlines import (
         CLOCK_TICKED,
         DUE_TYPES,
@@ -98,7 +107,6 @@ if TYPE_CHECKING:
     from hub.domain.notices import (
         Notice,
         acknowledgement_id,
-        audit_record,
         build_notice,
         erased_field,
         jsonable,
@@ -155,10 +163,15 @@ else:
                 "Screened",
                 "wall_clock",
             ),
+            "hub.domain.audit_records": (
+                "AUDIT_RECORD",
+                "audit_record",
+                "decisions_of",
+                "read_decisions",
+            ),
             "hub.domain.notices": (
                 "Notice",
                 "acknowledgement_id",
-                "audit_record",
                 "build_notice",
                 "erased_field",
                 "jsonable",

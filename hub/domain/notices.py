@@ -1,4 +1,4 @@
-"""From a permit to a sealed, signed notice; from any decision to its audit record.
+"""From a permit to a sealed, signed notice.
 
 The notice id is uuid5 of (event id, recipient): the same disclosure always has the same
 id, so a recipient that reads its topic again (or an auditor comparing a replay) can
@@ -170,23 +170,3 @@ def open_notice(notice: Notice, key: SealingKey, hub_keys: PublicKeys) -> dict[s
     plain = open_sealed(notice.sealed, key.private, NOTICE_INFO_TAG + notice.notice_id.bytes)
     opened: dict[str, Any] = json.loads(plain)
     return opened
-
-
-def audit_record(envelope: Envelope, decision: Decision) -> dict[str, Any]:
-    """The decision as schemas/audit_decision.avsc: names, never values."""
-    return {
-        "decision_id": notice_id(envelope.event_id, decision.recipient),
-        "event_id": envelope.event_id,
-        "event_type": envelope.event_type,
-        "participant_id": envelope.participant_id,
-        "recipient": decision.recipient,
-        "permit": decision.permit,
-        "reason": decision.reason.value if decision.reason else None,
-        "policy_version": decision.policy_version,
-        "rule_id": decision.rule_id,
-        "consent_id": decision.consent_id,
-        "purpose": decision.purpose,
-        "fields_disclosed": list(decision.fields),
-        "notices": list(decision.notices),
-        "decided_at": envelope.recorded_at or envelope.occurred_at,
-    }

@@ -47,6 +47,7 @@ __all__ = [
     "SchemaRegistry",
     "SignatureError",
     "TopicSpec",
+    "UnexpectedSchema",
     "ViewKind",
     "check",
     "check_headers",
@@ -103,7 +104,13 @@ if TYPE_CHECKING:
         verify,
         with_resealed,
     )
-    from hub.events.errors import EventError, InvalidEvent, Reason, SignatureError
+    from hub.events.errors import (
+        EventError,
+        InvalidEvent,
+        Reason,
+        SignatureError,
+        UnexpectedSchema,
+    )
     from hub.events.evolution import check, release
     from hub.events.fields import (
         ENCRYPTED,
@@ -173,7 +180,13 @@ else:
                 "verify",
                 "with_resealed",
             ),
-            "hub.events.errors": ("EventError", "InvalidEvent", "Reason", "SignatureError"),
+            "hub.events.errors": (
+                "EventError",
+                "InvalidEvent",
+                "Reason",
+                "SignatureError",
+                "UnexpectedSchema",
+            ),
             "hub.events.evolution": ("check", "release"),
             "hub.events.fields": (
                 "DataKeyStore",

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from hub.audit import LogRecord
 from hub.context import HubContext
-from hub.domain import JOINING, FirstSeen, Links, parse
+from hub.domain import JOINING, FirstSeen, Links, parse, read_decisions
 from hub.errors import BrokerError
 from hub.events import AUDIT, EVENTS, REJECTED, Codec, EventError, decode_body, decode_envelope
 from hub.log import Archive, client_kwargs, read_topics
@@ -77,22 +77,23 @@ def decode(records: Iterable[LogRecord], codec: Codec, has_rejected: bool) -> Re
             events.keep(envelope.event_id, LoggedEvent(envelope, body))
         elif r.topic == AUDIT:
             try:
-                d = codec.decode(r.value, "audit_decision").datum
+                logged = read_decisions(codec, r.value)
             except EventError:
                 log.unreadable += 1
                 continue
-            decisions.keep(
-                d["decision_id"],
-                LoggedDecision(
+            for d in logged:
+                decisions.keep(
                     d["decision_id"],
-                    d["event_id"],
-                    d["recipient"],
-                    d["permit"],
-                    d["reason"],
-                    d["decided_at"],
-                    d["event_type"],
-                ),
-            )
+                    LoggedDecision(
+                        d["decision_id"],
+                        d["event_id"],
+                        d["recipient"],
+                        d["permit"],
+                        d["reason"],
+                        d["decided_at"],
+                        d["event_type"],
+                    ),
+                )
         elif r.topic == REJECTED and log.rejections is not None:
             try:
                 rejection, _ = parse(r.headers)

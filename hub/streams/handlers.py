@@ -22,6 +22,7 @@ from uuid import UUID
 from hub.audit import MerkleTree, leaf_hash, signed_checkpoint
 from hub.crypto import SigningKey
 from hub.domain import (
+    AUDIT_RECORD,
     BROADCAST,
     RECORDS_VIEWED,
     Accepted,
@@ -346,18 +347,18 @@ class CanonicalHandler:
         if origin is not None and offset is not None and envelope.source != HUB:
             receipt = receipts.accepted(origin, envelope, self.partition, offset, self.hub_key)
             outs.append(receipt_out(receipt, key, self.codec, trace))
-        for d, opened in zip(decisions, readable, strict=True):
-            record = audit_record(envelope, d)
-            decision_id = str(record["decision_id"]).encode()
+        if decisions:
+            event_id = str(envelope.event_id)
             outs.append(
                 Out(
                     AUDIT,
                     key,
-                    self.codec.encode("audit_decision", record),
-                    [*record_headers(decision_id.decode(), "audit_decision", HUB), *trace],
-                    id=f"{AUDIT}/{decision_id.decode()}",
+                    self.codec.encode(AUDIT_RECORD, audit_record(envelope, decisions)),
+                    [*record_headers(event_id, AUDIT_RECORD, HUB), *trace],
+                    id=f"{AUDIT}/{event_id}",
                 )
             )
+        for d, opened in zip(decisions, readable, strict=True):
             if not d.permit:
                 self.counts[f"denied.{d.reason.value if d.reason else '?'}"] += 1
                 continue

@@ -31,6 +31,7 @@ from hub.context import HubContext
 from hub.crypto import IntakeKeyring, load_sealing_key
 from hub.domain import Notice, jsonable, open_notice
 from hub.domain.agencies import AgencyRegistry
+from hub.domain.audit_records import read_decisions
 from hub.domain.policy import load_policy, policy_event_id
 from hub.domain.rejections import parse
 from hub.events import EventError, open_for_intake, sealed_fields
@@ -169,7 +170,7 @@ def final_state(topics: dict[str, Any], codec: Codec) -> dict[str, Any]:
         },
         "decisions": {
             str(d["decision_id"]): d
-            for d in (codec.decode(r.value, "audit_decision").datum for r in topics[AUDIT])
+            for d in (d for r in topics[AUDIT] for d in read_decisions(codec, r.value))
             if d["event_type"] not in REMINDERS
         },
         "notices": {str(n["notice_id"]) for n in notices if n["event_type"] not in REMINDERS},
@@ -321,7 +322,7 @@ FAULTS: dict[str, tuple[Callable[[Path], tuple[str, int]], tuple[str, ...]]] = {
     # what the tamperer does to a copy of the archive, and what the one finding must say
     "edit a decision": (
         lambda d: tamper.edit_decision(d, 40),
-        ("does not match its chain value", "replay derives this decision differently", FIRST),
+        ("does not match its chain value", "replay derives this record differently", FIRST),
     ),
     "delete a record": (
         lambda d: tamper.delete_record(d, 60),
@@ -329,7 +330,7 @@ FAULTS: dict[str, tuple[Callable[[Path], tuple[str, int]], tuple[str, ...]]] = {
     ),
     "insert a forged one": (
         lambda d: tamper.insert_forged(d, 80),
-        ("does not match its chain value", "replay derives no such decision", FIRST),
+        ("does not match its chain value", "replay derives no such record", FIRST),
     ),
     # two records swapped in the file, their offsets kept: the archive's chain finds it;
     # read in offset order the log is intact, so every checkpoint still matches
@@ -409,9 +410,9 @@ def test_kafka_and_the_archive_place_the_same_edit_at_the_same_record(
         for a in (from_archive, from_kafka)
     )
     place, _, rest = kafka_says.partition(": ")
-    assert place.startswith(f"lead.audit/0 offset {offset} (decision ")
+    assert place.startswith(f"lead.audit/0 offset {offset} (event ")
     assert archive_says.startswith(f"{place}: ")
-    assert rest.startswith("replay derives this decision differently (edited); " + FIRST)
+    assert rest.startswith("replay derives this record differently (edited); " + FIRST)
     # the same first checkpoint (Kafka was read before the hub's last few: fewer after it)
     assert rest.split(FIRST)[1].split(",")[0] == archive_says.split(FIRST)[1].split(",")[0]
     for auditor in (from_archive, from_kafka):

@@ -118,11 +118,11 @@ def test_the_demo_runs_and_its_checks_pass(
     rows = json.loads(tampered)
     findings = [r["detail"] for r in rows if r["check"] == "finding"]
     assert len(findings) == 1, findings  # one fault, one line, on its record
-    assert findings[0].startswith("lead.audit/0 offset 2 (decision ")
+    assert findings[0].startswith("lead.audit/0 offset 2 (event ")
     for evidence in (
         f"does not match its chain value (edited, or inserted) (archive lead.audit/0 segment "
         f"{segment.name})",
-        "replay derives this decision differently (edited)",
+        "replay derives this record differently (edited)",
         "the first checkpoint that no longer matches is ",
     ):
         assert evidence in findings[0]

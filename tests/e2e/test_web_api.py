@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.config import Settings
 from hub.crypto import PublicKeys
+from hub.domain.audit_records import read_decisions
 from hub.domain.participant_ids import is_participant_id
 from hub.domain.rejections import parse
 from hub.errors import HubError
@@ -92,9 +93,7 @@ def test_a_read_is_logged_on_lead_audit_before_it_is_answered(web_hub: WebHub) -
                 body = decode_body(e, codec, canonical=False)
                 if str(body.request_id) == view_id:  # type: ignore[attr-defined]
                     reads[str(e.event_id)] = (e, body)
-        audited = [
-            codec.decode(rec.value, "audit_decision").datum for rec in web_hub.hub.read(AUDIT)
-        ]
+        audited = [d for rec in web_hub.hub.read(AUDIT) for d in read_decisions(codec, rec.value)]
         logged = [d for d in audited if str(d["event_id"]) in reads]
         if reads and logged:
             break

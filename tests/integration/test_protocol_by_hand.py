@@ -995,20 +995,14 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
         ingest.handle("lead.ingest.sao", 2, 41, key, value, headers) == []
     )  # the hub's own re-read
 
-    # 12.1 and 13.2: one audit record per candidate recipient; a notice per permit.
+    # 12.1 and 13.2: one audit record for the event, a decision in it per candidate
+    # recipient (each whole with the record's own fields); a notice per permit.
     outs = canonical.handle(accepted.value)
-    audits = [
-        read_single_object(o.value, "audit_decision") for o in outs if o.topic == "lead.audit"
-    ]
-    assert all(
-        o.key == key
-        and o.headers
-        == hub_headers(
-            read_single_object(o.value, "audit_decision")["decision_id"], "audit_decision"
-        )
-        for o in outs
-        if o.topic == "lead.audit"
-    )
+    [logged] = [o for o in outs if o.topic == "lead.audit"]
+    record = read_single_object(logged.value, "audit_record")
+    assert (logged.key, logged.headers) == (key, hub_headers(record["event_id"], "audit_record"))
+    shared = {k: v for k, v in record.items() if k != "decisions"}
+    audits = [{**shared, **d} for d in record["decisions"]]
     assert sorted(a["recipient"] for a in audits) == sorted(r for r in recipients if r != "sao")
     notices = [o for o in outs if o.topic.startswith("lead.notify.")]
     permits = {a["recipient"]: a for a in audits if a["permit"]}

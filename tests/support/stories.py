@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from hub.crypto.sealing import SealingKey, generate_sealing_key
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.domain.agencies import AgencyRegistry
+from hub.domain.audit_records import read_decisions
 from hub.domain.gatekeeper import Gatekeeper, LogClock
 from hub.domain.policy import PolicyBook
 from hub.domain.processor import PartitionProcessor
@@ -24,7 +25,7 @@ from hub.events.envelope import (
     sign_event,
 )
 from hub.events.models import PolicyPublished
-from hub.events.topics import EVENTS, REJECTED, ingest_topic
+from hub.events.topics import AUDIT, EVENTS, REJECTED, ingest_topic
 from hub.streams.handlers import ORIGIN, CanonicalHandler, IngestHandler, Out
 from producers.bad_input import add_bad_input
 from producers.simulator import Scenario, plan
@@ -145,6 +146,10 @@ class Story:
 
     def decoded(self, topic: str, subject: str) -> list[dict[str, Any]]:
         return [self.codec.decode(o.value, subject).datum for o in self.bus.topics[topic]]
+
+    def decisions(self) -> list[dict[str, Any]]:
+        """Every decision on lead.audit, each whole (an audit record holds an event's)."""
+        return [d for o in self.bus.topics[AUDIT] for d in read_decisions(self.codec, o.value)]
 
     def events(self) -> list[Envelope]:
         return [decode_envelope(o.value, self.codec) for o in self.bus.topics[EVENTS]]

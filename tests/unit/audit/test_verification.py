@@ -47,7 +47,7 @@ def _verify(
     """The rows the auditor prints, from the log as found and the evidence other checks
     (the archive's chains, replay) give about single records."""
     check = verify_log([v for _, v in log], notes, ORIGIN, LOG_KEYS)
-    leaves = [Leaf(place, f"d{place[2]}") for place, _ in log]
+    leaves = [Leaf(place, f"event d{place[2]}") for place, _ in log]
     findings = Findings()
     for e in evidence:
         findings.add(e.place, e.what)
@@ -84,10 +84,10 @@ def test_an_honest_log_is_all_ok_with_whole_counts() -> None:
 def test_an_edited_decision_is_one_finding_with_the_checkpoints_it_breaks() -> None:
     log = list(ORIGINAL)
     log[10] = (log[10][0], b"decision 10, now a permit")
-    said = "replay derives this decision differently (edited)"
+    said = "replay derives this record differently (edited)"
     rows = _verify(log, NOTES, [Problem(log[10][0], said)])
     assert _found(rows) == [
-        f"lead.audit/0 offset 20 (decision d20): {said}; the first checkpoint that no longer "
+        f"lead.audit/0 offset 20 (event d20): {said}; the first checkpoint that no longer "
         "matches is 16 (lead.checkpoints/0 offset 1), and the 3 checkpoints after it"
     ]
     checks = _by_check(rows)
@@ -116,7 +116,7 @@ def test_a_deleted_record_is_placed_where_the_chain_breaks() -> None:
     said = "does not continue the chain: edited, or a record before it removed (from 50..51)"
     missing = Problem(ORIGINAL[26][0], said)
     assert _found(_verify(log, NOTES, [missing])) == [
-        f"lead.audit/0 offset 52 (decision d52): {said}; the first checkpoint that no longer "
+        f"lead.audit/0 offset 52 (event d52): {said}; the first checkpoint that no longer "
         "matches is 32 (lead.checkpoints/0 offset 3), and the checkpoint after it"
     ]
 
@@ -124,10 +124,10 @@ def test_a_deleted_record_is_placed_where_the_chain_breaks() -> None:
 def test_an_inserted_forgery_and_a_swap_are_placed_on_their_record() -> None:
     forged = (("lead.audit", 0, 5), b"a forged permit")
     log = [*ORIGINAL[:3], forged, *ORIGINAL[3:]]
-    why = "replay derives no such decision (forged or inserted)"
+    why = "replay derives no such record (forged or inserted)"
     found = _found(_verify(log, NOTES, [Problem(forged[0], why)]))
     assert found == [
-        f"lead.audit/0 offset 5 (decision d5): {why}; the first checkpoint that no longer "
+        f"lead.audit/0 offset 5 (event d5): {why}; the first checkpoint that no longer "
         "matches is 8 (lead.checkpoints/0 offset 0), and the 4 checkpoints after it"
     ]
     swapped = list(ORIGINAL)
@@ -135,7 +135,7 @@ def test_an_inserted_forgery_and_a_swap_are_placed_on_their_record() -> None:
     why = "reordered: found after offset 68"
     found = _found(_verify(swapped, NOTES, [Problem(ORIGINAL[33][0], why)]))
     assert found == [
-        f"lead.audit/0 offset 66 (decision d66): {why}; the first checkpoint that no longer "
+        f"lead.audit/0 offset 66 (event d66): {why}; the first checkpoint that no longer "
         "matches is 40 (lead.checkpoints/0 offset 4)"
     ]
 

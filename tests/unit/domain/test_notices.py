@@ -3,7 +3,6 @@ name what was decided and never carry the values."""
 
 from __future__ import annotations
 
-import json
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -21,7 +20,7 @@ from hub.crypto.sealing import (
     write_sealing_key,
 )
 from hub.crypto.signing import PublicKeys, SigningKey, generate_key, write_key
-from hub.domain.notices import audit_record, build_notice, notice_id, open_notice
+from hub.domain.notices import build_notice, notice_id, open_notice
 from hub.domain.policy import ConsentState, PolicyEvent, decide
 from hub.events.codec import Codec
 from hub.events.envelope import sign_event
@@ -125,22 +124,6 @@ def test_a_deny_never_becomes_a_notice(codec: Codec, agency_keys: dict[str, Sign
     key = generate_sealing_key("tx", demo=True)
     with pytest.raises(ValueError, match="only a permit"):
         build_notice(env, decisions["tx"], POLICY, (key.key_id, key.public), HUB)
-
-
-def test_audit_records_name_fields_but_hold_no_values(
-    codec: Codec, agency_keys: dict[str, SigningKey]
-) -> None:
-    env, body, decisions = permitted(codec, agency_keys["sao"])
-    permit = audit_record(env, decisions["opd"])
-    deny = audit_record(env, decisions["tx"])
-    assert permit["permit"] and permit["fields_disclosed"][0] == "case_ref"
-    assert not deny["permit"] and deny["reason"] == "NO_RULE" and deny["fields_disclosed"] == []
-    for record in (permit, deny):
-        encoded = codec.encode("audit_decision", record)
-        assert codec.decode(encoded, "audit_decision").datum["decision_id"] == record["decision_id"]
-        assert body.case_ref.encode() not in encoded  # type: ignore[attr-defined]
-    text = json.dumps(permit, default=str)
-    assert body.case_ref not in text  # type: ignore[attr-defined]
 
 
 def test_notice_encodes_with_its_schema(codec: Codec, agency_keys: dict[str, SigningKey]) -> None:

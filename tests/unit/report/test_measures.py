@@ -15,6 +15,7 @@ import pytest
 
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.domain.agencies import AgencyRegistry
+from hub.domain.audit_records import read_decisions
 from hub.events import decode_envelope
 from hub.events import models as m
 from hub.events.codec import Codec
@@ -267,7 +268,7 @@ def test_data_sharing_health(measures: Measures, run: Run, codec: Codec) -> None
         if topic.startswith("lead.notify.")
         for _ in outs
     )
-    audit = [codec.decode(o.value, "audit_decision").datum for o in run.bus.topics[AUDIT]]
+    audit = [d for o in run.bus.topics[AUDIT] for d in read_decisions(codec, o.value)]
     real = [  # not the policy's own event, not the reads
         d for d in audit if d["participant_id"] != "SYSTEM" and d["event_type"] != "records_viewed"
     ]
