@@ -388,9 +388,10 @@ def test_each_kind_of_fault_is_one_finding_at_its_place(
 def test_kafka_and_the_archive_place_the_same_edit_at_the_same_record(
     interrupted: Interrupted, tmp_path: Path
 ) -> None:
-    """The same decision edited on both sources: the same record, the same replay word and
-    the same first checkpoint; only the archive adds its own chain's evidence. And replay
-    names that record, and that verify finds it altered."""
+    """The same audit record edited on both sources: the same record, the same replay word
+    and the same first checkpoint; only the archive adds its own chain's evidence. And
+    replay names that record for each decision it holds, and that verify finds it
+    altered."""
     settings = interrupted.settings
     copy = tmp_path / "archive"
     shutil.copytree(settings.paths.archive, copy)
@@ -415,12 +416,14 @@ def test_kafka_and_the_archive_place_the_same_edit_at_the_same_record(
     assert rest.startswith("replay derives this record differently (edited); " + FIRST)
     # the same first checkpoint (Kafka was read before the hub's last few: fewer after it)
     assert rest.split(FIRST)[1].split(",")[0] == archive_says.split(FIRST)[1].split(",")[0]
+    [original] = [r for r in kafka.audit if r.offset == offset]
+    held = len(read_decisions(HubContext(settings).codec, original.value))
     for auditor in (from_archive, from_kafka):
         findings, _ = auditor.replay_findings()
-        assert len(findings) == 1
-        assert findings[0].endswith(
-            f"[{place.split(' (')[0]}; audit verify finds this record altered]"
-        )
+        assert len(findings) == held  # the record's time is each of its decisions' time
+        for f in findings:
+            assert "lead.audit differs from replay in decided_at" in f
+            assert f.endswith(f"[{place.split(' (')[0]}; audit verify finds this record altered]")
 
 
 def _intake_copies_stop_opening_when_their_keys_are_destroyed(

@@ -21,7 +21,7 @@ from hub.crypto.signing import PublicKeys
 from hub.domain.notices import notice_id
 from producers.demo import run_demo
 from tests.support.paths import ROOT
-from tests.support.tamper import Rows, rewrite_segment
+from tests.support.tamper import Rows, in_a_run, rewrite_segment
 
 pytestmark = pytest.mark.integration
 
@@ -106,10 +106,14 @@ def test_the_demo_runs_and_its_checks_pass(
     # one edited decision record in the archive: verify fails and names the place
     segment = sorted((tmp_path / "archive" / "segments" / "lead.audit" / "0").glob("*.avro"))[0]
 
+    edited_at: list[int] = []
+
     def edit(rows: Rows) -> Rows:
-        edited = bytearray(rows[2]["value"])
+        i = in_a_run(rows, 2)
+        edited = bytearray(rows[i]["value"])
         edited[-1] ^= 1  # the low bit of decided_at: still a well-formed record
-        rows[2]["value"] = bytes(edited)
+        rows[i]["value"] = bytes(edited)
+        edited_at.append(rows[i]["offset"])
         return rows
 
     rewrite_segment(segment, edit)
@@ -118,7 +122,7 @@ def test_the_demo_runs_and_its_checks_pass(
     rows = json.loads(tampered)
     findings = [r["detail"] for r in rows if r["check"] == "finding"]
     assert len(findings) == 1, findings  # one fault, one line, on its record
-    assert findings[0].startswith("lead.audit/0 offset 2 (event ")
+    assert findings[0].startswith(f"lead.audit/0 offset {edited_at[0]} (event ")
     for evidence in (
         f"does not match its chain value (edited, or inserted) (archive lead.audit/0 segment "
         f"{segment.name})",

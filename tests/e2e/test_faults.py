@@ -174,7 +174,7 @@ def test_fifty_worker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
     print(
         f"{len(kills)} worker kills (pid, s to join, s after join, events seen): {kills}; "
         f"{len(published.publications)} events published in {took:.0f} s; {len(sent)} "
-        f"notices, none twice; {len(topics[AUDIT])} decisions, none twice; {named} notices "
+        f"notices, none twice; {len(topics[AUDIT])} audit records, none twice; {named} notices "
         f"naming a consent; {time.monotonic() - rig.started:.0f} s"
     )
 
@@ -250,6 +250,6 @@ def test_fifty_broker_sigkills_at_random_points_lose_nothing_and_repeat_nothing(
         f"{len(kills)} broker kills (s after progress, s to ready, s to progress): {kills}; "
         f"worker restarts (exit code, after kill): {restarts}; "
         f"{len(published.publications)} events published in {took:.0f} s; {len(sent)} "
-        f"notices, none twice; {len(topics[AUDIT])} decisions, none twice; "
+        f"notices, none twice; {len(topics[AUDIT])} audit records, none twice; "
         f"{time.monotonic() - rig.started:.0f} s"
     )

@@ -56,15 +56,29 @@ def _tamper(
     return topic, at[0]
 
 
+def in_a_run(rows: Rows, index: int, length: int = 1) -> int:
+    """The first position from ``index`` on that starts ``length`` records whose offsets,
+    and the offset before them, follow one another. After a gap (a transaction's marker)
+    the archive's chain cannot tell an edited record from one removed before it; within a
+    run it can."""
+    offsets = [r["offset"] for r in rows]
+    return next(
+        i
+        for i in range(max(index, 1), len(rows) - length + 1)
+        if offsets[i - 1 : i + length] == list(range(offsets[i - 1], offsets[i - 1] + length + 1))
+    )
+
+
 def edit_decision(archive_dir: Path, index: int) -> tuple[str, int]:
     """Flip the low bit of one lead.audit record's last byte (its decided_at): still a
-    well-formed decision, now a different one."""
+    well-formed record, now a different one."""
 
     def edit(rows: Rows) -> tuple[Rows, int]:
-        value = bytearray(rows[index]["value"])
+        i = in_a_run(rows, index)
+        value = bytearray(rows[i]["value"])
         value[-1] ^= 1
-        rows[index]["value"] = bytes(value)
-        return rows, rows[index]["offset"]
+        rows[i]["value"] = bytes(value)
+        return rows, rows[i]["offset"]
 
     return _tamper(archive_dir, "lead.audit", edit)
 
@@ -100,20 +114,25 @@ def insert_forged(archive_dir: Path, index: int) -> tuple[str, int]:
 
 
 def swap_two(archive_dir: Path, index: int) -> tuple[str, int]:
-    """Two neighbours swapped in the file, their offsets kept; the fault is at the earlier
-    record, now found second."""
+    """Two neighbours (in a run from ``index`` on) swapped in the file, their offsets kept;
+    the fault is at the earlier record, now found second."""
 
     def swap(rows: Rows) -> tuple[Rows, int]:
-        rows[index], rows[index + 1] = rows[index + 1], rows[index]
-        return rows, rows[index + 1]["offset"]
+        i = in_a_run(rows, index, 2)
+        rows[i], rows[i + 1] = rows[i + 1], rows[i]
+        return rows, rows[i + 1]["offset"]
 
     return _tamper(archive_dir, "lead.audit", swap)
 
 
 def truncate_segment(archive_dir: Path, cut: int) -> tuple[str, int]:
-    """The last ``cut`` records of lead.audit's last segment removed."""
+    """The last ``cut`` records of lead.audit's last segment removed; the fault is just
+    after the last record kept (a transaction marker may follow it)."""
     return _tamper(
-        archive_dir, "lead.audit", lambda rows: (rows[:-cut], rows[-cut]["offset"]), segment=-1
+        archive_dir,
+        "lead.audit",
+        lambda rows: (rows[:-cut], rows[-cut - 1]["offset"] + 1),
+        segment=-1,
     )
 
 
