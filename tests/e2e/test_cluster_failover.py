@@ -180,7 +180,8 @@ def test_a_killed_partition_leader_loses_no_notice(
     assert findings == []
     assert summary["decisions_derived"] == summary["decisions_logged"] > 500
     check = auditor.log_check()
-    assert check.mismatch is None and check.problems == [] and check.inclusion_proofs > 500
+    assert check.mismatch is None and check.problems == []
+    assert check.inclusion_proofs == summary["audit_records"] > 100  # one per event decided
     assert check.latest is not None and check.latest.checkpoint.size == len(auditor.log.audit)
     env = {
         **os.environ,
