@@ -10,10 +10,10 @@ producer, pages, timers and tasks) takes whatever has been fetched, up to
 arrives while a step commits is the next batch, and at low load a record is taken the
 moment it is fetched.
 
-A step admits the batch's ingest records (signatures checked on the verifier threads),
-folds and decides its lead.events records, then commits each input partition's outputs
-with its offset as one transaction (``hub.streams.transactions``), every partition's at
-once.
+A step screens the batch's ingest records and hands their signatures to the verifier
+threads, folds and decides its lead.events records meanwhile, finishes the admissions,
+then commits each input partition's outputs with its offset as one transaction
+(``hub.streams.transactions``), every partition's at once.
 
 On assignment the step lock is taken (no step is half done), the previous owners are
 fenced (``Transactions.hold``), each ingest partition is sought to its committed offset
@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -198,12 +198,24 @@ class Steps:
             for is_events in (False, True)
         )
         spans = self.open_spans(ingest + events)
-        commits = []
+        admitting = None
         if ingest:
             await caught_up(self.runtime)
-            settled = await admit_batch(self.runtime, verifiers, ingest)
+            admitting = admit_batch(self.runtime, verifiers, ingest)
+        # folded and decided while the verifier threads check the ingest records'
+        # signatures: admission reads nothing that disclosure changes (its clock, the ids
+        # seen), and each partition's outputs still commit in log order
+        try:
+            disclosed = self._disclose(events)
+        except BaseException:
+            if admitting is not None:
+                admitting.close()
+            raise
+        commits = []
+        if admitting is not None:
+            settled = await admitting
             commits += [self._commit_admitted(tp, steps) for tp, steps in by_partition(settled)]
-        commits += [self._commit_disclosed(p, outs) for p, outs in self._disclose(events).items()]
+        commits += [self._commit_disclosed(p, outs) for p, outs in disclosed.items()]
         await asyncio.gather(*commits)
         for span in spans:
             span.end()
@@ -284,12 +296,13 @@ def _check_signatures(ingest: IngestHandler, pending: list[Pending]) -> list[Rej
     return [ingest.check_signature(p) for p in pending]
 
 
-async def admit_batch(
+def admit_batch(
     runtime: Runtime, verifiers: ThreadPoolExecutor, records: Sequence[Any]
-) -> Settled:
-    """The gatekeeper on a batch of ingest records: screen each, check the signatures on
-    the verifier threads (Ed25519 verification releases the GIL, so the threads check in
-    parallel), then finish each in log order."""
+) -> Coroutine[Any, Any, Settled]:
+    """The gatekeeper on a batch of ingest records: screen each and hand the signatures to
+    the verifier threads now (Ed25519 verification releases the GIL, so the threads check
+    in parallel with each other and with the event loop); awaited, it finishes each record
+    in log order."""
     pending = [
         runtime.ingest.screen(r.topic, r.partition, r.offset, r.key, r.value, r.headers or [])
         for r in records
@@ -297,11 +310,14 @@ async def admit_batch(
     step = -(-len(pending) // runtime.settings.streams.signature_threads)
     chunks = [pending[i : i + step] for i in range(0, len(pending), step)]
     loop = asyncio.get_running_loop()
-    checked = await asyncio.gather(
-        *(loop.run_in_executor(verifiers, _check_signatures, runtime.ingest, c) for c in chunks)
-    )
-    signatures = [s for chunk in checked for s in chunk]
-    return [
-        ((p.topic, p.partition, p.offset), runtime.ingest.finish(p, signature))
-        for p, signature in zip(pending, signatures, strict=True)
-    ]
+    checks = [loop.run_in_executor(verifiers, _check_signatures, runtime.ingest, c) for c in chunks]
+
+    async def finished() -> Settled:
+        checked = await asyncio.gather(*checks)
+        signatures = [s for chunk in checked for s in chunk]
+        return [
+            ((p.topic, p.partition, p.offset), runtime.ingest.finish(p, signature))
+            for p, signature in zip(pending, signatures, strict=True)
+        ]
+
+    return finished()
