@@ -50,8 +50,9 @@ def decisions_of(record: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def read_decisions(codec: Codec, value: bytes) -> list[dict[str, Any]]:
     """The decisions in one lead.audit record: an audit_record, or one audit_decision as
-    hubs wrote them before (a log is never rewritten, so both are read)."""
-    decoded = codec.decode(value, canonical=False)
+    hubs wrote them before (a log is never rewritten, so both are read). Only the canonical
+    encoding is read: the leaves are over bytes, and auditors do not take the hub's word."""
+    decoded = codec.decode(value)
     if decoded.writer.subject == AUDIT_RECORD:
         return decisions_of(decoded.datum)
     if decoded.writer.subject == LEGACY_DECISION:
