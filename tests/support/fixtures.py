@@ -11,6 +11,7 @@ import socket
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from hub.crypto.signing import PublicKeys, SigningKey, generate_key
 from hub.domain.agencies import AgencyRegistry
@@ -22,6 +23,11 @@ from hub.log.kafka_cluster import EmbeddedCluster
 from hub.ops.cluster import ensure_topics
 from tests.support.paths import DEPLOY, SCHEMAS
 from tests.support.stories import Story, build_story
+
+# Tests never fail on timing: no per-example deadline and no "too slow" health check for
+# hypothesis (a loaded machine runs examples slower, which says nothing about the code).
+settings.register_profile("leadhub", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("leadhub")
 
 
 @pytest.fixture(scope="session")
