@@ -23,7 +23,7 @@ import itertools
 import multiprocessing
 from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -192,20 +192,24 @@ def _contiguous(events: Sequence[LogRecord], processes: int) -> list[Sequence[Lo
 def _joined(parts: Sequence[tuple[Replay, list[str]]]) -> Replay:
     """The parts' replays as one, in partition order (each part's partitions follow the
     previous part's), decoding findings first and signature findings after, as in one
-    process."""
+    process. Every field of Replay is joined by its kind, so a field added later cannot be
+    left out."""
     joined = Replay()
     for part, _ in parts:
-        joined.processors.update(part.processors)
-        joined.decisions.update(part.decisions)
-        joined.decided_on.update(part.decided_on)
-        joined.disclosed.update(part.disclosed)
-        for seen, into in ((part.envelopes, joined.envelopes), (part.due, joined.due)):
-            into.repeats += seen.repeats
-            for key, value in seen.items():
-                into.keep(key, value)  # type: ignore[arg-type]
-        joined.joins += part.joins
-        joined.findings += part.findings
-        joined.events += part.events
+        for f in fields(Replay):
+            if f.name.startswith("_"):
+                continue  # a cache, derived again when asked
+            mine, theirs = getattr(joined, f.name), getattr(part, f.name)
+            if isinstance(mine, FirstSeen):
+                mine.repeats += theirs.repeats
+                for key, value in theirs.items():
+                    mine.keep(key, value)
+            elif isinstance(mine, dict):
+                mine.update(theirs)
+            elif isinstance(mine, list):
+                mine.extend(theirs)
+            else:
+                setattr(joined, f.name, mine + theirs)  # a count
     for _, signatures in parts:
         joined.findings += signatures
     return joined

@@ -55,7 +55,15 @@ def test_replay_in_processes_equals_replay_in_one(story: Story) -> None:
     assert len(one.findings) == 2 and one.events > 1000 and one.disclosed
     for processes in (2, 4):
         many = replayed(story, records, processes)
-        for name in ("decisions", "decided_on", "disclosed", "joins", "findings", "events"):
+        for name in (
+            "records",
+            "decisions",
+            "decided_on",
+            "disclosed",
+            "joins",
+            "findings",
+            "events",
+        ):
             assert getattr(many, name) == getattr(one, name), name
         assert list(many.decisions) == list(one.decisions)  # the same order too
         assert list(many.envelopes.items()) == list(one.envelopes.items())

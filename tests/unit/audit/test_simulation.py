@@ -18,6 +18,7 @@ from hub.audit.replay import Comparison, Replay, diff, replay_events
 from hub.domain.audit_records import read_decisions
 from hub.domain.notices import Notice, open_notice
 from hub.domain.rejections import parse
+from hub.events import record_headers
 from hub.events.envelope import (
     decode_envelope,
     encode_envelope,
@@ -187,6 +188,23 @@ def test_replay_reproduces_the_audit_log_and_finds_every_change(story: Story) ->
         assert len(findings) == count and all(expect in f for f in findings), (name, findings)
     headless = [*audit[:i], replace(permit, headers=[]), *audit[i + 1 :]]
     assert _audit_findings(story, headless) == ([], decisions)
+
+
+def test_a_log_that_began_one_record_per_decision_replays_without_a_finding(story: Story) -> None:
+    """Hubs wrote one audit_decision record per decision before audit_record: a log whose
+    first part is written so still reads, and replay finds nothing in it."""
+    records = story.bus.topics[AUDIT]
+    half = len(records) // 2
+    before = [
+        Logged(AUDIT, 0, 0, story.codec.encode("audit_decision", d), o.key, headers)
+        for o in records[:half]
+        for d in read_decisions(story.codec, o.value)
+        for headers in [record_headers(str(d["decision_id"]), "audit_decision", "hub")]
+    ]
+    after = [Logged(AUDIT, 0, 0, o.value, o.key, o.headers) for o in records[half:]]
+    mixed = [replace(r, offset=i) for i, r in enumerate(before + after)]
+    assert len(before) > half > 0
+    assert _audit_findings(story, mixed) == ([], len(story.decisions()))
 
 
 def test_work_in_flight_at_the_end_of_the_log_is_pending_not_a_finding(story: Story) -> None:

@@ -40,7 +40,7 @@ def test_a_record_of_one_decision_written_before_reads_as_that_decision(
     codec: Codec, agency_keys: dict[str, SigningKey]
 ) -> None:
     env, _, decisions = permitted(codec, agency_keys["sao"])
-    [whole] = [d for d in decisions_of(audit_record(env, [decisions["opd"]]))]
+    [whole] = decisions_of(audit_record(env, [decisions["opd"]]))
     legacy = codec.encode("audit_decision", whole)  # the released v1, as hubs wrote it
     assert read_decisions(codec, legacy) == [whole]
 
@@ -49,6 +49,6 @@ def test_another_kind_of_record_is_not_read_as_decisions(
     codec: Codec, agency_keys: dict[str, SigningKey]
 ) -> None:
     env, _, _ = permitted(codec, agency_keys["sao"])
-    receipt_like = codec.encode("envelope", env.model_dump())
+    envelope = codec.encode("envelope", env.model_dump())
     with pytest.raises(UnexpectedSchema, match="expected an audit record"):
-        read_decisions(codec, receipt_like)
+        read_decisions(codec, envelope)
