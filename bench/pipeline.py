@@ -1,7 +1,7 @@
 """The hub itself: its worker process with every guarantee on (decode, signature check,
-deduplication, policy and consent, timeline, HPKE sealing, signed notices, audit records,
-the Merkle notary), fed the same records as the baselines; then latency at a fixed load,
-and the auditor's replay and verification over what it wrote."""
+deduplication, policy and consent, timeline, sealing under epoch keys, signed notices,
+audit records, the Merkle notary), fed the same records as the baselines; then latency at a
+fixed load, and the auditor's replay and verification over what it wrote."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ RATE_HZ = 100
 BUCKETS: list[tuple[str, tuple[str, ...]]] = [
     ("Ed25519 verify", ("PublicKeys.verify",)),
     ("Ed25519 sign", ("SigningKey.sign",)),
-    ("HPKE / AES-GCM seal", ("hub/crypto/sealing.py",)),
+    ("HPKE / AES-GCM seal", ("hub/crypto/sealing.py", "hub/crypto/epochs.py")),
     ("Avro encode / decode", ("hub/events/codec.py", "fastavro")),
     ("policy, consent, fold, notices", ("hub/domain/",)),
     ("Kafka client (aiokafka)", ("aiokafka/",)),

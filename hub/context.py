@@ -10,10 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-
 from hub.config import DataDir, Settings
 from hub.crypto import (
+    EpochSealer,
     IntakeKey,
     IntakeKeyring,
     PublicKeys,
@@ -124,6 +123,8 @@ class HubContext:
         return load_signing_key(self.settings.keys_dir, agency)
 
     @cached_property
-    def recipient_keys(self) -> dict[str, tuple[str, X25519PublicKey]]:
-        """Each recipient's sealing key (id, public key): what a notice is sealed to."""
-        return {a: load_recipient_key(self.settings.keys_dir, a) for a in self.recipients}
+    def notice_sealer(self) -> EpochSealer:
+        """Seals notices to each recipient's newest sealing key under epoch keys; one per
+        process, so a worker's partitions share each recipient's epoch."""
+        keys_dir = self.settings.keys_dir
+        return EpochSealer({a: load_recipient_key(keys_dir, a) for a in self.recipients})

@@ -1,7 +1,7 @@
-"""Keys and signatures (Ed25519, per agency and key id), notices sealed to one agency (HPKE,
-RFC 9180) and the C2SP signed notes of the checkpoints: pure functions over bytes and keys,
-so that every layer above can prove who said what, and only its recipient can open a
-notice, without any of them doing I/O."""
+"""Keys and signatures (Ed25519, per agency and key id), notices sealed to one agency (an
+epoch key wrapped with HPKE, RFC 9180, then AES-GCM per notice) and the C2SP signed notes
+of the checkpoints: pure functions over bytes and keys, so that every layer above can prove
+who said what, and only its recipient can open a notice, without any of them doing I/O."""
 
 from typing import TYPE_CHECKING
 
@@ -10,6 +10,7 @@ from hub.surface import lazy_surface
 __all__ = [
     "KEY_ID",
     "Checkpoint",
+    "EpochSealer",
     "IntakeKey",
     "IntakeKeyring",
     "NoteError",
@@ -26,6 +27,7 @@ __all__ = [
     "load_sealing_key",
     "load_signing_key",
     "note",
+    "open_epoch_sealed",
     "open_sealed",
     "parse_note",
     "read_key_set",
@@ -39,6 +41,7 @@ __all__ = [
 # signing and sealing keys; the signed notes wait for the checkpoints and the archive.
 if TYPE_CHECKING:
     from hub.crypto import note
+    from hub.crypto.epochs import EpochSealer, open_epoch_sealed
     from hub.crypto.intake import (
         IntakeKey,
         IntakeKeyring,
@@ -71,6 +74,7 @@ else:
     __getattr__ = lazy_surface(
         __name__,
         {
+            "hub.crypto.epochs": ("EpochSealer", "open_epoch_sealed"),
             "hub.crypto.intake": (
                 "IntakeKey",
                 "IntakeKeyring",

@@ -21,13 +21,22 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from hub.crypto import PublicKeys, SealingKey, SigningKey, open_sealed, seal
+from hub.crypto import (
+    EpochSealer,
+    PublicKeys,
+    SealError,
+    SealingKey,
+    SigningKey,
+    open_epoch_sealed,
+    open_sealed,
+)
 from hub.domain.policy import Decision, Policy
 from hub.events import Envelope, SignatureError, epoch_micros
 
 NOTICE_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-5c1e-9a4f-1ead0b0c0001")
 NOTICE_SIGNING_TAG = b"LEADHUB-NOTICE-SIG-V1\x00"
-NOTICE_INFO_TAG = b"LEADHUB-NOTICE-V1\x00"
+NOTICE_INFO_TAG = b"LEADHUB-NOTICE-V1\x00"  # v1: HPKE info of a notice sealed on its own
+NOTICE_AAD_TAG = b"LEADHUB-NOTICE-V2\x00"  # v2: AES-GCM associated data under an epoch key
 
 
 @lru_cache(maxsize=1024)  # asked for by the audit record and by the notice of one decision
@@ -58,6 +67,8 @@ class Notice(BaseModel):
     consent_id: uuid.UUID | None = None
     purpose: str
     recipient_key_id: str
+    epoch_id: uuid.UUID | None = None
+    wrapped_key: bytes | None = None
     sealed: bytes
     hub_key_id: str
     signature: Annotated[bytes, Field(max_length=64)]
@@ -67,10 +78,14 @@ class Notice(BaseModel):
 
 
 SIGNED_FIELDS = tuple(name for name in Notice.model_fields if name != "signature")
+EPOCH_FIELDS = ("epoch_id", "wrapped_key")
+V1_SIGNED_FIELDS = tuple(name for name in SIGNED_FIELDS if name not in EPOCH_FIELDS)
 
 
 def notice_signing_input(facts: Mapping[str, Any]) -> bytes:
-    return length_prefixed(NOTICE_SIGNING_TAG, SIGNED_FIELDS, facts)
+    """A notice without an epoch (written as v1) was signed without the epoch fields."""
+    names = SIGNED_FIELDS if facts.get("epoch_id") is not None else V1_SIGNED_FIELDS
+    return length_prefixed(NOTICE_SIGNING_TAG, names, facts)
 
 
 def length_prefixed(tag: bytes, names: tuple[str, ...], facts: Mapping[str, Any]) -> bytes:
@@ -134,7 +149,7 @@ def build_notice(
     envelope: Envelope,
     decision: Decision,
     policy: Policy,
-    recipient_key: tuple[str, Any],
+    sealer: EpochSealer,
     hub_key: SigningKey,
 ) -> Notice:
     if not decision.permit or decision.rule_id is None or decision.purpose is None:
@@ -142,7 +157,12 @@ def build_notice(
     if envelope.recorded_at is None:
         raise ValueError("only an accepted (stamped) event is disclosed")
     nid = notice_id(envelope.event_id, decision.recipient)
-    key_id, public = recipient_key
+    sealed = sealer.seal(
+        decision.recipient,
+        content(envelope, decision, policy),
+        NOTICE_AAD_TAG + nid.bytes,
+        envelope.recorded_at.timestamp(),
+    )
     facts: dict[str, Any] = {
         "notice_id": nid,
         "recipient": decision.recipient,
@@ -155,8 +175,10 @@ def build_notice(
         "rule_id": decision.rule_id,
         "consent_id": decision.consent_id,
         "purpose": decision.purpose,
-        "recipient_key_id": key_id,
-        "sealed": seal(content(envelope, decision, policy), public, NOTICE_INFO_TAG + nid.bytes),
+        "recipient_key_id": sealed.recipient_key_id,
+        "epoch_id": sealed.epoch_id,
+        "wrapped_key": sealed.wrapped_key,
+        "sealed": sealed.sealed,
         "hub_key_id": hub_key.key_id,
     }
     # every value is already of its field's type: no validation pass on the hot path
@@ -164,9 +186,18 @@ def build_notice(
 
 
 def open_notice(notice: Notice, key: SealingKey, hub_keys: PublicKeys) -> dict[str, Any]:
-    """What a recipient does: check the hub's signature, then open the content."""
+    """What a recipient does: check the hub's signature, then open the content (under its
+    epoch key, or, in a notice written as v1, with HPKE on its own)."""
     if not hub_keys.verify("hub", notice.hub_key_id, notice.signature, notice.signing_input()):
         raise SignatureError("notice is not signed by the hub")
-    plain = open_sealed(notice.sealed, key.private, NOTICE_INFO_TAG + notice.notice_id.bytes)
+    nid = notice.notice_id.bytes
+    if notice.epoch_id is None:
+        plain = open_sealed(notice.sealed, key.private, NOTICE_INFO_TAG + nid)
+    elif notice.wrapped_key is None:
+        raise SealError("notice names an epoch but carries no wrapped key")
+    else:
+        plain = open_epoch_sealed(
+            notice.sealed, notice.wrapped_key, notice.epoch_id, key.private, NOTICE_AAD_TAG + nid
+        )
     opened: dict[str, Any] = json.loads(plain)
     return opened

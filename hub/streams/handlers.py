@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from hub.audit import MerkleTree, leaf_hash, signed_checkpoint
-from hub.crypto import SigningKey
+from hub.crypto import EpochSealer, SigningKey
 from hub.domain import (
     AUDIT_RECORD,
     BROADCAST,
@@ -286,7 +286,7 @@ def carried(headers: Iterable[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
 class CanonicalHandler:
     codec: Codec
     processor: PartitionProcessor
-    recipient_keys: Mapping[str, tuple[str, Any]]
+    sealer: EpochSealer  # the worker's, shared by its partitions: one epoch per recipient
     hub_key: SigningKey
     partition: int = 0
     datakeys: DataKeyStore | None = None
@@ -370,7 +370,7 @@ class CanonicalHandler:
                 envelope,
                 opened,
                 policy,
-                self.recipient_keys[d.recipient],
+                self.sealer,
                 self.hub_key,
             )
             self.counts[f"notices.{d.recipient}"] += 1

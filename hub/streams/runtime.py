@@ -144,7 +144,7 @@ class Runtime:
             handler = CanonicalHandler(
                 context.codec,
                 processor,
-                context.recipient_keys,
+                context.notice_sealer,
                 context.hub_key,
                 partition,
                 context.datakeys,

@@ -752,9 +752,10 @@ def notice_vector_permit(v: dict[str, str], event: dict[str, str], codec: Any) -
 
 
 def test_the_document_notice_vector(codec: object) -> None:
+    from hub.crypto.epochs import epoch_info, open_epoch_sealed
     from hub.crypto.sealing import SealingKey, open_sealed
     from hub.crypto.signing import PublicKeys
-    from hub.domain.notices import NOTICE_INFO_TAG, Notice, content, notice_id, open_notice
+    from hub.domain.notices import NOTICE_AAD_TAG, Notice, content, notice_id, open_notice
     from hub.domain.policy import Policy
     from hub.events.codec import Codec
 
@@ -765,18 +766,26 @@ def test_the_document_notice_vector(codec: object) -> None:
     opd_private = X25519PrivateKey.from_private_bytes(bytes.fromhex(v["opd_private_key"]))
     assert opd_private.public_key().public_bytes_raw().hex() == v["opd_public_key"]
 
-    # Ids and the HPKE context.
+    # Ids, the HPKE context of the epoch key and the AAD of the content.
     nid = notice_id(uuid.UUID(v["event_id"]), v["recipient"])
     assert str(nid) == v["notice_id"] == vector("test-vector:ids")["notice_id"]
-    info = NOTICE_INFO_TAG + nid.bytes
-    assert info.hex() == v["info"]
+    epoch_id, epoch_key = uuid.UUID(v["epoch_id"]), bytes.fromhex(v["epoch_key"])
+    info = epoch_info(epoch_id)
+    assert info == b"LEADHUB-EPOCH-V1\x00" + epoch_id.bytes and info.hex() == v["epoch_info"]
+    aad = NOTICE_AAD_TAG + nid.bytes
+    assert aad == b"LEADHUB-NOTICE-V2\x00" + nid.bytes and aad.hex() == v["aad"]
 
-    # The fixed sealed blob opens to exactly the content, with the hub's code and with
-    # RFC 9180 written out by hand.
-    sealed = bytes.fromhex(v["sealed"])
-    assert open_sealed(sealed, opd_private, info) == v["content"].encode()
-    assert hpke_open_rfc9180(sealed, opd_private, info) == v["content"].encode()
-    assert len(sealed) == 32 + len(v["content"].encode()) + 16
+    # The wrapped key (one run of HPKE) opens to exactly the epoch key, with the hub's code
+    # and with RFC 9180 written out by hand; the content under it is fixed: nonce, then
+    # AES-256-GCM, and it opens to exactly the content.
+    wrapped = bytes.fromhex(v["wrapped_key"])
+    assert open_sealed(wrapped, opd_private, info) == epoch_key
+    assert hpke_open_rfc9180(wrapped, opd_private, info) == epoch_key
+    assert len(wrapped) == 32 + 32 + 16
+    nonce, sealed = bytes.fromhex(v["nonce"]), bytes.fromhex(v["sealed"])
+    assert sealed == nonce + AESGCM(epoch_key).encrypt(nonce, v["content"].encode(), aad)
+    assert open_epoch_sealed(sealed, wrapped, epoch_id, opd_private, aad) == v["content"].encode()
+    assert len(sealed) == 12 + len(v["content"].encode()) + 16
 
     # The content is what the hub seals for this event and this permit.
     occurred = datetime.fromisoformat(v["occurred_at"])
@@ -800,12 +809,20 @@ def test_the_document_notice_vector(codec: object) -> None:
         consent_id=None if v["consent_id"] == "null" else uuid.UUID(v["consent_id"]),
         purpose=v["purpose"],
         recipient_key_id=v["recipient_key_id"],
+        epoch_id=epoch_id,
+        wrapped_key=wrapped,
         sealed=sealed,
         hub_key_id=v["hub_key_id"],
         signature=b"",
     )
-    expected = (
-        bytes.fromhex(v["signing_input_head"]) + sealed + bytes.fromhex(v["signing_input_tail"])
+    expected = b"".join(
+        (
+            bytes.fromhex(v["signing_input_head"]),
+            wrapped,
+            bytes.fromhex(v["signing_input_mid"]),
+            sealed,
+            bytes.fromhex(v["signing_input_tail"]),
+        )
     )
     assert unsigned.signing_input() == expected
     assert hub_private.sign(expected).hex() == v["signature"]
@@ -841,6 +858,73 @@ def test_the_document_notice_vector(codec: object) -> None:
     with pytest.raises(InvalidTag):
         reader["open_notice"](value, RELEASED, hub_keys, stranger)
 
+    # A wrapped key or a sealed content moved from another notice does not verify.
+    for field in ("wrapped_key", "sealed"):
+        moved = notice.model_copy(update={field: getattr(notice, field)[:-1] + b"\x00"})
+        with pytest.raises(InvalidSignature):
+            reader["open_notice"](
+                codec.encode("notice", moved.model_dump()), RELEASED, hub_keys, sealing_keys
+            )
+
+
+def test_a_notice_written_as_v1_still_verifies_and_opens() -> None:
+    """Notices written before epoch keys (schema v1: HPKE per notice, signed without the
+    epoch fields) are on agencies' topics and in archives: both readers still open them."""
+    from hub.crypto.sealing import SealingKey, seal
+    from hub.crypto.signing import PublicKeys
+    from hub.domain.notices import (
+        NOTICE_INFO_TAG,
+        Notice,
+        notice_id,
+        notice_signing_input,
+        open_notice,
+    )
+    from hub.events.codec import Codec
+    from hub.events.errors import SignatureError
+    from hub.events.schemas import SchemaRegistry
+
+    hub_private = Ed25519PrivateKey.generate()
+    opd_private = X25519PrivateKey.generate()
+    event_id = uuid.uuid4()
+    nid = notice_id(event_id, "opd")
+    sealed = seal(b'{"fields":{}}', opd_private.public_key(), NOTICE_INFO_TAG + nid.bytes)
+    at = datetime(2026, 11, 3, 9, 15, tzinfo=UTC)
+    facts: dict[str, Any] = {
+        "notice_id": nid,
+        "recipient": "opd",
+        "event_id": event_id,
+        "event_type": "charges_held",
+        "participant_id": "P-7KQ2M9XR4TQF",
+        "occurred_at": at,
+        "recorded_at": at,
+        "policy_version": "2026.11-1",
+        "rule_id": "opd.client-hold-lifecycle",
+        "consent_id": None,
+        "purpose": "LEGAL_DEFENSE",
+        "recipient_key_id": "20261101-5ea1ed00",
+        "sealed": sealed,
+        "hub_key_id": "20261101-a1b2c3d4",
+    }
+    facts["signature"] = hub_private.sign(notice_signing_input(facts))
+    schema, fingerprint = load_schema(RELEASED, "notice", 1)
+    value = single_object(schema, fingerprint, facts)
+
+    reader = doc_example("example:notice")
+    hub_keys = {"20261101-a1b2c3d4": hub_private.public_key()}
+    got, opened = reader["open_notice"](
+        value, RELEASED, hub_keys, {facts["recipient_key_id"]: opd_private}
+    )
+    assert opened == {"fields": {}} and "epoch_id" not in got
+
+    codec = Codec(SchemaRegistry.load(ROOT / "schemas"))
+    notice = Notice.model_validate(codec.decode(value, "notice").datum)
+    assert notice.epoch_id is None and notice.wrapped_key is None
+    public = PublicKeys({("hub", "20261101-a1b2c3d4"): hub_private.public_key()})
+    key = SealingKey("opd", "20261101-5ea1ed00", opd_private)
+    assert open_notice(notice, key, public) == {"fields": {}}
+    with pytest.raises(SignatureError):
+        open_notice(notice.model_copy(update={"rule_id": "x"}), key, public)
+
 
 # --------------------------------------------------------------------------- what the hub writes
 
@@ -859,6 +943,7 @@ def read_single_object(value: bytes, subject: str) -> dict[str, Any]:
 
 
 def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
+    from hub.crypto.epochs import EpochSealer
     from hub.crypto.sealing import SealingKey
     from hub.crypto.signing import PublicKeys, generate_key
     from hub.domain.agencies import AgencyRegistry
@@ -893,7 +978,7 @@ def test_the_records_the_hub_writes_are_as_documented(codec: object) -> None:
     canonical = CanonicalHandler(
         codec,
         PartitionProcessor(PolicyBook.of([policy]), recipients),
-        {a: (k.key_id, k.public) for a, k in sealing.items()},
+        EpochSealer({a: (k.key_id, k.public) for a, k in sealing.items()}),
         hub,
     )
 

@@ -3,10 +3,10 @@ hub's own code, and write them back: ``python -m tests.support.protocol_vectors`
 
 The inputs (keys, envelope facts, bodies, the field's data key and nonce) are read from
 the document; everything under ``# results`` (and the notice's content, seal and
-signature) is computed. HPKE is randomized, so each run seals the notice and the intake
-field anew. The
-byte-by-byte tables beside the vectors are prose: check their offsets by hand after a
-change of length. ``tests/integration/test_protocol_by_hand.py`` then checks the result."""
+signature) is computed. HPKE is randomized, so each run wraps the notice's epoch key and
+seals the intake field anew. The byte-by-byte tables beside the vectors are prose: check
+their offsets by hand after a change of length. ``tests/integration/test_protocol_by_hand.py``
+then checks the result."""
 
 from __future__ import annotations
 
@@ -23,10 +23,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from hub.crypto.epochs import epoch_info
 from hub.crypto.intake import IntakeKey, current_key, intake_info, signed_key_set
 from hub.crypto.sealing import seal
 from hub.crypto.signing import SigningKey
-from hub.domain.notices import NOTICE_INFO_TAG, Notice, content, notice_id
+from hub.domain.notices import NOTICE_AAD_TAG, Notice, content, notice_id
 from hub.domain.policy import Policy
 from hub.domain.receipts import Receipt, ReceiptStatus, receipt_id
 from hub.events.codec import Codec
@@ -192,8 +193,12 @@ def notice(v: dict[str, str], event: dict[str, str], codec: Codec) -> dict[str, 
     envelope, decision = notice_vector_permit(v, event, codec)
     text = content(envelope, decision, Policy(version=v["policy_version"], rules=()))
     nid = notice_id(envelope.event_id, v["recipient"])
-    info = NOTICE_INFO_TAG + nid.bytes
-    sealed = seal(text, opd_private.public_key(), info)
+    epoch_id, epoch_key = uuid.UUID(v["epoch_id"]), bytes.fromhex(v["epoch_key"])
+    info = epoch_info(epoch_id)
+    wrapped = seal(epoch_key, opd_private.public_key(), info)
+    aad = NOTICE_AAD_TAG + nid.bytes
+    nonce = bytes.fromhex(v["nonce"])
+    sealed = nonce + AESGCM(epoch_key).encrypt(nonce, text, aad)
     unsigned = Notice(
         notice_id=nid,
         recipient=v["recipient"],
@@ -207,11 +212,14 @@ def notice(v: dict[str, str], event: dict[str, str], codec: Codec) -> dict[str, 
         consent_id=None if v["consent_id"] == "null" else uuid.UUID(v["consent_id"]),
         purpose=v["purpose"],
         recipient_key_id=v["recipient_key_id"],
+        epoch_id=epoch_id,
+        wrapped_key=wrapped,
         sealed=sealed,
         hub_key_id=v["hub_key_id"],
         signature=b"",
     )
     signed = unsigned.signing_input()
+    at_wrapped = signed.index(wrapped)
     at = signed.index(sealed)
     return {
         "hub_public_key": hub_private.public_key().public_bytes_raw().hex(),
@@ -219,9 +227,12 @@ def notice(v: dict[str, str], event: dict[str, str], codec: Codec) -> dict[str, 
         "notice_id": str(nid),
         "participant_id": envelope.participant_id,
         "content": text.decode(),
-        "info": info.hex(),
+        "epoch_info": info.hex(),
+        "wrapped_key": wrapped.hex(),
+        "aad": aad.hex(),
         "sealed": sealed.hex(),
-        "signing_input_head": signed[:at].hex(),
+        "signing_input_head": signed[:at_wrapped].hex(),
+        "signing_input_mid": signed[at_wrapped + len(wrapped) : at].hex(),
         "signing_input_tail": signed[at + len(sealed) :].hex(),
         "signature": hub_private.sign(signed).hex(),
     }

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from hub.crypto.epochs import EpochSealer
 from hub.crypto.sealing import SealingKey, generate_sealing_key
 from hub.crypto.signing import PublicKeys, SigningKey
 from hub.domain.agencies import AgencyRegistry
@@ -106,7 +107,7 @@ def told(
         CanonicalHandler(
             codec,
             PartitionProcessor(PolicyBook.of([POLICY]), RECIPIENTS),
-            {a: (k.key_id, k.public) for a, k in sealing.items()},
+            EpochSealer({a: (k.key_id, k.public) for a, k in sealing.items()}),
             hub_key,
         ),
     )

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from hub.crypto.epochs import EpochSealer
 from hub.crypto.sealing import (
     SealError,
+    SealingKey,
     generate_sealing_key,
     load_recipient_key,
     load_sealing_key,
@@ -33,6 +35,10 @@ POLICY = default_policy()
 NOW = datetime(2026, 6, 1, 8, 30, tzinfo=UTC)
 HUB = generate_key("hub", demo=True)
 HUB_KEYS = PublicKeys({("hub", HUB.key_id): HUB.public})
+
+
+def sealer(key: SealingKey) -> EpochSealer:
+    return EpochSealer({key.agency: (key.key_id, key.public)})
 
 
 def permitted(codec: Codec, key: SigningKey):  # type: ignore[no-untyped-def]
@@ -78,7 +84,7 @@ def test_a_permit_becomes_a_notice_only_its_recipient_can_read(
 ) -> None:
     env, body, decisions = permitted(codec, agency_keys["sao"])
     opd_key = generate_sealing_key("opd", demo=True)
-    notice = build_notice(env, decisions["opd"], POLICY, (opd_key.key_id, opd_key.public), HUB)
+    notice = build_notice(env, decisions["opd"], POLICY, sealer(opd_key), HUB)
     assert notice.notice_id == notice_id(env.event_id, "opd")
     assert notice.rule_id == "opd.client-hold-lifecycle" and notice.recipient == "opd"
     opened = open_notice(notice, opd_key, HUB_KEYS)
@@ -101,10 +107,11 @@ def test_the_same_disclosure_is_the_same_notice_id(
 ) -> None:
     env, _, decisions = permitted(codec, agency_keys["sao"])
     key = generate_sealing_key("cm", demo=True)
-    first = build_notice(env, decisions["cm"], POLICY, (key.key_id, key.public), HUB)
-    again = build_notice(env, decisions["cm"], POLICY, (key.key_id, key.public), HUB)
+    first = build_notice(env, decisions["cm"], POLICY, sealer(key), HUB)
+    again = build_notice(env, decisions["cm"], POLICY, sealer(key), HUB)
     assert first.notice_id == again.notice_id
-    assert first.sealed != again.sealed  # fresh encapsulation, same notice
+    assert first.epoch_id != again.epoch_id  # sealed again by another worker: same notice
+    assert first.sealed != again.sealed
     assert notice_id(env.event_id, "cm") != notice_id(env.event_id, "opd")
     assert notice_id(uuid.uuid4(), "cm") != first.notice_id
 
@@ -112,8 +119,16 @@ def test_the_same_disclosure_is_the_same_notice_id(
 def test_a_tampered_notice_is_refused(codec: Codec, agency_keys: dict[str, SigningKey]) -> None:
     env, _, decisions = permitted(codec, agency_keys["sao"])
     key = generate_sealing_key("cm", demo=True)
-    notice = build_notice(env, decisions["cm"], POLICY, (key.key_id, key.public), HUB)
-    for change in ({"recipient": "opd"}, {"participant_id": "P-OTHER"}, {"rule_id": "x"}):
+    notice = build_notice(env, decisions["cm"], POLICY, sealer(key), HUB)
+    changes: list[dict[str, object]] = [
+        {"recipient": "opd"},
+        {"participant_id": "P-OTHER"},
+        {"rule_id": "x"},
+        {"epoch_id": uuid.uuid4()},
+        {"epoch_id": None},  # read as if written without an epoch
+        {"wrapped_key": notice.wrapped_key[::-1] if notice.wrapped_key else b""},
+    ]
+    for change in changes:
         with pytest.raises(SignatureError):
             open_notice(notice.model_copy(update=change), key, HUB_KEYS)
 
@@ -123,12 +138,32 @@ def test_a_deny_never_becomes_a_notice(codec: Codec, agency_keys: dict[str, Sign
     assert not decisions["tx"].permit
     key = generate_sealing_key("tx", demo=True)
     with pytest.raises(ValueError, match="only a permit"):
-        build_notice(env, decisions["tx"], POLICY, (key.key_id, key.public), HUB)
+        build_notice(env, decisions["tx"], POLICY, sealer(key), HUB)
 
 
 def test_notice_encodes_with_its_schema(codec: Codec, agency_keys: dict[str, SigningKey]) -> None:
     env, _, decisions = permitted(codec, agency_keys["sao"])
     key = generate_sealing_key("cm", demo=True)
-    notice = build_notice(env, decisions["cm"], POLICY, (key.key_id, key.public), HUB)
+    notice = build_notice(env, decisions["cm"], POLICY, sealer(key), HUB)
     decoded = codec.decode(codec.encode("notice", notice.model_dump()), "notice")
     assert type(notice).model_validate(decoded.datum) == notice
+
+
+def test_notices_to_one_recipient_share_an_epoch_and_each_opens_alone(
+    codec: Codec, agency_keys: dict[str, SigningKey]
+) -> None:
+    """One HPKE wrap per recipient per epoch: the second notice carries the same wrapped
+    key, and each notice still opens by itself, with nothing kept from the other."""
+    env, _, decisions = permitted(codec, agency_keys["sao"])
+    key = generate_sealing_key("cm", demo=True)
+    seals = sealer(key)
+    later = env.model_copy(update={"event_id": uuid.uuid4()})
+    first = build_notice(env, decisions["cm"], POLICY, seals, HUB)
+    second = build_notice(later, decisions["cm"], POLICY, seals, HUB)
+    assert (first.epoch_id, first.wrapped_key) == (second.epoch_id, second.wrapped_key)
+    assert open_notice(second, key, HUB_KEYS)["event_id"] == str(later.event_id)
+    assert open_notice(first, key, HUB_KEYS)["event_id"] == str(env.event_id)
+    swapped = second.model_copy(update={"sealed": first.sealed})  # re-signed by a forger
+    forged = swapped.model_copy(update={"signature": HUB.sign(swapped.signing_input())})
+    with pytest.raises(SealError):  # bound to its notice id, whoever signs it
+        open_notice(forged, key, HUB_KEYS)

@@ -17,6 +17,7 @@ import pytest
 from consumers.inbox import Inbox, reminder_lines
 from hub.audit.replay import diff, replay_events
 from hub.crypto import PublicKeys, SigningKey, generate_sealing_key
+from hub.crypto.epochs import EpochSealer
 from hub.domain import (
     Gatekeeper,
     LogClock,
@@ -63,7 +64,7 @@ class Hub:
             CanonicalHandler(
                 codec,
                 PartitionProcessor(PolicyBook.of([POLICY]), RECIPIENTS),
-                {a: (k.key_id, k.public) for a, k in self.sealing.items()},
+                EpochSealer({a: (k.key_id, k.public) for a, k in self.sealing.items()}),
                 keys["hub"],
                 observe=self.view.record,
             ),

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from hub.crypto import IntakeKeyring, PublicKeys, SigningKey, generate_sealing_key
+from hub.crypto.epochs import EpochSealer
 from hub.domain import (
     Gatekeeper,
     LogClock,
@@ -159,7 +160,7 @@ def world(
         CanonicalHandler(
             codec,
             PartitionProcessor(PolicyBook.of([policy]), RECIPIENTS),
-            {a: (k.key_id, k.public) for a, k in sealing.items()},
+            EpochSealer({a: (k.key_id, k.public) for a, k in sealing.items()}),
             agency_keys["hub"],
             datakeys=datakeys,
             observe=view.record,
