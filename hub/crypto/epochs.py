@@ -8,9 +8,10 @@ recipient's X25519 key, and encrypts each notice's content under it. The wrapped
 the epoch id travel in every notice of the epoch, so any one notice opens alone (a reader
 may start anywhere in its topic).
 
-An epoch ends after ``EPOCH_SECONDS`` of the hub's acceptance time or ``EPOCH_NOTICES``
-notices, whichever comes first, and when the worker stops: its key is then forgotten and
-is never written anywhere in clear. Nonces are random (96 bits); ``EPOCH_NOTICES`` keeps the
+An epoch ends at the first notice accepted ``EPOCH_SECONDS`` or more away from the epoch's
+first (either way: partitions interleave times a little, a restore from the archive by a
+lot), after ``EPOCH_NOTICES`` notices, or when the worker stops. Its key is then dropped;
+it is never written anywhere in clear. Nonces are random (96 bits); ``EPOCH_NOTICES`` keeps the
 chance that two notices of one epoch share a nonce below 2^-64.
 """
 
@@ -53,8 +54,8 @@ class _Epoch:
     used: int = 0
 
     def holds(self, at: float) -> bool:
-        """Room for one more notice at ``at`` (a clock set back also ends the epoch)."""
-        return self.used < EPOCH_NOTICES and 0 <= at - self.started < EPOCH_SECONDS
+        """Room for one more notice accepted at ``at``."""
+        return self.used < EPOCH_NOTICES and abs(at - self.started) < EPOCH_SECONDS
 
 
 def epoch_info(epoch_id: uuid.UUID) -> bytes:
