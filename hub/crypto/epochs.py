@@ -11,8 +11,8 @@ may start anywhere in its topic).
 An epoch ends at the first notice accepted ``EPOCH_SECONDS`` or more away from the epoch's
 first (either way: partitions interleave times a little, a restore from the archive by a
 lot), after ``EPOCH_NOTICES`` notices, or when the worker stops. Its key is then dropped;
-it is never written anywhere in clear. Nonces are random (96 bits); ``EPOCH_NOTICES`` keeps the
-chance that two notices of one epoch share a nonce below 2^-64.
+it is never written anywhere in clear. Nonces are random (96 bits): ``EPOCH_NOTICES`` keeps
+the chance that two notices of one epoch share a nonce below 2^-64.
 """
 
 from __future__ import annotations
