@@ -106,28 +106,6 @@ class Pending:
     screened: Screened | Rejected
 
 
-class Handoff:
-    """What the gatekeeper decoded, kept for this worker's disclosure job, which reads the
-    same event back from lead.events (from its own partitions; with one worker, all of
-    them) and so need not decode it a second time (about 80 µs an event). Keyed by the
-    exact bytes written, so what it hands over is what decoding those bytes gives; taken
-    once; bounded, oldest out first, so an event another worker folds costs only its slot
-    until it is pushed out."""
-
-    def __init__(self, size: int = 8192) -> None:
-        self._size = size
-        self._decoded: dict[bytes, tuple[Envelope, EventBody]] = {}
-
-    def put(self, value: bytes, envelope: Envelope, body: EventBody) -> None:
-        decoded = self._decoded
-        decoded[value] = (envelope, body)
-        if len(decoded) > self._size:
-            del decoded[next(iter(decoded))]
-
-    def take(self, value: bytes) -> tuple[Envelope, EventBody] | None:
-        return self._decoded.pop(value, None)
-
-
 @dataclass
 class IngestHandler:
     gate: Gatekeeper
@@ -138,7 +116,6 @@ class IngestHandler:
     hub_key: SigningKey | None = None  # signs the receipts of refused records (none without)
     seen: AcceptedIds = field(default_factory=AcceptedIds)  # accepted ids and their origins
     counts: Counter[str] = field(default_factory=Counter)
-    handoff: Handoff | None = None  # the worker's disclosure job, if it may skip a decode
 
     def remember(self, headers: Iterable[tuple[str, bytes]]) -> None:
         """Learn an accepted id from a lead.events record's headers: at start for the whole
@@ -247,8 +224,6 @@ class IngestHandler:
                 Out(out.topic, out.key, out.value, out.headers, p)
                 for p in range(self.events_partitions)
             ]
-        if self.handoff is not None:
-            self.handoff.put(out.value, env, result.body)
         return [out]
 
     def _resealed(self, accepted: Accepted) -> Accepted | Rejected:
@@ -319,7 +294,6 @@ class CanonicalHandler:
     observe: Callable[[Envelope, Mapping[str, Any], tuple[Decision, ...]], None] | None = None
     # the worker's linker (every partition's referrals): answers each referral decided here
     linker: Linker | None = None
-    handoff: Handoff | None = None  # the gatekeeper's decoded events of this worker
     counts: Counter[str] = field(default_factory=Counter)
 
     def handle(
@@ -335,17 +309,13 @@ class CanonicalHandler:
         on start) nothing is sent, because it was sent before. ``trace``: the record's
         trace-context headers, carried onto what it causes. ``offset`` and ``origin`` (its
         leadhub-origin header): where it is and where it came from, for its receipt."""
-        handed = self.handoff.take(value) if self.handoff is not None else None
-        if handed is not None:
-            envelope, body = handed
-        else:
-            try:
-                # lead.events is the gatekeeper's canonical output: no need to check it again
-                envelope = decode_envelope(value, self.codec, canonical=False)
-                body = decode_body(envelope, self.codec, canonical=False)
-            except EventError as exc:  # only the gatekeeper writes here; count, never stop
-                self.counts[f"unreadable.{exc.reason.value}"] += 1
-                return []
+        try:
+            # lead.events is the gatekeeper's canonical output: no need to check it again
+            envelope = decode_envelope(value, self.codec, canonical=False)
+            body = decode_body(envelope, self.codec, canonical=False)
+        except EventError as exc:  # only the gatekeeper writes here; count, never stop
+            self.counts[f"unreadable.{exc.reason.value}"] += 1
+            return []
         outcome = self.processor.process(envelope, body)
         # the log says the key is destroyed: make it so, on every fold (idempotent), so that
         # no restored copy of the key store can bring the identity back

@@ -56,7 +56,6 @@ from hub.streams.credentials import aiokafka_kwargs
 from hub.streams.handlers import (
     AuditHandler,
     CanonicalHandler,
-    Handoff,
     IngestHandler,
     Out,
     hub_event,
@@ -151,7 +150,6 @@ class Runtime:
                 context.datakeys,
                 observe=self.web.view.record if self.web is not None else None,
                 linker=self.linker,
-                handoff=self.ingest.handoff,
             )
             self.canonical[partition] = handler
         return handler
@@ -179,7 +177,6 @@ def load_runtime(context: HubContext, bootstrap: list[str]) -> Runtime:
             events_partitions,
             context.datakeys,
             context.hub_key,
-            handoff=Handoff(),
         ),
         notary=AuditHandler(settings.audit.origin, context.hub_key),
         events_partitions=events_partitions,

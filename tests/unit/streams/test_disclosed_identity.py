@@ -53,7 +53,7 @@ from hub.web.view import ERASED_FIELD, DisclosureView, named, redacted
 from producers.samples import sample_event
 from tests.support.fakes import fake_seal
 from tests.support.histories import RECIPIENTS, default_policy
-from tests.support.stories import CheckedHandoff, MemoryBus
+from tests.support.stories import MemoryBus
 
 START = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 CANARY = Identity(
@@ -150,14 +150,12 @@ def world(
     view = DisclosureView()
     sealing = {a: generate_sealing_key(a, demo=True) for a in RECIPIENTS}
     policy = default_policy()
-    handoff = CheckedHandoff(codec)  # resealed identities too: handed over as decoded
     bus = MemoryBus(
         IngestHandler(
             Gatekeeper(codec, agencies, public_keys, intake_keys=intake),
             LogClock(),
             events_partitions=1,
             datakeys=datakeys,
-            handoff=handoff,
         ),
         CanonicalHandler(
             codec,
@@ -166,7 +164,6 @@ def world(
             agency_keys["hub"],
             datakeys=datakeys,
             observe=view.record,
-            handoff=handoff,
         ),
     )
     w = World(bus, datakeys, sealing, view, codec, agency_keys, intake)
