@@ -858,7 +858,7 @@ def test_the_document_notice_vector(codec: object) -> None:
     with pytest.raises(InvalidTag):
         reader["open_notice"](value, RELEASED, hub_keys, stranger)
 
-    # A wrapped key or a sealed content moved from another notice does not verify.
+    # A wrapped key or a sealed content changed on the way does not verify.
     for field in ("wrapped_key", "sealed"):
         moved = notice.model_copy(update={field: getattr(notice, field)[:-1] + b"\x00"})
         with pytest.raises(InvalidSignature):
