@@ -153,7 +153,9 @@ def test_notices_to_one_recipient_share_an_epoch_and_each_opens_alone(
     codec: Codec, agency_keys: dict[str, SigningKey]
 ) -> None:
     """One HPKE wrap per recipient per epoch: the second notice carries the same wrapped
-    key, and each notice still opens by itself, with nothing kept from the other."""
+    key, each notice opens, and a content is bound to its own notice id. (That a notice
+    opens with nothing but the recipient's key, the document's reader shows: it keeps no
+    epoch key from one notice to the next.)"""
     env, _, decisions = permitted(codec, agency_keys["sao"])
     key = generate_sealing_key("cm", demo=True)
     seals = sealer(key)
