@@ -1,9 +1,11 @@
-"""Sealing notices to one agency: HPKE (RFC 9180) base mode, X25519 + HKDF-SHA256 +
-AES-256-GCM, from ``cryptography``. Only the holder of the recipient's private key can
-open a notice; the broker, its operators and other agencies see ciphertext.
+"""Sealing to one agency: HPKE (RFC 9180) base mode, X25519 + HKDF-SHA256 + AES-256-GCM,
+from ``cryptography``. It wraps each epoch key of that agency's notices (``epochs``) and,
+to the hub's intake key, what agencies seal for the hub. Only the holder of the private key
+opens it; the broker, its operators and other agencies see ciphertext.
 
 Keys: ``<keys_dir>/<agency>/<key_id>.hpke.pub`` and ``.hpke.key`` beside the agency's
-signing keys; the newest key (by sorted key id) is the one notices are sealed to.
+signing keys; the newest key (by sorted key id) is the one notices' epoch keys are sealed
+to.
 """
 
 from __future__ import annotations
