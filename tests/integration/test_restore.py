@@ -70,4 +70,6 @@ def test_every_record_lands_at_its_own_offset(broker: EmbeddedBroker, tmp_path: 
     finally:
         consumer.close()
     want = [(r.partition, r.offset, r.key, r.value, r.timestamp) for r in records]
-    assert sorted(seen) == sorted(want)
+    missing = sorted((w[0], w[1]) for w in set(want) - set(seen))
+    unexpected = sorted((s[0], s[1]) for s in set(seen) - set(want))
+    assert sorted(seen) == sorted(want), f"missing {missing}, unexpected {unexpected}"
