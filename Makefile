@@ -54,11 +54,10 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	$(APT) chromium >/dev/null || { $(SUDO) apt-get update -qq && $(APT) chromium >/dev/null; }
 
-# Three workers on both cores: the fault tests (mostly waiting for killed brokers and
-# workers), the other end-to-end tests and the integration tests side by side
-# (tests/conftest.py says who runs where).
+# On both cores: the fault tests (mostly waiting for killed brokers and workers) beside
+# the rest (tests/conftest.py says who runs where).
 test: kafka $(CHROMIUM)
-	$(BIN)/pytest -n 3
+	$(BIN)/pytest -n 2
 
 # The pure layers alone (tests/unit: no broker, no browser), on both cores: the quick
 # check while editing. Its stress tests (full-size payloads, 100k generated events) run
