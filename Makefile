@@ -54,8 +54,8 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	$(APT) chromium >/dev/null || { $(SUDO) apt-get update -qq && $(APT) chromium >/dev/null; }
 
-# On both cores: the fault tests (mostly waiting for killed brokers and workers) beside
-# the rest (tests/conftest.py says who runs where).
+# On both cores: the fault tests (mostly waiting for killed brokers and workers) and the
+# runbook beside the rest (tests/conftest.py says who runs where).
 test: kafka $(CHROMIUM)
 	$(BIN)/pytest -n 2
 

@@ -8,21 +8,25 @@ from typing import Any
 import pytest
 
 pytest_plugins = ["tests.support.fixtures"]
+# on a worker apart: the fault tests and the runbook (they start brokers of their own)
+APART = ("/test_faults.py", "/test_runbook.py")
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``pytest -n 2``: the fault tests, which mostly wait for killed brokers and workers to
-    come back, on one worker; every other test that starts a broker on the other, in file
-    order, as one session would run them; each unit-test module wherever there is room.
-    (xdist's own ``loadgroup`` cannot do it on pytest 9.2: it renames ``item._nodeid``,
-    which no longer names the item.) `make test` runs so."""
+    """``pytest -n 2``: on one worker the fault tests, which mostly wait for killed brokers
+    and workers to come back, then the runbook's commands (both start brokers of their own);
+    every other test that starts a broker on the other, in file order, as one session would
+    run them; each unit-test module wherever there is room. (The runbook ran last on the
+    other worker, which finished about two minutes after this one.) xdist's own
+    ``loadgroup`` cannot do it on pytest 9.2: it renames ``item._nodeid``, which no longer
+    names the item. `make test` runs so."""
     from xdist.scheduler import LoadScopeScheduling
 
     class ByWhatTheyShare(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
             if path.startswith(("tests/e2e/", "tests/integration/")):
-                return "faults" if path.endswith("/test_faults.py") else "broker"
+                return "apart" if path.endswith(APART) else "broker"
             return path
 
     config.option.loadscopereorder = False  # in collection order: the two long units first
