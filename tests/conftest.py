@@ -17,7 +17,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     and workers to come back, then the runbook's commands (both start brokers of their own);
     every other test that starts a broker on the other, in file order, as one session would
     run them; each unit-test module wherever there is room. (The runbook used to run last
-    on the other worker, which ran to the end of the session.) xdist's own
+    on the other worker, the one that carries every other broker test.) xdist's own
     ``loadgroup`` cannot do it on pytest 9.2: it renames ``item._nodeid``, which no longer
     names the item. `make test` runs so."""
     from xdist.scheduler import LoadScopeScheduling
